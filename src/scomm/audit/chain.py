@@ -1,0 +1,138 @@
+"""The hash chain: each entry's hash covers its content and the previous entry's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scomm.store.models import AuditEntryRow, AuditHeadRow
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    recorded_at: datetime,
+    kind: str,
+    name: str,
+    actor: str,
+    case_id: str,
+    payload: str,
+) -> str:
+    body = canonical_json(
+        [prev_hash, seq, recorded_at.isoformat(), kind, name, actor, case_id, payload]
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    recorded_at: datetime,
+    kind: str,
+    name: str,
+    actor: str,
+    case_id: str,
+    payload: Any,
+) -> AuditEntryRow:
+    """Append one entry in the caller's transaction, so it commits with what it records."""
+    head = session.get(AuditHeadRow, 1, with_for_update=True)
+    if head is None:
+        head = AuditHeadRow(id=1, seq=0, entry_hash=GENESIS_HASH)
+        session.add(head)
+    seq = head.seq + 1
+    text = canonical_json(payload)
+    digest = entry_hash(head.entry_hash, seq, recorded_at, kind, name, actor, case_id, text)
+    row = AuditEntryRow(
+        seq=seq,
+        recorded_at=recorded_at,
+        kind=kind,
+        name=name,
+        actor=actor,
+        case_id=case_id,
+        payload=text,
+        prev_hash=head.entry_hash,
+        entry_hash=digest,
+    )
+    session.add(row)
+    head.seq = seq
+    head.entry_hash = digest
+    return row
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def verify(session: Session, batch: int = 5000) -> Verification:
+    """Walk the chain from the start; name the first entry that was changed, removed or added."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntryRow)
+            .where(AuditEntryRow.seq > last)
+            .order_by(AuditEntryRow.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return Verification(
+                    False,
+                    expected_seq - 1,
+                    expected_seq,
+                    f"entry {expected_seq} is missing (next is {row.seq})",
+                )
+            if row.prev_hash != expected_prev:
+                return Verification(
+                    False,
+                    row.seq - 1,
+                    row.seq,
+                    f"entry {row.seq} does not follow entry {row.seq - 1}",
+                )
+            digest = entry_hash(
+                row.prev_hash,
+                row.seq,
+                row.recorded_at,
+                row.kind,
+                row.name,
+                row.actor,
+                row.case_id,
+                row.payload,
+            )
+            if digest != row.entry_hash:
+                return Verification(
+                    False, row.seq - 1, row.seq, f"entry {row.seq} was changed (hash mismatch)"
+                )
+            expected_prev = row.entry_hash
+            expected_seq += 1
+        last = rows[-1].seq
+    count = expected_seq - 1
+    head = session.get(AuditHeadRow, 1)
+    head_seq = head.seq if head else 0
+    if head_seq != count or (head is not None and head.entry_hash != expected_prev):
+        return Verification(
+            False,
+            count,
+            count + 1 if head_seq > count else head_seq,
+            f"the chain ends at entry {count} but its head records entry {head_seq}",
+        )
+    return Verification(True, count)

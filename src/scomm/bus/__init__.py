@@ -1,0 +1,1 @@
+"""The message bus: transactional outbox, at-least-once dispatcher, idempotent delivery."""

@@ -1,0 +1,46 @@
+"""Configuration in one place: defaults, overridden by environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from scomm.domain.policies import SimulatedOfficerPolicy
+
+DEFAULT_DATABASE_URL = "sqlite:///demo-out/scomm.db"
+
+
+@dataclass(frozen=True)
+class Delays:
+    """How long each actor takes to act, on scenario time."""
+
+    sib_forward: timedelta = timedelta(minutes=5)
+    cjis_search: timedelta = timedelta(minutes=20)
+    ident_search: timedelta = timedelta(minutes=10)
+    lesc_research: timedelta = timedelta(hours=2)
+    ero_decision: timedelta = timedelta(hours=4)
+    lea_response: timedelta = timedelta(minutes=30)
+    pickup_min: timedelta = timedelta(hours=4)
+    pickup_max: timedelta = timedelta(hours=90)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    seed: int = 1
+    delays: Delays = field(default_factory=Delays)
+    officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from `SCOMM_DATABASE_URL` and `SCOMM_DATA_DIR`, then explicit overrides."""
+    env: dict[str, object] = {}
+    if url := os.environ.get("SCOMM_DATABASE_URL"):
+        env["database_url"] = url
+    if data := os.environ.get("SCOMM_DATA_DIR"):
+        env["data_dir"] = Path(data)
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**env)  # type: ignore[arg-type]

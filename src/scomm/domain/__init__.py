@@ -1,0 +1,1 @@
+"""The domain core: records, messages, the case state machine and policy rules. No I/O."""

@@ -1,0 +1,274 @@
+"""The messages that travel between the actors of the flow (DOMAIN.md §1.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from scomm.domain.immigration import RecordedStatus, Removability
+from scomm.domain.serialization import from_plain, to_plain
+
+
+class Actor(StrEnum):
+    LEA = "lea"  # the booking jail (law-enforcement agency), by its ORI
+    SIB = "sib"  # the State Identification Bureau
+    CJIS = "cjis"  # FBI CJIS: the criminal repository (IAFIS/NGI)
+    IDENT = "ident"  # DHS IDENT: the immigration repository
+    LESC = "lesc"  # ICE Law Enforcement Support Center
+    ERO = "ero"  # ICE Enforcement and Removal Operations field office
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """Every message names its case, its transaction (TCN), sender and recipient."""
+
+    TYPE: ClassVar[str] = "MESSAGE"
+    message_id: str
+    case_id: str
+    tcn: str
+    sender: Actor
+    recipient: Actor
+
+    @property
+    def type(self) -> str:
+        return self.TYPE
+
+    def payload(self) -> dict[str, Any]:
+        return to_plain(self)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """A candidate as a search found it: the evidence that travels with a match."""
+
+    identity_id: str
+    fused_score: float
+    finger_scores: dict[int, float]
+    rank: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CriminalTenprintSubmission(Message):
+    """EBTS TOT CAR: criminal tenprint submission, answer required."""
+
+    TYPE: ClassVar[str] = "CAR"
+    transaction: bytes
+    booking_ori: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionResults(Message):
+    """EBTS SRE: the criminal search result (2.059 SRF I/N, 2.014 FBI)."""
+
+    TYPE: ClassVar[str] = "SRE"
+    identified: bool
+    fbi_number: str
+    candidates: tuple[CandidateEvidence, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionErrorResponse(Message):
+    """EBTS ERRT: the transaction was rejected; `messages` go in 2.060 MSG."""
+
+    TYPE: ClassVar[str] = "ERRT"
+    messages: tuple[str, ...]
+    field_tag: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentSearchRequest(Message):
+    """CJIS forwards the booking's prints to IDENT (switch B)."""
+
+    TYPE: ClassVar[str] = "IDENT_SEARCH"
+    transaction: bytes
+    booking_ori: str
+    fbi_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentMatch(Message):
+    """IDR, match: IDENT found the prints; the candidate list is the evidence."""
+
+    TYPE: ClassVar[str] = "IDR_MATCH"
+    ident_id: str
+    candidates: tuple[CandidateEvidence, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentNoMatch(Message):
+    """IDR, no match."""
+
+    TYPE: ClassVar[str] = "IDR_NO_MATCH"
+    best_score: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImmigrationAlienQuery(Message):
+    """IAQ to LESC (Nlets fields: ORI, NAM, DOB, SEX, POB, CUS, OFF, FBI)."""
+
+    TYPE: ClassVar[str] = "IAQ"
+    booking_ori: str
+    name: str
+    dob: date
+    sex: str
+    pob: str
+    in_custody: bool
+    offense_code: str
+    fbi_number: str
+    ident_id: str
+    candidates: tuple[CandidateEvidence, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImmigrationAlienResponse(Message):
+    """IAR from LESC: status determination, criminal history and priority level."""
+
+    TYPE: ClassVar[str] = "IAR"
+    ident_id: str
+    a_number: str | None
+    recorded_status: RecordedStatus
+    removability: Removability
+    level: int
+    rule_set: str
+    criminal_history: tuple[str, ...] = ()
+    candidates: tuple[CandidateEvidence, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentResultsToJail(Message):
+    """The combined IDR/IAR returned to the SIB and the jail (switch C)."""
+
+    TYPE: ClassVar[str] = "IDR_IAR"
+    matched: bool
+    recorded_status: RecordedStatus | None = None
+    removability: Removability | None = None
+    level: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatchNotification(Message):
+    """Notice to the ICE field office of a match, with the IAR."""
+
+    TYPE: ClassVar[str] = "MATCH_NOTIFICATION"
+    booking_ori: str
+    ident_id: str
+    recorded_status: RecordedStatus
+    removability: Removability
+    level: int
+    rule_set: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detainer(Message):
+    """Form I-247: ask the jail to hold the person up to 48 hours past release."""
+
+    TYPE: ClassVar[str] = "DETAINER"
+    detainer_id: str
+    form: str
+    level: int
+    decided_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationRequest(Message):
+    """Ask the jail to tell ICE when it releases the person (no hold)."""
+
+    TYPE: ClassVar[str] = "NOTIFICATION_REQUEST"
+    decided_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetainerResponse(Message):
+    """The jail's answer to a detainer under its policy."""
+
+    TYPE: ClassVar[str] = "DETAINER_RESPONSE"
+    detainer_id: str
+    honoured: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseDue(Message):
+    """Jail timer: the person would now be released (bail, sentence served, charges)."""
+
+    TYPE: ClassVar[str] = "RELEASE_DUE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldStarted(Message):
+    """The jail holds the person on the detainer until `deadline`."""
+
+    TYPE: ClassVar[str] = "HOLD_STARTED"
+    detainer_id: str
+    deadline: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldExpired(Message):
+    """Jail timer: the 48-hour hold ran out."""
+
+    TYPE: ClassVar[str] = "HOLD_EXPIRED"
+    detainer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustodyPickup(Message):
+    """ICE officers arrive to take custody."""
+
+    TYPE: ClassVar[str] = "CUSTODY_PICKUP"
+    detainer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release(Message):
+    """The jail released the person."""
+
+    TYPE: ClassVar[str] = "RELEASE"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(Message):
+    """The jail transferred custody to ICE."""
+
+    TYPE: ClassVar[str] = "TRANSFER"
+    detainer_id: str
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls
+    for cls in (
+        CriminalTenprintSubmission,
+        SubmissionResults,
+        TransactionErrorResponse,
+        IdentSearchRequest,
+        IdentMatch,
+        IdentNoMatch,
+        ImmigrationAlienQuery,
+        ImmigrationAlienResponse,
+        IdentResultsToJail,
+        MatchNotification,
+        Detainer,
+        NotificationRequest,
+        DetainerResponse,
+        ReleaseDue,
+        HoldStarted,
+        HoldExpired,
+        CustodyPickup,
+        Release,
+        Transfer,
+    )
+}
+
+
+class UnknownMessageType(Exception):
+    pass
+
+
+def message_from_payload(type_name: str, payload: dict[str, Any]) -> Message:
+    cls = MESSAGE_TYPES.get(type_name)
+    if cls is None:
+        raise UnknownMessageType(type_name)
+    return from_plain(cls, payload)

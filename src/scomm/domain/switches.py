@@ -1,0 +1,75 @@
+"""Per-ORI switches A-D (DOMAIN.md §3.3) as data with effective dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Switch(StrEnum):
+    A_PRINTS_TO_FBI = "A"  # the booking's CAR goes to the FBI at all
+    B_FORWARD_TO_IDENT = "B"  # CJIS forwards the prints to IDENT ("activation")
+    C_RESULTS_TO_JAIL = "C"  # the IDR/IAR is returned to the SIB and the jail
+    D_HONOUR_DETAINERS = "D"  # the jail holds people on ICE detainers
+
+
+class SwitchOwner(StrEnum):
+    STATE = "state"
+    FEDERAL = "federal"
+    JURISDICTION = "jurisdiction"
+
+
+OWNERS: dict[Switch, frozenset[SwitchOwner]] = {
+    Switch.A_PRINTS_TO_FBI: frozenset({SwitchOwner.STATE, SwitchOwner.JURISDICTION}),
+    Switch.B_FORWARD_TO_IDENT: frozenset({SwitchOwner.FEDERAL}),
+    Switch.C_RESULTS_TO_JAIL: frozenset({SwitchOwner.JURISDICTION, SwitchOwner.STATE}),
+    Switch.D_HONOUR_DETAINERS: frozenset({SwitchOwner.JURISDICTION}),
+}
+
+# Before any recorded setting: prints go to the FBI, a jurisdiction is not activated,
+# results come back, detainers are honoured.
+DEFAULTS: dict[Switch, bool] = {
+    Switch.A_PRINTS_TO_FBI: True,
+    Switch.B_FORWARD_TO_IDENT: False,
+    Switch.C_RESULTS_TO_JAIL: True,
+    Switch.D_HONOUR_DETAINERS: True,
+}
+
+
+class SwitchPermissionError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SwitchSetting:
+    ori: str
+    switch: Switch
+    enabled: bool
+    effective_from: datetime
+    changed_by: SwitchOwner
+    reason: str
+    effective_to: datetime | None = None
+
+    def applies(self, ori: str, switch: Switch, at: datetime) -> bool:
+        return (
+            self.ori == ori
+            and self.switch == switch
+            and self.effective_from <= at
+            and (self.effective_to is None or at < self.effective_to)
+        )
+
+
+def check_owner(switch: Switch, changed_by: SwitchOwner) -> None:
+    if changed_by not in OWNERS[switch]:
+        owners = ", ".join(sorted(OWNERS[switch]))
+        raise SwitchPermissionError(f"switch {switch} belongs to {owners}, not {changed_by}")
+
+
+def switch_is_on(settings: Iterable[SwitchSetting], ori: str, switch: Switch, at: datetime) -> bool:
+    """The switch's value at `at`: the latest setting in force, else the default."""
+    in_force = [s for s in settings if s.applies(ori, switch, at)]
+    if not in_force:
+        return DEFAULTS[switch]
+    return max(in_force, key=lambda s: s.effective_from).enabled

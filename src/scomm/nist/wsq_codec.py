@@ -1,0 +1,351 @@
+"""WSQ finger images through the `wsq` Pillow plugin, with the native decoder kept at arm's length.
+
+The plugin wraps NIST's C WSQ codec. On malformed input that C code can read or
+write out of bounds: a single corrupted byte in a table or in the entropy-coded
+data is enough to kill the whole Python process with SIGSEGV (or spin forever).
+A transaction arriving from outside must not be able to do that, so decoding
+(1) walks the WSQ marker structure in Python first, rejecting what the C code is
+known to mishandle (frame size disagreeing with the record, Huffman tables with
+impossible ids or code counts, blocks referring to undefined tables, truncation),
+and (2) where `os.fork` exists, runs the C decoder in a short-lived child process
+with a deadline, so a crash or a hang becomes an ordinary error. The child also
+swallows the C library's chatter on stderr.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import io
+import os
+import select
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import wsq  # type: ignore[import-untyped]  # noqa: F401  (registers the WSQ format with Pillow)
+from PIL import Image
+
+from scomm.nist.tenprint import PixelArray
+
+# The bundled encoder produces garbage (or fails) for images smaller than this on a side.
+WSQ_MIN_SIDE = 64
+# Total time allowed for the isolated decoder to decode all images of one transaction.
+WSQ_DECODE_TIMEOUT_S = 30.0
+# Run the native decoder in a child process (POSIX only).
+ISOLATE_DECODER: bool = hasattr(os, "fork")
+
+_SOI = 0xA0
+_EOI = 0xA1
+_SOF = 0xA2
+_SOB = 0xA3
+_DTT = 0xA4
+_DQT = 0xA5
+_DHT = 0xA6
+_DRT = 0xA7
+_COM = 0xA8
+_MAX_HUFFMAN_TABLES = 8
+_DQT_SEGMENT_LENGTH = 389  # 2 (length) + 3 (bin centre) + 64 subbands x 6
+_SOF_SEGMENT_LENGTH = 17
+_SOB_SEGMENT_LENGTH = 3
+_STANDARD_FILTER_TAPS = frozenset({7, 9})
+
+
+class WsqError(ValueError):
+    """WSQ data that cannot be encoded or decoded; `index` is the image's place in its batch."""
+
+    def __init__(self, reason: str, index: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.index = index
+
+
+@dataclass(frozen=True)
+class WsqJob:
+    """One WSQ stream to decode and the frame size its Type-14 record declares."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+def encode_wsq(pixels: PixelArray) -> bytes:
+    """Compress an 8-bit grey image (HxW, both sides >= 64) to a WSQ stream."""
+    height, width = pixels.shape
+    if height < WSQ_MIN_SIDE or width < WSQ_MIN_SIDE:
+        raise WsqError(
+            f"WSQ needs an image of at least {WSQ_MIN_SIDE}x{WSQ_MIN_SIDE} pixels, "
+            f"got {width}x{height} (use compression NONE or PNG)"
+        )
+    out = io.BytesIO()
+    try:
+        Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(out, format="WSQ")
+    except Exception as exc:  # the plugin raises bare Exception("WSQ Error: -33")
+        raise WsqError(f"WSQ encoder failed: {exc}") from exc
+    return out.getvalue()
+
+
+def check_wsq_stream(data: bytes, width: int, height: int) -> None:
+    """Walk the WSQ markers; raise WsqError unless the stream is well formed and width x height."""
+    n = len(data)
+    if n < 2 or data[0] != 0xFF or data[1] != _SOI:
+        raise WsqError("not a WSQ stream (missing SOI marker FFA0)")
+    pos = 2
+    frame_seen = False
+    transform_seen = False
+    quantization_seen = False
+    huffman_ids: set[int] = set()
+    blocks = 0
+    while True:
+        if pos + 2 > n:
+            raise WsqError("WSQ stream truncated (no EOI marker FFA1)")
+        if data[pos] != 0xFF or not _SOI < data[pos + 1] <= _COM:
+            raise WsqError(f"unexpected bytes {data[pos : pos + 2].hex()} at WSQ offset {pos}")
+        marker = data[pos + 1]
+        pos += 2
+        if marker == _EOI:
+            break
+        if pos + 2 > n:
+            raise WsqError("WSQ stream truncated inside a segment header")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2 or pos + length > n:
+            raise WsqError(f"WSQ segment FF{marker:02X} at offset {pos - 2} overruns the stream")
+        segment = data[pos + 2 : pos + length]
+        pos += length
+        if marker == _SOF:
+            if frame_seen:
+                raise WsqError("WSQ stream has two frame headers")
+            _check_frame(length, segment, width, height)
+            frame_seen = True
+        elif marker == _DTT:
+            _check_transform_table(length, segment)
+            transform_seen = True
+        elif marker == _DQT:
+            if length != _DQT_SEGMENT_LENGTH:
+                raise WsqError(f"WSQ quantization table has length {length}")
+            quantization_seen = True
+        elif marker == _DHT:
+            huffman_ids.update(_check_huffman_tables(segment))
+        elif marker == _SOB:
+            if not (frame_seen and transform_seen and quantization_seen):
+                raise WsqError("WSQ block before its frame header and tables")
+            if length != _SOB_SEGMENT_LENGTH:
+                raise WsqError(f"WSQ block header has length {length}")
+            if segment[0] not in huffman_ids:
+                raise WsqError(f"WSQ block uses undefined Huffman table {segment[0]}")
+            blocks += 1
+            pos = _skip_entropy_coded_data(data, pos)
+        # DRT and COM segments carry nothing the decoder depends on.
+    if not frame_seen or blocks == 0:
+        raise WsqError("WSQ stream has no frame header or no coded block")
+
+
+def _check_frame(length: int, segment: bytes, width: int, height: int) -> None:
+    if length != _SOF_SEGMENT_LENGTH:
+        raise WsqError(f"WSQ frame header has length {length}")
+    frame_height = int.from_bytes(segment[2:4], "big")
+    frame_width = int.from_bytes(segment[4:6], "big")
+    if (frame_width, frame_height) != (width, height):
+        raise WsqError(
+            f"WSQ frame is {frame_width}x{frame_height} but the record declares {width}x{height}"
+        )
+
+
+def _check_transform_table(length: int, segment: bytes) -> None:
+    if len(segment) < 2:
+        raise WsqError("WSQ transform table too short")
+    taps_a, taps_b = segment[0], segment[1]
+    if taps_a not in _STANDARD_FILTER_TAPS or taps_b not in _STANDARD_FILTER_TAPS:
+        raise WsqError(f"WSQ transform table has non-standard filter lengths {taps_a}/{taps_b}")
+    expected = 4 + 6 * ((taps_a + 1) // 2 + (taps_b + 1) // 2)
+    if length != expected:
+        raise WsqError(f"WSQ transform table has length {length}, expected {expected}")
+
+
+def _check_huffman_tables(segment: bytes) -> set[int]:
+    ids: set[int] = set()
+    off = 0
+    if not segment:
+        raise WsqError("empty WSQ Huffman table segment")
+    while off < len(segment):
+        if off + 17 > len(segment):
+            raise WsqError("WSQ Huffman table truncated")
+        table_id = segment[off]
+        counts = segment[off + 1 : off + 17]
+        total = sum(counts)
+        if table_id >= _MAX_HUFFMAN_TABLES:
+            raise WsqError(f"WSQ Huffman table id {table_id} out of range")
+        if not 0 < total <= 256:
+            raise WsqError(f"WSQ Huffman table {table_id} declares {total} codes")
+        # Kraft inequality: the code lengths must describe a prefix code.
+        kraft = sum(count << (16 - bits) for bits, count in enumerate(counts, start=1))
+        if kraft > 1 << 16:
+            raise WsqError(f"WSQ Huffman table {table_id} is not a valid prefix code")
+        off += 17 + total
+        if off > len(segment):
+            raise WsqError(f"WSQ Huffman table {table_id} truncated")
+        ids.add(table_id)
+    return ids
+
+
+def _skip_entropy_coded_data(data: bytes, pos: int) -> int:
+    """Offset of the marker after the entropy-coded data at `pos` (FF00 is a stuffed FF)."""
+    while True:
+        ff = data.find(b"\xff", pos)
+        if ff < 0 or ff + 1 >= len(data):
+            raise WsqError("WSQ stream truncated inside coded data")
+        if data[ff + 1] != 0x00:
+            return ff
+        pos = ff + 2
+
+
+def decode_wsq_images(
+    jobs: Sequence[WsqJob], timeout_s: float = WSQ_DECODE_TIMEOUT_S
+) -> list[PixelArray]:
+    """Decode WSQ streams to HxW uint8 arrays; WsqError (with `index`) for the first bad one."""
+    for index, job in enumerate(jobs):
+        try:
+            check_wsq_stream(job.data, job.width, job.height)
+        except WsqError as exc:
+            raise WsqError(exc.reason, index) from exc
+    if not jobs:
+        return []
+    if ISOLATE_DECODER:
+        return _decode_in_child(jobs, timeout_s)
+    results = []
+    for index, job in enumerate(jobs):
+        try:
+            raw = _decode_pixels(job)
+        except Exception as exc:
+            raise WsqError(f"undecodable WSQ image ({exc})", index) from exc
+        results.append(_as_array(raw, job))
+    return results
+
+
+def _decode_pixels(job: WsqJob) -> bytes:
+    with Image.open(io.BytesIO(job.data), formats=["WSQ"]) as image:
+        if image.size != (job.width, job.height):
+            raise WsqError(f"WSQ frame is {image.size[0]}x{image.size[1]}")
+        image.load()
+        if image.mode != "L":
+            raise WsqError(f"WSQ decoded to mode {image.mode}")
+        raw = image.tobytes()
+    if len(raw) != job.width * job.height:
+        raise WsqError(f"WSQ decoded to {len(raw)} bytes")
+    return raw
+
+
+def _as_array(raw: bytes, job: WsqJob) -> PixelArray:
+    return np.frombuffer(raw, dtype=np.uint8).reshape(job.height, job.width)
+
+
+# --- isolated decoding -------------------------------------------------------------
+
+_OK = 0
+_FAILED = 1
+_HEAD = 9  # status byte + 8-byte payload length
+
+
+def _decode_in_child(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArray]:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: decode, stream results, never return into the caller's code
+        try:
+            os.close(read_fd)
+            _child_main(jobs, write_fd)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    deadline = time.monotonic() + timeout_s
+    try:
+        results: list[PixelArray] = []
+        for index, job in enumerate(jobs):
+            head = _read_exact(read_fd, _HEAD, deadline)
+            if head is None:
+                raise WsqError(_child_failure(pid), index)
+            status, size = head[0], int.from_bytes(head[1:], "big")
+            expected = job.width * job.height if status == _OK else 4096
+            if size > expected:
+                raise WsqError(f"WSQ decoder returned {size} bytes", index)
+            payload = _read_exact(read_fd, size, deadline)
+            if payload is None:
+                raise WsqError(_child_failure(pid), index)
+            if status != _OK:
+                reason = payload.decode("utf-8", "replace")
+                raise WsqError(f"undecodable WSQ image ({reason})", index)
+            if size != expected:
+                raise WsqError(f"WSQ decoder returned {size} bytes, expected {expected}", index)
+            results.append(_as_array(payload, job))
+        return results
+    except TimeoutError as exc:
+        raise WsqError("WSQ decoder timed out", len(results)) from exc
+    finally:
+        os.close(read_fd)
+        _reap(pid)
+
+
+def _child_main(jobs: Sequence[WsqJob], write_fd: int) -> None:
+    faulthandler.disable()  # a crash here is expected and reported by the parent
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files from expected crashes
+    except (ImportError, ValueError, OSError):
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # the C codec prints "ERROR : ..." lines for every bad stream
+    for job in jobs:
+        try:
+            raw = _decode_pixels(job)
+        except BaseException as exc:  # report and stop: the parent raises on the first failure
+            text = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[:4096]
+            _write_all(write_fd, bytes([_FAILED]) + len(text).to_bytes(8, "big") + text)
+            return
+        _write_all(write_fd, bytes([_OK]) + len(raw).to_bytes(8, "big"))
+        _write_all(write_fd, raw)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_exact(fd: int, size: int, deadline: float) -> bytes | None:
+    """Read `size` bytes; None at end of file; TimeoutError past `deadline`."""
+    chunks: list[bytes] = []
+    remaining = size
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while remaining > 0:
+        wait_s = deadline - time.monotonic()
+        if wait_s <= 0 or not poller.poll(wait_s * 1000.0):
+            raise TimeoutError
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _child_failure(pid: int) -> str:
+    try:
+        done, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return "WSQ decoder stopped unexpectedly"
+    if done and os.WIFSIGNALED(status):
+        return f"WSQ decoder crashed on this image (signal {os.WTERMSIG(status)})"
+    return "WSQ decoder stopped unexpectedly"
+
+
+def _reap(pid: int) -> None:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass  # already reaped by _child_failure

@@ -1,0 +1,1 @@
+"""Statistics and reports computed only from the audit record."""

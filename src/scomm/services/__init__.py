@@ -1,0 +1,1 @@
+"""The actors of the flow, each a set of message handlers."""

@@ -1,0 +1,257 @@
+"""FBI CJIS: criminal repository search (SRE/ERRT) and, where switch B is on, the IDENT link."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.domain.case import CaseState
+from scomm.domain.ids import derived_id
+from scomm.domain.levels import offense_level
+from scomm.domain.messages import (
+    Actor,
+    CriminalTenprintSubmission,
+    IdentMatch,
+    IdentNoMatch,
+    IdentResultsToJail,
+    IdentSearchRequest,
+    ImmigrationAlienQuery,
+    ImmigrationAlienResponse,
+    MatchNotification,
+    Message,
+    SubmissionResults,
+)
+from scomm.domain.offenses import classify_literal
+from scomm.domain.records import Repository
+from scomm.domain.switches import Switch
+from scomm.nist.car import decode_tenprint
+from scomm.nist.errors import TransactionError
+from scomm.nist.tenprint import TenprintSubmission
+from scomm.services.common import load_case, move_case, record_outcome, reply, switch_on
+from scomm.services.context import ServiceContext
+from scomm.services.fingerprints import NoUsableFingers, evidence, tenprint_templates
+from scomm.services.sib import reject
+from scomm.store.models import CriminalSubmissionRow, EncounterRow, SubjectRow
+from scomm.store.templates import store_templates
+
+ME = Actor.CJIS
+
+
+class CriminalJusticeInformationServices:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def handle(self, message: Message, uow: UnitOfWork) -> None:
+        match message:
+            case CriminalTenprintSubmission():
+                self._on_car(message, uow)
+            case IdentMatch():
+                self._on_ident_match(message, uow)
+            case IdentNoMatch():
+                self._on_ident_no_match(message, uow)
+            case ImmigrationAlienResponse():
+                self._on_iar(message, uow)
+            case _:
+                raise ValueError(f"CJIS does not handle {message.type}")
+
+    def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        try:
+            submission = decode_tenprint(message.transaction)
+            templates = tenprint_templates(self.ctx, submission)
+        except TransactionError as error:
+            reject(uow, message, case_id=case.case_id, actor=ME, error=error)
+            return
+        except NoUsableFingers as error:
+            reject(
+                uow,
+                message,
+                case_id=case.case_id,
+                actor=ME,
+                error=TransactionError("14.999", str(error)),
+            )
+            return
+        gallery = self.ctx.criminal_gallery
+        candidates = gallery.search(templates)
+        identified = candidates.is_hit and candidates.best is not None
+        if identified and candidates.best is not None:
+            fbi_number = candidates.best.identity_id
+        else:
+            fbi_number = derived_id("FBI", submission.tcn)
+            if submission.retain:
+                self._enrol(uow, fbi_number, submission, templates)
+        if identified or submission.retain:
+            self._record_arrest(uow, fbi_number, submission)
+        offense = most_serious_offense(submission)
+        uow.session.add(
+            CriminalSubmissionRow(
+                tcn=submission.tcn,
+                case_id=case.case_id,
+                booking_ori=message.booking_ori,
+                received_at=uow.now,
+                name=submission.name,
+                dob=submission.dob,
+                sex=submission.sex,
+                pob=submission.pob,
+                offense_code=offense[0],
+                offense_confidence=offense[1],
+                fbi_number=fbi_number,
+                identified=identified,
+            )
+        )
+        case.fbi_number = fbi_number
+        move_case(uow, case, CaseState.CRIMINAL_SEARCHED, ME, f"SRE {'I' if identified else 'N'}")
+        delay = self.ctx.settings.delays.cjis_search
+        uow.emit(
+            reply(
+                uow,
+                message,
+                SubmissionResults,
+                ME,
+                Actor.SIB,
+                identified=identified,
+                fbi_number=fbi_number,
+                candidates=evidence(candidates),
+            ),
+            delay=delay,
+        )
+        if switch_on(uow, message.booking_ori, Switch.B_FORWARD_TO_IDENT, uow.now):
+            uow.emit(
+                reply(
+                    uow,
+                    message,
+                    IdentSearchRequest,
+                    ME,
+                    Actor.IDENT,
+                    transaction=message.transaction,
+                    booking_ori=message.booking_ori,
+                    fbi_number=fbi_number,
+                ),
+                delay=delay,
+            )
+        else:
+            move_case(uow, case, CaseState.NOT_FORWARDED, ME, "switch B off: not activated")
+            record_outcome(uow, case.case_id, "not_forwarded", ME)
+
+    def _enrol(
+        self, uow: UnitOfWork, fbi_number: str, submission: TenprintSubmission, templates: dict
+    ) -> None:  # type: ignore[type-arg]
+        uow.session.add(
+            SubjectRow(
+                repository=Repository.CRIMINAL.value,
+                identity_id=fbi_number,
+                name=submission.name,
+                dob=submission.dob,
+                sex=submission.sex,
+                pob=submission.pob,
+                enrolled_at=uow.now,
+            )
+        )
+        store_templates(
+            uow.session, Repository.CRIMINAL, fbi_number, templates, self.ctx.engine_name
+        )
+        gallery = self.ctx.criminal_gallery
+        uow.after_commit(lambda: gallery.enrol(fbi_number, templates))
+
+    def _record_arrest(
+        self, uow: UnitOfWork, fbi_number: str, submission: TenprintSubmission
+    ) -> None:
+        for charge in submission.charges:
+            uow.session.add(
+                EncounterRow(
+                    repository=Repository.CRIMINAL.value,
+                    identity_id=fbi_number,
+                    at=uow.now,
+                    kind="arrest",
+                    detail=charge.literal,
+                    ori=submission.cri,
+                )
+            )
+
+    def _on_ident_match(self, message: IdentMatch, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        case.ident_id = message.ident_id
+        move_case(uow, case, CaseState.IDENT_MATCH, ME, f"IDENT identity {message.ident_id}")
+        sub = uow.session.scalar(
+            select(CriminalSubmissionRow).where(CriminalSubmissionRow.tcn == message.tcn)
+        )
+        if sub is None:
+            raise LookupError(f"no accepted submission for TCN {message.tcn}")
+        uow.emit(
+            reply(
+                uow,
+                message,
+                ImmigrationAlienQuery,
+                ME,
+                Actor.LESC,
+                booking_ori=sub.booking_ori,
+                name=sub.name,
+                dob=sub.dob,
+                sex=sub.sex,
+                pob=sub.pob,
+                in_custody=True,
+                offense_code=sub.offense_code,
+                fbi_number=sub.fbi_number,
+                ident_id=message.ident_id,
+                candidates=message.candidates,
+            )
+        )
+        move_case(uow, case, CaseState.IAQ_SENT, ME, f"IAQ OFF/{sub.offense_code}")
+
+    def _on_ident_no_match(self, message: IdentNoMatch, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        move_case(uow, case, CaseState.IDENT_NO_MATCH, ME, "IDR no match")
+        record_outcome(uow, case.case_id, "no_match", ME)
+        if switch_on(uow, case.ori, Switch.C_RESULTS_TO_JAIL, uow.now):
+            uow.emit(reply(uow, message, IdentResultsToJail, ME, Actor.SIB, matched=False))
+
+    def _on_iar(self, message: ImmigrationAlienResponse, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        case.level = message.level
+        case.rule_set = message.rule_set
+        case.removability = message.removability.value
+        move_case(
+            uow,
+            case,
+            CaseState.IAR_RETURNED,
+            ME,
+            f"IAR {message.removability.value}, level {message.level}",
+        )
+        uow.emit(
+            reply(
+                uow,
+                message,
+                MatchNotification,
+                ME,
+                Actor.ERO,
+                booking_ori=case.ori,
+                ident_id=message.ident_id,
+                recorded_status=message.recorded_status,
+                removability=message.removability,
+                level=message.level,
+                rule_set=message.rule_set,
+            )
+        )
+        if switch_on(uow, case.ori, Switch.C_RESULTS_TO_JAIL, uow.now):
+            uow.emit(
+                reply(
+                    uow,
+                    message,
+                    IdentResultsToJail,
+                    ME,
+                    Actor.SIB,
+                    matched=True,
+                    recorded_status=message.recorded_status,
+                    removability=message.removability,
+                    level=message.level,
+                )
+            )
+
+
+def most_serious_offense(submission: TenprintSubmission) -> tuple[str, float]:
+    """The NCIC code for the IAQ's OFF field: the most serious classified charge, else 0399."""
+    classified = [classify_literal(c.literal) for c in submission.charges]
+    if not classified:
+        return "0399", 0.0
+    best = min(classified, key=lambda c: (offense_level(c.ncic_code), -c.confidence))
+    return best.ncic_code, best.confidence

@@ -1,0 +1,21 @@
+"""What the services share: settings, the fingerprint engine, the two repositories' galleries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from scomm.biometrics.protocols import Extractor, Gallery, TemplateCodec
+from scomm.config import Settings
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    extractor: Extractor
+    codec: TemplateCodec
+    engine_name: str
+    criminal_gallery: Gallery
+    immigration_gallery: Gallery
+    is_holiday: Callable[[date], bool]

@@ -1,0 +1,95 @@
+"""The State Identification Bureau: validates and forwards the jail's CAR, routes answers back."""
+
+from __future__ import annotations
+
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.domain.case import CaseState
+from scomm.domain.messages import (
+    Actor,
+    CriminalTenprintSubmission,
+    IdentResultsToJail,
+    Message,
+    SubmissionResults,
+    TransactionErrorResponse,
+)
+from scomm.domain.switches import Switch
+from scomm.nist.car import decode_tenprint
+from scomm.nist.errors import TransactionError
+from scomm.services.common import load_case, move_case, record_outcome, reply, switch_on
+from scomm.services.context import ServiceContext
+
+ME = Actor.SIB
+
+
+class StateIdentificationBureau:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def handle(self, message: Message, uow: UnitOfWork) -> None:
+        match message:
+            case CriminalTenprintSubmission(sender=Actor.LEA):
+                self._on_car(message, uow)
+            case SubmissionResults() | IdentResultsToJail() | TransactionErrorResponse():
+                # Responses from CJIS go on to the booking agency unchanged.
+                fields = {
+                    k: v
+                    for k, v in message.__dict__.items()
+                    if k not in ("message_id", "sender", "recipient")
+                }
+                uow.emit(
+                    type(message)(
+                        message_id=uow.new_message_id(), sender=ME, recipient=Actor.LEA, **fields
+                    ),
+                    delay=self.ctx.settings.delays.sib_forward,
+                )
+            case _:
+                raise ValueError(f"the SIB does not handle {message.type}")
+
+    def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        try:
+            decode_tenprint(message.transaction)
+        except TransactionError as error:
+            reject(uow, message, case_id=case.case_id, actor=ME, error=error)
+            return
+        if not switch_on(uow, message.booking_ori, Switch.A_PRINTS_TO_FBI, uow.now):
+            move_case(uow, case, CaseState.STATE_ONLY, ME, "switch A off: state search only")
+            record_outcome(uow, case.case_id, "state_only", ME)
+            return
+        uow.emit(
+            reply(
+                uow,
+                message,
+                CriminalTenprintSubmission,
+                ME,
+                Actor.CJIS,
+                transaction=message.transaction,
+                booking_ori=message.booking_ori,
+            ),
+            delay=self.ctx.settings.delays.sib_forward,
+        )
+
+
+def reject(
+    uow: UnitOfWork,
+    message: CriminalTenprintSubmission,
+    *,
+    case_id: str,
+    actor: Actor,
+    error: TransactionError,
+) -> None:
+    """Answer a malformed CAR with an ERRT that names the problem; nothing else is kept."""
+    case = load_case(uow, case_id)
+    move_case(uow, case, CaseState.REJECTED, actor, str(error))
+    recipient = Actor.LEA if actor is Actor.SIB else Actor.SIB
+    uow.emit(
+        reply(
+            uow,
+            message,
+            TransactionErrorResponse,
+            actor,
+            recipient,
+            messages=tuple(error.errt_messages()),
+            field_tag=error.field,
+        )
+    )

@@ -1,0 +1,1 @@
+"""The synthetic world: population, fingerprints, bookings."""

@@ -1,0 +1,128 @@
+"""Loads a synthetic world into a running system: jurisdictions, switches, both repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.domain.records import Repository
+from scomm.store.models import EncounterRow, JurisdictionRow, SubjectRow
+from scomm.store.templates import store_templates
+from scomm.synth.population import Person
+from scomm.synth.transactions import capture
+from scomm.synth.world import World
+from scomm.system import System
+
+Progress = Callable[[int], None]
+
+
+def load_jurisdictions(system: System, world: World) -> None:
+    with system.unit_of_work() as uow:
+        for plan in world.jurisdictions:
+            j = plan.jurisdiction
+            uow.session.add(
+                JurisdictionRow(
+                    ori=j.ori,
+                    name=j.name,
+                    state=j.state,
+                    sib_ori=j.sib_ori,
+                    detainer_policy=j.detainer_policy.value,
+                    activation_at=j.activation_at,
+                )
+            )
+        uow.commit()
+    for plan in world.jurisdictions:
+        for setting in plan.settings:
+            system.set_switch(setting)
+
+
+def enrol_repositories(system: System, world: World, progress: Progress | None = None) -> None:
+    """Each person with a record is enrolled from an earlier capture of their fingers."""
+    rng = np.random.default_rng([world.seed, 7])
+    for person in world.people.values():
+        if person.criminal is None and person.immigration is None:
+            if progress:
+                progress(1)
+            continue
+        with system.unit_of_work() as uow:
+            if person.criminal is not None:
+                _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, rng)
+                for offense in person.criminal.prior_arrests:
+                    uow.session.add(
+                        EncounterRow(
+                            repository=Repository.CRIMINAL.value,
+                            identity_id=person.criminal.fbi_number,
+                            at=person.criminal.first_arrest,
+                            kind="prior_arrest",
+                            detail=offense.literal,
+                        )
+                    )
+                for offense in person.criminal.convictions:
+                    uow.session.add(
+                        EncounterRow(
+                            repository=Repository.CRIMINAL.value,
+                            identity_id=person.criminal.fbi_number,
+                            at=person.criminal.first_arrest,
+                            kind="conviction",
+                            detail=offense.literal,
+                        )
+                    )
+            if person.immigration is not None:
+                record = person.immigration
+                _enrol(
+                    system,
+                    uow,
+                    Repository.IMMIGRATION,
+                    record.ident_id,
+                    person,
+                    rng,
+                    a_number=record.a_number,
+                    status=record.recorded_status.value,
+                )
+                uow.session.add(
+                    EncounterRow(
+                        repository=Repository.IMMIGRATION.value,
+                        identity_id=record.ident_id,
+                        at=record.first_encounter,
+                        kind="immigration_encounter",
+                        detail=record.recorded_status.value,
+                    )
+                )
+            uow.commit()
+        if progress:
+            progress(1)
+
+
+def _enrol(
+    system: System,
+    uow: UnitOfWork,
+    repository: Repository,
+    identity_id: str,
+    person: Person,
+    rng: np.random.Generator,
+    a_number: str | None = None,
+    status: str | None = None,
+) -> None:
+    ctx = system.ctx
+    templates = {
+        image.position: ctx.extractor.extract(image.pixels, image.ppi, image.position)
+        for image in capture(person, rng)
+    }
+    uow.session.add(
+        SubjectRow(
+            repository=repository.value,
+            identity_id=identity_id,
+            name=person.name,
+            dob=person.dob,
+            sex=person.sex,
+            pob=person.pob,
+            a_number=a_number,
+            recorded_status=status,
+            enrolled_at=system.clock.now(),
+        )
+    )
+    store_templates(uow.session, repository, identity_id, templates, ctx.engine_name)
+    gallery = ctx.criminal_gallery if repository is Repository.CRIMINAL else ctx.immigration_gallery
+    uow.after_commit(lambda: gallery.enrol(identity_id, templates))

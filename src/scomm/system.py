@@ -1,0 +1,134 @@
+"""The composition root: one database, one clock, the six actors and the dispatcher, wired."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
+from scomm.bus.dispatcher import Dispatcher, FaultHook
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.config import Settings
+from scomm.domain.clock import Clock, ScenarioClock
+from scomm.domain.hold import us_federal_holiday
+from scomm.domain.messages import Actor
+from scomm.domain.records import Booking, Repository
+from scomm.domain.switches import SwitchSetting, check_owner
+from scomm.services.cjis import CriminalJusticeInformationServices
+from scomm.services.context import ServiceContext
+from scomm.services.ero import FieldOffice
+from scomm.services.ident import ImmigrationRepository
+from scomm.services.lea import Booked, BookingJail
+from scomm.services.lesc import LawEnforcementSupportCenter
+from scomm.services.sib import StateIdentificationBureau
+from scomm.store.db import Database
+from scomm.store.models import SwitchSettingRow
+from scomm.store.templates import load_gallery
+
+ENGINE_NAME = "correlation-baseline-v1"
+
+
+def baseline_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
+    return ServiceContext(
+        settings=settings,
+        extractor=CorrelationExtractor(),
+        codec=CorrelationCodec(),
+        engine_name=ENGINE_NAME,
+        criminal_gallery=CorrelationGallery(),
+        immigration_gallery=CorrelationGallery(),
+        is_holiday=is_holiday,
+    )
+
+
+class System:
+    """Everything scomm runs in one process: what `scomm demo` and the tests drive."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        fault: FaultHook | None = None,
+        context: ServiceContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.database_url)
+        self.db.migrate()
+        self.ctx = context or baseline_context(settings, us_federal_holiday())
+        with self.db.sessions() as session:
+            load_gallery(session, Repository.CRIMINAL, self.ctx.criminal_gallery, self.ctx.codec)
+            load_gallery(
+                session, Repository.IMMIGRATION, self.ctx.immigration_gallery, self.ctx.codec
+            )
+        self.lea = BookingJail(self.ctx)
+        handlers = {
+            Actor.LEA: self.lea,
+            Actor.SIB: StateIdentificationBureau(self.ctx),
+            Actor.CJIS: CriminalJusticeInformationServices(self.ctx),
+            Actor.IDENT: ImmigrationRepository(self.ctx),
+            Actor.LESC: LawEnforcementSupportCenter(self.ctx),
+            Actor.ERO: FieldOffice(self.ctx),
+        }
+        self.dispatcher = Dispatcher(self.db, clock, handlers, fault=fault)
+
+    def unit_of_work(self, cause: str = "") -> UnitOfWork:
+        return UnitOfWork(self.db, self.clock, cause=cause)
+
+    def book(self, booking: Booking, transaction: bytes) -> Booked:
+        with self.unit_of_work() as uow:
+            booked = self.lea.book(uow, booking, transaction)
+            uow.commit()
+        return booked
+
+    def set_switch(self, setting: SwitchSetting) -> None:
+        """The only way a switch changes: checked against its owner, and audited."""
+        check_owner(setting.switch, setting.changed_by)
+        with self.unit_of_work() as uow:
+            uow.session.add(
+                SwitchSettingRow(
+                    ori=setting.ori,
+                    switch=setting.switch.value,
+                    enabled=setting.enabled,
+                    effective_from=setting.effective_from,
+                    effective_to=setting.effective_to,
+                    changed_by=setting.changed_by.value,
+                    reason=setting.reason,
+                    recorded_at=uow.now,
+                )
+            )
+            uow.record(
+                "switch",
+                f"SWITCH_{setting.switch.value}",
+                setting.changed_by.value,
+                "",
+                {
+                    "ori": setting.ori,
+                    "enabled": setting.enabled,
+                    "effective_from": setting.effective_from.isoformat(),
+                    "effective_to": setting.effective_to.isoformat()
+                    if setting.effective_to
+                    else None,
+                    "reason": setting.reason,
+                },
+            )
+            uow.commit()
+
+    def run_until(self, moment: datetime | None = None) -> int:
+        """Deliver messages in time order up to `moment` (all of them when None), moving a
+        scenario clock forward to each message's time."""
+        handled = 0
+        while True:
+            due = self.dispatcher.next_due()
+            if due is None or (moment is not None and due > moment):
+                break
+            if isinstance(self.clock, ScenarioClock):
+                self.clock.advance_to(due)
+            elif due > self.clock.now():
+                break
+            handled += self.dispatcher.run_due()
+        if moment is not None and isinstance(self.clock, ScenarioClock):
+            self.clock.advance_to(moment)
+        return handled
+
+    def close(self) -> None:
+        self.db.dispose()

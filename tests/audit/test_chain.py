@@ -1,0 +1,81 @@
+from datetime import datetime
+
+import pytest
+from sqlalchemy import delete, update
+
+from scomm.audit.chain import append, verify
+from scomm.store.db import Database
+from scomm.store.models import AuditEntryRow
+
+
+@pytest.fixture
+def db(database_url: str) -> Database:
+    database = Database(database_url)
+    database.migrate()
+    with database.sessions() as session:
+        for i in range(1, 11):
+            append(
+                session,
+                recorded_at=datetime(2010, 1, 1, 0, i),
+                kind="message",
+                name="CAR",
+                actor="lea",
+                case_id=f"case-{i}",
+                payload={"n": i},
+            )
+        session.commit()
+    return database
+
+
+def test_an_untouched_chain_verifies(db: Database) -> None:
+    with db.sessions() as session:
+        result = verify(session, batch=3)
+    assert result.ok and result.entries == 10
+
+
+def test_a_changed_payload_is_named(db: Database) -> None:
+    with db.sessions() as session:
+        session.execute(
+            update(AuditEntryRow).where(AuditEntryRow.seq == 4).values(payload='{"n":40}')
+        )
+        session.commit()
+        result = verify(session)
+    assert not result.ok and result.first_bad_seq == 4 and "changed" in result.problem
+
+
+def test_a_deleted_entry_is_named(db: Database) -> None:
+    with db.sessions() as session:
+        session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq == 6))
+        session.commit()
+        result = verify(session)
+    assert not result.ok and result.first_bad_seq == 6 and "missing" in result.problem
+
+
+def test_deleting_the_last_entry_is_caught_by_the_head(db: Database) -> None:
+    with db.sessions() as session:
+        session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq == 10))
+        session.commit()
+        result = verify(session)
+    assert not result.ok and result.first_bad_seq == 10
+
+
+def test_rehashing_a_changed_entry_still_breaks_the_next_link(db: Database) -> None:
+    from scomm.audit.chain import entry_hash
+
+    with db.sessions() as session:
+        row = session.get(AuditEntryRow, 3)
+        assert row is not None
+        row.payload = '{"n":300}'
+        row.entry_hash = entry_hash(
+            row.prev_hash,
+            row.seq,
+            row.recorded_at,
+            row.kind,
+            row.name,
+            row.actor,
+            row.case_id,
+            row.payload,
+        )
+        session.commit()
+        result = verify(session)
+    assert not result.ok and result.first_bad_seq == 4

@@ -1,0 +1,54 @@
+from scomm.domain.immigration import RecordedStatus, Removability, removability
+from scomm.domain.levels import level_2009, offense_level
+from scomm.domain.offenses import UNKNOWN_OFFENSE_CODE, classify_literal
+from scomm.domain.policies import (
+    DetainerPolicy,
+    OfficerAction,
+    SimulatedOfficerPolicy,
+    apply_detainer_policy,
+)
+
+
+def test_literal_classification_and_unknown_default() -> None:
+    assert classify_literal("driving under influence").ncic_code == "5404"
+    assert classify_literal("Driving-Under  Influence").confidence == 1.0
+    unknown = classify_literal("FTA WARRANT")
+    assert unknown.ncic_code == UNKNOWN_OFFENSE_CODE and unknown.confidence == 0.0
+
+
+def test_offense_type_levels() -> None:
+    assert offense_level("0999") == 1  # homicide
+    assert offense_level("1315") == 1  # aggravated assault
+    assert offense_level("1313") == 3  # simple assault
+    assert offense_level("3530") == 1  # drug distribution (felony)
+    assert offense_level("3562") == 2  # possession
+    assert offense_level("2299") == 2  # burglary
+    assert offense_level("5404") == 3  # DUI
+    assert level_2009(["5404", "2399"]) == 2
+    assert level_2009([]) == 3
+
+
+def test_removability_follows_the_recorded_status() -> None:
+    assert removability(RecordedStatus.VISA_OVERSTAY, 3) is Removability.REMOVABLE
+    assert removability(RecordedStatus.NATURALIZED_CITIZEN, 1) is Removability.NOT_REMOVABLE
+    assert removability(RecordedStatus.LAWFUL_PERMANENT_RESIDENT, 3) is Removability.NOT_REMOVABLE
+    assert removability(RecordedStatus.LAWFUL_PERMANENT_RESIDENT, 1) is Removability.REMOVABLE
+
+
+def test_detainer_policies() -> None:
+    assert apply_detainer_policy(DetainerPolicy.HONOR_ALL, True, 3).honour
+    assert not apply_detainer_policy(DetainerPolicy.HONOR_ALL, False, 1).honour
+    assert not apply_detainer_policy(DetainerPolicy.HONOR_NONE, True, 1).honour
+    assert apply_detainer_policy(DetainerPolicy.TRUST_ACT, True, 1).honour
+    assert not apply_detainer_policy(DetainerPolicy.TRUST_ACT, True, 3).honour
+
+
+def test_simulated_officer_says_it_is_simulated() -> None:
+    policy = SimulatedOfficerPolicy(level3_detain_rate=0.5)
+    detain = policy.decide(Removability.REMOVABLE, 1, draw=0.99)
+    assert detain.action is OfficerAction.LODGE_DETAINER
+    assert detain.decided_by == "simulated:sim-officer-v1"
+    assert policy.decide(Removability.REMOVABLE, 3, 0.2).action is OfficerAction.LODGE_DETAINER
+    notify = policy.decide(Removability.REMOVABLE, 3, 0.8)
+    assert notify.action is OfficerAction.REQUEST_NOTIFICATION
+    assert policy.decide(Removability.NOT_REMOVABLE, 1, 0.0).action is OfficerAction.NO_ACTION

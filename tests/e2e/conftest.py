@@ -1,0 +1,12 @@
+"""Whole-flow fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from scomm.synth.world import World, build_world
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    return build_world(seed=3, bookings=60)

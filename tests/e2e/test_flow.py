@@ -1,0 +1,83 @@
+"""The whole flow on a small synthetic world: every hop, and the books balance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from scomm.config import Settings
+from scomm.demo import run_demo
+from scomm.store.db import Database
+from scomm.store.models import CaseRow, OutboxRow
+
+REQUIRED_MESSAGES = (
+    "CAR",
+    "SRE",
+    "ERRT",
+    "IDR_MATCH",
+    "IDR_NO_MATCH",
+    "IAQ",
+    "IAR",
+    "MATCH_NOTIFICATION",
+    "DETAINER",
+    "DETAINER_RESPONSE",
+)
+REQUIRED_OUTCOMES = ("hold_honored", "hold_declined", "released", "transferred")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("demo")
+    settings = Settings(database_url=f"sqlite:///{out / 'scomm.db'}", seed=SEED)
+    result = run_demo(settings, bookings=BOOKINGS, seed=SEED, out_dir=out)
+    return result.summary, out
+
+
+SEED, BOOKINGS = 1, 60
+
+
+def test_every_hop_is_used(demo_run: tuple[dict, Path]) -> None:
+    summary, out = demo_run
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["messages"] == summary["messages"]
+    for name in REQUIRED_MESSAGES:
+        assert summary["messages"].get(name, 0) > 0, f"no {name} in {summary['messages']}"
+    for name in REQUIRED_OUTCOMES:
+        assert summary["outcomes"].get(name, 0) > 0, f"no {name} in {summary['outcomes']}"
+    assert summary["audit_verified"] is True
+    assert "<table>" in (out / "report.html").read_text()
+
+
+def test_the_books_balance(demo_run: tuple[dict, Path]) -> None:
+    m, o = demo_run[0]["messages"], demo_run[0]["outcomes"]
+    assert m["CAR"] == BOOKINGS
+    assert m["SRE"] + m["ERRT"] == m["CAR"]  # every CAR answered exactly once
+    assert m["IDR_MATCH"] + m["IDR_NO_MATCH"] == m["IDENT_SEARCH"]
+    assert m["IAQ"] == m["IAR"] == m["IDR_MATCH"] == m["MATCH_NOTIFICATION"]
+    assert m["DETAINER"] == m["DETAINER_RESPONSE"] == o["hold_honored"] + o["hold_declined"]
+    assert o["released"] + o["transferred"] == m["CAR"]  # everyone leaves the jail once
+    assert o.get("not_forwarded", 0) + m["IDENT_SEARCH"] + m["ERRT"] == m["CAR"]
+
+
+def test_every_case_ends_in_a_final_state(demo_run: tuple[dict, Path]) -> None:
+    _, out = demo_run
+    db = Database(f"sqlite:///{out / 'scomm.db'}")
+    with db.sessions() as session:
+        states = set(session.scalars(select(CaseRow.state)))
+        custody = set(session.scalars(select(CaseRow.custody)))
+        pending = session.scalars(select(OutboxRow).where(OutboxRow.status != "delivered")).all()
+    db.dispose()
+    assert states <= {
+        "rejected",
+        "not_forwarded",
+        "ident_no_match",
+        "no_action",
+        "detainer_lodged",
+        "notification_requested",
+        "state_only",
+    }
+    assert custody <= {"released", "transferred_to_ice"}
+    assert pending == []

@@ -1,0 +1,130 @@
+"""WSQ through the Pillow plugin: quality, structural checks, and containment of the C decoder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from scomm.nist import wsq_codec
+from scomm.nist.wsq_codec import (
+    WsqError,
+    WsqJob,
+    check_wsq_stream,
+    decode_wsq_images,
+    encode_wsq,
+)
+
+ImageMaker = Callable[..., np.ndarray]
+
+
+@pytest.fixture
+def stream(textured: ImageMaker) -> bytes:
+    return encode_wsq(textured(96, 112))
+
+
+def test_round_trip_quality(textured: ImageMaker) -> None:
+    images = [textured(128, 128, seed=1), textured(200, 180, seed=2), textured(64, 300, seed=3)]
+    jobs = [WsqJob(encode_wsq(a), a.shape[1], a.shape[0]) for a in images]
+    for original, decoded in zip(images, decode_wsq_images(jobs), strict=True):
+        assert decoded.shape == original.shape and decoded.dtype == np.uint8
+        assert np.abs(decoded.astype(int) - original.astype(int)).mean() < 8.0
+
+
+def test_in_process_decoding_gives_the_same_pixels(
+    stream: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated = decode_wsq_images([WsqJob(stream, 112, 96)])[0]
+    monkeypatch.setattr(wsq_codec, "ISOLATE_DECODER", False)
+    assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], isolated)
+
+
+def test_encoder_refuses_images_too_small_for_wsq() -> None:
+    with pytest.raises(WsqError):
+        encode_wsq(np.zeros((63, 200), dtype=np.uint8))
+
+
+def test_empty_batch() -> None:
+    assert decode_wsq_images([]) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda s: s[:2], "truncated"),
+        (lambda s: s[:4], "truncated inside a segment header"),
+        (lambda s: s[:-10], "truncated inside coded data"),
+        (lambda s: b"\x00" + s[1:], "not a WSQ stream"),
+        (lambda s: s.replace(b"\xff\xa2\x00\x11", b"\xff\xa2\x00\x12", 1), "frame header"),
+        (lambda s: s[:2] + b"\xff\x10" + s[4:], "unexpected bytes ff10"),
+    ],
+)
+def test_structural_damage_is_named(
+    stream: bytes, damage: Callable[[bytes], bytes], words: str
+) -> None:
+    with pytest.raises(WsqError) as caught:
+        check_wsq_stream(damage(stream), 112, 96)
+    assert words in caught.value.reason
+
+
+def test_frame_size_must_match_the_record(stream: bytes) -> None:
+    with pytest.raises(WsqError) as caught:
+        decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(stream, 96, 112)])
+    assert caught.value.index == 1
+    assert "112x96" in caught.value.reason
+
+
+def test_huffman_table_id_out_of_range(stream: bytes) -> None:
+    at = stream.index(b"\xff\xa6") + 4  # table id byte of the first DHT segment
+    damaged = stream[:at] + bytes([200]) + stream[at + 1 :]
+    with pytest.raises(WsqError) as caught:
+        check_wsq_stream(damaged, 112, 96)
+    assert "table id 200" in caught.value.reason
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="decoder isolation needs os.fork")
+def test_a_crashing_decoder_becomes_an_error(
+    stream: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(job: WsqJob) -> bytes:
+        os.kill(os.getpid(), signal.SIGSEGV)
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(wsq_codec, "_decode_pixels", crash)
+    with pytest.raises(WsqError) as caught:
+        decode_wsq_images([WsqJob(stream, 112, 96)])
+    assert "crashed" in caught.value.reason
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="decoder isolation needs os.fork")
+def test_a_hanging_decoder_is_stopped(stream: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    def hang(job: WsqJob) -> bytes:
+        time.sleep(60)
+        return b""
+
+    monkeypatch.setattr(wsq_codec, "_decode_pixels", hang)
+    started = time.monotonic()
+    with pytest.raises(WsqError) as caught:
+        decode_wsq_images([WsqJob(stream, 112, 96)], timeout_s=0.5)
+    assert "timed out" in caught.value.reason
+    assert time.monotonic() - started < 5
+
+
+def test_single_byte_corruptions_never_escape(stream: bytes) -> None:
+    """The C decoder segfaults on some of these; none may take the test process down."""
+    rng = np.random.default_rng(7)
+    positions = rng.choice(len(stream), size=60, replace=False)
+    outcomes = {"decoded": 0, "rejected": 0}
+    for position in positions:
+        damaged = bytearray(stream)
+        damaged[position] ^= int(rng.integers(1, 256))
+        try:
+            decode_wsq_images([WsqJob(bytes(damaged), 112, 96)])
+            outcomes["decoded"] += 1
+        except WsqError:
+            outcomes["rejected"] += 1
+    assert sum(outcomes.values()) == 60

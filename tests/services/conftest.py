@@ -1,0 +1,28 @@
+"""A small running system with jurisdictions and repositories loaded, for service tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from scomm.config import Settings
+from scomm.domain.clock import ScenarioClock
+from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.synth.world import World, build_world
+from scomm.system import System
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(seed=5, bookings=12, population=40)
+
+
+@pytest.fixture
+def system(world: World, database_url: str) -> System:
+    clock = ScenarioClock(world.start - timedelta(days=1))
+    running = System(Settings(database_url=database_url, seed=world.seed), clock)
+    load_jurisdictions(running, world)
+    enrol_repositories(running, world)
+    yield running
+    running.close()
