@@ -1,25 +1,44 @@
-"""Shared fixtures: where the shared data lives, and a fresh SQLite database per test."""
+"""Shared fixtures: where the shared data lives, textured test images, a fresh database."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+ImageMaker = Callable[..., np.ndarray]
 
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
-    return Path(os.environ.get("SCOMM_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+    """The shared data folder ($SCOMM_DATA_DIR, default ../shared/data next to the repository);
+    tests that need it skip with the reason when it is absent."""
+    configured = os.environ.get("SCOMM_DATA_DIR")
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"shared data folder {path} not found (set SCOMM_DATA_DIR to run these tests)")
+    return path
+
+
+def textured_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """Ridge-like sinusoid, bending with position, plus mild noise: content WSQ handles well."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    angle = 0.5 + 0.3 * seed
+    phase = 2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / 9.0 + 3 * np.sin(x / 23.0)
+    grey = 127 + 90 * np.sin(phase) + rng.normal(0.0, 6.0, (height, width))
+    return np.clip(grey, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    path = data_dir()
-    if not path.is_dir():
-        pytest.skip(f"shared data not found at {path} (set SCOMM_DATA_DIR)")
-    return path
+def textured() -> ImageMaker:
+    """`textured(height, width, seed=0)` -> uint8 HxW array."""
+    return textured_image
 
 
 @pytest.fixture

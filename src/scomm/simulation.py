@@ -97,5 +97,9 @@ def _transactions(world: World) -> Iterator[bytes]:
     rng = np.random.default_rng([world.seed, 11])
     for planned in world.bookings:
         yield transaction_bytes(
-            planned.booking, world.people[planned.person_id], rng, planned.defect
+            planned.booking,
+            world.people[planned.person_id],
+            rng,
+            world.sib_ori(planned.booking.ori),
+            planned.defect,
         )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,15 +10,6 @@ from scomm.biometrics.protocols import FINGER_POSITIONS
 from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 
 ENROLLED = 200  # persons 0..199, ids "P0".."P199"
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """$SCOMM_DATA_DIR, else /work/shared/data; skips the test when neither exists."""
-    path = Path(os.environ.get("SCOMM_DATA_DIR", "/work/shared/data"))
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {path} not found (set SCOMM_DATA_DIR)")
-    return path
 
 
 def _capture(

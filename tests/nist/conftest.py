@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import nistitl  # type: ignore[import-untyped]
@@ -14,37 +12,19 @@ import pytest
 
 from scomm.nist import ArrestCharge, FingerImage, TenprintSubmission
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 ImageMaker = Callable[..., np.ndarray]
 SubmissionMaker = Callable[..., TenprintSubmission]
 
 
-def textured_image(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """Ridge-like sinusoid, bending with position, plus mild noise: content WSQ handles well."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
-    angle = 0.5 + 0.3 * seed
-    phase = 2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / 9.0 + 3 * np.sin(x / 23.0)
-    grey = 127 + 90 * np.sin(phase) + rng.normal(0.0, 6.0, (height, width))
-    return np.clip(grey, 0, 255).astype(np.uint8)
-
-
 @pytest.fixture
-def textured() -> ImageMaker:
-    """`textured(height, width, seed=0)` -> uint8 HxW array."""
-    return textured_image
-
-
-@pytest.fixture
-def make_submission() -> SubmissionMaker:
+def make_submission(textured: ImageMaker) -> SubmissionMaker:
     """`make_submission(n_fingers=10, size=(128, 128), **overrides)` -> TenprintSubmission."""
 
     def make(
         n_fingers: int = 10, size: tuple[int, int] = (128, 128), **overrides: Any
     ) -> TenprintSubmission:
         fingers = tuple(
-            FingerImage(position, textured_image(*size, seed=position), ppi=500, impression=1)
+            FingerImage(position, textured(*size, seed=position), ppi=500, impression=1)
             for position in range(1, n_fingers + 1)
         )
         values: dict[str, Any] = {
@@ -96,13 +76,3 @@ def mutate(raw: bytes, change: Callable[[Any], None]) -> bytes:
 def edit() -> Callable[[bytes, Callable[[Any], None]], bytes]:
     """`edit(raw, change)`: see `mutate`."""
     return mutate
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """The shared data folder ($SCOMM_DATA_DIR, default ../shared/data next to the repository)."""
-    configured = os.environ.get("SCOMM_DATA_DIR")
-    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared data folder {path} not found (set SCOMM_DATA_DIR to run these tests)")
-    return path

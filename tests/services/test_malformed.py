@@ -34,7 +34,11 @@ def counts(system: System) -> dict[str, int]:
 def book(system: System, world: World, defect: str | None) -> str:
     planned = next(p for p in world.bookings if p.defect is None)
     raw = transaction_bytes(
-        planned.booking, world.people[planned.person_id], np.random.default_rng(0), defect
+        planned.booking,
+        world.people[planned.person_id],
+        np.random.default_rng(0),
+        world.sib_ori(planned.booking.ori),
+        defect,
     )
     system.run_until(planned.booking.booked_at)
     case_id = system.book(planned.booking, raw).case_id
@@ -115,3 +119,21 @@ def test_a_handler_that_fails_midway_leaves_nothing_behind(
             .where(CriminalSubmissionRow.case_id == case_id)
         )
     assert submissions == 1
+
+
+def test_the_sib_readdresses_the_car_to_the_fbi(system: System, world: World) -> None:
+    from scomm.domain.messages import message_from_payload
+    from scomm.nist.car import decode_tenprint
+
+    case_id = book(system, world, None)
+    with system.db.sessions() as session:
+        row = session.scalar(
+            select(OutboxRow).where(
+                OutboxRow.case_id == case_id, OutboxRow.type == "CAR", OutboxRow.recipient == "cjis"
+            )
+        )
+    assert row is not None
+    forwarded = decode_tenprint(message_from_payload("CAR", json.loads(row.payload)).transaction)
+    booking_ori = forwarded.cri
+    assert forwarded.ori == world.sib_ori(booking_ori) != booking_ori
+    assert forwarded.dai == "WVIAFIS0Z"

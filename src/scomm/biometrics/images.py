@@ -8,6 +8,8 @@ import numpy as np
 import wsq  # noqa: F401  (importing it registers the WSQ codec with Pillow)
 from PIL import Image
 
+from scomm.biometrics.wsq_codec import WsqError, WsqJob, decode_wsq_images, wsq_frame_size
+
 
 class ImageDecodeError(ValueError):
     """The bytes are not an image this package can read."""
@@ -102,15 +104,18 @@ def to_grey_uint8(image: Image.Image | np.ndarray) -> np.ndarray:
 def decode_image(data: bytes) -> np.ndarray:
     """Decode image file bytes to a grey uint8 HxW array (see `to_grey_uint8`).
 
-    Reads the formats in DECODABLE_FORMATS (WSQ through the `wsq` plugin; the rest are
-    Pillow's).  Multi-frame files give their first frame.  Raises `ImageDecodeError` for
-    anything that is not a complete, readable image in one of those formats.  Caution: the
-    WSQ decoder is C code that can crash the process on some corrupt WSQ data.
+    Reads the formats in DECODABLE_FORMATS (WSQ through `scomm.biometrics.wsq_codec`, which
+    checks the stream and runs the C decoder in a child process, since corrupt WSQ can crash
+    it; the rest are Pillow's).  Multi-frame files give their first frame.  Raises
+    `ImageDecodeError` for anything that is not a complete, readable image in one of those
+    formats.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"expected bytes, got {type(data).__name__}")
     if len(data) == 0:
         raise ImageDecodeError("cannot decode an image from empty data")
+    if bytes(data[:2]) == WSQ_MAGIC:
+        return _decode_wsq(bytes(data))
     try:
         with Image.open(io.BytesIO(bytes(data)), formats=DECODABLE_FORMATS) as image:
             image.load()
@@ -127,3 +132,14 @@ def decode_image(data: bytes) -> np.ndarray:
     if grey.size == 0:
         raise ImageDecodeError("the image has no pixels")
     return grey
+
+
+WSQ_MAGIC = b"\xff\xa0"  # the SOI marker every WSQ stream starts with
+
+
+def _decode_wsq(data: bytes) -> np.ndarray:
+    try:
+        width, height = wsq_frame_size(data)
+        return decode_wsq_images([WsqJob(data, width, height)])[0]
+    except WsqError as exc:
+        raise ImageDecodeError(f"corrupt WSQ data ({len(data)} bytes): {exc.reason}") from exc

@@ -10,6 +10,7 @@ from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
 from scomm.nist.finger_records import (
     check_compression,
+    check_finger,
     decode_fingers,
     finger_record,
     read_pending_finger,
@@ -50,6 +51,8 @@ def encode_tenprint(sub: TenprintSubmission, compression: str = "WSQ20") -> byte
     ebts.check_number("1.006", sub.priority, 1, 9)
     check_compression(compression)
     fields = _type2_fields(sub)
+    for finger in sub.fingers:
+        check_finger(finger)
     _check_finger_set([f.position for f in sub.fingers])
     message = new_message(header)
     message += text_record(2, 0, fields)

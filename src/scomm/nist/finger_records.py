@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from scomm.biometrics.wsq_codec import WSQ_MIN_SIDE, WsqError, WsqJob, decode_wsq_images, encode_wsq
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError
 from scomm.nist.tenprint import TENPRINT_IMPRESSIONS, FingerImage, PixelArray
 from scomm.nist.wire import Record, record_idc, required_text, text_record
-from scomm.nist.wsq_codec import WSQ_MIN_SIDE, WsqError, WsqJob, decode_wsq_images, encode_wsq
 
 # 14.011 CGA values scomm reads and writes; older transactions may say "WSQ" for WSQ20.
 COMPRESSIONS: tuple[str, ...] = ("WSQ20", "NONE", "PNG")

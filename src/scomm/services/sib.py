@@ -15,7 +15,15 @@ from scomm.domain.messages import (
 from scomm.domain.switches import Switch
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
-from scomm.services.common import load_case, move_case, record_outcome, reply, switch_on
+from scomm.nist.forward import FBI_CJIS_DAI, readdress
+from scomm.services.common import (
+    jurisdiction,
+    load_case,
+    move_case,
+    record_outcome,
+    reply,
+    switch_on,
+)
 from scomm.services.context import ServiceContext
 
 ME = Actor.SIB
@@ -48,7 +56,13 @@ class StateIdentificationBureau:
     def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         try:
-            decode_tenprint(message.transaction)
+            submission = decode_tenprint(message.transaction)
+            place = jurisdiction(uow, submission.cri)
+            if place is None:
+                raise TransactionError(
+                    "2.073", f"booking agency {submission.cri} is not served here"
+                )
+            forwarded = readdress(message.transaction, ori=place.sib_ori, dai=FBI_CJIS_DAI)
         except TransactionError as error:
             reject(uow, message, case_id=case.case_id, actor=ME, error=error)
             return
@@ -63,7 +77,7 @@ class StateIdentificationBureau:
                 CriminalTenprintSubmission,
                 ME,
                 Actor.CJIS,
-                transaction=message.transaction,
+                transaction=forwarded,
                 booking_ori=message.booking_ori,
             ),
             delay=self.ctx.settings.delays.sib_forward,

@@ -12,7 +12,6 @@ from scomm.nist.tenprint import ArrestCharge, FingerImage, TenprintSubmission
 from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 from scomm.synth.population import Person
 
-FBI_DAI = "WVIAFIS0Z"  # destination agency identifier of FBI CJIS ([M])
 ROUTINE_CRIMINAL_PRIORITY = 4
 
 
@@ -35,12 +34,15 @@ def capture(person: Person, rng: np.random.Generator) -> tuple[FingerImage, ...]
     )
 
 
-def submission(booking: Booking, person: Person, rng: np.random.Generator) -> TenprintSubmission:
+def submission(
+    booking: Booking, person: Person, rng: np.random.Generator, sib_ori: str
+) -> TenprintSubmission:
+    """The jail's CAR, addressed to its state's SIB (which re-addresses it to the FBI)."""
     return TenprintSubmission(
         tot="CAR",
         tcn=booking.tcn,
         ori=booking.ori,
-        dai=FBI_DAI,
+        dai=sib_ori,
         transaction_date=booking.booked_at.date(),
         priority=ROUTINE_CRIMINAL_PRIORITY,
         cri=booking.ori,
@@ -71,7 +73,11 @@ def damage(raw: bytes, defect: str) -> bytes:
 
 
 def transaction_bytes(
-    booking: Booking, person: Person, rng: np.random.Generator, defect: str | None = None
+    booking: Booking,
+    person: Person,
+    rng: np.random.Generator,
+    sib_ori: str,
+    defect: str | None = None,
 ) -> bytes:
-    raw = encode_tenprint(submission(booking, person, rng))
+    raw = encode_tenprint(submission(booking, person, rng, sib_ori))
     return damage(raw, defect) if defect else raw

@@ -58,6 +58,10 @@ class World:
     people: dict[str, Person]
     bookings: tuple[PlannedBooking, ...]
 
+    def sib_ori(self, ori: str) -> str:
+        """The ORI of the State Identification Bureau that serves booking agency `ori`."""
+        return next(p.jurisdiction.sib_ori for p in self.jurisdictions if p.jurisdiction.ori == ori)
+
 
 def build_world(seed: int, bookings: int, population: int | None = None) -> World:
     """Deterministic for a given seed: the same seed gives the same world."""

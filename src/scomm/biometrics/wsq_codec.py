@@ -24,10 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import wsq  # type: ignore[import-untyped]  # noqa: F401  (registers the WSQ format with Pillow)
 from PIL import Image
 
-from scomm.nist.tenprint import PixelArray
+PixelArray = npt.NDArray[np.uint8]
 
 # The bundled encoder produces garbage (or fails) for images smaller than this on a side.
 WSQ_MIN_SIDE = 64
@@ -84,6 +85,27 @@ def encode_wsq(pixels: PixelArray) -> bytes:
     except Exception as exc:  # the plugin raises bare Exception("WSQ Error: -33")
         raise WsqError(f"WSQ encoder failed: {exc}") from exc
     return out.getvalue()
+
+
+def wsq_frame_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a WSQ stream's frame header, for streams that arrive without a
+    record around them; WsqError when there is no readable frame header."""
+    n = len(data)
+    if n < 2 or data[0] != 0xFF or data[1] != _SOI:
+        raise WsqError("not a WSQ stream (missing SOI marker FFA0)")
+    pos = 2
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == _SOF:
+            if length != _SOF_SEGMENT_LENGTH or pos + 2 + length > n:
+                raise WsqError("WSQ frame header is damaged")
+            segment = data[pos + 4 : pos + 2 + length]
+            return int.from_bytes(segment[4:6], "big"), int.from_bytes(segment[2:4], "big")
+        if marker in (_SOB, _EOI) or length < 2:
+            break
+        pos += 2 + length
+    raise WsqError("WSQ stream has no frame header before its image data")
 
 
 def check_wsq_stream(data: bytes, width: int, height: int) -> None:
@@ -213,7 +235,7 @@ def decode_wsq_images(
         return []
     if ISOLATE_DECODER:
         return _decode_in_child(jobs, timeout_s)
-    results = []
+    results: list[PixelArray] = []
     for index, job in enumerate(jobs):
         try:
             raw = _decode_pixels(job)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from scomm.nist import wsq_codec
-from scomm.nist.wsq_codec import (
+from scomm.biometrics import wsq_codec
+from scomm.biometrics.wsq_codec import (
     WsqError,
     WsqJob,
     check_wsq_stream,

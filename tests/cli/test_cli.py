@@ -1,0 +1,81 @@
+"""The command line as a county IT team would use it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from scomm.audit.chain import append
+from scomm.cli import app
+from scomm.store.db import Database
+from scomm.store.models import AuditEntryRow
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def audited_db(database_url: str) -> str:
+    db = Database(database_url)
+    db.migrate()
+    with db.sessions() as session:
+        for i in range(1, 8):
+            append(
+                session,
+                recorded_at=datetime(2010, 1, 1, 0, i),
+                kind="decision",
+                name="X",
+                actor="ero",
+                case_id=f"c{i}",
+                payload={"i": i},
+            )
+        session.commit()
+    db.dispose()
+    return database_url
+
+
+def test_audit_verify_passes_then_names_the_tampered_entry(audited_db: str) -> None:
+    ok = runner.invoke(app, ["audit", "verify", "--database", audited_db])
+    assert ok.exit_code == 0, ok.output
+    assert "7 entries" in ok.output
+    db = Database(audited_db)
+    with db.sessions() as session:
+        session.execute(update(AuditEntryRow).where(AuditEntryRow.seq == 5).values(name="Y"))
+        session.commit()
+    db.dispose()
+    bad = runner.invoke(app, ["audit", "verify", "--database", audited_db])
+    assert bad.exit_code == 1
+    assert "entry 5" in bad.output
+
+
+def test_demo_writes_its_outputs_and_report_regenerates_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCOMM_DATABASE_URL", raising=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["demo", "--bookings", "12", "--seed", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["messages"]["CAR"] == 12
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
+    regenerated = tmp_path / "again.json"
+    url = f"sqlite:///{out / 'scomm.db'}"
+    again = runner.invoke(app, ["report", "--database", url, "--json", str(regenerated)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(regenerated.read_text())["messages"] == summary["messages"]
+
+
+def test_demo_refuses_a_database_that_already_holds_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    monkeypatch.setenv("SCOMM_DATABASE_URL", url)
+    first = runner.invoke(app, ["demo", "--bookings", "3", "--out", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["demo", "--bookings", "3", "--out", str(tmp_path / "b")])
+    assert second.exit_code == 2
+    assert "already holds a run" in second.output
