@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-import nistitl  # type: ignore[import-untyped]
+import nistitl
 import numpy as np
 import pytest
 

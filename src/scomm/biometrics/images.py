@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import wsq  # noqa: F401  (importing it registers the WSQ codec with Pillow)
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from scomm.biometrics.wsq_codec import WsqError, WsqJob, decode_wsq_images, wsq_frame_size
 
@@ -120,7 +120,7 @@ def decode_image(data: bytes) -> np.ndarray:
         with Image.open(io.BytesIO(bytes(data)), formats=DECODABLE_FORMATS) as image:
             image.load()
             grey = to_grey_uint8(image)
-    except Image.UnidentifiedImageError as exc:
+    except UnidentifiedImageError as exc:
         raise ImageDecodeError(
             f"not an image in a recognised format ({len(data)} bytes; "
             f"formats read: {', '.join(DECODABLE_FORMATS)})"

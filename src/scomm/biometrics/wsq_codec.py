@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import wsq  # type: ignore[import-untyped]  # noqa: F401  (registers the WSQ format with Pillow)
+import wsq  # noqa: F401  (registers the WSQ format with Pillow)
 from PIL import Image
 
 PixelArray = npt.NDArray[np.uint8]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import nistitl  # type: ignore[import-untyped]
+import nistitl
 
 from scomm.nist.ebts import check_ori
 from scomm.nist.errors import TransactionError

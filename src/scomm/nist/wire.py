@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import nistitl  # type: ignore[import-untyped]
+import nistitl
 
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError
