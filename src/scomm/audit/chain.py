@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,10 +80,8 @@ class Verification:
     problem: str = ""
 
 
-def verify(session: Session, batch: int = 5000) -> Verification:
-    """Walk the chain from the start; name the first entry that was changed, removed or added."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
+def entries(session: Session, batch: int = 5000) -> Iterator[AuditEntryRow]:
+    """Every entry in chain order, read a batch at a time (a log can outgrow memory)."""
     last = 0
     while True:
         rows = session.scalars(
@@ -92,39 +91,46 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             .limit(batch)
         ).all()
         if not rows:
-            break
-        for row in rows:
-            if row.seq != expected_seq:
-                return Verification(
-                    False,
-                    expected_seq - 1,
-                    expected_seq,
-                    f"entry {expected_seq} is missing (next is {row.seq})",
-                )
-            if row.prev_hash != expected_prev:
-                return Verification(
-                    False,
-                    row.seq - 1,
-                    row.seq,
-                    f"entry {row.seq} does not follow entry {row.seq - 1}",
-                )
-            digest = entry_hash(
-                row.prev_hash,
-                row.seq,
-                row.recorded_at,
-                row.kind,
-                row.name,
-                row.actor,
-                row.case_id,
-                row.payload,
-            )
-            if digest != row.entry_hash:
-                return Verification(
-                    False, row.seq - 1, row.seq, f"entry {row.seq} was changed (hash mismatch)"
-                )
-            expected_prev = row.entry_hash
-            expected_seq += 1
+            return
+        yield from rows
         last = rows[-1].seq
+
+
+def verify(session: Session, batch: int = 5000) -> Verification:
+    """Walk the chain from the start; name the first entry that was changed, removed or added."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    for row in entries(session, batch):
+        if row.seq != expected_seq:
+            return Verification(
+                False,
+                expected_seq - 1,
+                expected_seq,
+                f"entry {expected_seq} is missing (next is {row.seq})",
+            )
+        if row.prev_hash != expected_prev:
+            return Verification(
+                False,
+                row.seq - 1,
+                row.seq,
+                f"entry {row.seq} does not follow entry {row.seq - 1}",
+            )
+        digest = entry_hash(
+            row.prev_hash,
+            row.seq,
+            row.recorded_at,
+            row.kind,
+            row.name,
+            row.actor,
+            row.case_id,
+            row.payload,
+        )
+        if digest != row.entry_hash:
+            return Verification(
+                False, row.seq - 1, row.seq, f"entry {row.seq} was changed (hash mismatch)"
+            )
+        expected_prev = row.entry_hash
+        expected_seq += 1
     count = expected_seq - 1
     head = session.get(AuditHeadRow, 1)
     head_seq = head.seq if head else 0

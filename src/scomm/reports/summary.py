@@ -7,10 +7,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scomm.store.models import AuditEntryRow
+from scomm.audit.chain import entries
 
 
 @dataclass
@@ -47,41 +46,30 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
     state_of: dict[str, str] = {}
     ori_of: dict[str, str] = {}
     per_ori: dict[str, Counter[str]] = defaultdict(Counter)
-    last = 0
-    while True:
-        rows = session.scalars(
-            select(AuditEntryRow)
-            .where(AuditEntryRow.seq > last)
-            .order_by(AuditEntryRow.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            summary.audit_entries += 1
-            payload = json.loads(row.payload)
-            match row.kind:
-                case "message":
-                    summary.hops[f"{row.name} {row.actor}->{payload['recipient']}"] += 1
-                    if (row.name, row.case_id) not in seen:
-                        seen.add((row.name, row.case_id))
-                        summary.messages[row.name] += 1
-                        if row.case_id in ori_of:
-                            per_ori[ori_of[row.case_id]][row.name] += 1
-                case "booking":
-                    ori_of[row.case_id] = payload["ori"]
-                    state_of[row.case_id] = "booked"
-                case "outcome":
-                    summary.outcomes[row.name] += 1
+    for row in entries(session, batch):
+        summary.audit_entries += 1
+        payload = json.loads(row.payload)
+        match row.kind:
+            case "message":
+                summary.hops[f"{row.name} {row.actor}->{payload['recipient']}"] += 1
+                if (row.name, row.case_id) not in seen:
+                    seen.add((row.name, row.case_id))
+                    summary.messages[row.name] += 1
                     if row.case_id in ori_of:
                         per_ori[ori_of[row.case_id]][row.name] += 1
-                case "decision":
-                    summary.decisions[row.name] += 1
-                    if row.name == "IAR_DETERMINATION":
-                        summary.levels[f"level_{payload['level']}"] += 1
-                case "case_state":
-                    state_of[row.case_id] = row.name
-        last = rows[-1].seq
+            case "booking":
+                ori_of[row.case_id] = payload["ori"]
+                state_of[row.case_id] = "booked"
+            case "outcome":
+                summary.outcomes[row.name] += 1
+                if row.case_id in ori_of:
+                    per_ori[ori_of[row.case_id]][row.name] += 1
+            case "decision":
+                summary.decisions[row.name] += 1
+                if row.name == "IAR_DETERMINATION":
+                    summary.levels[f"level_{payload['level']}"] += 1
+            case "case_state":
+                state_of[row.case_id] = row.name
     summary.final_states.update(state_of.values())
     summary.per_jurisdiction = dict(per_ori)
     return summary

@@ -49,23 +49,16 @@ def enrol_repositories(system: System, world: World, progress: Progress | None =
         with system.unit_of_work() as uow:
             if person.criminal is not None:
                 _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, rng)
-                for offense in person.criminal.prior_arrests:
+                criminal = person.criminal
+                history = [("prior_arrest", o) for o in criminal.prior_arrests]
+                history += [("conviction", o) for o in criminal.convictions]
+                for kind, offense in history:
                     uow.session.add(
                         EncounterRow(
                             repository=Repository.CRIMINAL.value,
-                            identity_id=person.criminal.fbi_number,
-                            at=person.criminal.first_arrest,
-                            kind="prior_arrest",
-                            detail=offense.literal,
-                        )
-                    )
-                for offense in person.criminal.convictions:
-                    uow.session.add(
-                        EncounterRow(
-                            repository=Repository.CRIMINAL.value,
-                            identity_id=person.criminal.fbi_number,
-                            at=person.criminal.first_arrest,
-                            kind="conviction",
+                            identity_id=criminal.fbi_number,
+                            at=criminal.first_arrest,
+                            kind=kind,
                             detail=offense.literal,
                         )
                     )

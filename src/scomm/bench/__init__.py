@@ -1,0 +1,116 @@
+"""Benchmarks of scomm's fingerprint engines: ``scomm bench verify`` (FVC verification).
+
+`bench_app` is the Typer app the main CLI mounts as ``scomm bench``; it also runs on its
+own: ``python -c "from scomm.bench import bench_app; bench_app()" verify --data DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+bench_app = typer.Typer(
+    help="Benchmarks of the fingerprint engines.", no_args_is_help=True, add_completion=False
+)
+
+
+@bench_app.callback()
+def _bench() -> None:
+    """Benchmarks of the fingerprint engines."""
+
+
+@bench_app.command()
+def verify(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Folder of database folders (DB1_B, ...) of FINGER_IMPRESSION images, "
+        "optionally with a MANIFEST.csv giving each image's ppi.",
+    ),
+    peers: bool = typer.Option(
+        False, "--peers", help="Also run the peer engines (NBIS mindtct + bozorth3) as baselines."
+    ),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help='Engine to measure (default: "scomm" when registered, else "baseline").',
+    ),
+    templates: Path | None = typer.Option(
+        None,
+        "--templates",
+        help="Matcher-only track: folder of database folders of ISO 19794-2 templates "
+        "(FINGER_IMPRESSION.iso), read instead of images.",
+    ),
+    limit_fingers: int | None = typer.Option(
+        None, "--limit-fingers", min=2, help="Use only the first N fingers of each database."
+    ),
+    databases: list[str] | None = typer.Option(
+        None, "--db", help="Only this database (repeatable), e.g. --db DB1_B."
+    ),
+    ppi: int = typer.Option(
+        500, "--ppi", min=100, max=4000, help="ppi of images that MANIFEST.csv does not list."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """FVC verification protocol per database: EER, FNMR at FMR 1% and 0.1%, failures to
+    enrol, CPU time per extraction and per comparison."""
+    from scomm.bench.engines import ENGINES, default_engine_name, resampler_name
+    from scomm.bench.verify import (
+        BenchError,
+        bench_json,
+        find_databases,
+        results_table,
+        run_benchmark,
+    )
+
+    out = Console()
+    if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        out = Console(width=120)
+    name = engine or default_engine_name()
+    if name not in ENGINES:
+        raise typer.BadParameter(
+            f"unknown engine {name!r}; registered: {', '.join(sorted(ENGINES))}",
+            param_hint="--engine",
+        )
+    root = templates or data
+    if root is None:
+        raise typer.BadParameter("give --data DIR (images) or --templates DIR", param_hint="--data")
+    peer_names = [p for p in ("nbis",) if peers and p != name]
+    try:
+        found = find_databases(
+            root,
+            templates=templates is not None,
+            default_ppi=ppi,
+            only=databases or None,
+            limit_fingers=limit_fingers,
+        )
+        engines = [ENGINES[n]() for n in (name, *peer_names)]
+        reports = run_benchmark(
+            found, engines, templates=templates is not None, show_progress=progress
+        )
+    except BenchError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ImportError as exc:
+        out.print(f"[red]error:[/red] {exc} (is the module it needs written yet?)")
+        raise typer.Exit(2) from exc
+    track = "templates (matcher only)" if templates else f"images, resampled by {resampler_name()}"
+    title = f"FVC verification: engine {name!r} on {root} ({track})"
+    out.print(results_table(reports, title))
+    out.print(
+        f"Engine measured: [bold]{name}[/bold]"
+        + (f"; peers: {', '.join(peer_names)}" if peer_names else "")
+        + ". Times are CPU time (time.process_time) of this one process."
+    )
+    if json_path is not None:
+        document = bench_json(reports[0], reports[1:])
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {json_path}")
+
+
+__all__ = ["bench_app", "verify"]

@@ -1,0 +1,216 @@
+"""The engines the verification benchmark can run, behind one small interface.
+
+An engine turns a grey 500 ppi image into a template (`extract`) and scores two templates
+(`compare`, higher = more alike).  Engines that can also match minutiae read from an
+interchange record (ISO/IEC 19794-2) implement `from_minutiae`, which the matcher-only
+track (`scomm bench verify --templates`) uses.
+
+Registered now: "baseline" (scomm's correlation engine) and "nbis" (NIST's mindtct +
+bozorth3 through nbis-py, the peer).  More engines join with `register_engine`; the default
+is "scomm" once it is registered, "baseline" until then (`default_engine_name`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+
+from scomm.biometrics.protocols import FailureToEnrol
+
+if TYPE_CHECKING:
+    from scomm.biometrics.minutiae import Minutiae
+
+BENCH_PPI = 500  # every image is resampled to this before extraction
+
+
+@runtime_checkable
+class VerificationEngine(Protocol):
+    """What the benchmark needs of an engine."""
+
+    name: str
+
+    def extract(self, image: np.ndarray, ppi: int) -> object:
+        """Template of a grey uint8 HxW image; raises `FailureToEnrol` when it cannot."""
+        ...
+
+    def compare(self, a: object, b: object) -> float:
+        """Similarity of two templates of this engine; higher means more alike."""
+        ...
+
+
+@runtime_checkable
+class MinutiaeEngine(VerificationEngine, Protocol):
+    """An engine that can also compare minutiae read from an interchange record."""
+
+    def from_minutiae(self, minutiae: Minutiae) -> object:
+        """Template of already-extracted minutiae; raises `FailureToEnrol` when unusable."""
+        ...
+
+
+# --- resampling ---------------------------------------------------------------------------
+
+
+def _fallback_to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
+    """FALLBACK, used only while `scomm.biometrics.resample` does not exist: a plain Pillow
+    LANCZOS resize of the grey image by 500 / ppi (no anti-alias tuning, no ppi checks)."""
+    if ppi == BENCH_PPI:
+        return image
+    scale = BENCH_PPI / ppi
+    h, w = image.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+
+
+def _resampler() -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
+    try:
+        from scomm.biometrics.resample import to_500_ppi  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("scomm.biometrics.resample", "scomm.biometrics"):
+            raise
+        return _fallback_to_500_ppi, "fallback: Pillow LANCZOS (scomm.biometrics.resample absent)"
+    return to_500_ppi, "scomm.biometrics.resample.to_500_ppi"
+
+
+def to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
+    """`image` (grey uint8) resampled from `ppi` to 500 ppi; unchanged when already 500.
+
+    Uses `scomm.biometrics.resample.to_500_ppi` when that module exists, else the local
+    Pillow LANCZOS fallback (see `resampler_name`)."""
+    if ppi == BENCH_PPI:
+        return image
+    function, _ = _resampler()
+    return np.asarray(function(image, ppi))
+
+
+def resampler_name() -> str:
+    """Which resampler `to_500_ppi` uses, in words (reported by the benchmark)."""
+    return _resampler()[1]
+
+
+# --- engines ----------------------------------------------------------------------------
+
+
+class BaselineEngine:
+    """scomm's correlation engine (`scomm.biometrics.baseline`): score in [-1, 1]."""
+
+    name = "baseline"
+
+    def __init__(self) -> None:
+        from scomm.biometrics.baseline import CorrelationExtractor, CorrelationMatcher
+
+        self._extractor = CorrelationExtractor()
+        self._matcher = CorrelationMatcher()
+
+    def extract(self, image: np.ndarray, ppi: int) -> object:
+        return self._extractor.extract(image, ppi, 0)
+
+    def compare(self, a: object, b: object) -> float:
+        return self._matcher.compare(a, b)  # type: ignore[arg-type]
+
+
+# nbis-py's ISO 19794-2 reader (`load_iso_19794_2_2005`) does not read standard records:
+# it gives no minutiae for them.  It reads what its own `to_iso_19794_2_2005` writes: the
+# 2005 record header up to the y resolution (22 bytes), then a 4-byte finger view header
+# (three zero bytes and the minutia count) instead of the standard 6 bytes (number of
+# views, reserved, finger position, view/impression, quality, count), then the usual
+# 6 bytes per minutia, and no extended-data length.  `_nbis_record` writes that layout.
+_NBIS_VIEW_HEADER = bytes(3)
+
+
+def _nbis_record(minutiae: Minutiae) -> bytes:
+    """`minutiae` (at 500 ppi) in the record layout nbis-py's reader accepts (see above)."""
+    n = len(minutiae)
+    if n > 255:
+        raise FailureToEnrol(f"{n} minutiae: more than a record holds (255)")
+    x = np.clip(np.rint(minutiae.x), 0, 0x3FFF).astype(np.uint16)
+    y = np.clip(np.rint(minutiae.y), 0, 0x3FFF).astype(np.uint16)
+    angle = np.rint(minutiae.angle.astype(np.float64) * (256.0 / (2.0 * math.pi))).astype(int)
+    body = bytearray()
+    for k in range(n):
+        kind = int(minutiae.kind[k]) & 0x3
+        body += int((kind << 14) | int(x[k])).to_bytes(2, "big")
+        body += int(y[k]).to_bytes(2, "big")
+        body += bytes([int(angle[k]) % 256, min(int(minutiae.quality[k]), 100)])
+    width = min(max(minutiae.width, 0), 0xFFFF)
+    height = min(max(minutiae.height, 0), 0xFFFF)
+    length = 22 + len(_NBIS_VIEW_HEADER) + 1 + len(body)
+    header = (
+        b"FMR\x00 20\x00"
+        + length.to_bytes(4, "big")
+        + bytes(2)  # capture equipment
+        + width.to_bytes(2, "big")
+        + height.to_bytes(2, "big")
+        + bytes(4)  # x and y resolution: 0, as nbis-py writes them
+    )
+    return header + _NBIS_VIEW_HEADER + bytes([n]) + bytes(body)
+
+
+class NbisEngine:
+    """NIST NBIS: mindtct minutiae and the bozorth3 matcher (nbis-py), the peer baseline.
+
+    Score: bozorth3's integer match score (0 and up; about 40 is NIST's usual threshold).
+    An extraction error or an image with no minutiae is a failure to enrol.
+    """
+
+    name = "nbis"
+
+    def __init__(self) -> None:
+        import nbis
+
+        self._nbis: Any = nbis
+        self._extractor: Any = nbis.new_nbis_extractor(
+            nbis.NbisExtractorSettings(
+                min_quality=0.0,
+                get_center=False,
+                check_fingerprint=False,
+                compute_nfiq2=False,
+                ppi=None,  # 500, which is what `extract` hands it
+            )
+        )
+
+    def _checked(self, template: Any, what: str) -> object:
+        if len(template.get()) == 0:
+            raise FailureToEnrol(f"nbis found no minutiae in the {what}")
+        return template
+
+    def extract(self, image: np.ndarray, ppi: int) -> object:
+        grey = to_500_ppi(image, ppi)
+        buffer = io.BytesIO()
+        Image.fromarray(grey).save(buffer, format="BMP")  # uncompressed: cheapest to encode
+        try:
+            template = self._extractor.extract_minutiae(buffer.getvalue())
+        except self._nbis.NbisError as exc:
+            raise FailureToEnrol(f"nbis extraction failed: {exc!r}") from exc
+        return self._checked(template, "image")
+
+    def from_minutiae(self, minutiae: Minutiae) -> object:
+        record = _nbis_record(minutiae.at_ppi(BENCH_PPI))
+        try:
+            template = self._extractor.load_iso_19794_2_2005(record)
+        except self._nbis.NbisError as exc:
+            raise FailureToEnrol(f"nbis could not read the minutiae: {exc!r}") from exc
+        return self._checked(template, "record")
+
+    def compare(self, a: object, b: object) -> float:
+        return float(a.compare(b))  # type: ignore[attr-defined]
+
+
+ENGINES: dict[str, Callable[[], VerificationEngine]] = {
+    "baseline": BaselineEngine,
+    "nbis": NbisEngine,
+}
+
+
+def register_engine(name: str, factory: Callable[[], VerificationEngine]) -> None:
+    """Make `factory` available as `--engine name` (replacing any engine of that name)."""
+    ENGINES[name] = factory
+
+
+def default_engine_name() -> str:
+    """ "scomm" once registered, else "baseline"."""
+    return "scomm" if "scomm" in ENGINES else "baseline"

@@ -1,0 +1,211 @@
+"""MccMatcher: 1:1 and 1:N minutiae comparison with Minutia Cylinder-Code.
+
+Method: Cappelli, Ferrara, Maltoni, "Minutia Cylinder-Code: a new representation and
+matching technique for fingerprint recognition", IEEE TPAMI 32(12):2128-2141, 2010 -- bit
+cylinders (MCC-B) and Local Similarity Sort with Relaxation (LSS-R) -- followed by a
+geometric consolidation step (one rigid transform fitted to the relaxed pairs; the fraction
+of minutiae in the common area that agree under it), and a weighted sum of the two scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scomm.biometrics.match.mcc_compare import PARTS, compare_batch, compare_core
+from scomm.biometrics.match.mcc_kernels import compatibility_luts
+from scomm.biometrics.match.mcc_params import MccParams
+from scomm.biometrics.match.mcc_template import MatcherTemplate
+from scomm.biometrics.minutiae import Minutiae
+
+
+@dataclass(frozen=True)
+class MatchExplanation:
+    """Why two templates scored what they did (indices refer to the templates' minutiae).
+
+    pairs: k x 2 (index in a, index in b) minutia pairs the relaxation kept, most efficient
+    first; local_similarity / relaxed: their MCC-B similarity and relaxed value.
+    matched: m x 2 pairs that agree under the transform (the consolidation count is m).
+    rotation (radians, counter-clockwise), tx, ty (pixels, image frame): the rigid transform
+    mapping a's minutiae onto b's, p_b = R p_a + t, image coordinates (y down).
+    score = (1 - weight) * lssr_score + weight * consolidation_score.
+    """
+
+    score: float
+    lssr_score: float
+    consolidation_score: float
+    matched_count: int
+    overlap_a: int
+    overlap_b: int
+    rotation: float
+    tx: float
+    ty: float
+    pairs: np.ndarray
+    local_similarity: np.ndarray
+    relaxed: np.ndarray
+    matched: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PackedTemplates:
+    """Candidates concatenated for `MccMatcher.compare_many` (pack once, search many)."""
+
+    count: int
+    off: np.ndarray
+    sq_off: np.ndarray
+    pl_off: np.ndarray
+    keys: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray
+    bits: np.ndarray
+    mask: np.ndarray
+    valid: np.ndarray
+    dist: np.ndarray
+    dth: np.ndarray
+    rad: np.ndarray
+    planes: np.ndarray
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def _args(t: MatcherTemplate) -> tuple[np.ndarray, ...]:
+    return (t.x, t.yup, t.theta, t.bits, t.mask, t.valid, t.dist, t.dtheta, t.radial, t.planes)
+
+
+class MccMatcher:
+    """Prepares `Minutiae` into `MatcherTemplate`s and compares them (scores in [0, 1])."""
+
+    def __init__(self, params: MccParams | None = None) -> None:
+        self.params = params or MccParams()
+        s = self.params.lssr
+        self._kv = self.params.kernel_vector()
+        self._lut = compatibility_luts(s.mu1, s.tau1, s.mu2, s.tau2, s.mu3, s.tau3)
+        c = self.params.cylinder
+        cells = c.nd * c.ns * c.ns
+        self._sqrt = np.sqrt(np.arange(cells + 1, dtype=np.float64))
+
+    def prepare(self, minutiae: Minutiae) -> MatcherTemplate:
+        """Rescale to the matcher's ppi and build the cylinders."""
+        m = minutiae.at_ppi(self.params.ppi)
+        return MatcherTemplate.build(
+            m.x, m.y, m.angle, m.kind, m.quality, m.width, m.height, m.ppi, self.params.cylinder
+        )
+
+    def _check(self, t: MatcherTemplate) -> None:
+        c = self.params.cylinder
+        if (t.ns, t.nd, t.ppi) != (c.ns, c.nd, self.params.ppi) or t.radius != float(c.radius):
+            raise ValueError(
+                f"template prepared with ns={t.ns} nd={t.nd} ppi={t.ppi} radius={t.radius}, "
+                f"this matcher uses ns={c.ns} nd={c.nd} ppi={self.params.ppi} radius={c.radius}"
+            )
+
+    def _run(
+        self, a: MatcherTemplate, b: MatcherTemplate
+    ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        self._check(a)
+        self._check(b)
+        n = max(len(a), len(b), 1)
+        sims = np.empty((n, n), dtype=np.float32)
+        pairs = np.empty((2 * n + 1, 2), dtype=np.int64)
+        vals = np.empty((n + 1, 2), dtype=np.float64)
+        parts = np.empty(PARTS, dtype=np.float64)
+        k = compare_core(*_args(a), *_args(b), self._kv, self._lut, self._sqrt, sims, pairs, vals, parts)
+        return k, pairs, vals, parts
+
+    def compare(self, a: MatcherTemplate, b: MatcherTemplate) -> float:
+        """Similarity in [0, 1]; symmetric (the pair is always compared in canonical order)."""
+        if a.key > b.key:
+            a, b = b, a
+        return float(self._run(a, b)[3][0])
+
+    def explain(self, a: MatcherTemplate, b: MatcherTemplate) -> MatchExplanation:
+        """The score of `compare(a, b)` with its parts, pairs and transform (a -> b)."""
+        swap = a.key > b.key
+        first, second = (b, a) if swap else (a, b)
+        k, pairs, vals, parts = self._run(first, second)
+        m = int(parts[3])
+        kept = pairs[:k].copy()
+        matched = pairs[k : k + m].copy()
+        rot, tx, ty = float(parts[6]), float(parts[7]), float(parts[8])
+        if swap:
+            kept = kept[:, ::-1].copy()
+            matched = matched[:, ::-1].copy()
+            c, s = np.cos(rot), np.sin(rot)
+            rot, tx, ty = -rot, -(c * tx + s * ty), -(-s * tx + c * ty)
+        # kernels work with y up: p_b = R(rot) p_a + t there; in the image frame (y down)
+        # the same map is R(-rot) with t_y negated.
+        return MatchExplanation(
+            score=float(parts[0]),
+            lssr_score=float(parts[1]),
+            consolidation_score=float(parts[2]),
+            matched_count=m,
+            overlap_a=int(parts[4] if not swap else parts[5]),
+            overlap_b=int(parts[5] if not swap else parts[4]),
+            rotation=-rot,
+            tx=tx,
+            ty=-ty,
+            pairs=kept,
+            local_similarity=vals[:k, 0].copy(),
+            relaxed=vals[:k, 1].copy(),
+            matched=matched,
+        )
+
+    def pack(self, candidates: Sequence[MatcherTemplate]) -> PackedTemplates:
+        """Concatenate candidates for `compare_many` (do it once per gallery or shortlist)."""
+        for c in candidates:
+            self._check(c)
+        c = self.params.cylinder
+        wp = (c.ns * c.ns + 63) // 64
+        sizes = np.array([len(t) for t in candidates], dtype=np.int64)
+        off = np.zeros(len(candidates) + 1, dtype=np.int64)
+        off[1:] = np.cumsum(sizes)
+        sq_off = np.zeros(len(candidates) + 1, dtype=np.int64)
+        sq_off[1:] = np.cumsum(sizes * sizes)
+        pl_off = np.zeros(len(candidates) + 1, dtype=np.int64)
+        pl_off[1:] = np.cumsum([len(t.planes) for t in candidates])
+
+        def cat(name: str, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
+            parts = [np.asarray(getattr(t, name)).reshape(-1, *shape) for t in candidates]
+            if not parts:
+                return np.zeros((0, *shape), dtype=dtype)
+            return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
+
+        return PackedTemplates(
+            count=len(candidates),
+            off=off,
+            sq_off=sq_off,
+            pl_off=pl_off,
+            keys=np.array([t.key for t in candidates], dtype=np.int64),
+            x=cat("x", np.float64, ()),
+            y=cat("yup", np.float64, ()),
+            t=cat("theta", np.float64, ()),
+            bits=cat("bits", np.uint64, (c.nd * wp,)),
+            mask=cat("mask", np.uint64, (wp,)),
+            valid=cat("valid", np.bool_, ()),
+            dist=cat("dist", np.float64, ()),
+            dth=cat("dtheta", np.float64, ()),
+            rad=cat("radial", np.float64, ()),
+            planes=cat("planes", np.float64, (3,)),
+        )
+
+    def compare_many(
+        self, probe: MatcherTemplate, candidates: Sequence[MatcherTemplate] | PackedTemplates
+    ) -> np.ndarray:
+        """Scores of probe against each candidate (float64, candidate order); equal to
+        `[compare(probe, c) for c in candidates]`.  Pass a `PackedTemplates` to skip packing."""
+        self._check(probe)
+        packed = candidates if isinstance(candidates, PackedTemplates) else self.pack(candidates)
+        out = np.zeros(packed.count, dtype=np.float64)
+        if packed.count == 0:
+            return out
+        compare_batch(
+            *_args(probe), probe.key, packed.off, packed.sq_off, packed.pl_off, packed.keys,
+            packed.x, packed.y, packed.t, packed.bits, packed.mask, packed.valid,
+            packed.dist, packed.dth, packed.rad, packed.planes,
+            self._kv, self._lut, self._sqrt, out,
+        )
+        return out

@@ -1,0 +1,127 @@
+"""Parameters of the MCC matcher: cylinders, LSS-R global score and geometric consolidation.
+
+Defaults follow Cappelli, Ferrara, Maltoni, "Minutia Cylinder-Code: a new representation and
+matching technique for fingerprint recognition", IEEE TPAMI 32(12), 2010 (MCC-B, LSS-R), at
+500 ppi, except where a comment says they were tuned on FVC2002 DB1-4_B (NBIS mindtct
+minutiae); lengths are pixels at `MccParams.ppi`, angles radians.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CylinderParams:
+    """How each minutia's neighbourhood is encoded as a bit cylinder (MCC-B, paper sec. 3).
+
+    radius: R, cylinder radius (70).  ns: N_S, cells along each side of the base (16).
+    nd: N_D, angular sections (6).  sigma_s: spatial Gaussian sigma (28/3).
+    sigma_d: directional Gaussian sigma (2*pi/9).  mu_psi: a cell's bit is 1 when the summed
+    contribution reaches this (0.01, the sigmoid's mid-point).  omega: cells further than
+    this outside the convex hull of the minutiae are invalid (50).  min_vc: a cylinder needs
+    this fraction of its disk's cells valid (0.75).  min_m: and this many other minutiae
+    within radius + 3 sigma_s (2).
+    """
+
+    radius: float = 70.0
+    ns: int = 16
+    nd: int = 6
+    sigma_s: float = 28.0 / 3.0
+    sigma_d: float = 2.0 * math.pi / 9.0
+    mu_psi: float = 0.01
+    omega: float = 50.0
+    min_vc: float = 0.75
+    min_m: int = 2
+
+
+@dataclass(frozen=True)
+class LssrParams:
+    """Local similarities and Local Similarity Sort with Relaxation (paper sec. 4).
+
+    max_dtheta: cylinders of minutiae whose directions differ more are not compared (pi/2).
+    min_me: two cylinders need this fraction of their disk's cells valid in both (0.6).
+    min_np, max_np, mu_p, tau_p: n_P = min_np + round(Z(min(nA, nB)) (max_np - min_np)),
+    Z the sigmoid with mid-point mu_p and slope tau_p (4, 12, 20, 0.4).
+    max_nr: at most this many pairs enter the relaxation (the paper takes min(nA, nB); a cap
+    bounds the cost).  n_rel, w_r: relaxation iterations and weight (5, 0.5).
+    mu1/tau1, mu2/tau2, mu3/tau3: compatibility sigmoids on the distance difference and the
+    two angle differences (5, -8/5; pi/12, -30; pi/12, -30).
+    """
+
+    max_dtheta: float = math.pi / 2.0
+    min_me: float = 0.60
+    min_np: int = 4
+    max_np: int = 12
+    mu_p: float = 20.0
+    tau_p: float = 0.4
+    max_nr: int = 30
+    n_rel: int = 5
+    w_r: float = 0.5
+    mu1: float = 5.0
+    tau1: float = -8.0 / 5.0
+    mu2: float = math.pi / 12.0
+    tau2: float = -30.0
+    mu3: float = math.pi / 12.0
+    tau3: float = -30.0
+
+
+@dataclass(frozen=True)
+class ConsolidationParams:
+    """Geometric consolidation: one rigid transform from the best LSS-R pairs, then the count
+    of minutiae that agree under it, normalised by how many lie in the common area.
+
+    dist_tol, angle_tol: a transformed minutia matches one within these (15 px, pi/6).
+    hull_margin: a minutia counts as in the common area within this of the other hull (15).
+    min_overlap: normalisation counts are at least this, so tiny overlaps cannot score 1 (12).
+    weight: final = (1 - weight) * LSS-R score + weight * consolidation score (0.5).
+    """
+
+    dist_tol: float = 15.0
+    angle_tol: float = math.pi / 6.0
+    hull_margin: float = 15.0
+    min_overlap: int = 12
+    weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class MccParams:
+    """All of the matcher's parameters; `ppi` is the resolution templates are prepared at."""
+
+    cylinder: CylinderParams = CylinderParams()
+    lssr: LssrParams = LssrParams()
+    consolidation: ConsolidationParams = ConsolidationParams()
+    ppi: int = 500
+
+    def kernel_vector(self) -> np.ndarray:
+        """The comparison parameters as a float64 vector, in the order the kernels read them."""
+        c, s, g = self.cylinder, self.lssr, self.consolidation
+        disk_cells = float(disk_cell_count(c.ns))
+        return np.array(
+            [
+                s.max_dtheta,  # 0
+                s.min_me * disk_cells,  # 1
+                s.min_np,  # 2
+                s.max_np,  # 3
+                s.mu_p,  # 4
+                s.tau_p,  # 5
+                s.max_nr,  # 6
+                s.n_rel,  # 7
+                s.w_r,  # 8
+                g.dist_tol,  # 9
+                g.angle_tol,  # 10
+                g.hull_margin,  # 11
+                g.min_overlap,  # 12
+                g.weight,  # 13
+            ],
+            dtype=np.float64,
+        )
+
+
+def disk_cell_count(ns: int) -> int:
+    """Cells of an ns x ns grid whose centres lie within the inscribed circle."""
+    u = np.arange(ns) - (ns - 1) / 2.0
+    return int(((u[:, None] ** 2 + u[None, :] ** 2) <= (ns / 2.0) ** 2).sum())

@@ -1,0 +1,172 @@
+"""MatcherTemplate: a minutiae set prepared for MCC matching (cylinders, hull, geometry)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scomm.biometrics.match.mcc_cylinders import (
+    build_cylinders,
+    convex_hull,
+    hull_halfplanes,
+    words_per_plane,
+)
+from scomm.biometrics.match.mcc_params import CylinderParams
+
+_MAGIC = b"SMC1"  # scomm minutia cylinder-code, format 1
+# magic, ns, nd, reserved, minutiae count, width, height, ppi, radius
+_HEADER = struct.Struct("<4sBBHHHHHf")
+
+
+class MatcherTemplateError(ValueError):
+    """The bytes are not an MCC matcher template."""
+
+
+@dataclass(frozen=True, eq=False)
+class MatcherTemplate:
+    """The prepared form of one `Minutiae`, at the matcher's resolution.
+
+    x, y: pixels, image frame (y down); theta: ISO angle, radians, counter-clockwise.
+    bits / mask / valid: the MCC-B cylinders, the valid cells of each, and which cylinders
+    may be matched (see `build_cylinders`).  The rest is derived on construction: the y-up
+    coordinates the kernels use, the hull's half-planes and the pairwise geometry (distance,
+    direction difference and radial angle of every ordered pair of minutiae).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    theta: np.ndarray
+    kind: np.ndarray
+    quality: np.ndarray
+    bits: np.ndarray
+    mask: np.ndarray
+    valid: np.ndarray
+    width: int
+    height: int
+    ppi: int
+    ns: int
+    nd: int
+    radius: float
+    # derived
+    yup: np.ndarray = field(init=False, repr=False)
+    planes: np.ndarray = field(init=False, repr=False)
+    dist: np.ndarray = field(init=False, repr=False)
+    dtheta: np.ndarray = field(init=False, repr=False)
+    radial: np.ndarray = field(init=False, repr=False)
+    key: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.x)
+        wp = words_per_plane(self.ns)
+        fixed = {
+            "x": (np.float64, (n,)),
+            "y": (np.float64, (n,)),
+            "theta": (np.float64, (n,)),
+            "kind": (np.uint8, (n,)),
+            "quality": (np.uint8, (n,)),
+            "bits": (np.uint64, (n, self.nd * wp)),
+            "mask": (np.uint64, (n, wp)),
+            "valid": (np.bool_, (n,)),
+        }
+        for name, (dtype, shape) in fixed.items():
+            value = np.ascontiguousarray(getattr(self, name), dtype=dtype).reshape(shape)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        xs = self.x
+        ys = -self.y
+        object.__setattr__(self, "yup", ys)
+        object.__setattr__(self, "planes", hull_halfplanes(convex_hull(xs, ys)))
+        dx = xs[None, :] - xs[:, None]  # from i to j
+        dy = ys[None, :] - ys[:, None]
+        object.__setattr__(self, "dist", np.hypot(dx, dy))
+        wrap = lambda a: (a + np.pi) % (2 * np.pi) - np.pi  # noqa: E731
+        object.__setattr__(self, "dtheta", wrap(self.theta[:, None] - self.theta[None, :]))
+        object.__setattr__(self, "radial", wrap(self.theta[:, None] - np.arctan2(dy, dx)))
+        digest = hashlib.blake2b(self.to_bytes(), digest_size=8).digest()
+        object.__setattr__(self, "key", int.from_bytes(digest, "little", signed=True))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @classmethod
+    def build(
+        cls,
+        x: np.ndarray,
+        y: np.ndarray,
+        theta: np.ndarray,
+        kind: np.ndarray,
+        quality: np.ndarray,
+        width: int,
+        height: int,
+        ppi: int,
+        p: CylinderParams,
+    ) -> MatcherTemplate:
+        """Prepare minutiae (image frame, already at `ppi`) with the cylinder parameters."""
+        x = np.asarray(x, np.float32).astype(np.float64)
+        y = np.asarray(y, np.float32).astype(np.float64)
+        theta = np.asarray(theta, np.float32).astype(np.float64)
+        planes = hull_halfplanes(convex_hull(x, -y))
+        bits, mask, valid = build_cylinders(x, -y, theta, planes, p)
+        return cls(
+            x, y, theta, kind, quality, bits, mask, valid, width, height, ppi, p.ns, p.nd,
+            float(p.radius),
+        )
+
+    def to_bytes(self) -> bytes:
+        """Header, then per minutia x, y, theta (float32) kind, quality (uint8), then the
+        cylinder bits and masks (uint64, little-endian) and the packed validity flags."""
+        n = len(self)
+        head = _HEADER.pack(
+            _MAGIC, self.ns, self.nd, 0, n, self.width, self.height, self.ppi, self.radius
+        )
+        rec = np.zeros(n, dtype=[("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")])
+        rec["x"], rec["y"], rec["t"] = self.x, self.y, self.theta
+        rec["k"], rec["q"] = self.kind, self.quality
+        return b"".join(
+            [
+                head,
+                rec.tobytes(),
+                self.bits.astype("<u8").tobytes(),
+                self.mask.astype("<u8").tobytes(),
+                np.packbits(self.valid).tobytes(),
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MatcherTemplate:
+        """Read back `to_bytes()`; raises MatcherTemplateError on anything else."""
+        if len(data) < _HEADER.size:
+            raise MatcherTemplateError("too short for an MCC template header")
+        magic, ns, nd, _, n, width, height, ppi, radius = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise MatcherTemplateError(f"bad magic {magic!r}")
+        wp = words_per_plane(ns)
+        rec_dtype = np.dtype([("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")])
+        sizes = [n * rec_dtype.itemsize, n * nd * wp * 8, n * wp * 8, (n + 7) // 8]
+        if len(data) != _HEADER.size + sum(sizes):
+            raise MatcherTemplateError(
+                f"expected {_HEADER.size + sum(sizes)} bytes for {n} minutiae, got {len(data)}"
+            )
+        off = _HEADER.size
+        rec = np.frombuffer(data, rec_dtype, n, off)
+        off += sizes[0]
+        bits = np.frombuffer(data, "<u8", n * nd * wp, off).reshape(n, nd * wp)
+        off += sizes[1]
+        mask = np.frombuffer(data, "<u8", n * wp, off).reshape(n, wp)
+        off += sizes[2]
+        valid = np.unpackbits(np.frombuffer(data, np.uint8, sizes[3], off))[:n].astype(bool)
+        return cls(
+            rec["x"].astype(np.float64), rec["y"].astype(np.float64), rec["t"].astype(np.float64),
+            rec["k"], rec["q"], bits, mask, valid, width, height, ppi, ns, nd, float(radius),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MatcherTemplate):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    def __hash__(self) -> int:
+        return self.key
