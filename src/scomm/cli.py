@@ -1,4 +1,4 @@
-"""The command line: `scomm demo`, `scomm audit verify`, `scomm db upgrade`, `scomm report`."""
+"""The command line: `scomm demo`, `audit verify`, `report`, `db upgrade`, `bench verify`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from scomm.audit.chain import verify
+from scomm.bench import bench_app
 from scomm.config import load_settings
 from scomm.store.db import Database, sqlite_url
 
@@ -25,6 +26,7 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench", help="Benchmarks of the fingerprint engine.")
 console = Console()
 
 DatabaseOption = typer.Option(

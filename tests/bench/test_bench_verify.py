@@ -228,3 +228,24 @@ def test_real_manifest_gives_db2_its_569_ppi(fvc2002: Path) -> None:
     found = find_databases(fvc2002, only=["DB2_B"], limit_fingers=2)
     assert {s.ppi for s in found["DB2_B"]} == {569}
     assert len(found["DB2_B"]) == 16
+
+
+def test_real_templates_track_with_nbis(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "iso-templates" / "secugen" / "fvc2002"
+    if not (folder / "DB1_B").is_dir():
+        pytest.skip(f"ISO templates not found in {folder}")
+    try:
+        from scomm.biometrics.minutiae_records import read_record  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"scomm.biometrics.minutiae_records.read_record not available yet: {exc}")
+    out = tmp_path / "bench.json"
+    code, output = run_verify(
+        "--templates", str(folder), "--db", "DB1_B", "--limit-fingers", "3",
+        "--engine", "nbis", "--json", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    doc = json.loads(out.read_text())
+    check_shape(doc, {"DB1_B"})
+    figures = doc["databases"]["DB1_B"]
+    assert figures["fte"] == 0.0 and figures["genuine"] == 84 and figures["impostor"] == 192
+    assert figures["eer"] < 0.2

@@ -68,7 +68,7 @@ def _fallback_to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
 
 def _resampler() -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
     try:
-        from scomm.biometrics.resample import to_500_ppi  # type: ignore[import-not-found]
+        from scomm.biometrics.resample import to_500_ppi
     except ModuleNotFoundError as exc:
         if exc.name not in ("scomm.biometrics.resample", "scomm.biometrics"):
             raise
@@ -160,7 +160,7 @@ class NbisEngine:
     name = "nbis"
 
     def __init__(self) -> None:
-        import nbis
+        import nbis  # type: ignore[import-untyped]
 
         self._nbis: Any = nbis
         self._extractor: Any = nbis.new_nbis_extractor(
