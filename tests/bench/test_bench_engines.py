@@ -15,7 +15,6 @@ from scomm.bench.engines import (
     MinutiaeEngine,
     NbisEngine,
     VerificationEngine,
-    _fallback_to_500_ppi,
     default_engine_name,
     register_engine,
     to_500_ppi,
@@ -34,7 +33,8 @@ def registry() -> Iterator[dict]:
 
 
 def test_registry_and_default(registry: dict) -> None:
-    assert {"baseline", "nbis"} <= set(registry)
+    assert {"scomm", "baseline", "nbis"} <= set(registry)
+    assert default_engine_name() == "scomm"
     registry.pop("scomm", None)
     assert default_engine_name() == "baseline"
     register_engine("scomm", BaselineEngine)
@@ -45,13 +45,14 @@ def test_engines_follow_the_protocol() -> None:
     assert isinstance(BaselineEngine(), VerificationEngine)
     assert not isinstance(BaselineEngine(), MinutiaeEngine)
     assert isinstance(NbisEngine(), MinutiaeEngine)
+    assert isinstance(ENGINES["scomm"](), MinutiaeEngine)
 
 
 def test_resampling_to_500_ppi() -> None:
     image = np.random.default_rng(0).integers(0, 256, (560, 296), dtype=np.uint8)
-    assert to_500_ppi(image, 500) is image
-    for out in (to_500_ppi(image, 569), _fallback_to_500_ppi(image, 569)):
-        assert out.dtype == np.uint8 and out.shape == (492, 260)
+    assert np.array_equal(to_500_ppi(image, 500), image)
+    out = to_500_ppi(image, 569)
+    assert out.dtype == np.uint8 and out.shape == (492, 260)
     assert "resample" in engines.resampler_name()
 
 

@@ -12,14 +12,14 @@ is "scomm" once it is registered, "baseline" until then (`default_engine_name`).
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from PIL import Image
 
+from scomm.biometrics import resample
+from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
 from scomm.biometrics.protocols import FailureToEnrol
 
 if TYPE_CHECKING:
@@ -52,44 +52,13 @@ class MinutiaeEngine(VerificationEngine, Protocol):
         ...
 
 
-# --- resampling ---------------------------------------------------------------------------
-
-
-def _fallback_to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
-    """FALLBACK, used only while `scomm.biometrics.resample` does not exist: a plain Pillow
-    LANCZOS resize of the grey image by 500 / ppi (no anti-alias tuning, no ppi checks)."""
-    if ppi == BENCH_PPI:
-        return image
-    scale = BENCH_PPI / ppi
-    h, w = image.shape
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
-
-
-def _resampler() -> tuple[Callable[[np.ndarray, int], np.ndarray], str]:
-    try:
-        from scomm.biometrics.resample import to_500_ppi
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("scomm.biometrics.resample", "scomm.biometrics"):
-            raise
-        return _fallback_to_500_ppi, "fallback: Pillow LANCZOS (scomm.biometrics.resample absent)"
-    return to_500_ppi, "scomm.biometrics.resample.to_500_ppi"
-
-
 def to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
-    """`image` (grey uint8) resampled from `ppi` to 500 ppi; unchanged when already 500.
-
-    Uses `scomm.biometrics.resample.to_500_ppi` when that module exists, else the local
-    Pillow LANCZOS fallback (see `resampler_name`)."""
-    if ppi == BENCH_PPI:
-        return image
-    function, _ = _resampler()
-    return np.asarray(function(image, ppi))
+    """`image` (grey uint8) resampled from `ppi` to 500 ppi; unchanged when already 500."""
+    return resample.to_500_ppi(image, ppi)
 
 
 def resampler_name() -> str:
-    """Which resampler `to_500_ppi` uses, in words (reported by the benchmark)."""
-    return _resampler()[1]
+    return "scomm.biometrics.resample.to_500_ppi"
 
 
 # --- engines ----------------------------------------------------------------------------
@@ -179,14 +148,11 @@ class NbisEngine:
         return template
 
     def extract(self, image: np.ndarray, ppi: int) -> object:
-        grey = to_500_ppi(image, ppi)
-        buffer = io.BytesIO()
-        Image.fromarray(grey).save(buffer, format="BMP")  # uncompressed: cheapest to encode
         try:
-            template = self._extractor.extract_minutiae(buffer.getvalue())
-        except self._nbis.NbisError as exc:
+            features = MindtctExtractor().extract(to_500_ppi(image, ppi))
+        except (MindtctError, ValueError) as exc:
             raise FailureToEnrol(f"nbis extraction failed: {exc!r}") from exc
-        return self._checked(template, "image")
+        return self._checked(features.native, "image")
 
     def from_minutiae(self, minutiae: Minutiae) -> object:
         record = _nbis_record(minutiae.at_ppi(BENCH_PPI))
@@ -200,7 +166,14 @@ class NbisEngine:
         return float(a.compare(b))  # type: ignore[attr-defined]
 
 
+def _scomm_engine() -> VerificationEngine:
+    from scomm.biometrics.engine import FingerprintEngine
+
+    return FingerprintEngine()
+
+
 ENGINES: dict[str, Callable[[], VerificationEngine]] = {
+    "scomm": _scomm_engine,
     "baseline": BaselineEngine,
     "nbis": NbisEngine,
 }

@@ -24,6 +24,8 @@ TARGET_PPI = 500
 # resolution anyone scans at, and the output would be uselessly small or dangerously large.
 MIN_PPI = 100.0
 MAX_PPI = 10_000.0
+# The largest output `to_500_ppi` makes (a whole ten-print card at 500 ppi is about 10 M).
+MAX_OUTPUT_PIXELS = 64_000_000
 
 ResampleMethod = Literal["lanczos", "area", "bicubic"]
 _FILTERS = {
@@ -40,7 +42,9 @@ def _check_ppi(ppi: float, name: str) -> float:
     return value
 
 
-def size_at_500_ppi(width: int, height: int, ppi: float, ppi_y: float | None = None) -> tuple[int, int]:
+def size_at_500_ppi(
+    width: int, height: int, ppi: float, ppi_y: float | None = None
+) -> tuple[int, int]:
     """(width, height) of a `width` x `height` image at `ppi` once resampled to 500 ppi."""
     x_ppi = _check_ppi(ppi, "ppi")
     y_ppi = x_ppi if ppi_y is None else _check_ppi(ppi_y, "ppi_y")
@@ -75,6 +79,11 @@ def to_500_ppi(
         raise ValueError(f"unknown resampling method {method!r}; one of {sorted(_FILTERS)}")
     height, width = image.shape
     size = size_at_500_ppi(width, height, ppi, ppi_y)
+    if size[0] * size[1] > MAX_OUTPUT_PIXELS:
+        raise ValueError(
+            f"resampling {width}x{height} at {ppi:g} ppi to 500 ppi would make "
+            f"{size[0]}x{size[1]} pixels, more than {MAX_OUTPUT_PIXELS}"
+        )
     if size == (width, height):
         return np.array(image, dtype=np.uint8, order="C", copy=True)
     resized = Image.fromarray(np.ascontiguousarray(image)).resize(size, _FILTERS[method])
