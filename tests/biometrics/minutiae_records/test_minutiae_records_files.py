@@ -191,11 +191,11 @@ def test_libbiomeval_reencoding_only_fixes_the_wrong_lengths(
 ) -> None:
     data = _libbiomeval(templates_dir, name)
     record = read_record(data)
-    encoded = writer(record)  # type: ignore[operator]
+    encoded = writer(record)
     assert len(encoded) == len(data)
     assert [i for i in range(len(data)) if encoded[i] != data[i]] == fixed_offsets
     assert read_record(encoded) == record
-    assert writer(read_record(encoded)) == encoded  # type: ignore[operator]
+    assert writer(read_record(encoded)) == encoded
 
 
 def test_libbiomeval_2009_converts_to_incits_2004(templates_dir: Path) -> None:

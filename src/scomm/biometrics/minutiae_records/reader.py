@@ -246,9 +246,9 @@ class _Geometry:
 
 def _read_iso(data: bytes, repair: bool) -> MinutiaeRecord:
     size = len(data)
-    declared = int.from_bytes(data[8:12], "big")
+    cur = _Cursor(data, 8, size)
+    declared = cur.u32("record length")
     _check_length(declared, size, ISO_HEADER, "ISO/IEC 19794-2:2005", 8)
-    cur = _Cursor(data, 12, size)
     capture = cur.u16("capture equipment")
     geometry = _Geometry(cur, "image")
     views = _read_v20_views(cur, geometry, Family.ISO, 256, repair)

@@ -176,7 +176,8 @@ def _encode_minutiae(
     x = np.rint(minutiae.x.astype(np.float64))
     y = np.rint(minutiae.y.astype(np.float64))
     angle = minutiae.angle.astype(np.float64)
-    for name, values, limit in (("x", x, record.width), ("y", y, record.height)):
+    for name, values, size in (("x", x, record.width), ("y", y, record.height)):
+        limit = min(size, COORDINATE_LIMIT)  # inside the image, and within 14 bits
         bad = np.flatnonzero(~np.isfinite(values) | (values < 0) | (values >= limit))
         _check(
             bad.size == 0,
