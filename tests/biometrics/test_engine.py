@@ -44,3 +44,12 @@ def test_a_blank_or_tiny_print_fails_to_enrol_with_a_reason() -> None:
     engine = FingerprintEngine()
     with pytest.raises(FailureToEnrol, match="usable fingerprint area"):
         engine.extract(np.full((300, 300), 200, np.uint8), 500)
+
+
+def test_the_fast_engine_uses_mindtct_and_scores_mates_higher(data_dir: Path) -> None:
+    engine = FingerprintEngine("mindtct")
+    assert engine.name == "scomm-mindtct-mcc-v1"
+    a1, a2, b1 = (
+        engine.extract(load(data_dir, "DB3_B", n), 500) for n in ("105_1", "105_3", "106_1")
+    )
+    assert engine.compare(a1, a2) > engine.compare(a1, b1)

@@ -36,7 +36,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import nbis  # type: ignore[import-untyped]
+import nbis
 import numpy as np
 from PIL import Image
 

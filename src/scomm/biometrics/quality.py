@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import nbis  # type: ignore[import-untyped]
+import nbis
 import numpy as np
 
 from scomm.biometrics.extract_nbis import as_image500, run_native

@@ -57,7 +57,8 @@ def hull_distance(planes: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndar
     if len(planes) == 0:
         return np.full(np.shape(px), -np.inf)
     d = planes[:, 0] * px[..., None] + planes[:, 1] * py[..., None] + planes[:, 2]
-    return np.asarray(d.min(axis=-1))
+    result: np.ndarray = np.asarray(d.min(axis=-1))
+    return result
 
 
 def cell_offsets(p: CylinderParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,15 +83,19 @@ def _pack(bits: np.ndarray, wp: int) -> np.ndarray:
     padded[..., :cells] = bits
     shifts = np.arange(64, dtype=np.uint64)
     words = padded.reshape(bits.shape[:-1] + (wp, 64)) << shifts
-    return np.bitwise_or.reduce(words, axis=-1).astype(np.uint64)
+    result: np.ndarray = np.bitwise_or.reduce(words, axis=-1).astype(np.uint64)
+    return result
 
 
-def _wrap(a: np.ndarray) -> np.ndarray:
-    return (a + np.pi) % (2.0 * np.pi) - np.pi
+def wrap_angle(a: np.ndarray) -> np.ndarray:
+    """Angles (or differences) wrapped to [-pi, pi)."""
+    result: np.ndarray = (a + np.pi) % (2.0 * np.pi) - np.pi
+    return result
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
+    result: np.ndarray = np.vectorize(math.erf, otypes=[np.float64])(x)
+    return result
 
 
 def build_cylinders(
@@ -126,7 +131,7 @@ def build_cylinders(
     gs[d2 > (3.0 * p.sigma_s) ** 2] = 0.0
     gs[np.arange(n), :, np.arange(n)] = 0.0
     # directional contribution: Gaussian of the angle difference integrated over each section
-    dtheta = _wrap(theta[:, None] - theta[None, :])  # n x n, d_phi(theta_m, theta_t)
+    dtheta = wrap_angle(theta[:, None] - theta[None, :])  # n x n, d_phi(theta_m, theta_t)
     step = 2.0 * math.pi / p.nd
     centres = -math.pi + (np.arange(p.nd) + 0.5) * step
     scale = 1.0 / (p.sigma_d * math.sqrt(2.0))

@@ -4,17 +4,19 @@ Method: Cappelli, Ferrara, Maltoni, "Minutia Cylinder-Code: a new representation
 matching technique for fingerprint recognition", IEEE TPAMI 32(12):2128-2141, 2010 -- bit
 cylinders (MCC-B) and Local Similarity Sort with Relaxation (LSS-R) -- followed by a
 geometric consolidation step (one rigid transform fitted to the relaxed pairs; the fraction
-of minutiae in the common area that agree under it), and a weighted sum of the two scores.
+of minutiae in the common area that agree under it), and the weighted geometric mean of the
+two scores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from scomm.biometrics.match.mcc_compare import PARTS, compare_batch, compare_core
+from scomm.biometrics.match import mcc_compare
 from scomm.biometrics.match.mcc_kernels import compatibility_luts
 from scomm.biometrics.match.mcc_params import MccParams
 from scomm.biometrics.match.mcc_template import MatcherTemplate
@@ -28,9 +30,10 @@ class MatchExplanation:
     pairs: k x 2 (index in a, index in b) minutia pairs the relaxation kept, most efficient
     first; local_similarity / relaxed: their MCC-B similarity and relaxed value.
     matched: m x 2 pairs that agree under the transform (the consolidation count is m).
-    rotation (radians, counter-clockwise), tx, ty (pixels, image frame): the rigid transform
-    mapping a's minutiae onto b's, p_b = R p_a + t, image coordinates (y down).
-    score = (1 - weight) * lssr_score + weight * consolidation_score.
+    rotation (radians, counter-clockwise as seen, like ISO angles), tx, ty (pixels): the rigid
+    transform mapping a's minutiae onto b's in image coordinates (y down):
+    x_b = cos(r) x_a + sin(r) y_a + tx,  y_b = -sin(r) x_a + cos(r) y_a + ty.
+    score = lssr_score ** (1 - weight) * consolidation_score ** weight.
     """
 
     score: float
@@ -52,7 +55,7 @@ class MatchExplanation:
 class PackedTemplates:
     """Candidates concatenated for `MccMatcher.compare_many` (pack once, search many)."""
 
-    count: int
+    size: int
     off: np.ndarray
     sq_off: np.ndarray
     pl_off: np.ndarray
@@ -62,18 +65,47 @@ class PackedTemplates:
     t: np.ndarray
     bits: np.ndarray
     mask: np.ndarray
+    count: np.ndarray
+    full: np.ndarray
     valid: np.ndarray
     dist: np.ndarray
     dth: np.ndarray
     rad: np.ndarray
     planes: np.ndarray
+    tord: np.ndarray
+    tsort: np.ndarray
+    xord: np.ndarray
+    xsort: np.ndarray
 
     def __len__(self) -> int:
-        return self.count
+        return self.size
+
+
+PARTS = mcc_compare.PARTS
+_compare_core: Any = mcc_compare.compare_core  # numba dispatchers: untyped for mypy
+_compare_batch: Any = mcc_compare.compare_batch
+_make_workspace: Any = mcc_compare.make_workspace
 
 
 def _args(t: MatcherTemplate) -> tuple[np.ndarray, ...]:
-    return (t.x, t.yup, t.theta, t.bits, t.mask, t.valid, t.dist, t.dtheta, t.radial, t.planes)
+    return (
+        t.x,
+        t.yup,
+        t.theta,
+        t.bits,
+        t.mask,
+        t.count,
+        t.full,
+        t.valid,
+        t.dist,
+        t.dtheta,
+        t.radial,
+        t.planes,
+        t.tord,
+        t.tsort,
+        t.xord,
+        t.xsort,
+    )
 
 
 class MccMatcher:
@@ -108,13 +140,9 @@ class MccMatcher:
     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         self._check(a)
         self._check(b)
-        n = max(len(a), len(b), 1)
-        sims = np.empty((n, n), dtype=np.float32)
-        pairs = np.empty((2 * n + 1, 2), dtype=np.int64)
-        vals = np.empty((n + 1, 2), dtype=np.float64)
-        parts = np.empty(PARTS, dtype=np.float64)
-        k = compare_core(*_args(a), *_args(b), self._kv, self._lut, self._sqrt, sims, pairs, vals, parts)
-        return k, pairs, vals, parts
+        ws = _make_workspace(max(len(a), len(b), 1), int(self.params.lssr.max_nr))
+        k = _compare_core(*_args(a), *_args(b), self._kv, self._lut, self._sqrt, ws)
+        return k, ws[18], ws[19], ws[20]
 
     def compare(self, a: MatcherTemplate, b: MatcherTemplate) -> float:
         """Similarity in [0, 1]; symmetric (the pair is always compared in canonical order)."""
@@ -137,7 +165,7 @@ class MccMatcher:
             c, s = np.cos(rot), np.sin(rot)
             rot, tx, ty = -rot, -(c * tx + s * ty), -(-s * tx + c * ty)
         # kernels work with y up: p_b = R(rot) p_a + t there; in the image frame (y down)
-        # the same map is R(-rot) with t_y negated.
+        # the same map is x_b = c x_a + s y_a + tx, y_b = -s x_a + c y_a - t_y.
         return MatchExplanation(
             score=float(parts[0]),
             lssr_score=float(parts[1]),
@@ -145,7 +173,7 @@ class MccMatcher:
             matched_count=m,
             overlap_a=int(parts[4] if not swap else parts[5]),
             overlap_b=int(parts[5] if not swap else parts[4]),
-            rotation=-rot,
+            rotation=rot,
             tx=tx,
             ty=-ty,
             pairs=kept,
@@ -156,8 +184,8 @@ class MccMatcher:
 
     def pack(self, candidates: Sequence[MatcherTemplate]) -> PackedTemplates:
         """Concatenate candidates for `compare_many` (do it once per gallery or shortlist)."""
-        for c in candidates:
-            self._check(c)
+        for t in candidates:
+            self._check(t)
         c = self.params.cylinder
         wp = (c.ns * c.ns + 63) // 64
         sizes = np.array([len(t) for t in candidates], dtype=np.int64)
@@ -175,7 +203,7 @@ class MccMatcher:
             return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
 
         return PackedTemplates(
-            count=len(candidates),
+            size=len(candidates),
             off=off,
             sq_off=sq_off,
             pl_off=pl_off,
@@ -185,11 +213,17 @@ class MccMatcher:
             t=cat("theta", np.float64, ()),
             bits=cat("bits", np.uint64, (c.nd * wp,)),
             mask=cat("mask", np.uint64, (wp,)),
+            count=cat("count", np.int64, ()),
+            full=cat("full", np.bool_, ()),
             valid=cat("valid", np.bool_, ()),
             dist=cat("dist", np.float64, ()),
             dth=cat("dtheta", np.float64, ()),
             rad=cat("radial", np.float64, ()),
             planes=cat("planes", np.float64, (3,)),
+            tord=cat("tord", np.int64, ()),
+            tsort=cat("tsort", np.float64, ()),
+            xord=cat("xord", np.int64, ()),
+            xsort=cat("xsort", np.float64, ()),
         )
 
     def compare_many(
@@ -199,13 +233,35 @@ class MccMatcher:
         `[compare(probe, c) for c in candidates]`.  Pass a `PackedTemplates` to skip packing."""
         self._check(probe)
         packed = candidates if isinstance(candidates, PackedTemplates) else self.pack(candidates)
-        out = np.zeros(packed.count, dtype=np.float64)
-        if packed.count == 0:
+        out = np.zeros(packed.size, dtype=np.float64)
+        if packed.size == 0:
             return out
-        compare_batch(
-            *_args(probe), probe.key, packed.off, packed.sq_off, packed.pl_off, packed.keys,
-            packed.x, packed.y, packed.t, packed.bits, packed.mask, packed.valid,
-            packed.dist, packed.dth, packed.rad, packed.planes,
-            self._kv, self._lut, self._sqrt, out,
+        _compare_batch(
+            *_args(probe),
+            probe.key,
+            packed.off,
+            packed.sq_off,
+            packed.pl_off,
+            packed.keys,
+            packed.x,
+            packed.y,
+            packed.t,
+            packed.bits,
+            packed.mask,
+            packed.count,
+            packed.full,
+            packed.valid,
+            packed.dist,
+            packed.dth,
+            packed.rad,
+            packed.planes,
+            packed.tord,
+            packed.tsort,
+            packed.xord,
+            packed.xsort,
+            self._kv,
+            self._lut,
+            self._sqrt,
+            out,
         )
         return out

