@@ -38,3 +38,17 @@ def test_leader_minutiae_agree_with_mindtct_on_position_and_direction(data_dir: 
 def test_leader_refuses_a_tiny_image() -> None:
     with pytest.raises(ValueError, match="32 px"):
         LeaderExtractor().minutiae(np.zeros((10, 10), np.uint8))
+
+
+def test_a_print_with_few_confident_detections_keeps_the_best_down_to_the_floor(
+    data_dir: Path,
+) -> None:
+    path = data_dir / "fvc2002" / "DB3_B" / "110_3.tif"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    image = np.asarray(Image.open(path).convert("L"))
+    strict = LeaderExtractor(min_minutiae=0).minutiae(image)
+    adaptive = LeaderExtractor().minutiae(image)
+    assert len(strict) < 12 <= len(adaptive) + 1  # 5 confident, 11 above the 0.3 floor
+    assert len(adaptive) > len(strict)
+    assert adaptive.quality.min() >= 30
