@@ -27,8 +27,12 @@ def test_mates_outscore_non_mates_and_templates_round_trip(data_dir: Path) -> No
     )
     genuine, impostor = engine.compare(a1, a2), engine.compare(a1, b1)
     assert genuine > 2 * impostor
-    copy = engine.decode(a1.to_bytes(), finger=2)
-    assert engine.compare(copy, a2) == pytest.approx(genuine)
+    stored = a1.to_bytes()
+    assert len(stored) < 10 + 6 * 150  # the compact form: minutiae only
+    copy = engine.decode(stored, finger=2)
+    assert copy.to_bytes() == stored
+    # quantised to 1/4 px and 2*pi/256: the score moves a little, not the decision
+    assert engine.compare(copy, a2) == pytest.approx(genuine, rel=0.05)
     explanation = engine.explain(a1, a2)
     assert len(explanation.matched) >= 6
 

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from scomm.biometrics import compact_minutiae
 from scomm.biometrics.extract_leader import LeaderExtractor
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
 from scomm.biometrics.match import MatcherTemplate, MatchExplanation, MccMatcher
@@ -38,7 +39,11 @@ class FingerTemplate:
     features: MatcherTemplate
 
     def to_bytes(self) -> bytes:
-        return self.features.to_bytes()
+        """The compact form (`compact_minutiae`, about 250 bytes); `decode` rebuilds the rest."""
+        f = self.features
+        return compact_minutiae.encode(
+            Minutiae(f.x, f.y, f.theta, f.kind, f.quality, f.width, f.height, f.ppi)
+        )
 
     @property
     def minutiae_count(self) -> int:
@@ -86,7 +91,8 @@ class FingerprintEngine:
         return FingerTemplate(finger, self.matcher.prepare(minutiae))
 
     def decode(self, data: bytes, finger: int) -> FingerTemplate:
-        return FingerTemplate(finger, MatcherTemplate.from_bytes(data))
+        """A template from its compact bytes (`FingerTemplate.to_bytes`)."""
+        return FingerTemplate(finger, self.matcher.prepare(compact_minutiae.decode(data)))
 
     def compare(self, probe: FingerTemplate, reference: FingerTemplate) -> float:
         return self.matcher.compare(probe.features, reference.features)
