@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.immigration import RecordedStatus, removability
@@ -12,7 +12,7 @@ from scomm.domain.offenses import classify_literal
 from scomm.domain.records import Repository
 from scomm.services.common import reply
 from scomm.services.context import ServiceContext
-from scomm.store.models import EncounterRow, SubjectRow
+from scomm.store.models import CriminalSubmissionRow, EncounterRow, SubjectRow
 
 ME = Actor.LESC
 
@@ -28,7 +28,7 @@ class LawEnforcementSupportCenter:
         if subject is None or subject.recorded_status is None:
             raise LookupError(f"IDENT identity {message.ident_id} has no immigration record")
         status = RecordedStatus(subject.recorded_status)
-        history = self._criminal_history(uow, message.fbi_number)
+        history = self._criminal_history(uow, message.fbi_number, message.tcn)
         codes = [message.offense_code, *(classify_literal(h).ncic_code for h in history)]
         level = level_2009(codes)
         determination = removability(status, level)
@@ -65,13 +65,20 @@ class LawEnforcementSupportCenter:
             delay=self.ctx.settings.delays.lesc_research,
         )
 
-    def _criminal_history(self, uow: UnitOfWork, fbi_number: str) -> list[str]:
-        """Prior arrests on the criminal record (the III check), excluding this booking's."""
+    def _criminal_history(self, uow: UnitOfWork, fbi_number: str, tcn: str) -> list[str]:
+        """The criminal record (the III check): arrests and convictions before this booking,
+        whose own charges arrive as the IAQ's offense code."""
+        booked = uow.session.scalar(
+            select(CriminalSubmissionRow.received_at).where(CriminalSubmissionRow.tcn == tcn)
+        )
+        earlier = EncounterRow.kind.in_(("prior_arrest", "conviction"))
+        if booked is not None:
+            earlier = or_(earlier, and_(EncounterRow.kind == "arrest", EncounterRow.at < booked))
         rows = uow.session.scalars(
             select(EncounterRow.detail).where(
                 EncounterRow.repository == Repository.CRIMINAL.value,
                 EncounterRow.identity_id == fbi_number,
-                EncounterRow.kind.in_(("prior_arrest", "conviction")),
+                earlier,
             )
         ).all()
         return list(rows)
