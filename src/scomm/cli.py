@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +52,7 @@ def demo(
     from scomm.simulation import SimulationError
 
     settings = load_settings(seed=seed)
-    if "SCOMM_DATABASE_URL" not in _environ():
+    if "SCOMM_DATABASE_URL" not in os.environ:
         db_file = out / "scomm.db"
         out.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
@@ -119,12 +120,6 @@ def report(
     _print_summary(summary)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def _rich_stage(progress: Progress) -> Callable[[str, int], object]:

@@ -29,7 +29,8 @@ class Delays:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    data_dir: Path = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    # ../shared/data beside the checkout (src/scomm/config.py -> repository -> its parent)
+    data_dir: Path = Path(__file__).resolve().parents[3] / "shared" / "data"
     seed: int = 1
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
