@@ -20,7 +20,15 @@ import numpy as np
 from scomm.biometrics import compact_minutiae
 from scomm.biometrics.extract_leader import LeaderExtractor
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
-from scomm.biometrics.match import MatcherTemplate, MatchExplanation, MccMatcher
+from scomm.biometrics.match import (
+    ConsolidationParams,
+    CylinderParams,
+    LssrParams,
+    MatcherTemplate,
+    MatchExplanation,
+    MccMatcher,
+    MccParams,
+)
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2, assess
@@ -59,6 +67,19 @@ EXTRACTORS: dict[str, type[MinutiaeExtractor]] = {
     "mindtct": MindtctExtractor,
 }
 
+# The matcher's defaults are tuned for LEADER minutiae (8x4 cylinders, 3 hypotheses: about
+# 26k impostor comparisons/s/core). MINDTCT's noisier minutiae need the larger cylinders
+# and more hypotheses of the first tuning (FVC2002 mean EER 2.3% against 3.3% with the
+# LEADER settings; see bench/fvc_minutiae_eval.py and the closing note of issue 3).
+MATCHER_PARAMS: dict[str, MccParams] = {
+    "leader": MccParams(),
+    "mindtct": MccParams(
+        cylinder=CylinderParams(ns=16, nd=6),
+        lssr=LssrParams(max_nr=30, n_rel=5),
+        consolidation=ConsolidationParams(hypotheses=8),
+    ),
+}
+
 
 class FingerprintEngine:
     """Extractor, codec and matcher in one (it satisfies those protocols)."""
@@ -70,7 +91,7 @@ class FingerprintEngine:
         min_usable_area_mm2: float = MIN_USABLE_AREA_MM2,
     ) -> None:
         self.name = f"scomm-{extractor}-mcc-v1"
-        self.matcher = matcher or MccMatcher()
+        self.matcher = matcher or MccMatcher(MATCHER_PARAMS[extractor])
         self.min_usable_area_mm2 = min_usable_area_mm2
         self._extractor = EXTRACTORS[extractor]()
 

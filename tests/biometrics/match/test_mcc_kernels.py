@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_mcc_matcher import moved, random_minutiae
 
-from scomm.biometrics.match import LssrParams, MccMatcher, MccParams
+from scomm.biometrics.match import CylinderParams, LssrParams, MccMatcher, MccParams
 from scomm.biometrics.match import mcc_compare as mc
 from scomm.biometrics.minutiae import Minutiae
 
@@ -53,8 +53,11 @@ def _reference_similarities(a, b, max_dtheta: float, min_me: float, masked: bool
 
 @pytest.mark.parametrize("max_dtheta", [math.pi / 4, math.pi / 2, math.pi])
 @pytest.mark.parametrize("masked", [True, False])
-def test_direction_window_scan_equals_full_scan(max_dtheta: float, masked: bool) -> None:
-    matcher = MccMatcher()
+@pytest.mark.parametrize("ns, nd", [(8, 4), (16, 6)])  # one word per plane (fast path), four
+def test_direction_window_scan_equals_full_scan(
+    max_dtheta: float, masked: bool, ns: int, nd: int
+) -> None:
+    matcher = MccMatcher(MccParams(cylinder=CylinderParams(ns=ns, nd=nd)))
     a = matcher.prepare(random_minutiae(21, n=30))
     b = matcher.prepare(moved(random_minutiae(21, n=30), 0.3, 10, 5, seed=2))
     ws = mc.make_workspace(max(len(a), len(b)), 30)
@@ -109,8 +112,41 @@ def test_strip_search_counts_like_brute_force() -> None:
             assert list(zip(ma[:m].tolist(), mb[:m].tolist(), strict=True)) == want
 
 
+def test_batched_selection_equals_plain_greedy() -> None:
+    """select_pairs sorts similarity levels in growing batches; the pairs must be those of a
+    plain greedy pass over all candidates by (level, row-major index)."""
+    rng = np.random.default_rng(7)
+    na, nb = 25, 30
+    for trial in range(20):
+        k = int(rng.integers(1, na * nb))
+        idx = rng.choice(na * nb, size=k, replace=False)
+        idx.sort()
+        val = rng.uniform(0.01, 1.0, k)
+        if trial % 2:
+            val = np.round(val * 8) / 8 + 1e-3  # many ties
+        q = (mc.LEVELS - (val * mc.LEVELS).astype(np.int64)).astype(np.int64)
+        ws = mc.make_workspace(max(na, nb), 30)
+        hist = ws[4]
+        hist[:] = 0
+        np.add.at(hist, q, 1)
+        for n_want in (1, 4, 16, 30):
+            n = mc.select_pairs(
+                val, idx, q, k, hist, ws[3], na, nb, n_want, ws[5], ws[6], ws[7], ws[8], ws[9]
+            )
+            want: list[tuple[int, int]] = []
+            ua, ub = set(), set()
+            for c in sorted(range(k), key=lambda c: (q[c], idx[c])):
+                i, j = divmod(int(idx[c]), nb)
+                if len(want) < n_want and i not in ua and j not in ub:
+                    ua.add(i)
+                    ub.add(j)
+                    want.append((i, j))
+            assert list(zip(ws[7][:n].tolist(), ws[8][:n].tolist(), strict=True)) == want
+
+
 def test_compare_many_mixed_sizes_and_unmasked() -> None:
-    for params in (MccParams(), MccParams(lssr=LssrParams(masked=False))):
+    wide = MccParams(cylinder=CylinderParams(ns=16, nd=6))
+    for params in (MccParams(), MccParams(lssr=LssrParams(masked=False)), wide):
         matcher = MccMatcher(params)
         probe = matcher.prepare(random_minutiae(30, n=35))
         cands = [

@@ -1,7 +1,8 @@
 """The whole MCC comparison of two templates in one numba kernel, and its batch (1:N) form.
 
 Steps: MCC-B local similarities of the pairs whose directions are close enough (B's
-minutiae are visited in direction order, so only that window is scanned), greedy one-to-one
+minutiae are visited in direction order, so only that window is scanned; cylinders of one
+64-bit word per section take a branch-free path), greedy one-to-one
 selection of the best pairs (a counting sort that only scatters the top similarity levels),
 LSS-R relaxation (Cappelli, Ferrara, Maltoni, TPAMI 2010, sec. 4.4), LSS-R score over the
 n_P most efficient pairs, then consolidation: rigid transforms hypothesised from the best
@@ -77,6 +78,90 @@ def _search(v: np.ndarray, x: float) -> int:
 
 
 @njit(cache=True)
+def _window(ti: float, max_dtheta: float, tsort_b: np.ndarray) -> tuple[int, int, int]:
+    """The runs [s1, e1) and [0, e2) of tsort_b (directions in [0, 2 pi), sorted) within
+    max_dtheta (plus a little) of ti."""
+    eps = 1e-6
+    nb = tsort_b.shape[0]
+    if max_dtheta >= math.pi - eps:
+        return 0, nb, 0
+    lo = ti - max_dtheta
+    hi = ti + max_dtheta
+    if lo < eps:
+        return _search(tsort_b, lo + TWO_PI - eps), nb, _search(tsort_b, hi + eps)
+    if hi >= TWO_PI - eps:
+        return _search(tsort_b, lo - eps), nb, _search(tsort_b, hi - TWO_PI + eps)
+    return _search(tsort_b, lo - eps), _search(tsort_b, hi + eps), 0
+
+
+@njit(cache=True)
+def _sims_one_word(
+    ta: np.ndarray,
+    bits_a: np.ndarray,
+    mask_a: np.ndarray,
+    valid_a: np.ndarray,
+    tb: np.ndarray,
+    bits_b: np.ndarray,
+    mask_b: np.ndarray,
+    valid_b: np.ndarray,
+    tord_b: np.ndarray,
+    tsort_b: np.ndarray,
+    max_dtheta: float,
+    min_me_cells: float,
+    sqrt_lut: np.ndarray,
+    cand_val: np.ndarray,
+    cand_idx: np.ndarray,
+    cand_q: np.ndarray,
+    hist: np.ndarray,
+) -> int:
+    """`local_similarities` for cylinders of one word per plane (ns <= 8), masked: the
+    intersection of the two masks is one word, so every pair takes the same branch-free
+    path (for two fully valid cylinders it is the disk, and the result is the same)."""
+    na = ta.shape[0]
+    nb = tb.shape[0]
+    nd = bits_a.shape[1]
+    min_me = int(math.ceil(min_me_cells))
+    k = 0
+    for i in range(na):
+        if not valid_a[i]:
+            continue
+        ti = ta[i]
+        ma = mask_a[i, 0]
+        s1, e1, e2 = _window(ti, max_dtheta, tsort_b)
+        for seg in range(2):
+            s = s1 if seg == 0 else 0
+            e = e1 if seg == 0 else e2
+            for r in range(s, e):
+                j = tord_b[r]
+                mm = ma & mask_b[j, 0]
+                if popcount64(mm) < min_me or not valid_b[j]:
+                    continue
+                if abs(wrap_angle1(ti - tb[j])) > max_dtheta:
+                    continue
+                pa = 0
+                pb = 0
+                px = 0
+                for h in range(nd):
+                    a = bits_a[i, h] & mm
+                    b = bits_b[j, h] & mm
+                    pa += popcount64(a)
+                    pb += popcount64(b)
+                    px += popcount64(a ^ b)
+                den = sqrt_lut[pa] + sqrt_lut[pb]
+                if den == 0.0:
+                    continue
+                v = 1.0 - sqrt_lut[px] / den
+                if v > 0.0:
+                    q = LEVELS - int(v * LEVELS)
+                    cand_val[k] = v
+                    cand_idx[k] = i * nb + j
+                    cand_q[k] = q
+                    hist[q] += 1
+                    k += 1
+    return k
+
+
+@njit(cache=True)
 def local_similarities(
     ta: np.ndarray,
     bits_a: np.ndarray,
@@ -119,6 +204,11 @@ def local_similarities(
     everything = max_dtheta >= math.pi - eps
     exact = masked
     k = 0
+    if wp == 1 and exact:
+        return _sims_one_word(
+            ta, bits_a, mask_a, valid_a, tb, bits_b, mask_b, valid_b, tord_b, tsort_b,
+            max_dtheta, min_me_cells, sqrt_lut, cand_val, cand_idx, cand_q, hist,
+        )  # fmt: skip
     for i in range(na):
         if not valid_a[i]:
             continue
@@ -197,23 +287,30 @@ def local_similarities(
 
 @njit(cache=True)
 def _scatter(
-    cand_q: np.ndarray, cand_idx: np.ndarray, k: int, hist: np.ndarray, top: int, order: np.ndarray
+    cand_q: np.ndarray,
+    cand_idx: np.ndarray,
+    k: int,
+    hist: np.ndarray,
+    lo_level: int,
+    hi_level: int,
+    order: np.ndarray,
+    base: int,
 ) -> int:
-    """Counting sort of the candidates whose level is below top into order, each level in
-    row-major pair order (cand_idx; the scan visits B in direction order, so each level's
-    run is insertion-sorted); returns how many."""
+    """Counting sort of the candidates whose level is in [lo_level, hi_level) into
+    order[base:], each level in row-major pair order (cand_idx; the scan visits B in
+    direction order, so each level's run is insertion-sorted); returns how many."""
     start = hist[LEVELS + 2 :]
-    acc = 0
-    for q in range(top):
+    acc = base
+    for q in range(lo_level, hi_level):
         start[q] = acc
         acc += hist[q]
     for t in range(k):
         q = cand_q[t]
-        if q < top:
+        if lo_level <= q < hi_level:
             order[start[q]] = t
             start[q] += 1
-    lo = 0
-    for q in range(top):
+    lo = base
+    for q in range(lo_level, hi_level):
         hi = start[q]
         for u in range(lo + 1, hi):
             c = order[u]
@@ -224,45 +321,7 @@ def _scatter(
                 v -= 1
             order[v] = c
         lo = hi
-    return acc
-
-
-@njit(cache=True)
-def _greedy(
-    order: np.ndarray,
-    m: int,
-    cand_val: np.ndarray,
-    cand_idx: np.ndarray,
-    na: int,
-    nb: int,
-    n_want: int,
-    used_a: np.ndarray,
-    used_b: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    vals: np.ndarray,
-) -> int:
-    for i in range(na):
-        used_a[i] = False
-    for j in range(nb):
-        used_b[j] = False
-    n = 0
-    for t in range(m):
-        if n >= n_want:
-            break
-        c = order[t]
-        idx = cand_idx[c]
-        i = idx // nb
-        j = idx - i * nb
-        if used_a[i] or used_b[j]:
-            continue
-        used_a[i] = True
-        used_b[j] = True
-        rows[n] = i
-        cols[n] = j
-        vals[n] = cand_val[c]
-        n += 1
-    return n
+    return acc - base
 
 
 @njit(cache=True)
@@ -283,19 +342,43 @@ def select_pairs(
     vals: np.ndarray,
 ) -> int:
     """Greedy one-to-one choice of up to n_want pairs by decreasing similarity level (ties:
-    row-major order); returns how many, written to rows / cols / vals.  Only the best levels
-    holding 4 n_want candidates are sorted first; the rest only if those run out."""
+    row-major order); returns how many, written to rows / cols / vals.  Levels are sorted
+    in batches: first the best ones holding 4 n_want candidates, then, only while pairs are
+    still wanted, batches of twice as many, so the greedy pass never sorts much more than
+    it reads."""
+    for i in range(na):
+        used_a[i] = False
+    for j in range(nb):
+        used_b[j] = False
     need = 4 * n_want
     top = 0
     acc = 0
-    while top <= LEVELS and acc < need:
-        acc += hist[top]
-        top += 1
-    m = _scatter(cand_q, cand_idx, k, hist, top, order)
-    n = _greedy(order, m, cand_val, cand_idx, na, nb, n_want, used_a, used_b, rows, cols, vals)
-    if n < n_want and top <= LEVELS:
-        m = _scatter(cand_q, cand_idx, k, hist, LEVELS + 1, order)
-        n = _greedy(order, m, cand_val, cand_idx, na, nb, n_want, used_a, used_b, rows, cols, vals)
+    done = 0
+    n = 0
+    while n < n_want and top <= LEVELS:
+        hi = top
+        while hi <= LEVELS and acc < need:
+            acc += hist[hi]
+            hi += 1
+        m = _scatter(cand_q, cand_idx, k, hist, top, hi, order, done)
+        for t in range(done, done + m):
+            c = order[t]
+            idx = cand_idx[c]
+            i = idx // nb
+            j = idx - i * nb
+            if used_a[i] or used_b[j]:
+                continue
+            used_a[i] = True
+            used_b[j] = True
+            rows[n] = i
+            cols[n] = j
+            vals[n] = cand_val[c]
+            n += 1
+            if n >= n_want:
+                break
+        done += m
+        top = hi
+        need *= 2
     return n
 
 
@@ -472,6 +555,7 @@ def consolidate(
     best_rot = 0.0
     best_tx = 0.0
     best_ty = 0.0
+    n = 0
     for h in range(n_hyp):
         i = pairs[h, 0]
         j = pairs[h, 1]
@@ -480,55 +564,23 @@ def consolidate(
         sr = math.sin(rot)
         tx = xb[j] - (cr * xa[i] - sr * ya[i])
         ty = yb[j] - (sr * xa[i] + cr * ya[i])
-        n = _agreeing(
-            xa,
-            ya,
-            ta,
-            xb,
-            yb,
-            tb,
-            xord_b,
-            xsort_b,
-            bstart,
-            bw,
-            rot,
-            tx,
-            ty,
-            dist_tol,
-            angle_tol,
-            used_b,
-            matched_a,
-            matched_b,
-        )
-        if n > best_n:
+        nh = _agreeing(
+            xa, ya, ta, xb, yb, tb, xord_b, xsort_b, bstart, bw, rot, tx, ty,
+            dist_tol, angle_tol, used_b, ma2, mb2,
+        )  # fmt: skip
+        if nh > best_n:
             best = h
-            best_n = n
+            best_n = nh
             best_rot = rot
             best_tx = tx
             best_ty = ty
+            for t in range(nh):  # keep the best hypothesis' pairs (no recount)
+                matched_a[t] = ma2[t]
+                matched_b[t] = mb2[t]
     if best < 0:
         return 0.0, 0.0, 0.0, 0, 0, 0
     rot, tx, ty = best_rot, best_tx, best_ty
-    n = _agreeing(
-        xa,
-        ya,
-        ta,
-        xb,
-        yb,
-        tb,
-        xord_b,
-        xsort_b,
-        bstart,
-        bw,
-        rot,
-        tx,
-        ty,
-        dist_tol,
-        angle_tol,
-        used_b,
-        matched_a,
-        matched_b,
-    )
+    n = best_n
     if n >= 2:
         # least-squares rigid fit (2-D Procrustes) on the agreeing pairs
         mxa = 0.0
