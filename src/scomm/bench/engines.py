@@ -13,7 +13,7 @@ is "scomm" once it is registered, "baseline" until then (`default_engine_name`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
@@ -59,6 +59,16 @@ def to_500_ppi(image: np.ndarray, ppi: int) -> np.ndarray:
 
 def resampler_name() -> str:
     return "scomm.biometrics.resample.to_500_ppi"
+
+
+@runtime_checkable
+class BatchEngine(VerificationEngine, Protocol):
+    """An engine that scores one probe against many references at once, as a 1:N search
+    does; the benchmark then measures impostor throughput on that path."""
+
+    def compare_many(self, probe: object, references: Sequence[object]) -> np.ndarray:
+        """`compare(probe, r)` for every r, in order."""
+        ...
 
 
 # --- engines ----------------------------------------------------------------------------

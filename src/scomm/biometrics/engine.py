@@ -12,6 +12,7 @@ Two minutiae extractors: "leader" (the default: `extract_leader`, a neural detec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -117,6 +118,12 @@ class FingerprintEngine:
 
     def compare(self, probe: FingerTemplate, reference: FingerTemplate) -> float:
         return self.matcher.compare(probe.features, reference.features)
+
+    def compare_many(
+        self, probe: FingerTemplate, references: Sequence[FingerTemplate]
+    ) -> np.ndarray:
+        """`compare(probe, r)` for each reference, in one pass (the 1:N path)."""
+        return self.matcher.compare_many(probe.features, [r.features for r in references])
 
     def explain(self, probe: FingerTemplate, reference: FingerTemplate) -> MatchExplanation:
         return self.matcher.explain(probe.features, reference.features)

