@@ -159,3 +159,38 @@ def test_compare_many_mixed_sizes_and_unmasked() -> None:
         many = matcher.compare_many(probe, cands)
         assert list(many) == [matcher.compare(probe, c) for c in cands]
         assert many[3] > 2 * max(many[0], many[2], many[4])
+
+
+def test_kept_pairs_integer_rule_matches_float_similarity() -> None:
+    """The similarity loops keep a pair when both masked counts are non-zero instead of
+    testing the float v > 0: over every reachable (|a|, |b|, |a xor b|) of up to 6 x 64
+    cells the two rules agree."""
+    cells = 6 * 64
+    s = np.sqrt(np.arange(cells + 1, dtype=np.float64))
+    pa, pb = np.meshgrid(np.arange(cells + 1), np.arange(cells + 1), indexing="ij")
+    pa = pa.ravel()
+    pb = pb.ravel()
+    for extra in range(0, cells + 1, 1):
+        # |a xor b| = |a| + |b| - 2 |a and b|, and |a and b| <= min(|a|, |b|)
+        both = np.minimum(pa, pb)
+        common = np.minimum(both, extra)
+        px = pa + pb - 2 * common
+        ok = px <= cells
+        den = s[pa[ok]] + s[pb[ok]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = 1.0 - s[px[ok]] / den
+        float_rule = (den > 0.0) & (v > 0.0)
+        int_rule = (pa[ok] > 0) & (pb[ok] > 0)
+        assert np.array_equal(float_rule, int_rule)
+
+
+def test_kept_pairs_integer_rule_tightest_case_large_cylinders() -> None:
+    """v is smallest when a and b share no set cell (|a xor b| = |a| + |b|); up to 16 x 16 x 6
+    cells a pair with both counts non-zero still has v > 0 in floats."""
+    cells = 16 * 16 * 6
+    s = np.sqrt(np.arange(2 * cells + 1, dtype=np.float64))
+    pa, pb = np.meshgrid(np.arange(1, cells + 1), np.arange(1, cells + 1), indexing="ij")
+    v = 1.0 - s[pa + pb] / (s[pa] + s[pb])
+    assert (v > 0.0).all()
+    one = np.arange(1, cells + 1)
+    assert (1.0 - s[one] / (s[0] + s[one]) == 0.0).all()  # one side empty: exactly 0

@@ -136,7 +136,7 @@ def _sims_one_word(
                 mm = ma & mask_b[j, 0]
                 if popcount64(mm) < min_me or not valid_b[j]:
                     continue
-                if abs(wrap_angle1(ti - tb[j])) > max_dtheta:
+                if abs(wrap_angle1(ti - tsort_b[r])) > max_dtheta:  # tsort_b[r] is tb[j]
                     continue
                 pa = 0
                 pb = 0
@@ -147,17 +147,18 @@ def _sims_one_word(
                     pa += popcount64(a)
                     pb += popcount64(b)
                     px += popcount64(a ^ b)
-                den = sqrt_lut[pa] + sqrt_lut[pb]
-                if den == 0.0:
+                # |a xor b| <= |a| + |b|, so v >= 0, and v == 0 exactly when one side is
+                # empty (then |a xor b| is the other's count): an integer test decides
+                # which pairs are kept, off the division's latency
+                if pa == 0 or pb == 0:
                     continue
-                v = 1.0 - sqrt_lut[px] / den
-                if v > 0.0:
-                    q = LEVELS - int(v * LEVELS)
-                    cand_val[k] = v
-                    cand_idx[k] = i * nb + j
-                    cand_q[k] = q
-                    hist[q] += 1
-                    k += 1
+                v = 1.0 - sqrt_lut[px] / (sqrt_lut[pa] + sqrt_lut[pb])
+                q = LEVELS - int(v * LEVELS)
+                cand_val[k] = v
+                cand_idx[k] = i * nb + j
+                cand_q[k] = q
+                hist[q] += 1
+                k += 1
     return k
 
 
@@ -272,16 +273,15 @@ def local_similarities(
                             px += popcount64(a ^ b)
                     if pm < min_me_cells:
                         continue
-                if pa + pb == 0:
+                if pa == 0 or pb == 0:  # v = 0 exactly (see `_sims_one_word`)
                     continue
                 v = 1.0 - sqrt_lut[px] / (sqrt_lut[pa] + sqrt_lut[pb])
-                if v > 0.0:
-                    q = LEVELS - int(v * LEVELS)
-                    cand_val[k] = v
-                    cand_idx[k] = i * nb + j
-                    cand_q[k] = q
-                    hist[q] += 1
-                    k += 1
+                q = LEVELS - int(v * LEVELS)
+                cand_val[k] = v
+                cand_idx[k] = i * nb + j
+                cand_q[k] = q
+                hist[q] += 1
+                k += 1
     return k
 
 
@@ -484,11 +484,12 @@ def _agreeing(
         while r0 < nb and xsort_b[r0] < lo:
             r0 += 1
         for r in range(r0, nb):
-            if xsort_b[r] > hi:
+            xr = xsort_b[r]
+            if xr > hi:
                 break
             j = xord_b[r]
             dy = yb[j] - py
-            dx = xb[j] - px
+            dx = xr - px  # xsort_b[r] is xb[j]
             d2 = dx * dx + dy * dy
             if d2 < best_d or (d2 == best_d and j > best):
                 if not used_b[j] and abs(wrap_angle1(tb[j] - ta[i] - rot)) <= angle_tol:
