@@ -11,6 +11,9 @@ Minutiae caches (read, never written):
   leader: {leader_dir}/DB{d}_B_{finger}_{impression}.npz, arrays minutiae (N x 5: x, y,
           theta radians ISO, kind, quality 0-1), shape (h, w), ppi
 
+Build the caches from the FVC2002 images with scomm's own extractors first:
+  .venv/bin/python bench/cache_fvc_minutiae.py --data ../shared/data/fvc2002
+
 Usage:
   .venv/bin/python bench/fvc_minutiae_eval.py --src nbis
   .venv/bin/python bench/fvc_minutiae_eval.py --src leader --set consolidation.weight=0.4
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scomm.biometrics.evaluation import eer, fnmr_at_fmr
 from scomm.biometrics.match import MccMatcher, MccParams
 from scomm.biometrics.minutiae import Minutiae
 
@@ -66,20 +70,11 @@ def with_settings(p: MccParams, settings: list[str]) -> MccParams:
 
 
 def error_rates(genuine: np.ndarray, impostor: np.ndarray) -> dict[str, float]:
-    """EER (FVC-style mean of FMR and FNMR where they cross) and FNMR at FMR 1% / 0.1%."""
-    ths = np.unique(np.concatenate([genuine, impostor]))
-    fmr = np.array([(impostor >= t).mean() for t in ths])
-    fnmr = np.array([(genuine < t).mean() for t in ths])
-    i = int(np.argmin(np.abs(fmr - fnmr)))
-
-    def at(target: float) -> float:
-        ok = fmr <= target
-        return float(fnmr[ok].min()) if ok.any() else 1.0
-
+    """EER and FNMR at FMR 1% / 0.1%, as `scomm bench verify` computes them."""
     return {
-        "eer": float((fmr[i] + fnmr[i]) / 2),
-        "fnmr_at_fmr1": at(0.01),
-        "fnmr_at_fmr01": at(0.001),
+        "eer": eer(genuine, impostor),
+        "fnmr_at_fmr1": fnmr_at_fmr(genuine, impostor, 1e-2),
+        "fnmr_at_fmr01": fnmr_at_fmr(genuine, impostor, 1e-3),
     }
 
 
