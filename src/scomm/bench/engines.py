@@ -71,6 +71,20 @@ class BatchEngine(VerificationEngine, Protocol):
         ...
 
 
+@runtime_checkable
+class GalleryEngine(BatchEngine, Protocol):
+    """A batch engine whose references can be packed once, as a 1:N gallery is at load
+    time; the benchmark then times only the comparisons, not the packing."""
+
+    def pack(self, references: Sequence[object]) -> object:
+        """The references in the engine's search layout."""
+        ...
+
+    def compare_packed(self, probe: object, packed: object, select: np.ndarray) -> np.ndarray:
+        """`compare(probe, references[i])` for each i in `select`, in that order."""
+        ...
+
+
 # --- engines ----------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from rich.table import Table
 from scomm.bench.engines import (
     BENCH_PPI,
     BatchEngine,
+    GalleryEngine,
     MinutiaeEngine,
     VerificationEngine,
     to_500_ppi,
@@ -280,6 +281,8 @@ def _score_pairs(
 ) -> tuple[np.ndarray, int, float]:
     """(scores, comparisons run, their CPU seconds); LOWEST_SCORE where either side failed."""
     scores = np.full(len(pairs), LOWEST_SCORE, dtype=np.float64)
+    if isinstance(engine, GalleryEngine):
+        return _score_pairs_gallery(engine, enrolled, pairs, progress, task, scores)
     if isinstance(engine, BatchEngine):
         return _score_pairs_batched(engine, enrolled, pairs, progress, task, scores)
     run, cpu = 0, 0.0
@@ -316,6 +319,36 @@ def _score_pairs_batched(
         references = [enrolled[pairs[i][1]] for i in indices]
         start = time.process_time()
         batch = engine.compare_many(enrolled[p], references)
+        cpu += time.process_time() - start
+        scores[indices] = batch
+        run += len(indices)
+        progress.advance(task, len(indices))
+    progress.advance(task, len(pairs) - run)  # pairs with a failure to enrol: scored lowest
+    return scores, run, cpu
+
+
+def _score_pairs_gallery(
+    engine: GalleryEngine,
+    enrolled: dict[tuple[int, int], object | None],
+    pairs: Sequence[tuple[tuple[int, int], tuple[int, int]]],
+    progress: Any,
+    task: Any,
+    scores: np.ndarray,
+) -> tuple[np.ndarray, int, float]:
+    """As a 1:N search runs: every enrolled template is packed once (the gallery's load
+    step, not timed), then each probe is scored against its partners in the packed gallery."""
+    keys = [k for k, t in enrolled.items() if t is not None]
+    row = {k: i for i, k in enumerate(keys)}
+    packed = engine.pack([enrolled[k] for k in keys])
+    by_probe: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for index, (p, q) in enumerate(pairs):
+        if p in row and q in row:
+            by_probe[p].append(index)
+    run, cpu = 0, 0.0
+    for p, indices in by_probe.items():
+        select = np.array([row[pairs[i][1]] for i in indices], dtype=np.int64)
+        start = time.process_time()
+        batch = engine.compare_packed(enrolled[p], packed, select)
         cpu += time.process_time() - start
         scores[indices] = batch
         run += len(indices)

@@ -29,6 +29,7 @@ from scomm.biometrics.match import (
     MatchExplanation,
     MccMatcher,
     MccParams,
+    PackedTemplates,
 )
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
@@ -127,6 +128,16 @@ class FingerprintEngine:
     ) -> np.ndarray:
         """`compare(probe, r)` for each reference, in one pass (the 1:N path)."""
         return self.matcher.compare_many(probe.features, [r.features for r in references])
+
+    def pack(self, references: Sequence[FingerTemplate]) -> PackedTemplates:
+        """References in the matcher's search layout (once per gallery or shortlist)."""
+        return self.matcher.pack([r.features for r in references])
+
+    def compare_packed(
+        self, probe: FingerTemplate, packed: PackedTemplates, select: np.ndarray
+    ) -> np.ndarray:
+        """`compare(probe, references[i])` for each i in `select` of a packed gallery."""
+        return self.matcher.compare_many(probe.features, packed, select)
 
     def explain(self, probe: FingerTemplate, reference: FingerTemplate) -> MatchExplanation:
         return self.matcher.explain(probe.features, reference.features)

@@ -101,6 +101,18 @@ def test_compare_many_equals_compare(matcher: MccMatcher) -> None:
     assert matcher.compare_many(probe, []).shape == (0,)
 
 
+def test_compare_many_select_scores_only_the_chosen(matcher: MccMatcher) -> None:
+    probe = matcher.prepare(random_minutiae(6))
+    cands = [matcher.prepare(random_minutiae(s)) for s in (6, 7, 8, 9)]
+    packed = matcher.pack(cands)
+    full = matcher.compare_many(probe, packed)
+    chosen = matcher.compare_many(probe, packed, [3, 0, 3])
+    assert list(chosen) == [full[3], full[0], full[3]]
+    assert matcher.compare_many(probe, packed, []).shape == (0,)
+    with pytest.raises(IndexError):
+        matcher.compare_many(probe, packed, [4])
+
+
 def test_explain_is_consistent_with_compare(matcher: MccMatcher) -> None:
     m = random_minutiae(8)
     a = matcher.prepare(m)

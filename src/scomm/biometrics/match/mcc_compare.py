@@ -815,18 +815,21 @@ def compare_batch(
     kv: np.ndarray,
     lut: np.ndarray,
     sqrt_lut: np.ndarray,
+    select: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Score A against every packed candidate c (rows off[c]:off[c+1] of the concatenated
-    arrays; pairwise matrices flattened at sq_off, hull planes at pl_off) into out[c].  Each
-    comparison runs in the canonical order of the two keys, as `compare` does."""
+    """Score A against the packed candidates c = select[k] (rows off[c]:off[c+1] of the
+    concatenated arrays; pairwise matrices flattened at sq_off, hull planes at pl_off) into
+    out[k].  Each comparison runs in the canonical order of the two keys, as `compare` does."""
     na = xa.shape[0]
     maxn = na
-    for c in range(keys.shape[0]):
+    for k in range(select.shape[0]):
+        c = select[k]
         maxn = max(maxn, off[c + 1] - off[c])
     ws = make_workspace(maxn, int(kv[6]))
     parts = ws[20]
-    for c in range(keys.shape[0]):
+    for k in range(select.shape[0]):
+        c = select[k]
         s = off[c]
         e = off[c + 1]
         n = e - s
@@ -850,4 +853,4 @@ def compare_batch(
                 planes_a, tord_a, tsort_a, xord_a, xsort_a,
                 kv, lut, sqrt_lut, ws,
             )  # fmt: skip
-        out[c] = parts[0]
+        out[k] = parts[0]

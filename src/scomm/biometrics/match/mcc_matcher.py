@@ -227,14 +227,24 @@ class MccMatcher:
         )
 
     def compare_many(
-        self, probe: MatcherTemplate, candidates: Sequence[MatcherTemplate] | PackedTemplates
+        self,
+        probe: MatcherTemplate,
+        candidates: Sequence[MatcherTemplate] | PackedTemplates,
+        select: Sequence[int] | np.ndarray | None = None,
     ) -> np.ndarray:
         """Scores of probe against each candidate (float64, candidate order); equal to
-        `[compare(probe, c) for c in candidates]`.  Pass a `PackedTemplates` to skip packing."""
+        `[compare(probe, c) for c in candidates]`.  Pass a `PackedTemplates` to skip packing,
+        and `select` (candidate indices) to score only those, in that order."""
         self._check(probe)
         packed = candidates if isinstance(candidates, PackedTemplates) else self.pack(candidates)
-        out = np.zeros(packed.size, dtype=np.float64)
-        if packed.size == 0:
+        if select is None:
+            chosen = np.arange(packed.size, dtype=np.int64)
+        else:
+            chosen = np.ascontiguousarray(select, dtype=np.int64)
+            if chosen.size and (chosen.min() < 0 or chosen.max() >= packed.size):
+                raise IndexError(f"select holds an index outside 0..{packed.size - 1}")
+        out = np.zeros(chosen.size, dtype=np.float64)
+        if chosen.size == 0:
             return out
         _compare_batch(
             *_args(probe),
@@ -262,6 +272,7 @@ class MccMatcher:
             self._kv,
             self._lut,
             self._sqrt,
+            chosen,
             out,
         )
         return out
