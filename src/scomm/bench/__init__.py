@@ -1,4 +1,5 @@
-"""Benchmarks of scomm's fingerprint engines: ``scomm bench verify`` (FVC verification).
+"""Benchmarks of scomm's fingerprint engines: ``scomm bench verify`` (FVC verification) and
+``scomm bench search`` (1:N identification on a synthetic template gallery).
 
 `bench_app` is the Typer app the main CLI mounts as ``scomm bench``; it also runs on its
 own: ``python -c "from scomm.bench import bench_app; bench_app()" verify --data DIR``.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -113,4 +115,63 @@ def verify(
         out.print(f"Wrote {json_path}")
 
 
-__all__ = ["bench_app", "verify"]
+@bench_app.command()
+def search(
+    identities: int = typer.Option(100_000, "--identities", min=2, help="Gallery size."),
+    probes: int = typer.Option(200, "--probes", min=2, help="Searches: half mated, half not."),
+    fingers: int = typer.Option(10, "--fingers", help="Fingers per identity: 10, 2 or 1."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic population."),
+    shortlist: int = typer.Option(
+        50, "--shortlist", min=1, help="Candidates the first stage passes to the matcher."
+    ),
+    cache: Path = typer.Option(
+        Path(".scomm-cache"), "--cache", help="Folder for generated gallery snapshots."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """1:N search on a synthetic gallery: FNIR at FPIR 0.1% and 0.01% (two-stage and
+    exhaustive), latency percentiles, memory per finger, enrolment and load speed."""
+    from scomm.bench.search import SearchBenchConfig, run_search_bench, search_table
+
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=120)
+    try:
+        config = SearchBenchConfig(
+            identities, probes, fingers, seed=seed, shortlist=shortlist, cache=cache
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    report = _with_progress(progress, lambda tick: run_search_bench(config, tick))
+    out.print(search_table(report))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {json_path}")
+
+
+def _with_progress(show: bool, work: Any) -> Any:
+    """Run work(tick), tick(stage, done, total) driving one Rich bar per stage."""
+    if not show:
+        return work(lambda stage, done, total: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bars:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done)
+
+        return work(tick)
+
+
+__all__ = ["bench_app", "search", "verify"]

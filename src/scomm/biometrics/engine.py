@@ -31,6 +31,7 @@ from scomm.biometrics.match import (
     MccParams,
     PackedTemplates,
 )
+from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2, assess
@@ -50,10 +51,12 @@ class FingerTemplate:
 
     def to_bytes(self) -> bytes:
         """The compact form (`compact_minutiae`, about 250 bytes); `decode` rebuilds the rest."""
+        return compact_minutiae.encode(self.minutiae)
+
+    @property
+    def minutiae(self) -> Minutiae:
         f = self.features
-        return compact_minutiae.encode(
-            Minutiae(f.x, f.y, f.theta, f.kind, f.quality, f.width, f.height, f.ppi)
-        )
+        return Minutiae(f.x, f.y, f.theta, f.kind, f.quality, f.width, f.height, f.ppi)
 
     @property
     def minutiae_count(self) -> int:
@@ -74,10 +77,7 @@ EXTRACTORS: dict[str, type[MinutiaeExtractor]] = {
 # tuning (FVC2002 mean EER 2.3% against 3.3% with the LEADER settings; see
 # bench/fvc_minutiae_eval.py and the closing note of issue 3).
 MATCHER_PARAMS: dict[str, MccParams] = {
-    # The gate scores 0, skipping consolidation, when the LSS-R score is under 0.08. On
-    # cached LEADER minutiae of FVC2002 it lowered the mean EER (0.62% against 0.70%) and
-    # lifted throughput about 1.5x; MINDTCT's minutiae cannot take it (EER over 14%).
-    "leader": MccParams(consolidation=ConsolidationParams(gate=0.08)),
+    "leader": LEADER_MATCHER_PARAMS,  # with a consolidation gate: see mcc_params
     "mindtct": MccParams(
         cylinder=CylinderParams(ns=16, nd=6),
         lssr=LssrParams(max_nr=30, n_rel=5),

