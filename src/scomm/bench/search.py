@@ -112,6 +112,12 @@ class SearchBenchReport:
 Progress = Callable[[str, int, int], None]
 
 
+def fpir_key(fpir: float) -> str:
+    """'1e-3' for 0.001: the JSON keys of the rates."""
+    mantissa, exponent = f"{fpir:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _quiet(stage: str, done: int, total: int) -> None:
     del stage, done, total
 
@@ -218,9 +224,9 @@ def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> 
 
     impostor = calibration_scores(config, search, rng)
     calibrations: dict[str, Calibration] = {
-        f"{fpir:.0e}": calibrate(impostor, config.identities, fpir) for fpir in FPIRS
+        fpir_key(fpir): calibrate(impostor, config.identities, fpir) for fpir in FPIRS
     }
-    search.thresholds = {len(positions): calibrations[f"{FPIRS[0]:.0e}"].threshold}
+    search.thresholds = {len(positions): calibrations[fpir_key(FPIRS[0])].threshold}
 
     mated_n = config.probes // 2
     mates = np.sort(rng.choice(config.identities, size=mated_n, replace=False))

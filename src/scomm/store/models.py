@@ -140,6 +140,15 @@ class FingerTemplateRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class GalleryGenerationRow(Base):
+    """Counts the template writes of a repository: a gallery snapshot taken at generation g
+    is current while the count is still g."""
+
+    __tablename__ = "gallery_generations"
+    repository: Mapped[str] = mapped_column(String(12), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+
+
 class DetainerRow(Base):
     __tablename__ = "detainers"
     detainer_id: Mapped[str] = mapped_column(String(64), primary_key=True)

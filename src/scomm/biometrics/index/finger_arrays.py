@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -108,13 +109,18 @@ class FingerArrays:
     def identity_at(self, slot: int) -> str:
         return self.ids[slot]
 
-    def nbytes(self) -> int:
-        """Bytes of the arrays that hold enrolled fingers (what a search keeps in memory)."""
+    def nbytes(self, with_ids: bool = True) -> int:
+        """Bytes a search keeps in memory: the arrays' used part and, with `with_ids`, the
+        identity ids as Python holds them (the strings, the slot list and the lookup dict)."""
         n = self.slots
         per_slot = (
             self.codes[:1].nbytes + self.present[:1].nbytes + self.starts[:1].nbytes
         ) + self.counts[:1].nbytes
-        return int(n * per_slot + self.rows_used * MINUTIA_DTYPE.itemsize)
+        total = n * per_slot + self.rows_used * MINUTIA_DTYPE.itemsize
+        if with_ids:
+            total += sys.getsizeof(self.ids) + sys.getsizeof(self._slot)
+            total += sum(sys.getsizeof(i) for i in self.ids)
+        return int(total)
 
     def fingers_enrolled(self) -> int:
         return int(np.unpackbits(self.present[: self.slots].view(np.uint8)).sum())

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from scomm.biometrics import compact_minutiae
-from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays
+from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays, SnapshotError
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
@@ -120,17 +120,41 @@ class IndexedGallery:
         )
         return CandidateList(candidates, result.threshold, result.positions)
 
-    def save(self, folder: Path) -> None:
-        """Snapshot the gallery (arrays and coder) into `folder`."""
-        self.arrays.save(folder, {"coder_mean": self.coder.mean.tolist(),
-                                  "coder_params": _params_json(self.coder.params)})  # fmt: skip
+    def clear(self) -> None:
+        """Forget every identity."""
+        self._use(FingerArrays(self.coder.params.words))
+
+    def save(self, folder: Path, extra: Mapping[str, Any] | None = None) -> None:
+        """Snapshot the gallery (arrays, coder, and `extra` metadata) into `folder`."""
+        meta = {
+            "coder_mean": self.coder.mean.tolist(),
+            "coder_params": _params_json(self.coder.params),
+            **dict(extra or {}),
+        }
+        self.arrays.save(folder, meta)
+
+    def restore(self, folder: Path) -> dict[str, Any]:
+        """Replace the gallery's contents with a snapshot made with the same coder; returns
+        the snapshot's metadata.  Raises `SnapshotError` when it cannot be used."""
+        arrays, meta = FingerArrays.load(folder)
+        params = PairCodeParams(**meta.get("coder_params", {}))
+        mean = np.array(meta.get("coder_mean", []), dtype=np.float32)
+        if params != self.coder.params or not np.array_equal(mean, self.coder.mean):
+            raise SnapshotError(f"{folder}: made with another pair coder")
+        self._use(arrays)
+        return meta
 
     @classmethod
     def load(cls, folder: Path, matcher: MccMatcher | None = None, **kwargs: Any) -> IndexedGallery:
+        """A gallery from a snapshot, with the snapshot's own coder."""
         arrays, meta = FingerArrays.load(folder)
         params = PairCodeParams(**meta.get("coder_params", {}))
         coder = PairCoder(params, np.array(meta["coder_mean"], dtype=np.float32))
         return cls(coder, matcher, arrays=arrays, **kwargs)
+
+    def _use(self, arrays: FingerArrays) -> None:
+        self.arrays = arrays
+        self.search_engine.arrays = arrays
 
 
 def _params_json(params: PairCodeParams) -> dict[str, Any]:
