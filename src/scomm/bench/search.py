@@ -137,7 +137,7 @@ def build_gallery(
     config: SearchBenchConfig, coder: PairCoder, progress: Progress = _quiet
 ) -> FingerArrays:
     """The configuration's gallery: rolled impressions of identities 0..N-1, coded."""
-    arrays = FingerArrays(coder.params.words, capacity=config.identities, width=416, height=560)
+    arrays = FingerArrays(coder.params.words, config.identities, 416, 560, minutiae_per_finger=64)
     for begin in range(0, config.identities, config.chunk):
         people = np.arange(begin, min(begin + config.chunk, config.identities))
         batch = minutiae_sets.generate_impressions(
@@ -162,7 +162,8 @@ def measure_enrolment(
     start = time.perf_counter()
     codes = coder.encode(batch)
     code_s = time.perf_counter() - start
-    arrays = FingerArrays(coder.params.words, capacity=1, width=416, height=560)
+    # sized for the sample, as a loader that knows what it loads would size it
+    arrays = FingerArrays(coder.params.words, len(people), 416, 560, minutiae_per_finger=64)
     ids = identity_ids("S", people)
     start = time.perf_counter()
     for begin in range(0, len(people), 1_000):  # as a loader would: a thousand at a time

@@ -44,12 +44,13 @@ class SnapshotError(ValueError):
 
 def quantise(batch: MinutiaeBatch) -> np.ndarray:
     """The batch's minutiae rows in the stored 6-byte form (coordinates clipped to 0..16383.75)."""
-    rows = np.zeros(len(batch.x), dtype=MINUTIA_DTYPE)
-    rows["x"] = np.clip(np.rint(batch.x.astype(np.float64) * 4), 0, 65535)
-    rows["y"] = np.clip(np.rint(batch.y.astype(np.float64) * 4), 0, 65535)
-    rows["angle"] = np.rint(batch.angle.astype(np.float64) / _ANGLE_STEP).astype(np.int64) % 256
-    quality = np.rint(batch.quality.astype(np.float64) * 63 / 100).astype(np.uint8)
-    rows["kq"] = ((batch.kind & 0x3) << 6) | quality
+    rows = np.empty(len(batch.x), dtype=MINUTIA_DTYPE)
+    rows["x"] = np.clip(np.rint(batch.x * np.float32(4)), 0, 65535)
+    rows["y"] = np.clip(np.rint(batch.y * np.float32(4)), 0, 65535)
+    turns = np.rint(batch.angle * np.float32(256 / (2 * math.pi))).astype(np.int32)
+    rows["angle"] = turns & 0xFF
+    quality = (batch.quality.astype(np.uint16) * 63 + 50) // 100  # rounded, as 6 bits
+    rows["kq"] = ((batch.kind & 0x3) << 6) | quality.astype(np.uint8)
     return rows
 
 
@@ -71,7 +72,14 @@ def dequantise(rows: np.ndarray, offsets: np.ndarray, width: int, height: int) -
 class FingerArrays:
     """The fingers of up to `len(self)` identities; see the module docstring for the layout."""
 
-    def __init__(self, words: int, capacity: int = 1024, width: int = 800, height: int = 800):
+    def __init__(
+        self,
+        words: int,
+        capacity: int = 1024,
+        width: int = 800,
+        height: int = 800,
+        minutiae_per_finger: int = 4,
+    ):
         self.words = words
         self.width = width
         self.height = height
@@ -80,7 +88,9 @@ class FingerArrays:
         self.present = np.zeros(capacity, dtype=np.uint16)
         self.starts = np.zeros((capacity, FINGERS), dtype=np.int64)
         self.counts = np.zeros((capacity, FINGERS), dtype=np.uint16)
-        self.minutiae = np.zeros(max(1, capacity * 40), dtype=MINUTIA_DTYPE)
+        self.minutiae = np.zeros(
+            max(1, capacity * FINGERS * minutiae_per_finger), dtype=MINUTIA_DTYPE
+        )
         self.ids: list[str] = []
         self.rows_used = 0
         self._slot: dict[str, int] = {}
