@@ -27,7 +27,7 @@ import numpy as np
 from scomm.biometrics.index import scan
 from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays
 from scomm.biometrics.index.pair_code import PairCoder
-from scomm.biometrics.match import MccMatcher, PackedTemplates
+from scomm.biometrics.match import MccMatcher, prepare_packed
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 
@@ -57,15 +57,6 @@ class SearchResult:
     @property
     def is_hit(self) -> bool:
         return self.best is not None and self.best.score >= self.threshold
-
-
-def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates:
-    """The batch prepared and packed for `compare_many` (fast path when available)."""
-    try:
-        from scomm.biometrics.match import mcc_batch  # noqa: PLC0415 - TEMP until it lands
-    except ImportError:
-        return matcher.pack([matcher.prepare(batch[i]) for i in range(len(batch))])
-    return mcc_batch.prepare_packed(matcher, batch)
 
 
 class TwoStageSearch:

@@ -1,5 +1,6 @@
 """scomm's own 1:1 / 1:N minutiae matcher: Minutia Cylinder-Code with geometric consolidation."""
 
+from scomm.biometrics.match.mcc_batch import prepare_packed
 from scomm.biometrics.match.mcc_matcher import MatchExplanation, MccMatcher, PackedTemplates
 from scomm.biometrics.match.mcc_params import (
     ConsolidationParams,
@@ -19,4 +20,5 @@ __all__ = [
     "MccMatcher",
     "MccParams",
     "PackedTemplates",
+    "prepare_packed",
 ]

@@ -9,31 +9,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scomm.biometrics.match.mcc_cylinders import (
-    _pack,
     build_cylinders,
-    cell_offsets,
-    convex_hull,
-    hull_halfplanes,
+    disk_words,
+    hull_halfplanes_of,
+    template_derived,
     words_per_plane,
-    wrap_angle,
 )
 from scomm.biometrics.match.mcc_params import CylinderParams
 
 _MAGIC = b"SMC1"  # scomm minutia cylinder-code, format 1
 # magic, ns, nd, reserved, minutiae count, width, height, ppi, radius
 _HEADER = struct.Struct("<4sBBHHHHHf")
+HEADER_COUNT_AT = struct.calcsize("<4sBBH")  # where the minutiae count (u16) is
+# one minutia in the bytes: x, y, theta, kind, quality
+MINUTIA_RECORD = np.dtype([("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")])
 
 
-def _popcount_rows(words: np.ndarray) -> np.ndarray:
-    """Set bits of each row of a uint64 array, as int64."""
-    as_bytes = words.view(np.uint8).reshape(len(words), words.shape[1] * 8)
-    result: np.ndarray = np.unpackbits(as_bytes, axis=1).sum(axis=1).astype(np.int64)
-    return result
-
-
-def cell_offsets_disk(ns: int, radius: float) -> np.ndarray:
-    """Which cells of the ns x ns base lie in the disk (see `cell_offsets`)."""
-    return cell_offsets(CylinderParams(radius=radius, ns=ns))[2]
+def template_header(
+    ns: int, nd: int, count: int, width: int, height: int, ppi: int, radius: float
+) -> bytes:
+    """The header `MatcherTemplate.to_bytes` starts with."""
+    return _HEADER.pack(_MAGIC, ns, nd, 0, count, width, height, ppi, radius)
 
 
 class MatcherTemplateError(ValueError):
@@ -100,25 +96,13 @@ class MatcherTemplate:
             )
             value.flags.writeable = False
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "count", _popcount_rows(self.bits))
-        disk = _pack(cell_offsets_disk(self.ns, self.radius)[None, :], wp)
-        object.__setattr__(self, "full", np.all(self.mask == disk, axis=1))
-        xs = self.x
         ys = -self.y
         object.__setattr__(self, "yup", ys)
-        object.__setattr__(self, "planes", hull_halfplanes(convex_hull(xs, ys)))
-        dx = xs[None, :] - xs[:, None]  # from i to j
-        dy = ys[None, :] - ys[:, None]
-        object.__setattr__(self, "dist", np.hypot(dx, dy))
-        object.__setattr__(self, "dtheta", wrap_angle(self.theta[:, None] - self.theta[None, :]))
-        object.__setattr__(self, "radial", wrap_angle(self.theta[:, None] - np.arctan2(dy, dx)))
-        # minutiae in direction order and in x order (the kernels scan windows of both)
-        tord = np.argsort(self.theta, kind="stable").astype(np.int64)
-        xord = np.argsort(xs, kind="stable").astype(np.int64)
-        object.__setattr__(self, "tord", tord)
-        object.__setattr__(self, "tsort", np.ascontiguousarray(self.theta[tord]))
-        object.__setattr__(self, "xord", xord)
-        object.__setattr__(self, "xsort", np.ascontiguousarray(xs[xord]))
+        derived = template_derived(
+            self.x, ys, self.theta, self.bits, self.mask, disk_words(self.ns, self.radius)
+        )
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
         digest = hashlib.blake2b(self.to_bytes(), digest_size=8).digest()
         object.__setattr__(self, "key", int.from_bytes(digest, "little", signed=True))
 
@@ -142,7 +126,7 @@ class MatcherTemplate:
         x = np.asarray(x, np.float32).astype(np.float64)
         y = np.asarray(y, np.float32).astype(np.float64)
         theta = np.asarray(theta, np.float32).astype(np.float64)
-        planes = hull_halfplanes(convex_hull(x, -y))
+        planes = hull_halfplanes_of(x, -y)
         bits, mask, valid = build_cylinders(x, -y, theta, planes, p)
         return cls(
             x,
@@ -165,12 +149,8 @@ class MatcherTemplate:
         """Header, then per minutia x, y, theta (float32) kind, quality (uint8), then the
         cylinder bits and masks (uint64, little-endian) and the packed validity flags."""
         n = len(self)
-        head = _HEADER.pack(
-            _MAGIC, self.ns, self.nd, 0, n, self.width, self.height, self.ppi, self.radius
-        )
-        rec = np.zeros(
-            n, dtype=[("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")]
-        )
+        head = template_header(self.ns, self.nd, n, self.width, self.height, self.ppi, self.radius)
+        rec = np.zeros(n, dtype=MINUTIA_RECORD)
         rec["x"], rec["y"], rec["t"] = self.x, self.y, self.theta
         rec["k"], rec["q"] = self.kind, self.quality
         return b"".join(
@@ -192,14 +172,13 @@ class MatcherTemplate:
         if magic != _MAGIC:
             raise MatcherTemplateError(f"bad magic {magic!r}")
         wp = words_per_plane(ns)
-        rec_dtype = np.dtype([("x", "<f4"), ("y", "<f4"), ("t", "<f4"), ("k", "u1"), ("q", "u1")])
-        sizes = [n * rec_dtype.itemsize, n * nd * wp * 8, n * wp * 8, (n + 7) // 8]
+        sizes = [n * MINUTIA_RECORD.itemsize, n * nd * wp * 8, n * wp * 8, (n + 7) // 8]
         if len(data) != _HEADER.size + sum(sizes):
             raise MatcherTemplateError(
                 f"expected {_HEADER.size + sum(sizes)} bytes for {n} minutiae, got {len(data)}"
             )
         off = _HEADER.size
-        rec = np.frombuffer(data, rec_dtype, n, off)
+        rec = np.frombuffer(data, MINUTIA_RECORD, n, off)
         off += sizes[0]
         bits = np.frombuffer(data, "<u8", n * nd * wp, off).reshape(n, nd * wp)
         off += sizes[1]
