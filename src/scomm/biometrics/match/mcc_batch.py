@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from scomm.biometrics.match.mcc_cylinders import (
     CylinderTables,
@@ -133,7 +133,7 @@ def _table_args(t: CylinderTables) -> tuple[np.ndarray, ...]:
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def _prepare_all(
     off: np.ndarray,
     sq_off: np.ndarray,
@@ -166,17 +166,16 @@ def _prepare_all(
     hull_count: np.ndarray,
 ) -> None:
     """Every set through the kernels of `MatcherTemplate.build` and its derived fields, in
-    the order they run there, into the packed arrays."""
-    nmax = 0
-    for i in range(off.shape[0] - 1):
-        nmax = max(nmax, off[i + 1] - off[i])
-    work = np.zeros(3 * nmax, dtype=np.int64)
-    for i in range(off.shape[0] - 1):
+    the order they run there, into the packed arrays.  Sets are independent and write
+    disjoint rows, so they are spread over numba's threads (the result does not depend on
+    how many)."""
+    for i in prange(off.shape[0] - 1):
         s = off[i]
         e = off[i + 1]
         n = e - s
         if n == 0:
             continue
+        work = np.zeros(3 * n, dtype=np.int64)
         xs = x[s:e]
         ys = y[s:e]
         ts = theta[s:e]
