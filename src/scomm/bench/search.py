@@ -337,8 +337,18 @@ def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> 
             "calibration": {k: c.to_json() for k, c in calibrations.items()},
             "exhaustive_ms_per_identity": exhaustive_ms,
             "minutiae_per_finger": float(arrays.rows_used / fingers_enrolled),
+            "mate_score": _spread([ms for _, _, ms, _, _ in mated_rows]),
+            "best_non_mated_score": _spread(best_non_mated),
         },
     )
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    v = np.array(values, dtype=np.float64)
+    if not len(v):
+        return {}
+    return {"min": float(v.min()), "p1": float(np.percentile(v, 1)),
+            "median": float(np.median(v)), "max": float(v.max())}  # fmt: skip
 
 
 def _exhaustive_ms_per_identity(

@@ -210,6 +210,19 @@ class FingerArrays:
         batch = dequantise(self.minutiae[rows], offsets, self.width, self.height)
         return batch, self.present[slots]
 
+    def fingers_at(self, slots: np.ndarray, columns: np.ndarray) -> MinutiaeBatch:
+        """Set i is finger column columns[i] (position - 1) of slot slots[i] (empty if absent)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        columns = np.asarray(columns, dtype=np.int64)
+        counts = self.counts[slots, columns].astype(np.int64)
+        starts = self.starts[slots, columns]
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        rows = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(
+            starts - offsets[:-1], counts
+        )
+        return dequantise(self.minutiae[rows], offsets, self.width, self.height)
+
     def finger(self, identity_id: str, position: int) -> Minutiae | None:
         slot = self.slot_of(identity_id)
         if not (int(self.present[slot]) >> (position - 1)) & 1:

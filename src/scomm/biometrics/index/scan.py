@@ -55,6 +55,30 @@ def _finger_scan(codes: Any, present: Any, probe: Any, position_mask: int, out: 
                 out[n, f] = -np.inf
 
 
+@numba.njit(cache=True, parallel=True)
+def _column_scan(codes: Any, present: Any, probe: Any, f: int, out: Any) -> None:
+    slots, _, words = codes.shape
+    bits = words * 64
+    for n in numba.prange(slots):
+        if (int(present[n]) >> f) & 1:
+            h = 0
+            for w in range(words):
+                h += popcount64(codes[n, f, w] ^ probe[w])
+            out[n] = (bits - 2 * h) / bits
+        else:
+            out[n] = -np.inf
+
+
+def position_scores(
+    codes: np.ndarray, present: np.ndarray, probe: np.ndarray, position: int
+) -> np.ndarray:
+    """float32 per slot: one probe code against finger `position` (1-10) of every slot."""
+    out = np.empty(len(present), dtype=np.float32)
+    if len(present):
+        _column_scan(codes, present, probe, int(position) - 1, out)
+    return out
+
+
 def fused_scores(
     codes: np.ndarray, present: np.ndarray, probe: np.ndarray, probe_mask: int
 ) -> np.ndarray:

@@ -149,15 +149,15 @@ class TwoStageSearch:
         out = np.full((len(slots), len(positions)), -1.0)
         if not len(slots):
             return out
-        gallery, _ = self.arrays.fingers_of(slots)
-        counts = gallery.counts().reshape(len(slots), FINGERS)
         columns = np.array([p - 1 for p in positions], dtype=np.int64)
-        rows = (np.arange(len(slots))[:, None] * FINGERS + columns[None, :]).reshape(-1)
-        has = (counts[:, columns] > 0).reshape(-1)
-        packed = prepare_packed(self.matcher, gallery.take(rows[has]))
+        counts = self.arrays.counts[slots][:, columns]
+        has = (counts > 0).reshape(-1)
+        pair_slots = np.repeat(slots, len(columns))[has]
+        pair_columns = np.tile(columns, len(slots))[has]
+        packed = prepare_packed(self.matcher, self.arrays.fingers_at(pair_slots, pair_columns))
         if clock:
             clock.lap("prepare")
-        where_flat = np.full(len(rows), -1, dtype=np.int64)
+        where_flat = np.full(len(has), -1, dtype=np.int64)
         where_flat[has] = np.arange(int(has.sum()))
         where = where_flat.reshape(len(slots), len(positions))
         for k in range(len(positions)):
@@ -184,16 +184,21 @@ class TwoStageSearch:
         clock = _Clock(timings)
         batch = MinutiaeBatch.from_minutiae([probe])
         code = self.coder.encode(batch)[0]
-        allowed = (1 << FINGERS) - 1 if position is None else 1 << (position - 1)
         a = self.arrays
-        first = scan.finger_scores(a.codes[: a.slots], a.present[: a.slots], code, allowed)
-        flat = scan.top_k(first, shortlist or self.shortlist)
+        k = shortlist or self.shortlist
+        if position is None:
+            allowed = (1 << FINGERS) - 1
+            first = scan.finger_scores(a.codes[: a.slots], a.present[: a.slots], code, allowed)
+            flat = scan.top_k(first, k)
+            first_best = first.reshape(-1)[flat]
+        else:
+            column = scan.position_scores(a.codes[: a.slots], a.present[: a.slots], code, position)
+            best = scan.top_k(column, k)
+            flat = best * FINGERS + (position - 1)
+            first_best = column[best]
         clock.lap("first_stage")
         slots, columns = flat // FINGERS, flat % FINGERS
-        gallery, _ = self.arrays.fingers_of(slots)
-        packed = prepare_packed(
-            self.matcher, gallery.take(np.arange(len(slots)) * FINGERS + columns)
-        )
+        packed = prepare_packed(self.matcher, self.arrays.fingers_at(slots, columns))
         clock.lap("prepare")
         scores = self.matcher.compare_many(self.matcher.prepare(batch[0]), packed)
         clock.lap("second_stage")
@@ -203,7 +208,7 @@ class TwoStageSearch:
                 a.identity_at(int(slots[i])),
                 float(scores[i]),
                 {int(columns[i]) + 1: float(scores[i])},
-                float(first.reshape(-1)[flat[i]]),
+                float(first_best[i]),
             )
             for i in order
         )
