@@ -160,6 +160,21 @@ def _histograms_serial(offsets: Any, x: Any, y: Any, angle: Any, nd: int, na: in
 _PARALLEL_FROM = 256  # sets; below this, starting threads costs more than it saves
 
 
+@numba.njit(cache=True)
+def _project_small(hist: Any, projection: Any, out: Any) -> None:  # pragma: no cover - compiled
+    """out = hist @ projection for a few rows, without BLAS (whose thread start-up costs
+    milliseconds on small products); zero histogram bins are skipped."""
+    out[:] = 0.0
+    for r in range(hist.shape[0]):
+        row = out[r]
+        for d in range(hist.shape[1]):
+            v = hist[r, d]
+            if v != 0.0:
+                p = projection[d]
+                for b in range(row.shape[0]):
+                    row[b] += v * p[b]
+
+
 def pair_histograms(batch: MinutiaeBatch, params: PairCodeParams) -> np.ndarray:
     """float32 len(batch) x params.dims: the normalised histogram of each set (zeros if it
     has fewer than two minutiae).  Coordinates are taken as 500 ppi pixels."""
@@ -216,7 +231,13 @@ class PairCoder:
         return cls(params, hist[usable].mean(axis=0))
 
     def histograms_to_codes(self, hist: np.ndarray) -> np.ndarray:
-        signs = hist @ self._projection > self._bias  # n x bits: signs of the centred projection
+        if len(hist) < _PARALLEL_FROM:
+            projected = np.empty((len(hist), self.params.bits), dtype=np.float32)
+            _project_small(np.ascontiguousarray(hist, dtype=np.float32), self._projection,
+                           projected)  # fmt: skip
+        else:
+            projected = hist @ self._projection
+        signs = projected > self._bias  # n x bits: signs of the centred projection
         packed = np.packbits(signs, axis=1, bitorder="little")  # bit k of word w: sign w*64+k
         return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
 
