@@ -19,13 +19,16 @@ from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 
 PPI = 500
 NON_MATED_OFFSET = 1_000_000  # person seeds of people never enrolled
+# The master size DEFAULT_THRESHOLD was measured on (the demo's own until it moved to 256 px
+# prints and the skeleton-mcc engine).
+SIZE = 128
 
 
 def capture(person: int, rng: np.random.Generator, extractor: CorrelationExtractor, timer: list):
     """Fresh ten-finger templates of `person`; appends extraction seconds per finger to timer."""
     templates = {}
     for finger, seed in zip(FINGER_POSITIONS, tenprint_seeds(person), strict=True):
-        image = impression(master_finger(seed), rng)
+        image = impression(master_finger(seed, size=SIZE), rng)
         start = time.perf_counter()
         templates[finger] = extractor.extract(image, PPI, finger)
         timer.append(time.perf_counter() - start)

@@ -19,7 +19,7 @@ from scomm.reports.html import render_report
 from scomm.reports.summary import summarise
 from scomm.simulation import Stage, run_world, silent
 from scomm.store.db import Database
-from scomm.store.models import CaseRow, DetainerRow
+from scomm.store.models import CaseRow, CriminalSubmissionRow, DetainerRow
 from scomm.synth.world import World, build_world
 
 
@@ -81,6 +81,7 @@ def ground_truth(session: Session, world: World) -> dict[str, int]:
         derived_id("case", p.booking.tcn): world.people[p.person_id] for p in world.bookings
     }
     truth: Counter[str] = Counter()
+    _criminal_truth(session, world, truth)
     for case in session.scalars(select(CaseRow)):
         person = person_of.get(case.case_id)
         if person is None:
@@ -101,6 +102,9 @@ def ground_truth(session: Session, world: World) -> dict[str, int]:
     return {
         k: truth[k]
         for k in (
+            "criminal_identifications",
+            "criminal_false_matches",
+            "criminal_missed_matches",
             "ident_matches",
             "ident_false_matches",
             "ident_missed_matches",
@@ -108,3 +112,27 @@ def ground_truth(session: Session, world: World) -> dict[str, int]:
             "detainers_on_us_citizens",
         )
     }
+
+
+def _criminal_truth(session: Session, world: World, truth: Counter[str]) -> None:
+    """Each CJIS search against who the person is: someone with a record, or booked (and so
+    enrolled) before, must be identified as that FBI number; anyone else must not be."""
+    planned = {p.booking.tcn: p for p in world.bookings}
+    known: dict[str, str] = {}  # person id -> FBI number the repository holds them under
+    rows = session.scalars(
+        select(CriminalSubmissionRow).order_by(
+            CriminalSubmissionRow.received_at, CriminalSubmissionRow.tcn
+        )
+    )
+    for row in rows:
+        booking = planned.get(row.tcn)
+        if booking is None:
+            continue
+        person = world.people[booking.person_id]
+        expected = person.criminal.fbi_number if person.criminal else known.get(person.person_id)
+        if row.identified:
+            truth["criminal_identifications"] += 1
+            truth["criminal_false_matches"] += row.fbi_number != expected
+        elif expected is not None:
+            truth["criminal_missed_matches"] += 1
+        known.setdefault(person.person_id, row.fbi_number)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
+from scomm.biometrics.index.gallery import MinutiaeCodec
 from scomm.bus.dispatcher import Dispatcher, FaultHook
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
@@ -24,16 +25,34 @@ from scomm.services.sib import StateIdentificationBureau
 from scomm.store.db import Database
 from scomm.store.models import SwitchSettingRow
 from scomm.store.templates import load_gallery
+from scomm.synth import demo_engine
 
-ENGINE_NAME = "correlation-baseline-v1"
+ENGINE_NAME = demo_engine.ENGINE_NAME
+BASELINE_ENGINE_NAME = "correlation-baseline-v1"
+
+
+def minutiae_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
+    """The default engine: skeleton minutiae, two-stage search with the MCC matcher, fitted
+    and calibrated on synthetic prints (`synth.demo_engine`)."""
+    return ServiceContext(
+        settings=settings,
+        extractor=demo_engine.demo_extractor(),
+        codec=MinutiaeCodec(),
+        engine_name=demo_engine.ENGINE_NAME,
+        criminal_gallery=demo_engine.demo_gallery(),
+        immigration_gallery=demo_engine.demo_gallery(),
+        is_holiday=is_holiday,
+    )
 
 
 def baseline_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
+    """The correlation engine the demo used before (`biometrics.baseline`), kept for
+    comparison: fast and simple, blind to rotation and distortion."""
     return ServiceContext(
         settings=settings,
         extractor=CorrelationExtractor(),
         codec=CorrelationCodec(),
-        engine_name=ENGINE_NAME,
+        engine_name=BASELINE_ENGINE_NAME,
         criminal_gallery=CorrelationGallery(),
         immigration_gallery=CorrelationGallery(),
         is_holiday=is_holiday,
@@ -54,7 +73,7 @@ class System:
         self.clock = clock
         self.db = Database(settings.database_url)
         self.db.migrate()
-        self.ctx = context or baseline_context(settings, us_federal_holiday())
+        self.ctx = context or minutiae_context(settings, us_federal_holiday())
         with self.db.sessions() as session:
             load_gallery(session, Repository.CRIMINAL, self.ctx.criminal_gallery, self.ctx.codec)
             load_gallery(

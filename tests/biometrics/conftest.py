@@ -10,6 +10,7 @@ from scomm.biometrics.protocols import FINGER_POSITIONS
 from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 
 ENROLLED = 200  # persons 0..199, ids "P0".."P199"
+BASELINE_SIZE = 128  # the master size the correlation engine was calibrated on
 
 
 def _capture(
@@ -17,7 +18,9 @@ def _capture(
 ) -> dict[int, CorrelationTemplate]:
     """Templates of one fresh ten-finger capture of a synthetic person."""
     return {
-        finger: extractor.extract(impression(master_finger(seed), rng), 500, finger)
+        finger: extractor.extract(
+            impression(master_finger(seed, size=BASELINE_SIZE), rng), 500, finger
+        )
         for finger, seed in zip(FINGER_POSITIONS, tenprint_seeds(person), strict=True)
     }
 

@@ -14,6 +14,7 @@ from scomm.biometrics.images import decode_image
 from scomm.synth.fingers import impression, master_finger
 
 FINGERS = 30
+BASELINE_SIZE = 128  # the master size the correlation engine was calibrated on
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def pairs() -> list[tuple]:
     rng = np.random.default_rng(5)
     out = []
     for finger in range(FINGERS):
-        master = master_finger(50_000 + finger)
+        master = master_finger(50_000 + finger, size=BASELINE_SIZE)
         out.append(tuple(extractor.extract(impression(master, rng), 500, 2) for _ in range(2)))
     return out
 
@@ -39,7 +40,7 @@ def test_blank_and_flat_images_fail_to_enrol() -> None:
 
 def test_a_sliver_of_finger_fails_to_enrol() -> None:
     image = np.full((128, 128), 232, np.uint8)
-    image[:, :12] = master_finger(1)[:, 58:70]  # a strip 12 px wide: too little foreground
+    image[:, :12] = master_finger(1, size=128)[:, 58:70]  # 12 px wide: too little foreground
     with pytest.raises(FailureToEnrol, match="foreground"):
         CorrelationExtractor().extract(image, 500, 1)
 
@@ -81,7 +82,7 @@ def test_without_partial_contact_genuine_always_wins() -> None:
     rng = np.random.default_rng(9)
     templates = []
     for finger in range(FINGERS):
-        master = master_finger(60_000 + finger)
+        master = master_finger(60_000 + finger, size=BASELINE_SIZE)
         templates.append(
             [extractor.extract(impression(master, rng, dropout=0.0), 500, 1) for _ in range(2)]
         )
@@ -116,7 +117,7 @@ def test_matcher_rejects_foreign_templates(pairs: list[tuple]) -> None:
 def test_ppi_is_honoured() -> None:
     """The same capture scanned at 1000 ppi (twice the pixels) matches its 500 ppi self."""
     extractor, matcher = CorrelationExtractor(), CorrelationMatcher()
-    image = impression(master_finger(21), np.random.default_rng(2), dropout=0.0)
+    image = impression(master_finger(21, size=128), np.random.default_rng(2), dropout=0.0)
     double = np.asarray(Image.fromarray(image).resize((256, 256), Image.Resampling.BICUBIC))
     at_500 = extractor.extract(image, 500, 1)
     assert matcher.compare(at_500, extractor.extract(double, 1000, 1)) > 0.9

@@ -35,7 +35,7 @@ def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def finger() -> np.ndarray:
-    return master_finger(11)
+    return master_finger(11, size=128)
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "BMP", "TIFF"])

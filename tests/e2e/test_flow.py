@@ -81,3 +81,18 @@ def test_every_case_ends_in_a_final_state(demo_run: tuple[dict, Path]) -> None:
     }
     assert custody <= {"released", "transferred_to_ice"}
     assert pending == []
+
+
+def test_the_repositories_search_with_no_biometric_error(demo_run: tuple[dict, Path]) -> None:
+    """Ground truth: no false match and no missed match, in either repository."""
+    summary, _ = demo_run
+    truth = summary["ground_truth"]
+    assert summary["run"]["engine"] == "skeleton-mcc-v1"
+    assert truth["criminal_identifications"] > 0 and truth["ident_matches"] > 0
+    for error in (
+        "criminal_false_matches",
+        "criminal_missed_matches",
+        "ident_false_matches",
+        "ident_missed_matches",
+    ):
+        assert truth[error] == 0, f"{error}: {truth}"

@@ -7,6 +7,7 @@ import pytest
 
 from scomm.synth.fingers import (
     BACKGROUND,
+    MASTER_SIZE,
     RIDGE_PERIOD_PX,
     _dropout_mask,
     impression,
@@ -17,7 +18,7 @@ from scomm.synth.fingers import (
 
 def test_master_is_uint8_square_and_deterministic() -> None:
     a = master_finger(42)
-    assert a.dtype == np.uint8 and a.shape == (128, 128)
+    assert a.dtype == np.uint8 and a.shape == (MASTER_SIZE, MASTER_SIZE) == (256, 256)
     assert a.tobytes() == master_finger(42).tobytes()
     assert master_finger(42, size=96).shape == (96, 96)
 
@@ -35,12 +36,14 @@ def test_light_background_dark_ridges_inside_the_finger() -> None:
     image = master_finger(1).astype(float)
     corners = np.concatenate([image[:8, :8].ravel(), image[-8:, -8:].ravel()])
     assert np.all(np.abs(corners - BACKGROUND) <= 1)
-    centre = image[48:80, 48:80]
+    c = MASTER_SIZE // 2
+    centre = image[c - 16 : c + 16, c - 16 : c + 16]
     assert centre.min() < 80 and centre.max() > 180  # both ridges and valleys present
 
 
 def test_ridge_period_is_about_eight_pixels() -> None:
-    centre = master_finger(5).astype(float)[32:96, 32:96]
+    c = MASTER_SIZE // 2
+    centre = master_finger(5).astype(float)[c - 32 : c + 32, c - 32 : c + 32]
     power = np.abs(np.fft.rfft2(centre - centre.mean())) ** 2
     fy = np.fft.fftfreq(64)[:, None]
     fx = np.fft.rfftfreq(64)[None, :]
@@ -50,8 +53,9 @@ def test_ridge_period_is_about_eight_pixels() -> None:
 
 
 def test_distinct_seeds_give_unrelated_patterns() -> None:
-    a = master_finger(100).astype(float)[40:88, 40:88]
-    b = master_finger(101).astype(float)[40:88, 40:88]
+    c = MASTER_SIZE // 2
+    a = master_finger(100).astype(float)[c - 24 : c + 24, c - 24 : c + 24]
+    b = master_finger(101).astype(float)[c - 24 : c + 24, c - 24 : c + 24]
     a, b = a - a.mean(), b - b.mean()
     assert abs(float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))) < 0.3
 

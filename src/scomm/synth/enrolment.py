@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from scomm.biometrics.protocols import FailureToEnrol, Template
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.records import Repository
 from scomm.store.models import EncounterRow, JurisdictionRow, SubjectRow
@@ -99,10 +100,14 @@ def _enrol(
     status: str | None = None,
 ) -> None:
     ctx = system.ctx
-    templates = {
-        image.position: ctx.extractor.extract(image.pixels, image.ppi, image.position)
-        for image in capture(person, rng)
-    }
+    templates: dict[int, Template] = {}
+    for image in capture(person, rng):
+        try:  # a finger that fails to enrol is left out, as CJIS leaves it out of a search
+            templates[image.position] = ctx.extractor.extract(
+                image.pixels, image.ppi, image.position
+            )
+        except FailureToEnrol:
+            continue
     uow.session.add(
         SubjectRow(
             repository=repository.value,
@@ -116,6 +121,8 @@ def _enrol(
             enrolled_at=system.clock.now(),
         )
     )
+    if not templates:  # no finger to search by: the record stays, unreachable by prints
+        return
     store_templates(uow.session, repository, identity_id, templates, ctx.engine_name)
     gallery = ctx.criminal_gallery if repository is Repository.CRIMINAL else ctx.immigration_gallery
     uow.after_commit(lambda: gallery.enrol(identity_id, templates))
