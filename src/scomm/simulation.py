@@ -76,6 +76,7 @@ def run_world(
                         pending.pop(0)
                         advance(1)
                     system.run_until(None)
+                    system.save_galleries()
                     break
                 except SimulatedCrash:
                     restarts += 1

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
 from scomm.biometrics.index.gallery import MinutiaeCodec
+from scomm.biometrics.protocols import Gallery
 from scomm.bus.dispatcher import Dispatcher, FaultHook
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
@@ -24,7 +25,7 @@ from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
 from scomm.store.db import Database
 from scomm.store.models import SwitchSettingRow
-from scomm.store.templates import load_gallery
+from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 from scomm.synth import demo_engine
 
 ENGINE_NAME = demo_engine.ENGINE_NAME
@@ -74,11 +75,13 @@ class System:
         self.db = Database(settings.database_url)
         self.db.migrate()
         self.ctx = context or minutiae_context(settings, us_federal_holiday())
+        self.snapshots = snapshot_folder(settings.database_url)
         with self.db.sessions() as session:
-            load_gallery(session, Repository.CRIMINAL, self.ctx.criminal_gallery, self.ctx.codec)
-            load_gallery(
-                session, Repository.IMMIGRATION, self.ctx.immigration_gallery, self.ctx.codec
-            )
+            for repository, gallery in self._galleries():
+                load_gallery(
+                    session, repository, gallery, self.ctx.codec, self.snapshots,
+                    self.ctx.engine_name,
+                )  # fmt: skip
         self.lea = BookingJail(self.ctx)
         handlers = {
             Actor.LEA: self.lea,
@@ -89,6 +92,21 @@ class System:
             Actor.ERO: FieldOffice(self.ctx),
         }
         self.dispatcher = Dispatcher(self.db, clock, handlers, fault=fault)
+
+    def _galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
+        return (
+            (Repository.CRIMINAL, self.ctx.criminal_gallery),
+            (Repository.IMMIGRATION, self.ctx.immigration_gallery),
+        )
+
+    def save_galleries(self) -> None:
+        """Snapshot both galleries beside the database (after a run), so that the next start
+        loads them instead of rebuilding them from the template rows."""
+        if self.snapshots is None:
+            return
+        with self.db.sessions() as session:
+            for repository, gallery in self._galleries():
+                save_snapshot(session, repository, gallery, self.snapshots, self.ctx.engine_name)
 
     def unit_of_work(self, cause: str = "") -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, cause=cause)

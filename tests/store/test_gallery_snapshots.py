@@ -106,3 +106,12 @@ def test_save_after_a_run_and_a_broken_snapshot(db: Database, tmp_path: Path) ->
         broken = new_gallery()
         assert load_gallery(session, Repository.CRIMINAL, broken, codec, snapshots, ENGINE) == 3
     assert codec.calls == calls + 30 and "F0" in broken
+
+
+def test_snapshot_folder_sits_beside_a_sqlite_file() -> None:
+    from scomm.store.templates import snapshot_folder
+
+    assert snapshot_folder("sqlite:///demo-out/scomm.db") == Path("demo-out/scomm.db.galleries")
+    assert snapshot_folder("sqlite:////tmp/x/a.db") == Path("/tmp/x/a.db.galleries")
+    assert snapshot_folder("sqlite:///:memory:") is None
+    assert snapshot_folder("postgresql://u@h/db") is None

@@ -125,6 +125,20 @@ def _enrol_rows(
     )
     for identity_id, finger, data in rows:
         by_identity[identity_id][finger] = codec.decode(data, finger)
-    for identity_id, templates in by_identity.items():
-        gallery.enrol(identity_id, templates)
+    enrol_many = getattr(gallery, "enrol_many", None)
+    if enrol_many is not None:  # one batch: a gallery that codes its fingers does it once
+        enrol_many(list(by_identity.items()))
+    else:
+        for identity_id, templates in by_identity.items():
+            gallery.enrol(identity_id, templates)
     return len(by_identity)
+
+
+def snapshot_folder(database_url: str) -> Path | None:
+    """Where the galleries of a SQLite file database are snapshotted: beside the file
+    (`scomm.db` -> `scomm.db.galleries/`); None for other databases and in-memory ones."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url in (prefix, "sqlite:///:memory:"):
+        return None
+    path = Path(database_url[len(prefix) :])
+    return path.with_name(path.name + ".galleries")

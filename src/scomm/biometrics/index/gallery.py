@@ -9,7 +9,7 @@ MCC scores); `DEFAULT_THRESHOLDS` come from `scomm bench search` (see there).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,17 +88,28 @@ class IndexedGallery:
 
     def enrol(self, identity_id: str, templates: Mapping[int, Template]) -> None:
         """Enrol (or replace) one identity's fingers."""
-        if not templates:
-            raise ValueError(f"identity {identity_id!r}: no finger templates to enrol")
-        sets = [Minutiae.empty(self.arrays.width, self.arrays.height)] * FINGERS
-        for position, template in templates.items():
-            if template.finger != position:
-                raise ValueError(f"template of finger {template.finger} filed under {position}")
-            if not 1 <= position <= FINGERS:
-                raise ValueError(f"finger position {position} is not 1..{FINGERS}")
-            sets[position - 1] = minutiae_of(template)
+        self.enrol_many([(identity_id, templates)])
+
+    def enrol_many(self, items: Sequence[tuple[str, Mapping[int, Template]]]) -> None:
+        """Enrol (or replace) many identities at once: one batch, coded in one pass."""
+        empty = Minutiae.empty(self.arrays.width, self.arrays.height)
+        sets: list[Minutiae] = []
+        for identity_id, templates in items:
+            if not templates:
+                raise ValueError(f"identity {identity_id!r}: no finger templates to enrol")
+            row = [empty] * FINGERS
+            for position, template in templates.items():
+                if template.finger != position:
+                    raise ValueError(f"template of finger {template.finger} filed under {position}")
+                if not 1 <= position <= FINGERS:
+                    raise ValueError(f"finger position {position} is not 1..{FINGERS}")
+                row[position - 1] = minutiae_of(template)
+            sets.extend(row)
+        if not sets:
+            return
         batch = MinutiaeBatch.from_minutiae(sets)
-        self.arrays.enrol_batch([identity_id], batch, self.coder.encode(batch))
+        ids = [identity_id for identity_id, _ in items]
+        self.arrays.enrol_batch(ids, batch, self.coder.encode(batch))
 
     def delete(self, identity_id: str) -> None:
         self.arrays.delete(identity_id)
