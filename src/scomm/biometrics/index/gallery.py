@@ -4,7 +4,9 @@ Templates are minutiae (`MinutiaeTemplate`, or the engine's `FingerTemplate`, or
 with a `minutiae` attribute); each is coded for the first stage on enrolment and kept in
 the gallery's flat arrays in the 6-byte compact form.  The decision threshold depends on
 how many fingers the probe has (`thresholds`, fused matcher score: the sum of per-finger
-MCC scores); `DEFAULT_THRESHOLDS` come from `scomm bench search` (see there).
+MCC scores).  Thresholds belong to an engine and a population: calibrate them on its own
+score distributions (`calibration.calibrate`, as `scomm bench search` and
+`bench/demo_engine_calibration.py` do).  A finger count without one never decides a hit.
 """
 
 from __future__ import annotations
@@ -25,10 +27,6 @@ from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.biometrics.protocols import Candidate, CandidateList, Template
-
-# Fused-score thresholds by number of probe fingers, for FPIR 0.1% at 1,000,000 identities
-# (conservative for smaller galleries): `scomm bench search --fingers N`, calibration table.
-DEFAULT_THRESHOLDS: dict[int, float] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +70,7 @@ class IndexedGallery:
             self.arrays,
             coder,
             matcher or MccMatcher(LEADER_MATCHER_PARAMS),
-            thresholds if thresholds is not None else DEFAULT_THRESHOLDS,
+            thresholds or {},
             shortlist,
         )
 
