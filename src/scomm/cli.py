@@ -16,7 +16,9 @@ from rich.table import Table
 from scomm.audit.chain import verify
 from scomm.bench import bench_app
 from scomm.config import load_settings
+from scomm.ops_cli import ops_app, switches_app
 from scomm.store.db import Database, sqlite_url
+from scomm.synth.cli import synth_app
 
 app = typer.Typer(
     help="scomm: the Secure Communities flow, open and auditable.",
@@ -28,6 +30,9 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench", help="Benchmarks of the fingerprint engine.")
+app.add_typer(synth_app, name="synth")
+app.add_typer(switches_app, name="switches")
+app.add_typer(ops_app, name="ops")
 console = Console()
 
 DatabaseOption = typer.Option(
