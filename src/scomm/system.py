@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
 from scomm.biometrics.index.gallery import MinutiaeCodec
 from scomm.biometrics.protocols import Gallery
@@ -13,7 +15,8 @@ from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
 from scomm.domain.clock import Clock, ScenarioClock
 from scomm.domain.hold import us_federal_holiday
-from scomm.domain.messages import Actor
+from scomm.domain.ids import derived_id
+from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
 from scomm.domain.records import Booking, Repository
 from scomm.domain.switches import SwitchSetting, check_owner
 from scomm.services.cjis import CriminalJusticeInformationServices
@@ -24,7 +27,7 @@ from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
 from scomm.store.db import Database
-from scomm.store.models import SwitchSettingRow
+from scomm.store.models import BookingRow, SwitchSettingRow
 from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 from scomm.synth import demo_engine
 
@@ -116,6 +119,28 @@ class System:
             booked = self.lea.book(uow, booking, transaction)
             uow.commit()
         return booked
+
+    def record_disposition(
+        self, tcn: str, outcome: DispositionOutcome, decided_at: datetime
+    ) -> None:
+        """The court's disposition of a booking's charges reaches its jail at `decided_at`."""
+        case_id = derived_id("case", tcn)
+        with self.unit_of_work(cause=f"disposition|{tcn}") as uow:
+            if uow.session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == tcn)) is None:
+                raise ValueError(f"no booking with TCN {tcn!r}")
+            uow.emit(
+                CourtDisposition(
+                    message_id=uow.new_message_id(),
+                    case_id=case_id,
+                    tcn=tcn,
+                    sender=Actor.COURT,
+                    recipient=Actor.LEA,
+                    outcome=outcome,
+                    decided_at=decided_at,
+                ),
+                at=max(decided_at, uow.now),
+            )
+            uow.commit()
 
     def set_switch(self, setting: SwitchSetting) -> None:
         """The only way a switch changes: checked against its owner, and audited."""

@@ -18,6 +18,19 @@ class Actor(StrEnum):
     IDENT = "ident"  # DHS IDENT: the immigration repository
     LESC = "lesc"  # ICE Law Enforcement Support Center
     ERO = "ero"  # ICE Enforcement and Removal Operations field office
+    COURT = "court"  # the court that decides the booking's charges (sends dispositions only)
+
+
+class DispositionOutcome(StrEnum):
+    """How the charges of a booking ended (a court disposition, weeks after the booking)."""
+
+    CONVICTED = "convicted"
+    DISMISSED = "dismissed"
+    ACQUITTED = "acquitted"
+
+    @property
+    def clears_the_person(self) -> bool:
+        return self in (DispositionOutcome.DISMISSED, DispositionOutcome.ACQUITTED)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -237,6 +250,15 @@ class Transfer(Message):
     detainer_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class CourtDisposition(Message):
+    """The court's disposition of the booking's charges, sent to the booking jail."""
+
+    TYPE: ClassVar[str] = "DISPOSITION"
+    outcome: DispositionOutcome
+    decided_at: datetime
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
     for cls in (
@@ -259,6 +281,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         CustodyPickup,
         Release,
         Transfer,
+        CourtDisposition,
     )
 }
 

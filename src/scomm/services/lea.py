@@ -12,6 +12,7 @@ from scomm.domain.hold import hold_deadline
 from scomm.domain.ids import derived_id
 from scomm.domain.messages import (
     Actor,
+    CourtDisposition,
     CriminalTenprintSubmission,
     CustodyPickup,
     Detainer,
@@ -161,6 +162,14 @@ class BookingJail:
                 self._on_pickup(message, uow)
             case HoldExpired():
                 self._on_hold_expired(message, uow)
+            case CourtDisposition():
+                record_outcome(
+                    uow,
+                    message.case_id,
+                    f"disposition_{message.outcome.value}",
+                    ME,
+                    decided_at=message.decided_at.isoformat(),
+                )
             case _:
                 raise ValueError(f"the jail does not handle {message.type}")
 
