@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scomm.domain.policies import SimulatedOfficerPolicy
+from scomm.domain.safeguards import Safeguards
 
 DEFAULT_DATABASE_URL = "sqlite:///demo-out/scomm.db"
 
@@ -34,6 +35,7 @@ class Settings:
     seed: int = 1
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
+    safeguards: Safeguards = field(default_factory=Safeguards)
 
 
 def load_settings(**overrides: object) -> Settings:
