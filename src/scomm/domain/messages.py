@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -54,12 +54,39 @@ class Message:
 
 @dataclass(frozen=True)
 class CandidateEvidence:
-    """A candidate as a search found it: the evidence that travels with a match."""
+    """A candidate as a search found it: the evidence that travels with a match.
+
+    `paired_minutiae`, where the engine gives them: per finger, the minutiae the matcher
+    paired, as (probe x, probe y, candidate x, candidate y) in pixels.
+    """
 
     identity_id: str
     fused_score: float
     finger_scores: dict[int, float]
     rank: int
+    paired_minutiae: dict[int, tuple[tuple[int, int, int, int], ...]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class EncounterEntry:
+    """One encounter of an IDENT identity, as the IDR lists them (oldest first)."""
+
+    at: datetime
+    kind: str
+    detail: str
+    ori: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the criminal-history summary in an IAR (from the III check)."""
+
+    kind: str  # "arrest" (pending or earlier) | "conviction"
+    literal: str
+    ncic_code: str
+    felony: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +134,7 @@ class IdentMatch(Message):
     TYPE: ClassVar[str] = "IDR_MATCH"
     ident_id: str
     candidates: tuple[CandidateEvidence, ...]
+    encounters: tuple[EncounterEntry, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +147,8 @@ class IdentNoMatch(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class ImmigrationAlienQuery(Message):
-    """IAQ to LESC (Nlets fields: ORI, NAM, DOB, SEX, POB, CUS, OFF, FBI)."""
+    """IAQ to LESC (Nlets fields: ORI, NAM, DOB, SEX, POB, CUS, OFF, FBI); `nlets_text` is
+    the query as Nlets carried it (`scomm.nist.nlets`), which LESC reads."""
 
     TYPE: ClassVar[str] = "IAQ"
     booking_ori: str
@@ -132,11 +161,14 @@ class ImmigrationAlienQuery(Message):
     fbi_number: str
     ident_id: str
     candidates: tuple[CandidateEvidence, ...] = ()
+    encounters: tuple[EncounterEntry, ...] = ()
+    nlets_text: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ImmigrationAlienResponse(Message):
-    """IAR from LESC: status determination, criminal history and priority level."""
+    """IAR from LESC: status determination, criminal history summary, priority level, and
+    the version of the rule set that produced the level; with the match evidence."""
 
     TYPE: ClassVar[str] = "IAR"
     ident_id: str
@@ -147,6 +179,12 @@ class ImmigrationAlienResponse(Message):
     rule_set: str
     criminal_history: tuple[str, ...] = ()
     candidates: tuple[CandidateEvidence, ...] = ()
+    determination: str = ""  # the status determination in words
+    level_basis: str = ""  # why this level under `rule_set`
+    history: tuple[HistoryEntry, ...] = ()
+    detainer_allowed: bool = True  # the rule set's detainer criteria
+    hold_allowed: bool = True  # a hold may be asked, not only a notification
+    encounters: tuple[EncounterEntry, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +196,7 @@ class IdentResultsToJail(Message):
     recorded_status: RecordedStatus | None = None
     removability: Removability | None = None
     level: int | None = None
+    rule_set: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,25 +210,44 @@ class MatchNotification(Message):
     removability: Removability
     level: int
     rule_set: str
+    detainer_allowed: bool = True
+    hold_allowed: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
 class Detainer(Message):
-    """Form I-247: ask the jail to hold the person up to 48 hours past release."""
+    """A detainer form (I-247 and its successors, `scomm.forms.detainers`): ask the jail to
+    hold the person up to 48 hours past release. `decision_id` names the recorded officer
+    decision behind it (None only where that safeguard is off)."""
 
     TYPE: ClassVar[str] = "DETAINER"
     detainer_id: str
     form: str
     level: int
     decided_by: str
+    rule_set: str = ""
+    decision_id: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class NotificationRequest(Message):
-    """Ask the jail to tell ICE when it releases the person (no hold)."""
+    """Ask the jail to tell ICE when it releases the person (no hold); from 2015 on its own
+    form, I-247N."""
 
     TYPE: ClassVar[str] = "NOTIFICATION_REQUEST"
     decided_by: str
+    form: str = ""
+    rule_set: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetainerWithdrawn(Message):
+    """ICE withdraws a pending detainer (the charges were dismissed or the person acquitted)."""
+
+    TYPE: ClassVar[str] = "DETAINER_WITHDRAWN"
+    detainer_id: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,7 +310,8 @@ class Transfer(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class CourtDisposition(Message):
-    """The court's disposition of the booking's charges, sent to the booking jail."""
+    """The court's disposition of the booking's charges, sent to the booking jail (and by the
+    jail on to ICE when ICE has lodged a detainer)."""
 
     TYPE: ClassVar[str] = "DISPOSITION"
     outcome: DispositionOutcome
@@ -282,6 +341,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Release,
         Transfer,
         CourtDisposition,
+        DetainerWithdrawn,
     )
 }
 

@@ -1,0 +1,1 @@
+"""Forms ICE served on jails: the detainer forms by period (`detainers`)."""

@@ -1,0 +1,1 @@
+"""Versioned rule-set data files (TOML): levels, priorities, detainer criteria, NCIC codes."""
