@@ -159,6 +159,9 @@ class DetainerRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     honoured: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     hold_deadline: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    rule_set: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class OfficerDecisionRow(Base):
@@ -169,6 +172,19 @@ class OfficerDecisionRow(Base):
     action: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(60))
+    decision_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class BenefitRecordRow(Base):
+    """USCIS benefit records (naturalization, derived citizenship, adjustment of status) by
+    A-number: what LESC's status-currency check queries (safeguard a)."""
+
+    __tablename__ = "uscis_benefits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    a_number: Mapped[str] = mapped_column(String(10), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    granted_at: Mapped[datetime] = mapped_column(DateTime)
+    receipt: Mapped[str] = mapped_column(String(20), default="")
 
 
 class OutboxRow(Base):
