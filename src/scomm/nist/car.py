@@ -13,7 +13,9 @@ from scomm.nist.finger_records import (
     check_finger,
     decode_fingers,
     finger_record,
+    legacy_finger_record,
     read_pending_finger,
+    read_pending_legacy_finger,
 )
 from scomm.nist.mnemonics import tag
 from scomm.nist.tenprint import ArrestCharge, TenprintSubmission
@@ -33,15 +35,19 @@ from scomm.nist.wire import (
 
 _T = TypeVar("_T")
 
-_CAR_RECORD_TYPES = frozenset({1, 2, 14})
+_CAR_RECORD_TYPES = frozenset({1, 2, 4, 14})
+FINGER_RECORD_TYPES = (14, 4)
 
 
-def encode_tenprint(sub: TenprintSubmission, compression: str = "WSQ20") -> bytes:
-    """The EBTS bytes of a CAR/CNA: Type-1, Type-2 and one Type-14 per finger image.
+def encode_tenprint(
+    sub: TenprintSubmission, compression: str = "WSQ20", finger_record_type: int = 14
+) -> bytes:
+    """The EBTS bytes of a CAR/CNA: Type-1, Type-2 and one finger record per image.
 
-    `compression` is the 14.011 CGA: "WSQ20" (lossy), "NONE" (raw 8-bit) or "PNG"
-    (lossless). Raises TransactionError, naming the field, for anything the FBI
-    would reject and `decode_tenprint` would refuse.
+    `finger_record_type` 14 (the default, EBTS's tagged record) or 4 (the legacy binary
+    500 ppi record).  `compression` is the 14.011 CGA: "WSQ20" (lossy), "NONE" (raw
+    8-bit) or "PNG" (lossless; Type-14 only). Raises TransactionError, naming the field,
+    for anything the FBI would reject and `decode_tenprint` would refuse.
     """
     if not isinstance(sub, TenprintSubmission):
         raise TransactionError(None, f"expected a TenprintSubmission, got {type(sub).__name__}")
@@ -49,6 +55,10 @@ def encode_tenprint(sub: TenprintSubmission, compression: str = "WSQ20") -> byte
     check_header(header)
     ebts.check_code("1.004", sub.tot, ebts.TENPRINT_TOTS)
     ebts.check_number("1.006", sub.priority, 1, 9)
+    if finger_record_type not in FINGER_RECORD_TYPES:
+        raise TransactionError(
+            None, f"finger records are Type-14 or Type-4, not {finger_record_type}"
+        )
     check_compression(compression)
     fields = _type2_fields(sub)
     for finger in sub.fingers:
@@ -57,7 +67,10 @@ def encode_tenprint(sub: TenprintSubmission, compression: str = "WSQ20") -> byte
     message = new_message(header)
     message += text_record(2, 0, fields)
     for idc, finger in enumerate(sub.fingers, start=1):
-        message += finger_record(finger, idc, sub.ori, sub.transaction_date, compression)
+        if finger_record_type == 4:
+            message += legacy_finger_record(finger, idc, compression)
+        else:
+            message += finger_record(finger, idc, sub.ori, sub.transaction_date, compression)
     return serialize(message)
 
 
@@ -147,13 +160,21 @@ def _decode_tenprint(raw: bytes) -> TenprintSubmission:
         if record.type not in _CAR_RECORD_TYPES:
             raise TransactionError(
                 f"Type-{record.type}",
-                "record type not accepted in a CAR/CNA (only Type-1, Type-2 and Type-14)",
+                "record type not accepted in a CAR/CNA (only Type-1, Type-2, Type-4 and Type-14)",
             )
+    if any(r.type == 4 for r in records) and any(r.type == 14 for r in records):
+        raise TransactionError(
+            "Type-4", "a CAR/CNA carries its finger images as Type-4 or Type-14 records, not both"
+        )
     type2 = [r for r in records if r.type == 2]
     if len(type2) != 1:
         raise TransactionError("Type-2", f"expected one Type-2 record, found {len(type2)}")
     without_images = _read_type2(type2[0], header, header.priority)
-    pending = [read_pending_finger(r) for r in records if r.type == 14]
+    pending = [
+        read_pending_legacy_finger(r) if r.type == 4 else read_pending_finger(r)
+        for r in records
+        if r.type in FINGER_RECORD_TYPES
+    ]
     _check_finger_set([p.position for p in pending])
     return dataclasses.replace(without_images, fingers=decode_fingers(pending))
 

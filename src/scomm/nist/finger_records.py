@@ -1,12 +1,19 @@
-"""Type-14 finger image records: FingerImage to record and back (WSQ20, NONE or PNG pixels)."""
+"""Finger image records: FingerImage to Type-14 (WSQ20, NONE or PNG) or Type-4 and back.
+
+Type-14 is the tagged variable-resolution record EBTS asks for; Type-4 the legacy binary
+500 ppi record (18-byte header: LEN, IDC, IMP, FGP (6 bytes, unused ones 255), ISR, HLL,
+VLL, GCA (0 none, 1 WSQ), then the pixels), which older CARs carry instead.
+"""
 
 from __future__ import annotations
 
 import datetime
 import io
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import nistitl
 import numpy as np
 from PIL import Image
 
@@ -107,6 +114,35 @@ def _compress(image: FingerImage, compression: str) -> bytes:
         raise TransactionError("14.999", f"FGP {image.position}: {exc.reason}") from exc
 
 
+# Type-4: compressions it can carry (4.008 GCA code) and its header after LEN and IDC.
+LEGACY_COMPRESSIONS: dict[str, int] = {"NONE": 0, "WSQ20": 1}
+_LEGACY_GCA = {code: name for name, code in LEGACY_COMPRESSIONS.items()}
+_LEGACY_HEADER = struct.Struct("!B6sBHHB")  # IMP, FGP, ISR, HLL, VLL, GCA
+_LEGACY_PPI = 500
+_UNUSED_FGP = 255
+
+
+def legacy_finger_record(image: FingerImage, idc: int, compression: str) -> Record:
+    """The Type-4 record (IDC `idc`) carrying `image` (500 ppi, FGP 1-14), "WSQ20" or
+    "NONE"."""
+    check_finger(image)
+    ebts.check_code("4.008", compression, tuple(LEGACY_COMPRESSIONS))
+    if image.ppi != _LEGACY_PPI:
+        raise TransactionError(
+            "4.005", f"Type-4 images are 500 ppi, FGP {image.position} is {image.ppi}"
+        )
+    if image.position > 14:
+        raise TransactionError("4.004", f"finger position {image.position} has no Type-4 code")
+    fgp = bytes([image.position]) + bytes([_UNUSED_FGP]) * 5
+    record = nistitl.BinaryRecord(4)
+    record.IDC = idc
+    header = _LEGACY_HEADER.pack(
+        image.impression, fgp, 0, image.width, image.height, LEGACY_COMPRESSIONS[compression]
+    )
+    record.value = header + _compress(image, compression)
+    return record
+
+
 # --- decoding -------------------------------------------------------------------------
 
 
@@ -154,6 +190,33 @@ def _read_pending(record: Record, idc: int) -> PendingFinger:
     if not isinstance(data, bytes) or not data:
         raise TransactionError("14.999", "missing image data")
     return PendingFinger(idc, position, impression, ppi, width, height, compression, data)
+
+
+def read_pending_legacy_finger(record: Record) -> PendingFinger:
+    """Validate the binary header of one Type-4 record, naming the field and the IDC."""
+    idc = record_idc(record)
+    value = record.value
+    if not isinstance(value, bytes) or len(value) <= _LEGACY_HEADER.size:
+        raise TransactionError(
+            "4.009", f"record too short for its header and data (Type-4 IDC {idc})"
+        )
+    impression, fgp, _isr, width, height, gca = _LEGACY_HEADER.unpack_from(value)
+    where = f"(Type-4 IDC {idc})"
+    if impression not in TENPRINT_IMPRESSIONS:
+        raise TransactionError("4.003", f"impression {impression} is not one of 0-3 {where}")
+    position = fgp[0]
+    if not 1 <= position <= 14:
+        raise TransactionError("4.004", f"finger position {position} outside 1..14 {where}")
+    if not (1 <= width <= ebts.MAX_IMAGE_SIDE and 1 <= height <= ebts.MAX_IMAGE_SIDE):
+        raise TransactionError("4.006", f"image size {width}x{height} out of range {where}")
+    if gca not in _LEGACY_GCA:
+        raise TransactionError(
+            "4.008", f"compression code {gca} is not 0 (none) or 1 (WSQ) {where}"
+        )
+    data = value[_LEGACY_HEADER.size :]
+    return PendingFinger(
+        idc, position, impression, _LEGACY_PPI, width, height, _LEGACY_GCA[gca], data
+    )
 
 
 def decode_fingers(pending: Sequence[PendingFinger]) -> tuple[FingerImage, ...]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
-from scomm.nist.finger_records import decode_fingers, read_pending_finger
+from scomm.nist.finger_records import (
+    decode_fingers,
+    read_pending_finger,
+    read_pending_legacy_finger,
+)
 from scomm.nist.tenprint import FingerImage
 from scomm.nist.wire import (
     TransactionHeader,
@@ -30,7 +34,8 @@ def read_header(raw: bytes) -> TransactionHeader:
 
 
 def read_finger_images(raw: bytes) -> tuple[FingerImage, ...]:
-    """Every Type-14 finger image of any transaction (no CAR rules on TOT or Type-2).
+    """Every Type-14 and Type-4 finger image of any transaction (no CAR rules on TOT or
+    Type-2).
 
     Raises only TransactionError, naming the field or record at fault.
     """
@@ -52,4 +57,5 @@ def _read_header(raw: bytes) -> TransactionHeader:
 def _read_finger_images(raw: bytes) -> tuple[FingerImage, ...]:
     records = parse_records(raw)
     pending = [read_pending_finger(r) for r in records if r.type == 14]
+    pending += [read_pending_legacy_finger(r) for r in records if r.type == 4]
     return decode_fingers(pending)
