@@ -64,9 +64,7 @@ class CandidateEvidence:
     fused_score: float
     finger_scores: dict[int, float]
     rank: int
-    paired_minutiae: dict[int, tuple[tuple[int, int, int, int], ...]] = field(
-        default_factory=dict
-    )
+    paired_minutiae: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -212,6 +210,11 @@ class MatchNotification(Message):
     rule_set: str
     detainer_allowed: bool = True
     hold_allowed: bool = True
+    level_basis: str = ""
+    a_number: str | None = None
+    name: str = ""
+    dob: date | None = None
+    pob: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

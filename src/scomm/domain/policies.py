@@ -57,19 +57,37 @@ class SimulatedOfficerPolicy:
     detain_levels: tuple[int, ...] = (1, 2)
     level3_detain_rate: float = 0.5
 
-    def decide(self, removability: Removability, level: int, draw: float) -> OfficerDecision:
-        """`draw` is a uniform number in [0, 1) fixed per case, so a replay decides the same."""
+    def decide(
+        self,
+        removability: Removability,
+        level: int,
+        draw: float,
+        detainer_allowed: bool = True,
+        hold_allowed: bool = True,
+    ) -> OfficerDecision:
+        """`draw` is a uniform number in [0, 1) fixed per case, so a replay decides the same.
+        `detainer_allowed` / `hold_allowed` come from the rule set in force (the December 2012
+        criteria, the PEP hold rule): where a hold is not allowed the officer asks for a
+        notification at most."""
         who = f"simulated:{self.name}"
         if removability is Removability.NOT_REMOVABLE:
             return OfficerDecision(OfficerAction.NO_ACTION, "IAR: not removable", who)
+        if removability is Removability.STATUS_UNRESOLVED:
+            return OfficerDecision(
+                OfficerAction.NO_ACTION, "IAR: status unresolved, possible citizen", who
+            )
         if removability is Removability.UNDETERMINED:
             return OfficerDecision(
                 OfficerAction.REQUEST_NOTIFICATION, "IAR: status undetermined", who
             )
-        if level in self.detain_levels:
+        if not detainer_allowed:
+            return OfficerDecision(
+                OfficerAction.NO_ACTION, f"level {level}: rule set allows no detainer", who
+            )
+        wants_hold = level in self.detain_levels or draw < self.level3_detain_rate
+        if wants_hold and hold_allowed:
             return OfficerDecision(OfficerAction.LODGE_DETAINER, f"removable, level {level}", who)
-        if draw < self.level3_detain_rate:
-            return OfficerDecision(OfficerAction.LODGE_DETAINER, f"removable, level {level}", who)
+        why = "notify only" if hold_allowed else "rule set allows no hold: notify only"
         return OfficerDecision(
-            OfficerAction.REQUEST_NOTIFICATION, f"removable, level {level}: notify only", who
+            OfficerAction.REQUEST_NOTIFICATION, f"removable, level {level}: {why}", who
         )

@@ -26,8 +26,16 @@ from scomm.domain.records import Repository
 from scomm.domain.switches import Switch
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
+from scomm.nist.nlets import NletsIaq, format_iaq, nlets_name
 from scomm.nist.tenprint import TenprintSubmission
-from scomm.services.common import load_case, move_case, record_outcome, reply, switch_on
+from scomm.services.common import (
+    jurisdiction,
+    load_case,
+    move_case,
+    record_outcome,
+    reply,
+    switch_on,
+)
 from scomm.services.context import ServiceContext
 from scomm.services.fingerprints import NoUsableFingers, evidence, tenprint_templates
 from scomm.services.sib import reject
@@ -83,6 +91,11 @@ class CriminalJusticeInformationServices:
         if identified or submission.retain:
             self._record_arrest(uow, fbi_number, submission)
         offense = most_serious_offense(submission)
+        unknown = [c.literal for c in submission.charges if classify_literal(c.literal).unknown]
+        if unknown:  # an arrest literal no table knows: the IAQ says 0399, and it is counted
+            uow.record(
+                "decision", "AOL_UNCLASSIFIED", ME.value, case.case_id, {"literals": unknown}
+            )
         uow.session.add(
             CriminalSubmissionRow(
                 tcn=submission.tcn,
@@ -177,6 +190,21 @@ class CriminalJusticeInformationServices:
         )
         if sub is None:
             raise LookupError(f"no accepted submission for TCN {message.tcn}")
+        place = jurisdiction(uow, sub.booking_ori)
+        text = format_iaq(
+            NletsIaq(
+                sender_ori=sub.booking_ori,
+                control=derived_id("IAQ", message.case_id)[-10:].upper(),
+                attention=_nlets_text(place.name if place else "")[:30].strip(),
+                name=nlets_name(sub.name),
+                dob=sub.dob,
+                sex=sub.sex,
+                pob=sub.pob,
+                in_custody=True,
+                offense_code=sub.offense_code,
+                fbi_number=sub.fbi_number,
+            )
+        )
         uow.emit(
             reply(
                 uow,
@@ -194,6 +222,8 @@ class CriminalJusticeInformationServices:
                 fbi_number=sub.fbi_number,
                 ident_id=message.ident_id,
                 candidates=message.candidates,
+                encounters=message.encounters,
+                nlets_text=text,
             )
         )
         move_case(uow, case, CaseState.IAQ_SENT, ME, f"IAQ OFF/{sub.offense_code}")
@@ -217,6 +247,9 @@ class CriminalJusticeInformationServices:
             ME,
             f"IAR {message.removability.value}, level {message.level}",
         )
+        sub = uow.session.scalar(
+            select(CriminalSubmissionRow).where(CriminalSubmissionRow.tcn == message.tcn)
+        )
         uow.emit(
             reply(
                 uow,
@@ -230,6 +263,13 @@ class CriminalJusticeInformationServices:
                 removability=message.removability,
                 level=message.level,
                 rule_set=message.rule_set,
+                detainer_allowed=message.detainer_allowed,
+                hold_allowed=message.hold_allowed,
+                level_basis=message.level_basis,
+                a_number=message.a_number,
+                name=sub.name if sub else "",
+                dob=sub.dob if sub else None,
+                pob=sub.pob if sub else "",
             )
         )
         if switch_on(uow, case.ori, Switch.C_RESULTS_TO_JAIL, uow.now):
@@ -244,6 +284,7 @@ class CriminalJusticeInformationServices:
                     recorded_status=message.recorded_status,
                     removability=message.removability,
                     level=message.level,
+                    rule_set=message.rule_set,
                 )
             )
 
@@ -255,3 +296,8 @@ def most_serious_offense(submission: TenprintSubmission) -> tuple[str, float]:
         return "0399", 0.0
     best = min(classified, key=lambda c: (offense_level(c.ncic_code), -c.confidence))
     return best.ncic_code, best.confidence
+
+
+def _nlets_text(value: str) -> str:
+    """A free-text value the Nlets layout can carry (no '.', '/', outer spaces)."""
+    return " ".join(value.replace(".", " ").replace("/", " ").upper().split())

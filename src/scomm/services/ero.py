@@ -1,15 +1,23 @@
-"""ICE ERO field office: decides on each match (here by a recorded simulated-officer policy)."""
+"""ICE ERO field office: decides on each match (here by a recorded simulated-officer policy),
+serves the detainer form of the period, and withdraws a detainer when the charges fail."""
 
 from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
 
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.case import CaseState
 from scomm.domain.ids import derived_id
+from scomm.domain.immigration import RecordedStatus, Removability
 from scomm.domain.messages import (
     Actor,
+    CourtDisposition,
     CustodyPickup,
     Detainer,
     DetainerResponse,
+    DetainerWithdrawn,
     HoldStarted,
     MatchNotification,
     Message,
@@ -17,13 +25,25 @@ from scomm.domain.messages import (
     Release,
     Transfer,
 )
-from scomm.domain.policies import OfficerAction
+from scomm.domain.policies import OfficerAction, OfficerDecision
+from scomm.forms.detainers import (
+    DetainerFacts,
+    FormConditionNotMet,
+    NoDetainerForm,
+    Request,
+    choose_form,
+    fill_form,
+)
 from scomm.services.common import load_case, move_case, reply, seeded_draw
 from scomm.services.context import ServiceContext
-from scomm.store.models import DetainerRow, OfficerDecisionRow
+from scomm.store.models import CaseRow, DetainerRow, OfficerDecisionRow
 
 ME = Actor.ERO
-DETAINER_FORM = "I-247"
+PENDING_DETAINER = ("lodged", "honoured")
+
+
+class MissingOfficerDecision(Exception):
+    """Safeguard (c): a detainer was about to go out with no recorded officer decision."""
 
 
 class FieldOffice:
@@ -36,6 +56,8 @@ class FieldOffice:
                 self._decide(message, uow)
             case HoldStarted():
                 self._schedule_pickup(message, uow)
+            case CourtDisposition():
+                self._on_disposition(message, uow)
             case DetainerResponse() | Release() | Transfer():
                 uow.record(
                     "received",
@@ -51,16 +73,106 @@ class FieldOffice:
         case = load_case(uow, message.case_id)
         policy = self.ctx.settings.officer_policy
         draw = seeded_draw(self.ctx.settings.seed, "officer", message.case_id)
-        decision = policy.decide(message.removability, message.level, draw)
-        uow.session.add(
-            OfficerDecisionRow(
-                case_id=case.case_id,
-                decided_at=uow.now,
-                action=decision.action.value,
-                reason=decision.reason,
-                decided_by=decision.decided_by,
-            )
+        decision = policy.decide(
+            message.removability,
+            message.level,
+            draw,
+            detainer_allowed=message.detainer_allowed,
+            hold_allowed=message.hold_allowed,
         )
+        day = (uow.now + self.ctx.settings.delays.ero_decision).date()
+        decision, form, fields = self._form_for(uow, case, message, decision, day)
+        decision_id = self._record_decision(uow, case, message, decision)
+        delay = self.ctx.settings.delays.ero_decision
+        if decision.action is OfficerAction.LODGE_DETAINER and form is not None:
+            self._lodge(uow, case, message, decision, decision_id, form, fields)
+        elif decision.action is OfficerAction.REQUEST_NOTIFICATION:
+            move_case(uow, case, CaseState.NOTIFICATION_REQUESTED, ME, decision.reason)
+            uow.emit(
+                reply(
+                    uow,
+                    message,
+                    NotificationRequest,
+                    ME,
+                    Actor.LEA,
+                    decided_by=decision.decided_by,
+                    form=form or "",
+                    rule_set=message.rule_set,
+                ),
+                delay=delay,
+            )
+        else:
+            move_case(uow, case, CaseState.NO_ACTION, ME, decision.reason)
+
+    def _form_for(
+        self,
+        uow: UnitOfWork,
+        case: CaseRow,
+        message: MatchNotification,
+        decision: OfficerDecision,
+        day: date,
+    ) -> tuple[OfficerDecision, str | None, dict[str, str]]:
+        """The form of the period for the officer's request. A hold whose form's conditions
+        fail becomes a notification request (on its own form where the period has one)."""
+        wanted = {
+            OfficerAction.LODGE_DETAINER: Request.HOLD,
+            OfficerAction.REQUEST_NOTIFICATION: Request.NOTIFY,
+        }.get(decision.action)
+        if wanted is None:
+            return decision, None, {}
+        facts = DetainerFacts(
+            subject_name=message.name,
+            date_of_birth=message.dob or date(1900, 1, 1),
+            nationality=message.pob,
+            a_number=message.a_number,
+            jail_ori=case.ori,
+            level=message.level,
+            rule_set=message.rule_set,
+            detainer_allowed=message.detainer_allowed,
+            hold_allowed=message.hold_allowed,
+            level_basis=message.level_basis,
+            removable=message.removability is Removability.REMOVABLE,
+            final_order=message.recorded_status is RecordedStatus.PREVIOUSLY_REMOVED,
+        )
+        for request in (wanted, Request.NOTIFY) if wanted is Request.HOLD else (wanted,):
+            try:
+                form = choose_form(day, request)
+                fields = fill_form(form, request, facts, day)
+            except (FormConditionNotMet, NoDetainerForm) as error:
+                uow.record(
+                    "decision",
+                    "FORM_CONDITION_NOT_MET",
+                    ME.value,
+                    case.case_id,
+                    {"request": request.value, "why": str(error)},
+                )
+                continue
+            if request is wanted:
+                return decision, form.form, fields
+            action = OfficerAction.REQUEST_NOTIFICATION
+            why = f"{decision.reason}; {form.form} for notification: hold form not allowed"
+            return OfficerDecision(action, why, decision.decided_by), form.form, fields
+        why = f"{decision.reason}; no detainer form of the period allows it"
+        return OfficerDecision(OfficerAction.NO_ACTION, why, decision.decided_by), None, {}
+
+    def _record_decision(
+        self, uow: UnitOfWork, case: CaseRow, message: MatchNotification, decision: OfficerDecision
+    ) -> str | None:
+        """The officer decision on record. With safeguard (c) off, as in the original program,
+        only the audit entry is kept: no decision row for a detainer to point at."""
+        required = self.ctx.settings.safeguards.officer_decision_required
+        decision_id = derived_id("decision", case.case_id) if required else None
+        if required:
+            uow.session.add(
+                OfficerDecisionRow(
+                    case_id=case.case_id,
+                    decided_at=uow.now,
+                    action=decision.action.value,
+                    reason=decision.reason,
+                    decided_by=decision.decided_by,
+                    decision_id=decision_id,
+                )
+            )
         uow.record(
             "decision",
             decision.action.value.upper(),
@@ -68,49 +180,118 @@ class FieldOffice:
             case.case_id,
             {
                 "decided_by": decision.decided_by,
+                "simulated": decision.decided_by.startswith("simulated:"),
+                "decision_id": decision_id,
                 "reason": decision.reason,
                 "level": message.level,
+                "rule_set": message.rule_set,
                 "removability": message.removability.value,
             },
         )
-        delay = self.ctx.settings.delays.ero_decision
-        if decision.action is OfficerAction.LODGE_DETAINER:
-            detainer_id = derived_id("det", case.case_id)
-            uow.session.add(
-                DetainerRow(
-                    detainer_id=detainer_id,
-                    case_id=case.case_id,
-                    form=DETAINER_FORM,
-                    lodged_at=uow.now + delay,
-                    decided_by=decision.decided_by,
-                    status="lodged",
+        return decision_id
+
+    def _lodge(
+        self,
+        uow: UnitOfWork,
+        case: CaseRow,
+        message: MatchNotification,
+        decision: OfficerDecision,
+        decision_id: str | None,
+        form: str,
+        fields: dict[str, str],
+    ) -> None:
+        if self.ctx.settings.safeguards.officer_decision_required:
+            uow.session.flush()
+            recorded = uow.session.scalar(
+                select(OfficerDecisionRow).where(
+                    OfficerDecisionRow.case_id == case.case_id,
+                    OfficerDecisionRow.decision_id == decision_id,
+                    OfficerDecisionRow.action == OfficerAction.LODGE_DETAINER.value,
                 )
             )
-            move_case(uow, case, CaseState.DETAINER_LODGED, ME, decision.reason)
+            if recorded is None or not recorded.decided_by:
+                raise MissingOfficerDecision(f"case {case.case_id}: no recorded decision")
+            uow.record(
+                "safeguard",
+                "OFFICER_DECISION_ON_RECORD",
+                ME.value,
+                case.case_id,
+                {"decision_id": decision_id, "decided_by": recorded.decided_by},
+            )
+        delay = self.ctx.settings.delays.ero_decision
+        detainer_id = derived_id("det", case.case_id)
+        uow.session.add(
+            DetainerRow(
+                detainer_id=detainer_id,
+                case_id=case.case_id,
+                form=form,
+                lodged_at=uow.now + delay,
+                decided_by=decision.decided_by,
+                status="lodged",
+                rule_set=message.rule_set,
+                decision_id=decision_id,
+            )
+        )
+        move_case(uow, case, CaseState.DETAINER_LODGED, ME, f"{form}: {decision.reason}")
+        uow.emit(
+            reply(
+                uow,
+                message,
+                Detainer,
+                ME,
+                Actor.LEA,
+                detainer_id=detainer_id,
+                form=form,
+                level=message.level,
+                decided_by=decision.decided_by,
+                rule_set=message.rule_set,
+                decision_id=decision_id,
+                fields=fields,
+            ),
+            delay=delay,
+        )
+
+    def _on_disposition(self, message: CourtDisposition, uow: UnitOfWork) -> None:
+        """Safeguard (b): a dismissal or acquittal withdraws a pending detainer."""
+        uow.record(
+            "received",
+            message.type,
+            ME.value,
+            message.case_id,
+            {"message_id": message.message_id, "outcome": message.outcome.value},
+        )
+        if not (
+            message.outcome.clears_the_person and self.ctx.settings.safeguards.withdraw_on_dismissal
+        ):
+            return
+        pending = uow.session.scalars(
+            select(DetainerRow).where(
+                DetainerRow.case_id == message.case_id,
+                DetainerRow.status.in_(PENDING_DETAINER),
+            )
+        ).all()
+        for detainer in pending:
+            detainer.status = "withdrawn"
+            detainer.withdrawn_at = uow.now
+            reason = f"charges {message.outcome.value} on {message.decided_at.date().isoformat()}"
+            uow.record(
+                "safeguard",
+                "WITHDRAW_ON_DISMISSAL",
+                ME.value,
+                message.case_id,
+                {"detainer_id": detainer.detainer_id, "reason": reason},
+            )
             uow.emit(
                 reply(
                     uow,
                     message,
-                    Detainer,
+                    DetainerWithdrawn,
                     ME,
                     Actor.LEA,
-                    detainer_id=detainer_id,
-                    form=DETAINER_FORM,
-                    level=message.level,
-                    decided_by=decision.decided_by,
-                ),
-                delay=delay,
+                    detainer_id=detainer.detainer_id,
+                    reason=reason,
+                )
             )
-        elif decision.action is OfficerAction.REQUEST_NOTIFICATION:
-            move_case(uow, case, CaseState.NOTIFICATION_REQUESTED, ME, decision.reason)
-            uow.emit(
-                reply(
-                    uow, message, NotificationRequest, ME, Actor.LEA, decided_by=decision.decided_by
-                ),
-                delay=delay,
-            )
-        else:
-            move_case(uow, case, CaseState.NO_ACTION, ME, decision.reason)
 
     def _schedule_pickup(self, message: HoldStarted, uow: UnitOfWork) -> None:
         """Officers come for the person some time later: sometimes after the hold has ended."""

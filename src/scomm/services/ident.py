@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
+from sqlalchemy import select
+
+from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import UnitOfWork
-from scomm.domain.messages import Actor, IdentMatch, IdentNoMatch, IdentSearchRequest, Message
+from scomm.domain.messages import (
+    Actor,
+    CandidateEvidence,
+    EncounterEntry,
+    IdentMatch,
+    IdentNoMatch,
+    IdentSearchRequest,
+    Message,
+)
 from scomm.domain.records import Repository
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
 from scomm.services.common import reply
 from scomm.services.context import ServiceContext
 from scomm.services.fingerprints import NoUsableFingers, evidence, tenprint_templates
-from scomm.store.models import EncounterRow
+from scomm.store.models import EncounterRow, FingerTemplateRow
 
 ME = Actor.IDENT
+EVIDENCE_FINGERS = 3  # paired minutiae for the best-scoring fingers of the best candidate
 
 
 class ImmigrationRepository:
@@ -39,6 +54,10 @@ class ImmigrationRepository:
         candidates = self.ctx.immigration_gallery.search(templates)
         best = candidates.best
         if candidates.is_hit and best is not None:
+            found = evidence(candidates)
+            if self.ctx.settings.safeguards.match_evidence and found:
+                found = (self._with_minutiae(uow, found[0], templates), *found[1:])
+            history = encounter_list(uow, best.identity_id)
             uow.session.add(
                 EncounterRow(
                     repository=Repository.IMMIGRATION.value,
@@ -57,7 +76,8 @@ class ImmigrationRepository:
                     ME,
                     Actor.CJIS,
                     ident_id=best.identity_id,
-                    candidates=evidence(candidates),
+                    candidates=found,
+                    encounters=history,
                 ),
                 delay=delay,
             )
@@ -73,3 +93,47 @@ class ImmigrationRepository:
                 ),
                 delay=delay,
             )
+
+    def _with_minutiae(
+        self, uow: UnitOfWork, candidate: CandidateEvidence, probe: Mapping[int, Template]
+    ) -> CandidateEvidence:
+        """Safeguard (d): the minutiae the matcher paired, where the engine can explain."""
+        engine = getattr(self.ctx.immigration_gallery, "search_engine", None)
+        matcher = getattr(engine, "matcher", None)
+        if matcher is None or not hasattr(matcher, "explain"):
+            return candidate
+        fingers = sorted(candidate.finger_scores, key=lambda f: -candidate.finger_scores[f])
+        paired: dict[int, tuple[tuple[int, int, int, int], ...]] = {}
+        for finger in fingers[:EVIDENCE_FINGERS]:
+            row = uow.session.scalar(
+                select(FingerTemplateRow).where(
+                    FingerTemplateRow.repository == Repository.IMMIGRATION.value,
+                    FingerTemplateRow.identity_id == candidate.identity_id,
+                    FingerTemplateRow.finger == finger,
+                )
+            )
+            if row is None or finger not in probe:
+                continue
+            mine = getattr(probe[finger], "minutiae", None)
+            theirs = getattr(self.ctx.codec.decode(row.data, finger), "minutiae", None)
+            if mine is None or theirs is None:
+                continue
+            why = matcher.explain(matcher.prepare(mine), matcher.prepare(theirs))
+            paired[finger] = tuple(
+                (int(mine.x[a]), int(mine.y[a]), int(theirs.x[b]), int(theirs.y[b]))
+                for a, b in why.matched
+            )
+        return replace(candidate, paired_minutiae=paired)
+
+
+def encounter_list(uow: UnitOfWork, ident_id: str) -> tuple[EncounterEntry, ...]:
+    """The IDR's encounter list: the identity's IDENT encounters, oldest first."""
+    rows = uow.session.scalars(
+        select(EncounterRow)
+        .where(
+            EncounterRow.repository == Repository.IMMIGRATION.value,
+            EncounterRow.identity_id == ident_id,
+        )
+        .order_by(EncounterRow.at, EncounterRow.id)
+    ).all()
+    return tuple(EncounterEntry(r.at, r.kind, r.detail, r.ori) for r in rows)

@@ -17,6 +17,7 @@ from scomm.domain.messages import (
     CustodyPickup,
     Detainer,
     DetainerResponse,
+    DetainerWithdrawn,
     HoldExpired,
     HoldStarted,
     IdentResultsToJail,
@@ -163,20 +164,67 @@ class BookingJail:
             case HoldExpired():
                 self._on_hold_expired(message, uow)
             case CourtDisposition():
-                record_outcome(
-                    uow,
-                    message.case_id,
-                    f"disposition_{message.outcome.value}",
-                    ME,
-                    decided_at=message.decided_at.isoformat(),
-                )
+                self._on_disposition(message, uow)
+            case DetainerWithdrawn():
+                self._on_withdrawn(message, uow)
             case _:
                 raise ValueError(f"the jail does not handle {message.type}")
+
+    def _on_disposition(self, message: CourtDisposition, uow: UnitOfWork) -> None:
+        """Record the court's disposition; tell ICE when it has a detainer pending here; a
+        dismissal or acquittal makes the person eligible for release now."""
+        case = load_case(uow, message.case_id)
+        record_outcome(
+            uow,
+            case.case_id,
+            f"disposition_{message.outcome.value}",
+            ME,
+            decided_at=message.decided_at.isoformat(),
+        )
+        pending = uow.session.scalar(
+            select(DetainerRow.detainer_id).where(
+                DetainerRow.case_id == case.case_id,
+                DetainerRow.status.in_(("lodged", "honoured")),
+            )
+        )
+        if pending is not None:
+            fields = {"outcome": message.outcome, "decided_at": message.decided_at}
+            uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
+        if message.outcome.clears_the_person and case.custody == CustodyState.IN_CUSTODY.value:
+            uow.emit(reply(uow, message, ReleaseDue, ME, ME))
+
+    def _on_withdrawn(self, message: DetainerWithdrawn, uow: UnitOfWork) -> None:
+        case = load_case(uow, message.case_id)
+        detainer = uow.session.get(DetainerRow, message.detainer_id)
+        if detainer is not None:
+            detainer.status = "withdrawn"
+        record_outcome(
+            uow,
+            case.case_id,
+            "detainer_withdrawn",
+            ME,
+            detainer_id=message.detainer_id,
+            reason=message.reason,
+        )
+        if case.custody == CustodyState.HELD_ON_DETAINER.value:
+            self._release(uow, message, case, f"detainer withdrawn: {message.reason}")
 
     def _on_detainer(self, message: Detainer, uow: UnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         detainer = uow.session.get(DetainerRow, message.detainer_id)
-        if case.custody != CustodyState.IN_CUSTODY.value:
+        needs_decision = self.ctx.settings.safeguards.officer_decision_required
+        if detainer is not None and detainer.status == "withdrawn":
+            honour, reason = False, "detainer already withdrawn"
+        elif needs_decision and not (message.decision_id and message.decided_by):
+            honour, reason = False, "no recorded officer decision behind the detainer"
+            uow.record(
+                "safeguard",
+                "OFFICER_DECISION_REQUIRED",
+                ME.value,
+                case.case_id,
+                {"detainer_id": message.detainer_id, "form": message.form},
+            )
+        elif case.custody != CustodyState.IN_CUSTODY.value:
             honour, reason = False, f"subject no longer in custody ({case.custody})"
         else:
             place = jurisdiction(uow, case.ori)
@@ -185,7 +233,7 @@ class BookingJail:
                 policy, switch_on(uow, case.ori, Switch.D_HONOUR_DETAINERS, uow.now), message.level
             )
             honour, reason = verdict.honour, verdict.reason
-        if detainer is not None:
+        if detainer is not None and detainer.status != "withdrawn":
             detainer.honoured = honour
             detainer.status = "honoured" if honour else "declined"
         record_outcome(
