@@ -79,3 +79,56 @@ def test_messages_survive_the_outbox_round_trip() -> None:
     ]
     for message in messages:
         assert message_from_payload(message.type, message.payload()) == message
+
+
+def test_the_new_message_fields_survive_the_outbox_round_trip() -> None:
+    from scomm.domain.messages import (
+        Detainer,
+        DetainerWithdrawn,
+        EncounterEntry,
+        HistoryEntry,
+        IdentMatch,
+    )
+
+    evidence = CandidateEvidence("I1", 0.7, {1: 0.6}, 1, {1: ((10, 20, 11, 22), (30, 40, 31, 41))})
+    encounters = (EncounterEntry(datetime(2003, 4, 1), "immigration_encounter", "visa", "X"),)
+    messages = [
+        IdentMatch(
+            **BASE,
+            sender=Actor.IDENT,
+            recipient=Actor.CJIS,
+            ident_id="I1",
+            candidates=(evidence,),
+            encounters=encounters,
+        ),
+        ImmigrationAlienResponse(
+            **BASE,
+            sender=Actor.LESC,
+            recipient=Actor.CJIS,
+            ident_id="I1",
+            a_number="A12345678",
+            recorded_status=RecordedStatus.LAWFUL_PERMANENT_RESIDENT,
+            removability=Removability.STATUS_UNRESOLVED,
+            level=0,
+            rule_set="2011-conviction-based",
+            history=(HistoryEntry("conviction", "BURGLARY", "2299", True),),
+            hold_allowed=False,
+            encounters=encounters,
+        ),
+        Detainer(
+            **BASE,
+            sender=Actor.ERO,
+            recipient=Actor.LEA,
+            detainer_id="d",
+            form="I-247D",
+            level=1,
+            decided_by="simulated:x",
+            decision_id="decision-1",
+            fields={"priority": "priority 1"},
+        ),
+        DetainerWithdrawn(
+            **BASE, sender=Actor.ERO, recipient=Actor.LEA, detainer_id="d", reason="dismissed"
+        ),
+    ]
+    for message in messages:
+        assert message_from_payload(message.type, message.payload()) == message

@@ -52,3 +52,19 @@ def test_simulated_officer_says_it_is_simulated() -> None:
     notify = policy.decide(Removability.REMOVABLE, 3, 0.8)
     assert notify.action is OfficerAction.REQUEST_NOTIFICATION
     assert policy.decide(Removability.NOT_REMOVABLE, 1, 0.0).action is OfficerAction.NO_ACTION
+
+
+def test_simulated_officer_leaves_a_possible_citizen_alone() -> None:
+    policy = SimulatedOfficerPolicy()
+    decision = policy.decide(Removability.STATUS_UNRESOLVED, 1, draw=0.0)
+    assert decision.action is OfficerAction.NO_ACTION
+    assert "possible citizen" in decision.reason
+
+
+def test_simulated_officer_follows_the_rule_set_criteria() -> None:
+    policy = SimulatedOfficerPolicy()
+    barred = policy.decide(Removability.REMOVABLE, 1, 0.0, detainer_allowed=False)
+    assert barred.action is OfficerAction.NO_ACTION
+    no_hold = policy.decide(Removability.REMOVABLE, 1, 0.0, hold_allowed=False)
+    assert no_hold.action is OfficerAction.REQUEST_NOTIFICATION
+    assert "no hold" in no_hold.reason
