@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from scomm import operations
 from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
 from scomm.biometrics.index.gallery import MinutiaeCodec
 from scomm.biometrics.protocols import Gallery
@@ -18,7 +19,7 @@ from scomm.domain.hold import us_federal_holiday
 from scomm.domain.ids import derived_id
 from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
 from scomm.domain.records import Booking, Repository
-from scomm.domain.switches import SwitchSetting, check_owner
+from scomm.domain.switches import SwitchSetting
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
 from scomm.services.ero import FieldOffice
@@ -27,7 +28,7 @@ from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
 from scomm.store.db import Database
-from scomm.store.models import BookingRow, SwitchSettingRow
+from scomm.store.models import BookingRow
 from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 from scomm.synth import demo_engine
 
@@ -143,36 +144,10 @@ class System:
             uow.commit()
 
     def set_switch(self, setting: SwitchSetting) -> None:
-        """The only way a switch changes: checked against its owner, and audited."""
-        check_owner(setting.switch, setting.changed_by)
+        """The only way a switch changes: checked against its owner, and audited
+        (`scomm.operations.set_switch`, which `scomm switches set` uses too)."""
         with self.unit_of_work() as uow:
-            uow.session.add(
-                SwitchSettingRow(
-                    ori=setting.ori,
-                    switch=setting.switch.value,
-                    enabled=setting.enabled,
-                    effective_from=setting.effective_from,
-                    effective_to=setting.effective_to,
-                    changed_by=setting.changed_by.value,
-                    reason=setting.reason,
-                    recorded_at=uow.now,
-                )
-            )
-            uow.record(
-                "switch",
-                f"SWITCH_{setting.switch.value}",
-                setting.changed_by.value,
-                "",
-                {
-                    "ori": setting.ori,
-                    "enabled": setting.enabled,
-                    "effective_from": setting.effective_from.isoformat(),
-                    "effective_to": setting.effective_to.isoformat()
-                    if setting.effective_to
-                    else None,
-                    "reason": setting.reason,
-                },
-            )
+            operations.set_switch(uow, setting)
             uow.commit()
 
     def run_until(self, moment: datetime | None = None) -> int:

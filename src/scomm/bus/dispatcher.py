@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from scomm.audit import chain
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.clock import Clock
 from scomm.domain.messages import Actor, Message, message_from_payload
@@ -31,10 +33,26 @@ class SimulatedCrash(BaseException):
     """Raised by a fault hook to stand for the process dying; nothing catches it."""
 
 
+# A fault hook is called at points of a delivery ("before_handle", "before_commit" inside
+# the handler's transaction, "after_handle" once it committed). Tests raise SimulatedCrash
+# from it; the crash runner uses it to report progress.
 FaultHook = Callable[[str, OutboxRow], None]
 
 
 class Dispatcher:
+    """Delivers due outbox rows in time order, each at least once.
+
+    One delivery is two transactions. The first *claims* the row: it counts the attempt
+    before the handler runs, so a message that kills the process every time it is handled
+    (a poison message) still ends as a dead letter after `max_attempts`. The second is the
+    handler's unit of work, which also records the message id as processed by its consumer
+    and marks the row delivered: the effects, the messages they emit and the delivery mark
+    commit together or not at all. A redelivered message id (a replay, a second worker) is
+    recognised and has no second effect. A handler that raises is retried after an
+    exponential backoff (`backoff`, then twice that, ...) and ends as a dead letter
+    (`status = 'dead'`, with its last error), which `scomm ops replay` can put back.
+    """
+
     def __init__(
         self,
         db: Database,
@@ -61,20 +79,25 @@ class Dispatcher:
         """Deliver every pending message whose time has come; returns how many were handled."""
         handled = 0
         while True:
+            # Only the keys: a row's payload (a whole transaction) is read when it is delivered.
             with self.db.sessions() as session:
-                rows = session.scalars(
-                    select(OutboxRow)
+                due = session.scalars(
+                    select(OutboxRow.seq)
                     .where(OutboxRow.status == PENDING, OutboxRow.available_at <= self.clock.now())
                     .order_by(OutboxRow.available_at, OutboxRow.seq)
                     .limit(200)
                 ).all()
-            if not rows:
+            if not due:
                 return handled
-            for row in rows:
-                self.deliver(row)
-                handled += 1
+            for seq in due:
+                if self.deliver(seq):
+                    handled += 1
 
-    def deliver(self, row: OutboxRow) -> None:
+    def deliver(self, seq: int) -> bool:
+        """Deliver outbox row `seq` once; False when it was no longer pending or gave up."""
+        row = self._claim(seq)
+        if row is None:
+            return False
         if self.fault:
             self.fault("before_handle", row)
         consumer = row.recipient
@@ -85,28 +108,66 @@ class Dispatcher:
                 if not uow.already_processed(consumer, row.message_id):
                     handler.handle(message, uow)
                     uow.mark_processed(consumer, row.message_id)
-                    uow.commit()
+                stored = uow.session.get(OutboxRow, seq)
+                if stored is not None:
+                    stored.status = DELIVERED
+                    stored.delivered_at = uow.now
+                if self.fault:
+                    self.fault("before_commit", row)
+                uow.commit()
         except Exception as error:  # a failing handler must not stop the others
             log.warning("delivery of %s %s failed: %s", row.type, row.message_id, error)
-            self._retry_later(row.seq, error)
-            return
+            self._retry_later(seq, f"{type(error).__name__}: {error}")
+            return True
         if self.fault:
             self.fault("after_handle", row)
-        with self.db.sessions() as session, session.begin():
-            stored = session.get(OutboxRow, row.seq)
-            if stored is not None:
-                stored.status = DELIVERED
-                stored.delivered_at = self.clock.now()
-                stored.attempts += 1
+        return True
 
-    def _retry_later(self, seq: int, error: Exception) -> None:
+    def _claim(self, seq: int) -> OutboxRow | None:
+        """Count an attempt at row `seq` before handling it; None if it is not to be handled."""
         with self.db.sessions() as session, session.begin():
             stored = session.get(OutboxRow, seq)
-            if stored is None:
-                return
-            stored.attempts += 1
-            stored.last_error = f"{type(error).__name__}: {error}"
+            if stored is None or stored.status != PENDING:
+                return None
             if stored.attempts >= self.max_attempts:
-                stored.status = DEAD
+                # Every earlier attempt was claimed and none ended: the process died in them.
+                self._give_up(
+                    session,
+                    stored,
+                    f"abandoned: {stored.attempts} attempts ended without a result "
+                    "(the process died while handling it)",
+                )
+                return None
+            stored.attempts += 1
+            return stored
+
+    def _retry_later(self, seq: int, error: str) -> None:
+        with self.db.sessions() as session, session.begin():
+            stored = session.get(OutboxRow, seq)
+            if stored is None or stored.status != PENDING:
+                return
+            stored.last_error = error
+            if stored.attempts >= self.max_attempts:
+                self._give_up(session, stored, error)
             else:
                 stored.available_at = self.clock.now() + self.backoff * 2 ** (stored.attempts - 1)
+
+    def _give_up(self, session: Session, stored: OutboxRow, error: str) -> None:
+        """Make `stored` a dead letter, with an audit entry, in the caller's transaction."""
+        stored.status = DEAD
+        stored.last_error = error
+        chain.append(
+            session,
+            recorded_at=self.clock.now(),
+            kind="delivery",
+            name="DEAD_LETTER",
+            actor=stored.recipient,
+            case_id=stored.case_id,
+            payload={
+                "seq": stored.seq,
+                "message_id": stored.message_id,
+                "type": stored.type,
+                "attempts": stored.attempts,
+                "error": error,
+            },
+        )

@@ -68,8 +68,10 @@ def check_owner(switch: Switch, changed_by: SwitchOwner) -> None:
 
 
 def switch_is_on(settings: Iterable[SwitchSetting], ori: str, switch: Switch, at: datetime) -> bool:
-    """The switch's value at `at`: the latest setting in force, else the default."""
+    """The switch's value at `at`: the setting in force that took effect last, else the
+    default. `settings` come in the order they were recorded: of two settings that take
+    effect at the same moment, the one recorded later wins."""
     in_force = [s for s in settings if s.applies(ori, switch, at)]
     if not in_force:
         return DEFAULTS[switch]
-    return max(in_force, key=lambda s: s.effective_from).enabled
+    return sorted(in_force, key=lambda s: s.effective_from)[-1].enabled

@@ -62,7 +62,9 @@ def record_outcome(uow: UnitOfWork, case_id: str, name: str, actor: Actor, **det
 
 
 def settings_for(uow: UnitOfWork, ori: str) -> list[SwitchSetting]:
-    rows = uow.session.scalars(select(SwitchSettingRow).where(SwitchSettingRow.ori == ori)).all()
+    rows = uow.session.scalars(
+        select(SwitchSettingRow).where(SwitchSettingRow.ori == ori).order_by(SwitchSettingRow.id)
+    ).all()
     return [
         SwitchSetting(
             ori=r.ori,
