@@ -8,6 +8,7 @@ from scomm.nist.errors import (
     ERRT_MESSAGE_MAX_COUNT,
     TransactionError,
     only_transaction_errors,
+    split_errt_text,
 )
 from scomm.nist.tenprint import SubmissionResults, TransactionErrorResponse
 from scomm.nist.wire import (
@@ -25,6 +26,64 @@ from scomm.nist.wire import (
 )
 
 _RESPONSE_RECORD_TYPES = frozenset({1, 2})
+
+# The rule each field or record of a CAR must follow (EBTS 9.1, DOMAIN.md §6.1 [V][33]; the
+# value ranges of the NCIC-coded descriptors are [M]). An ERRT names the field and this rule.
+CAR_RULES: dict[str, str] = {
+    "1.002": "mandatory, 4 digits: 0400 (ITL 1-2007) or 0500 (ITL 1-2011)",
+    "1.003": "mandatory, one subfield per record (record type, IDC) matching the records sent",
+    "1.004": "mandatory, CAR or CNA for a criminal ten-print submission",
+    "1.005": "mandatory, date CCYYMMDD",
+    "1.006": "mandatory in a CAR, one digit 1-9 (4: routine criminal)",
+    "1.007": "mandatory, destination agency ORI (9 characters)",
+    "1.008": "mandatory, originating agency ORI: the SIB/CSA (9 characters)",
+    "1.009": "mandatory, transaction control number (10-40 characters)",
+    "1.010": "mandatory in a response: the TCN of the submission",
+    "1.011": "mandatory, native scanning resolution NN.NN ppmm",
+    "1.012": "mandatory, nominal transmitting resolution NN.NN ppmm",
+    "2.005": "mandatory in a CAR, retention code Y or N",
+    "2.018": "mandatory, name SURNAME,GIVEN MIDDLE (3-50 characters)",
+    "2.020": "mandatory, place of birth as a 2-letter NCIC code",
+    "2.022": "mandatory, date of birth CCYYMMDD, a real date not after 2.045 DOA",
+    "2.024": "mandatory, sex code M, F, X or U",
+    "2.025": "mandatory, NCIC race code",
+    "2.027": "mandatory, height in feet and inches (3 digits)",
+    "2.029": "mandatory, weight in pounds (3 digits)",
+    "2.031": "mandatory, NCIC eye colour code",
+    "2.032": "mandatory, NCIC hair colour code",
+    "2.045": "mandatory in a CAR, date of arrest CCYYMMDD",
+    "2.047": "mandatory in a CAR, 1-40 charges, each DOO (CCYYMMDD) and AOL (free text)",
+    "2.073": "mandatory in a CAR, the booking agency ORI (9 characters)",
+    "14.011": "compression NONE, WSQ20, JPEGB, JPEGL, JP2, JP2L or PNG",
+    "14.013": "finger position 1-10 (rolled) or 11-15 (plain), each at most once",
+    "14.999": "image data that decodes into an enrollable finger image",
+    "Type-2": "exactly one Type-2 record (EBTS 9.1 CAR record counts 1:1 2:1)",
+    "Type-14": "1-14 finger image records (EBTS 9.1 CAR: (4|14):1-14)",
+}
+STRUCTURE_RULE = "ANSI/NIST-ITL 1-2011 record structure (tagged fields, GS/RS/US/FS separators)"
+
+
+def rule_for(field: str | None) -> str:
+    """The rule a field or record follows, for the ERRT (the structure rule when unknown)."""
+    if field is None:
+        return STRUCTURE_RULE
+    if field in CAR_RULES:
+        return CAR_RULES[field]
+    if field.startswith("Type-"):
+        return f"record {field}: {STRUCTURE_RULE}"
+    return "EBTS 9.1 field definition for a CAR"
+
+
+def errt_messages(error: TransactionError) -> tuple[str, ...]:
+    """The 2.060 MSG lines of an ERRT: the field at fault with what is wrong, then the rule it
+    broke (`FIELD 2.022 DOB: ...`, `RULE 2.022 DOB: ...`); each <= 300 chars, at most 11."""
+    name = error.mnemonic
+    where = (
+        "TRANSACTION" if error.field is None else f"{error.field} {name}" if name else error.field
+    )
+    lines = split_errt_text(f"FIELD {where}: {error.reason}")
+    rule = split_errt_text(f"RULE {where}: {rule_for(error.field)}")
+    return tuple((lines[: ERRT_MESSAGE_MAX_COUNT - 1] + rule)[:ERRT_MESSAGE_MAX_COUNT])
 
 
 def encode_sre(results: SubmissionResults) -> bytes:

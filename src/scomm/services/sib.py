@@ -16,6 +16,7 @@ from scomm.domain.switches import Switch
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
 from scomm.nist.forward import FBI_CJIS_DAI, readdress
+from scomm.nist.responses import errt_messages
 from scomm.services.common import (
     jurisdiction,
     load_case,
@@ -103,7 +104,7 @@ def reject(
             TransactionErrorResponse,
             actor,
             recipient,
-            messages=tuple(error.errt_messages()),
+            messages=errt_messages(error),
             field_tag=error.field,
         )
     )
