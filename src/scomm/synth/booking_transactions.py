@@ -74,9 +74,12 @@ def _ori(rng: np.random.Generator, state: str, kind: str) -> str:
     return f"{state}{int(rng.integers(1, 255)):03d}{int(rng.integers(0, 100)):02d}{kind}0"[:9]
 
 
-def synthetic_booking(seed: int, number: int, capture: int = 0) -> TenprintSubmission:
+def synthetic_booking(
+    seed: int, number: int, capture: int = 0, with_images: bool = True
+) -> TenprintSubmission:
     """Booking `number`: a synthetic person (identity `number`), capture `capture` of their
-    tenprint card, and a Type-2 drawn from the built-in lists."""
+    tenprint card (none with `with_images=False`), and a Type-2 drawn from the built-in
+    lists (the same with or without images)."""
     if number < 0:
         raise ValueError(f"booking number must be >= 0, got {number}")
     rng = _rng(seed, number)
@@ -97,7 +100,7 @@ def synthetic_booking(seed: int, number: int, capture: int = 0) -> TenprintSubmi
         for _ in range(1 + int(rng.poisson(0.5)))
     )
     feet, inches = divmod(int(rng.normal(68.0 if sex == "M" else 64.0, 3.0)), 12)
-    card = tenprint_card(seed, number, capture)
+    fingers = tenprint_card(seed, number, capture).finger_images() if with_images else ()
     return TenprintSubmission(
         tot="CAR",
         tcn=f"{jail}{arrest:%Y%m%d}{number:08d}",
@@ -118,7 +121,7 @@ def synthetic_booking(seed: int, number: int, capture: int = 0) -> TenprintSubmi
         hair=_pick(rng, _HAIR),
         date_of_arrest=arrest,
         charges=charges,
-        fingers=card.finger_images(),
+        fingers=fingers,
         oca=f"{arrest:%y}-{int(rng.integers(0, 1_000_000)):06d}",
         citizenship=citizenship,
     )
