@@ -68,3 +68,16 @@ def test_simulated_officer_follows_the_rule_set_criteria() -> None:
     no_hold = policy.decide(Removability.REMOVABLE, 1, 0.0, hold_allowed=False)
     assert no_hold.action is OfficerAction.REQUEST_NOTIFICATION
     assert "no hold" in no_hold.reason
+
+
+def test_a_benefit_after_the_last_encounter_shows_the_status_is_stale() -> None:
+    from datetime import datetime
+
+    from scomm.domain.immigration import BenefitKind, BenefitRecord, status_change_since
+
+    older = BenefitRecord("A12345678", BenefitKind.ADJUSTMENT_OF_STATUS, datetime(2001, 1, 1))
+    newer = BenefitRecord("A12345678", BenefitKind.NATURALIZATION, datetime(2008, 1, 1))
+    derived = BenefitRecord("A12345678", BenefitKind.DERIVED_CITIZENSHIP, datetime(2009, 1, 1))
+    assert status_change_since(datetime(2005, 1, 1), [older, derived, newer]) == newer
+    assert status_change_since(datetime(2010, 1, 1), [older, newer]) is None
+    assert status_change_since(None, [newer, older]) == older

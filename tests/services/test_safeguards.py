@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -31,6 +32,7 @@ from scomm.domain.messages import (
     Message,
 )
 from scomm.domain.safeguards import Safeguards
+from scomm.nist.nlets import parse_iaq
 from scomm.services.uscis import record_benefit
 from scomm.store.models import (
     AuditEntryRow,
@@ -42,6 +44,8 @@ from scomm.store.models import (
     OutboxRow,
     SubjectRow,
 )
+from scomm.synth.transactions import transaction_bytes
+from scomm.synth.world import World
 from scomm.system import System, baseline_context
 
 ORI = "CA0010000"
@@ -426,3 +430,46 @@ def test_a_conviction_withdraws_nothing(make: Any) -> None:
     with system.db.sessions() as session:
         detainer = session.get(DetainerRow, "det-1")
         assert detainer is not None and detainer.status == "honoured"
+
+
+# -- (d) through the real engine: paired minutiae and the IDENT encounter list --
+
+
+def test_a_real_match_carries_paired_minutiae_and_the_encounter_list(
+    system: System, world: World
+) -> None:
+    planned = next(
+        p
+        for p in world.bookings
+        if p.defect is None
+        and world.people[p.person_id].immigration is not None
+        and any(
+            j.jurisdiction.ori == p.booking.ori
+            and j.jurisdiction.activation_at is not None
+            and j.jurisdiction.activation_at <= p.booking.booked_at
+            for j in world.jurisdictions
+        )
+    )
+    booking = planned.booking
+    raw = transaction_bytes(
+        booking,
+        world.people[planned.person_id],
+        np.random.default_rng(0),
+        world.sib_ori(booking.ori),
+    )
+    system.run_until(booking.booked_at)
+    system.book(booking, raw)
+    system.run_until(booking.booked_at + timedelta(days=2))
+    (idr,) = outbox(system, "IDR_MATCH")
+    assert [e["kind"] for e in idr["encounters"]][0] == "immigration_encounter"
+    (query,) = outbox(system, "IAQ")
+    parsed = parse_iaq(query["nlets_text"])
+    assert (parsed.sender_ori, parsed.offense_code) == (booking.ori, query["offense_code"])
+    (iar,) = outbox(system, "IAR")
+    best = iar["candidates"][0]
+    assert best["identity_id"] == iar["ident_id"]
+    assert best["paired_minutiae"], "the engine explains its best fingers"
+    for pairs in best["paired_minutiae"].values():
+        assert pairs and all(len(p) == 4 and 0 <= min(p) and max(p) < 512 for p in pairs)
+    assert iar["encounters"] == idr["encounters"]
+    assert iar["rule_set"] in ("2009-offense-type", "2011-conviction-based")

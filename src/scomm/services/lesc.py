@@ -17,7 +17,7 @@ from scomm.domain.immigration import (
     removability,
     status_change_since,
 )
-from scomm.domain.levels import CriminalFacts, determine, rule_set_at
+from scomm.domain.levels import CriminalFacts, determine, level_2009, rule_set_at
 from scomm.domain.messages import (
     Actor,
     HistoryEntry,
@@ -60,7 +60,10 @@ class LawEnforcementSupportCenter:
         )
         rule_set = rule_set_at(uow.now)
         found = determine(rule_set, facts)
-        determination = removability(status, found.level)
+        # Removability is a status question, answered at booking before any conviction: it
+        # follows the seriousness of the charges and convictions (the offense-type table);
+        # the priority level follows the rule set in force.
+        determination = removability(status, level_2009([*facts.charges, *facts.convictions]))
         safeguards = self.ctx.settings.safeguards
         if determination is Removability.REMOVABLE and safeguards.status_currency:
             determination = self._status_currency(uow, message, subject.a_number, determination)
