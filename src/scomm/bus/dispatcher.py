@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, defer
 
 from scomm.audit import chain
 from scomm.bus.unit_of_work import UnitOfWork
@@ -108,10 +108,11 @@ class Dispatcher:
                 if not uow.already_processed(consumer, row.message_id):
                     handler.handle(message, uow)
                     uow.mark_processed(consumer, row.message_id)
-                stored = uow.session.get(OutboxRow, seq)
-                if stored is not None:
-                    stored.status = DELIVERED
-                    stored.delivered_at = uow.now
+                uow.session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.seq == seq)
+                    .values(status=DELIVERED, delivered_at=uow.now)
+                )
                 if self.fault:
                     self.fault("before_commit", row)
                 uow.commit()
@@ -126,7 +127,7 @@ class Dispatcher:
     def _claim(self, seq: int) -> OutboxRow | None:
         """Count an attempt at row `seq` before handling it; None if it is not to be handled."""
         with self.db.sessions() as session, session.begin():
-            stored = session.get(OutboxRow, seq)
+            stored = session.get(OutboxRow, seq, options=[defer(OutboxRow.payload)])
             if stored is None or stored.status != PENDING:
                 return None
             if stored.attempts >= self.max_attempts:
@@ -139,7 +140,13 @@ class Dispatcher:
                 )
                 return None
             stored.attempts += 1
-            return stored
+            session.flush()
+            # The payload (a whole transaction, perhaps) is read only for a delivery.
+            return session.scalar(
+                select(OutboxRow)
+                .where(OutboxRow.seq == seq)
+                .execution_options(populate_existing=True)
+            )
 
     def _retry_later(self, seq: int, error: str) -> None:
         with self.db.sessions() as session, session.begin():

@@ -1,0 +1,240 @@
+"""A resumable run of a synthetic world: killed at any point, started again, it carries on.
+
+`scomm ops run-world` (or `python -m scomm.ops_run`) books a world's bookings at their
+scenario times and delivers every message. Everything it does is in the database: on a
+restart it skips the bookings already recorded, and the outbox holds the messages still
+to deliver, so a run killed with SIGKILL at any moment and started again on the same
+database ends in the same state as an uninterrupted one. The crash test
+(`tests/e2e/test_crash_kill.py`) does exactly that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import typer
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.config import Settings
+from scomm.domain.clock import ScenarioClock
+from scomm.domain.hold import us_federal_holiday
+from scomm.nist.car import encode_tenprint
+from scomm.store.db import Database
+from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow
+from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.synth.transactions import damage, submission
+from scomm.synth.world import World, build_world
+from scomm.system import System, baseline_context
+
+PREPARED = "RUN_PREPARED"  # the audit entry that says the world is loaded and the run may start
+ENGINES = ("minutiae", "baseline")
+
+Report = Callable[[str], None]
+
+
+class RunRefused(Exception):
+    """The database holds something else than this run (another world, or a broken start)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run is: the same spec on the same database resumes it."""
+
+    seed: int
+    bookings: int
+    population: int | None
+    engine: str
+    compression: str
+    fingers: int = 10
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "seed": self.seed,
+            "bookings": self.bookings,
+            "population": self.population,
+            "engine": self.engine,
+            "compression": self.compression,
+            "fingers": self.fingers,
+        }
+
+
+def run_resumable(url: str, spec: RunSpec, report: Report | None = None) -> int:
+    """Run (or resume) `spec` on database `url` to the end; returns how many bookings were
+    made by this call. `report` gets one line per booking and per delivered message."""
+    if spec.engine not in ENGINES:
+        raise RunRefused(f"unknown engine {spec.engine!r}; one of {', '.join(ENGINES)}")
+    world = build_world(seed=spec.seed, bookings=spec.bookings, population=spec.population)
+    settings = Settings(database_url=url, seed=spec.seed)
+    _prepare(world, settings, spec)
+
+    def progress(point: str, row: OutboxRow) -> None:
+        if point == "after_handle" and report is not None:
+            report(f"delivered {row.seq} {row.type} {row.case_id}")
+
+    clock = ScenarioClock(world.start - timedelta(days=1))
+    system = _system(settings, clock, spec, progress)
+    booked = 0
+    try:
+        for index, planned in enumerate(world.bookings):
+            system.run_until(planned.booking.booked_at)
+            if _already_booked(system, planned.booking.tcn):
+                continue
+            system.book(planned.booking, _transaction(world, index, spec))
+            booked += 1
+            if report is not None:
+                report(f"booked {planned.booking.tcn}")
+        system.run_until(None)
+    finally:
+        system.close()
+    return booked
+
+
+def _system(
+    settings: Settings, clock: ScenarioClock, spec: RunSpec, fault: object = None
+) -> System:
+    context = (
+        baseline_context(settings, us_federal_holiday()) if spec.engine == "baseline" else None
+    )
+    return System(settings, clock, fault=fault, context=context)  # type: ignore[arg-type]
+
+
+def _prepare(world: World, settings: Settings, spec: RunSpec) -> None:
+    """Load the world's jurisdictions, switches and repositories once, atomically.
+
+    A SQLite database is prepared in a side file renamed into place when complete, so a
+    process killed while preparing leaves nothing; another database must be empty or
+    already prepared for this spec.
+    """
+    url = settings.database_url
+    found = _prepared_spec(url)
+    if found is not None:
+        if found != spec.as_dict():
+            raise RunRefused(f"database {url} holds another run: {found}")
+        return
+    target = _sqlite_path(url)
+    if not _is_empty(url):
+        raise RunRefused(
+            f"database {url} is neither empty nor prepared for this run "
+            "(was its preparation interrupted? start again on an empty one)"
+        )
+    side = target.with_name(target.name + ".preparing") if target else None
+    if side is not None and target is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{side}{suffix}").unlink(missing_ok=True)
+        work = Settings(database_url=f"sqlite:///{side}", seed=settings.seed)
+    else:
+        work = settings
+    clock = ScenarioClock(world.start - timedelta(days=1))
+    system = _system(work, clock, spec)
+    try:
+        load_jurisdictions(system, world)
+        enrol_repositories(system, world)
+        with UnitOfWork(system.db, clock) as uow:
+            uow.record("operation", PREPARED, "operator", "", spec.as_dict())
+            uow.commit()
+        if side is not None:  # everything into the main file before it is renamed
+            with system.db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        system.close()
+    if side is not None and target is not None:
+        os.replace(side, target)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{side}{suffix}").unlink(missing_ok=True)
+
+
+def _prepared_spec(url: str) -> dict[str, object] | None:
+    import json
+
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    db = Database(url)
+    try:
+        db.migrate()
+        with db.sessions() as session:
+            payload = session.scalar(
+                select(AuditEntryRow.payload).where(
+                    AuditEntryRow.kind == "operation", AuditEntryRow.name == PREPARED
+                )
+            )
+    finally:
+        db.dispose()
+    return None if payload is None else dict(json.loads(payload))
+
+
+def _is_empty(url: str) -> bool:
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        return True
+    db = Database(url)
+    try:
+        db.migrate()
+        with db.sessions() as session:
+            return session.scalar(select(AuditEntryRow.seq).limit(1)) is None and db.is_empty()
+    finally:
+        db.dispose()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def _already_booked(system: System, tcn: str) -> bool:
+    with system.db.sessions() as session:
+        return session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == tcn)) is not None
+
+
+def _transaction(world: World, index: int, spec: RunSpec) -> bytes:
+    """Booking `index`'s CAR: its own random stream, so a resumed run makes only the rest."""
+    planned = world.bookings[index]
+    rng = np.random.default_rng([world.seed, 11, index])
+    person = world.people[planned.person_id]
+    sub = submission(planned.booking, person, rng, world.sib_ori(planned.booking.ori))
+    if spec.fingers < len(sub.fingers):
+        sub = dataclasses.replace(sub, fingers=sub.fingers[: spec.fingers])
+    raw = encode_tenprint(sub, compression=spec.compression)
+    return damage(raw, planned.defect) if planned.defect else raw
+
+
+def run_world_command(
+    database: str = typer.Option(..., "--database", "-d", help="SQLAlchemy URL of the run."),
+    seed: int = typer.Option(1, help="Seed of the synthetic world."),
+    bookings: int = typer.Option(200, min=1, help="How many bookings."),
+    population: int | None = typer.Option(None, help="People in the world (default: 2x)."),
+    engine: str = typer.Option("minutiae", help="minutiae (the demo's) or baseline (fast)."),
+    compression: str = typer.Option("WSQ20", help="Finger images: WSQ20, PNG or NONE."),
+    fingers: int = typer.Option(
+        10, min=1, max=10, help="Finger images per CAR (fewer: a faster, smaller run)."
+    ),
+    progress: bool = typer.Option(False, help="Print a line per booking and per message."),
+) -> None:
+    """Run a synthetic world on a database, or resume the run a killed process left there."""
+    spec = RunSpec(seed, bookings, population, engine, compression, fingers)
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    try:
+        booked = run_resumable(database, spec, say if progress else None)
+    except RunRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    say(f"run complete: {booked} bookings made by this start")
+
+
+if __name__ == "__main__":
+    typer.run(run_world_command)

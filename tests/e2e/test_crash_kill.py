@@ -1,0 +1,163 @@
+"""A run of 200 bookings in a separate process, killed with SIGKILL at random points and
+started again on the same database: every booking ends in a final state exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scomm.audit.chain import verify
+from scomm.domain.case import CaseState, CustodyState, is_final
+from scomm.store.db import Database
+from scomm.store.models import (
+    AuditEntryRow,
+    BookingRow,
+    CaseRow,
+    ChargeRow,
+    CriminalSubmissionRow,
+    DetainerRow,
+    EncounterRow,
+    OutboxRow,
+    ProcessedMessageRow,
+)
+from scomm.synth.world import build_world
+
+BOOKINGS = 200
+SEED = 3
+POPULATION = 60
+# The fastest settings there are: the correlation engine, two raw finger images per CAR.
+RUN = ["--seed", str(SEED), "--bookings", str(BOOKINGS), "--population", str(POPULATION)]
+RUN += ["--engine", "baseline", "--compression", "NONE", "--fingers", "2", "--progress"]
+
+
+def start(url: str, log: Path) -> subprocess.Popen[str]:
+    with log.open("a") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scomm.ops_run", "--database", url, *RUN],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+
+
+def kill_after(process: subprocess.Popen[str], lines: int, pause: float) -> int:
+    """Read `lines` progress lines (bookings made, messages delivered), wait `pause` seconds
+    while the process carries on, then SIGKILL it; returns the lines read (fewer if the
+    run ended first)."""
+    assert process.stdout is not None
+    seen = 0
+    while seen < lines:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += 1
+    time.sleep(pause)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    return seen
+
+
+def test_killed_runs_resume_and_finish_every_booking_exactly_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    log = tmp_path / "runner.log"
+    rng = random.Random(int(os.environ.get("SCOMM_CRASH_SEED", "20261129")))
+    # The first kill lands while the process starts and loads the world (no lines yet);
+    # the others after a random number of bookings and deliveries (about 1,900 in all).
+    plan = [(0, rng.uniform(0.5, 4.0))]
+    plan += [(rng.randint(50, 450), rng.uniform(0.0, 0.05)) for _ in range(4)]
+    killed = []
+    for lines, pause in plan:
+        process = start(url, log)
+        seen = kill_after(process, lines, pause)
+        killed.append((seen, process.returncode))
+    assert all(code == -signal.SIGKILL for _, code in killed), (killed, log.read_text()[-3000:])
+    assert sum(1 for seen, _ in killed if seen > 0) >= 3, killed  # killed mid-run 3+ times
+
+    final = start(url, log)
+    out, _ = final.communicate(timeout=600)
+    assert final.returncode == 0, log.read_text()[-3000:]
+    assert "run complete" in out
+
+    db = Database(url)
+    try:
+        with db.sessions() as session:
+            check_exactly_once(session)
+    finally:
+        db.dispose()
+
+
+def check_exactly_once(session: Session) -> None:
+    world = build_world(seed=SEED, bookings=BOOKINGS, population=POPULATION)
+    assert verify(session).ok
+
+    # Every booking was made once and its case reached a final state on both tracks.
+    tcns = session.scalars(select(BookingRow.tcn)).all()
+    assert sorted(tcns) == sorted(p.booking.tcn for p in world.bookings)
+    cases = session.scalars(select(CaseRow)).all()
+    assert len(cases) == BOOKINGS
+    assert all(is_final(CaseState(c.state)) for c in cases), Counter(c.state for c in cases)
+    done = {CustodyState.RELEASED.value, CustodyState.TRANSFERRED_TO_ICE.value}
+    assert all(c.custody in done for c in cases), Counter(c.custody for c in cases)
+    # The run went through the whole flow, not just its first hops.
+    assert {c.state for c in cases} >= {"rejected", "ident_no_match", "detainer_lodged"}
+
+    # Nothing left in the outbox; every message was handled once, by its consumer.
+    statuses = Counter(session.scalars(select(OutboxRow.status)))
+    assert set(statuses) == {"delivered"}, statuses
+    messages = statuses["delivered"]
+    assert session.scalar(select(func.count()).select_from(ProcessedMessageRow)) == messages
+    hops = Counter(
+        session.execute(
+            select(OutboxRow.case_id, OutboxRow.type, OutboxRow.sender, OutboxRow.recipient)
+        ).all()
+    )
+    assert [hop for hop, n in hops.items() if n > 1] == []  # no message sent twice
+
+    # The audit log holds each message, each booking and each step of a case once.
+    entries = session.execute(
+        select(AuditEntryRow.kind, AuditEntryRow.name, AuditEntryRow.case_id, AuditEntryRow.payload)
+    ).all()
+    audited = [json.loads(p)["message_id"] for kind, _, _, p in entries if kind == "message"]
+    assert len(audited) == len(set(audited)) == messages
+    once = Counter(
+        (kind, name, case_id)
+        for kind, name, case_id, _ in entries
+        if kind in ("booking", "case_state", "custody", "outcome")
+    )
+    assert [key for key, n in once.items() if n > 1] == []
+    assert sum(1 for kind, *_ in entries if kind == "booking") == BOOKINGS
+
+    # Repository records and detainers were written once per case.
+    submissions = session.scalars(select(CriminalSubmissionRow.case_id)).all()
+    assert len(submissions) == len(set(submissions))
+    detainers = session.scalars(select(DetainerRow.case_id)).all()
+    assert detainers and len(detainers) == len(set(detainers))
+    ident_encounters = session.scalars(
+        select(EncounterRow.detail).where(EncounterRow.kind == "interoperability_search")
+    ).all()
+    assert len(ident_encounters) == len(set(ident_encounters)) == hops_of(hops, "IDR_MATCH")
+    arrests = session.scalar(
+        select(func.count()).select_from(EncounterRow).where(EncounterRow.kind == "arrest")
+    )
+    charges_of_accepted = session.scalar(
+        select(func.count())
+        .select_from(ChargeRow)
+        .join(BookingRow, BookingRow.booking_id == ChargeRow.booking_id)
+        .join(CriminalSubmissionRow, CriminalSubmissionRow.case_id == BookingRow.case_id)
+    )
+    assert arrests == charges_of_accepted  # one arrest encounter per charge, not per delivery
+
+
+def hops_of(hops: Counter[tuple[str, str, str, str]], kind: str) -> int:
+    return sum(n for (_, type_, _, _), n in hops.items() if type_ == kind)
