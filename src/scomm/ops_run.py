@@ -1,10 +1,10 @@
 """A resumable run of a synthetic world: killed at any point, started again, it carries on.
 
-`scomm ops run-world` (or `python -m scomm.ops_run`) books a world's bookings at their
-scenario times and delivers every message. Everything it does is in the database: on a
-restart it skips the bookings already recorded, and the outbox holds the messages still
-to deliver, so a run killed with SIGKILL at any moment and started again on the same
-database ends in the same state as an uninterrupted one. The crash test
+`scomm ops run-world` (or `python -m scomm.ops_run`, same options) books a world's
+bookings at their scenario times and delivers every message. Everything it does is in the
+database: on a restart it skips the bookings already recorded, and the outbox holds the
+messages still to deliver, so a run killed with SIGKILL at any moment and started again
+on the same database ends in the same state as an uninterrupted one. The crash test
 (`tests/e2e/test_crash_kill.py`) does exactly that.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,7 +87,8 @@ def run_resumable(url: str, spec: RunSpec, report: Report | None = None) -> int:
             system.run_until(planned.booking.booked_at)
             if _already_booked(system, planned.booking.tcn):
                 continue
-            system.book(planned.booking, _transaction(world, index, spec))
+            raw = booking_transaction(world, index, spec.compression, spec.fingers)
+            system.book(planned.booking, raw)
             booked += 1
             if report is not None:
                 report(f"booked {planned.booking.tcn}")
@@ -197,44 +197,22 @@ def _already_booked(system: System, tcn: str) -> bool:
         return session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == tcn)) is not None
 
 
-def _transaction(world: World, index: int, spec: RunSpec) -> bytes:
-    """Booking `index`'s CAR: its own random stream, so a resumed run makes only the rest."""
+def booking_transaction(
+    world: World, index: int, compression: str = "WSQ20", fingers: int = 10
+) -> bytes:
+    """Booking `index`'s CAR (with the world's planned defect, if any), drawn from its own
+    random stream, so that a resumed run makes only the ones still to book."""
     planned = world.bookings[index]
     rng = np.random.default_rng([world.seed, 11, index])
     person = world.people[planned.person_id]
     sub = submission(planned.booking, person, rng, world.sib_ori(planned.booking.ori))
-    if spec.fingers < len(sub.fingers):
-        sub = dataclasses.replace(sub, fingers=sub.fingers[: spec.fingers])
-    raw = encode_tenprint(sub, compression=spec.compression)
+    if fingers < len(sub.fingers):
+        sub = dataclasses.replace(sub, fingers=sub.fingers[:fingers])
+    raw = encode_tenprint(sub, compression=compression)
     return damage(raw, planned.defect) if planned.defect else raw
 
 
-def run_world_command(
-    database: str = typer.Option(..., "--database", "-d", help="SQLAlchemy URL of the run."),
-    seed: int = typer.Option(1, help="Seed of the synthetic world."),
-    bookings: int = typer.Option(200, min=1, help="How many bookings."),
-    population: int | None = typer.Option(None, help="People in the world (default: 2x)."),
-    engine: str = typer.Option("minutiae", help="minutiae (the demo's) or baseline (fast)."),
-    compression: str = typer.Option("WSQ20", help="Finger images: WSQ20, PNG or NONE."),
-    fingers: int = typer.Option(
-        10, min=1, max=10, help="Finger images per CAR (fewer: a faster, smaller run)."
-    ),
-    progress: bool = typer.Option(False, help="Print a line per booking and per message."),
-) -> None:
-    """Run a synthetic world on a database, or resume the run a killed process left there."""
-    spec = RunSpec(seed, bookings, population, engine, compression, fingers)
-
-    def say(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    try:
-        booked = run_resumable(database, spec, say if progress else None)
-    except RunRefused as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
-    say(f"run complete: {booked} bookings made by this start")
-
-
 if __name__ == "__main__":
-    typer.run(run_world_command)
+    from scomm.ops_cli import ops_run_world
+
+    typer.run(ops_run_world)
