@@ -129,3 +129,10 @@ def test_any_query_survives_format_then_parse(
         a_number=a_number,
     )
     assert parse_iaq(format_iaq(query)) == query
+
+
+def test_any_ebts_name_becomes_a_name_the_layout_carries() -> None:
+    assert nlets_name("ST. JOHN,MARY ANN") == "ST JOHN, MARY ANN"
+    long = nlets_name("ABCDEFGHIJKLMNOPQRSTUVWXYZABC,DEF")
+    assert len(long) <= 30 and long == long.strip()
+    format_iaq(replace(QUERY, name=long))

@@ -60,9 +60,10 @@ class NletsIaq:
 
 def nlets_name(ebts_name: str) -> str:
     """EBTS 2.018 NAM ("LAST,FIRST MIDDLE") to the Nlets form ("LAST, FIRST MIDDLE")."""
-    last, _, given = ebts_name.partition(",")
+    cleaned = " ".join(ebts_name.replace(".", " ").replace("/", " ").split())
+    last, _, given = cleaned.partition(",")
     text = f"{last.strip()}, {given.strip()}" if given.strip() else last.strip()
-    return text[:30]
+    return text[:30].strip()
 
 
 def format_iaq(query: NletsIaq) -> str:
