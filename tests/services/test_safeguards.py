@@ -419,6 +419,8 @@ def test_a_dismissal_withdraws_the_pending_detainer(make: Any, on: bool) -> None
     assert ("WITHDRAW_ON_DISMISSAL" in audit_names(system, "safeguard")) is on
     assert ("detainer_withdrawn" in audit_names(system, "outcome")) is on
     assert bool(outbox(system, "DETAINER_WITHDRAWN")) is on
+    forwarded = [d for d in outbox(system, "DISPOSITION") if d["recipient"] == "ero"]
+    assert bool(forwarded) is on  # the original program never told ICE
 
 
 def test_a_conviction_withdraws_nothing(make: Any) -> None:

@@ -171,8 +171,9 @@ class BookingJail:
                 raise ValueError(f"the jail does not handle {message.type}")
 
     def _on_disposition(self, message: CourtDisposition, uow: UnitOfWork) -> None:
-        """Record the court's disposition; tell ICE when it has a detainer pending here; a
-        dismissal or acquittal makes the person eligible for release now."""
+        """Record the court's disposition; with safeguard (b) on, tell ICE when it has a
+        detainer pending here; a dismissal or acquittal makes the person eligible for
+        release now."""
         case = load_case(uow, message.case_id)
         record_outcome(
             uow,
@@ -187,7 +188,7 @@ class BookingJail:
                 DetainerRow.status.in_(("lodged", "honoured")),
             )
         )
-        if pending is not None:
+        if pending is not None and self.ctx.settings.safeguards.withdraw_on_dismissal:
             fields = {"outcome": message.outcome, "decided_at": message.decided_at}
             uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
         if message.outcome.clears_the_person and case.custody == CustodyState.IN_CUSTODY.value:
