@@ -30,6 +30,12 @@ _TYPE1_TAG = re.compile(rb"1\.(\d{1,9}):")
 _LEN_PREFIX = re.compile(rb"1\.0{0,2}1:(\d{1,9})\x1d")
 
 
+# A transaction longer than this is refused before it is parsed (ERRT naming the limit).
+# Fourteen uncompressed 1000 ppi images of the largest EBTS size (slaps, 3200 x 3000) would
+# not fit, but every compressed or 500 ppi ten-print does, with a wide margin.
+MAX_TRANSACTION_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class TransactionHeader:
     """The Type-1 fields every scomm transaction carries."""
@@ -49,6 +55,7 @@ class TransactionHeader:
 def parse_records(raw: object) -> list[Record]:
     """Split a transaction into nistitl records; every failure becomes a TransactionError."""
     data = _as_bytes(raw)
+    check_size(data)
     check_framing(data)
     message = nistitl.Message()
     try:
@@ -62,6 +69,15 @@ def parse_records(raw: object) -> list[Record]:
     records = list(message)
     check_record_count(records)
     return records
+
+
+def check_size(data: bytes) -> None:
+    """Refuse a transaction over MAX_TRANSACTION_BYTES before anything reads it."""
+    if len(data) > MAX_TRANSACTION_BYTES:
+        raise TransactionError(
+            None,
+            f"transaction is {len(data)} bytes, over the limit of {MAX_TRANSACTION_BYTES} bytes",
+        )
 
 
 def check_framing(data: bytes) -> None:

@@ -58,6 +58,11 @@ class StateIdentificationBureau:
         case = load_case(uow, message.case_id)
         try:
             submission = decode_tenprint(message.transaction)
+            if submission.tcn != message.tcn:
+                # Filed under the TCN it carries, it would take another booking's place.
+                raise TransactionError(
+                    "1.009", f"TCN {submission.tcn!r} is not the booking's TCN {message.tcn!r}"
+                )
             place = jurisdiction(uow, submission.cri)
             if place is None:
                 raise TransactionError(
