@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from scomm.synth.tenprint_card import PLAIN_POSITIONS, rolled_impressions, tenprint_card
+from scomm.synth.tenprint_card import (
+    PLAIN_POSITIONS,
+    rolled_impressions,
+    slap_finger_left,
+    tenprint_card,
+)
 
 
 def test_card_holds_ten_rolled_and_four_plain_images() -> None:
@@ -15,11 +20,13 @@ def test_card_holds_ten_rolled_and_four_plain_images() -> None:
     images = card.finger_images()
     assert [f.position for f in images] == [*range(1, 11), *PLAIN_POSITIONS]
     assert {f.impression for f in images[:10]} == {1} and {f.impression for f in images[10:]} == {0}
-    # a slap shows four fingers: four separate dark blobs along its width
-    slap = card.plain[2]
-    columns = (slap < 150).sum(axis=0) > 20
-    starts = np.count_nonzero(columns[1:] & ~columns[:-1]) + int(columns[0])
-    assert starts == 4
+    # a slap shows four fingers, one in each finger's place, and the gaps stay empty
+    for slap in card.plain[2:]:
+        dark = slap < np.median(slap) - 50  # ridges, against the slap's background
+        for k in range(4):
+            left = slap_finger_left(k)
+            assert dark[:, left + 100 : left + 300].sum() > 5_000
+        assert dark[:, :30].sum() + dark[:, -30:].sum() < 200
 
 
 def test_captures_are_deterministic_and_new_each_booking() -> None:

@@ -37,7 +37,13 @@ from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import QualityError, nfiq2
 from scomm.biometrics.resample import to_500_ppi
 from scomm.synth.impression_image import PLAIN_IMAGE, ImpressionImageParams, impression
-from scomm.synth.ridge_master import DEFAULT_RIDGE_PARAMS, RidgeParams, make_master
+from scomm.synth.minutiae_params import MasterParams
+from scomm.synth.ridge_master import (
+    DEFAULT_MASTER_PARAMS,
+    DEFAULT_RIDGE_PARAMS,
+    RidgeParams,
+    make_master,
+)
 
 __all__ = [
     "EXTRACTORS",
@@ -74,7 +80,7 @@ class RealismOptions:
     real_fingers: fingers per real database (at most 10).
     nfiq2: compute NFIQ 2 (about 0.1 s an image).  seed: the synthetic fingers' seed.
     cache: folder for the real images' features (None: no cache).
-    plain, ridge: the generator's parameters (the defaults are what is being checked).
+    plain, ridge, master: the generator's parameters (the defaults are what is checked).
     """
 
     real: Path
@@ -87,6 +93,7 @@ class RealismOptions:
     cache: Path | None = None
     plain: ImpressionImageParams = PLAIN_IMAGE
     ridge: RidgeParams = DEFAULT_RIDGE_PARAMS
+    master: MasterParams = DEFAULT_MASTER_PARAMS
 
     def __post_init__(self) -> None:
         if self.extractor not in EXTRACTORS:
@@ -309,7 +316,7 @@ def _synthetic_items(options: RealismOptions) -> list[_Item]:
             def load(
                 identity: int = identity, finger: int = finger, number: int = number
             ) -> np.ndarray:
-                master = make_master(options.seed, identity, finger, options.ridge)
+                master = make_master(options.seed, identity, finger, options.ridge, options.master)
                 return impression(master, number, "plain", options.plain)
 
             items.append((f"SYN{db + 1}", k, number, load, None))
@@ -351,7 +358,7 @@ def run_realism(options: RealismOptions, progress: Progress | None = None) -> Re
     opts = {
         k: str(v) if isinstance(v, Path) else v
         for k, v in asdict(options).items()
-        if k not in ("plain", "ridge")
+        if k not in ("plain", "ridge", "master")
     }
     opts["engine"] = f"scomm-{options.extractor}-mcc-v1"  # FingerprintEngine.name
     return RealismReport(opts, summary, ks, dict(GOALS))

@@ -14,6 +14,7 @@ Public API:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,15 @@ from scomm.synth.impression_image import (
 )
 from scomm.synth.ridge_master import RidgeMaster, person_masters
 
-__all__ = ["PLAIN_POSITIONS", "SLAP_FRAME", "TenprintCard", "rolled_impressions", "tenprint_card"]
+__all__ = [
+    "PLAIN_POSITIONS",
+    "SLAP_FINGER",
+    "SLAP_FRAME",
+    "TenprintCard",
+    "rolled_impressions",
+    "slap_finger_left",
+    "tenprint_card",
+]
 
 # FGP of the plain impressions: right thumb, left thumb, right slap, left slap.
 PLAIN_POSITIONS: tuple[int, ...] = (11, 12, 13, 14)
@@ -37,6 +46,14 @@ _SLAP_FINGERS = {13: (2, 3, 4, 5), 14: (10, 9, 8, 7)}  # left to right as the im
 # Fingertip height in a slap (px from the top): the middle finger reaches highest.
 _SLAP_TOP = {2: 120, 3: 60, 4: 110, 5: 230, 7: 120, 8: 60, 9: 110, 10: 230}
 _LIVE_SCAN_PLAIN, _LIVE_SCAN_ROLLED = 0, 1  # 14.003 IMP codes
+# A finger of a slap is drawn in a larger frame than a plain thumb and placed more steadily
+# (the hand rests on the platen), so the slap's four fingers are whole and apart.
+SLAP_FINGER = dataclasses.replace(PLAIN_IMAGE, frame=(400, 520), shift_sd=12.0)
+
+
+def slap_finger_left(k: int) -> int:
+    """Left edge (px) of the frame of the k-th finger (0-3, left to right) in a slap."""
+    return 40 + k * (SLAP_FRAME[0] - 80 - SLAP_FINGER.frame[0]) // 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,13 +91,12 @@ def _slap(masters: tuple[RidgeMaster, ...], position: int, capture: int) -> np.n
     width, height = SLAP_FRAME
     ink = np.zeros((height, width), np.float32)
     fingers = _SLAP_FINGERS[position]
-    fw, fh = PLAIN_IMAGE.frame
+    fw, fh = SLAP_FINGER.frame
     rng = None
     for k, finger in enumerate(fingers):
-        finger_ink, stream = impression_ink(masters[finger - 1], capture, "plain")
+        finger_ink, stream = impression_ink(masters[finger - 1], capture, "plain", SLAP_FINGER)
         rng = rng or stream
-        left = 40 + k * (width - 80 - fw) // 3
-        top = _SLAP_TOP[finger]
+        left, top = slap_finger_left(k), _SLAP_TOP[finger] - 50
         view = ink[top : top + fh, left : left + fw]
         np.maximum(view, finger_ink[: view.shape[0], : view.shape[1]], out=view)
     assert rng is not None
