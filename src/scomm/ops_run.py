@@ -11,6 +11,7 @@ on the same database ends in the same state as an uninterrupted one. The crash t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,11 +116,17 @@ def _prepare(world: World, settings: Settings, spec: RunSpec) -> None:
     already prepared for this spec.
     """
     url = settings.database_url
+    wanted = {**spec.as_dict(), "world": world_fingerprint(world)}
     found = _prepared_spec(url)
     if found is not None:
-        if found != spec.as_dict():
-            raise RunRefused(f"database {url} holds another run: {found}")
-        return
+        if found == wanted:
+            return
+        if {k: v for k, v in found.items() if k != "world"} == spec.as_dict():
+            raise RunRefused(
+                f"database {url} holds a run of this spec on another world (the world's "
+                "code changed since it started): it cannot be resumed"
+            )
+        raise RunRefused(f"database {url} holds another run: {found}")
     target = _sqlite_path(url)
     if not _is_empty(url):
         raise RunRefused(
@@ -139,7 +146,7 @@ def _prepare(world: World, settings: Settings, spec: RunSpec) -> None:
         load_jurisdictions(system, world)
         enrol_repositories(system, world)
         with UnitOfWork(system.db, clock) as uow:
-            uow.record("operation", PREPARED, "operator", "", spec.as_dict())
+            uow.record("operation", PREPARED, "operator", "", wanted)
             uow.commit()
         if side is not None:  # everything into the main file before it is renamed
             with system.db.engine.connect() as connection:
@@ -150,6 +157,19 @@ def _prepare(world: World, settings: Settings, spec: RunSpec) -> None:
         os.replace(side, target)
         for suffix in ("-wal", "-shm"):
             Path(f"{side}{suffix}").unlink(missing_ok=True)
+
+
+def world_fingerprint(world: World) -> str:
+    """A digest of the bookings and people a run is made of: a resumed run must find the
+    world it started with."""
+    digest = hashlib.sha256()
+    for planned in world.bookings:
+        b = planned.booking
+        digest.update(
+            f"{b.tcn}|{b.booked_at.isoformat()}|{planned.person_id}|{planned.defect}\n".encode()
+        )
+    digest.update(f"{len(world.people)}|{world.seed}".encode())
+    return digest.hexdigest()[:32]
 
 
 def _prepared_spec(url: str) -> dict[str, object] | None:

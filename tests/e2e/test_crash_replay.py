@@ -1,4 +1,7 @@
-"""Crashes between a handler's commit and the delivery mark: replay creates no duplicate."""
+"""In-process crashes inside a handler's transaction and right after its commit, then a
+replay of the whole outbox: the run ends as a clean one, with no duplicate.
+
+(`test_crash_kill.py` kills a real process instead.)"""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ def test_crashes_and_full_replay_change_nothing(small_world: World, tmp_path: Pa
     crashed_ids: set[str] = set()
 
     def crash_every_ninth(point: str, row: OutboxRow) -> None:
-        if point == "after_handle" and row.seq % 9 == 0 and row.message_id not in crashed_ids:
+        # Before the commit on odd rows (the effects roll back), after it on even ones.
+        where = "before_commit" if row.seq % 2 else "after_handle"
+        if point == where and row.seq % 9 == 0 and row.message_id not in crashed_ids:
             crashed_ids.add(row.message_id)
             raise SimulatedCrash()
 
