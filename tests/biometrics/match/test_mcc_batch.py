@@ -116,6 +116,31 @@ def test_batch_rescales_as_minutiae_do(matcher: MccMatcher) -> None:
     _assert_packed_equal(prepare_packed(matcher, batch), _slow_path(matcher, batch))
 
 
+def test_batch_limits_cylinders_as_prepare_does() -> None:
+    """With max_cylinders, both paths keep the same strongest cylinders valid."""
+    matcher = MccMatcher(MccParams(cylinder=CylinderParams(max_cylinders=12)))
+    sets = _awkward_sets() + [random_minutiae(s, n=20 + s) for s in range(200, 206)]
+    batch = MinutiaeBatch.from_minutiae(sets)
+    packed = prepare_packed(matcher, batch)
+    _assert_packed_equal(packed, _slow_path(matcher, batch))
+    per_set = np.add.reduceat(packed.valid, packed.off[:-1]) * (np.diff(packed.off) > 0)
+    assert per_set.max() == 12
+    unlimited = prepare_packed(MccMatcher(), batch)
+    assert unlimited.valid.sum() > packed.valid.sum()
+    assert not (packed.valid & ~unlimited.valid).any()  # only ever switches cylinders off
+
+
+def test_keep_strongest_ranks_valid_rows_by_quality_within_each_set() -> None:
+    valid = np.array([True, True, False, True, True, True, True, False])
+    quality = np.array([10, 90, 99, 50, 50, 70, 20, 100])
+    offsets = np.array([0, 5, 8])
+    kept = mcc_cylinders.keep_strongest(valid, quality, offsets, 2)
+    # set 0: rows 1 (90), then 3 and 4 tie at 50: the earlier row wins; row 2 was invalid
+    # set 1: rows 5 (70) and 6 (20); row 7 was invalid however good
+    assert kept.tolist() == [False, True, False, True, False, True, True, False]
+    assert mcc_cylinders.keep_strongest(valid, quality, offsets, 0) is valid
+
+
 def test_empty_batch(matcher: MccMatcher) -> None:
     batch = MinutiaeBatch.from_minutiae([])
     _assert_packed_equal(prepare_packed(matcher, batch), matcher.pack([]))

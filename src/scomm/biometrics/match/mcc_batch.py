@@ -22,6 +22,7 @@ from scomm.biometrics.match.mcc_cylinders import (
     cylinder_tables,
     cylinders,
     hull_planes,
+    keep_strongest,
     pair_geometry,
     template_summaries,
 )
@@ -70,6 +71,9 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
         *per_pair.values(),
         hull_rows,
         hull_count,
+    )
+    per_minutia["valid"] = keep_strongest(
+        per_minutia["valid"], batch.quality, off, params.cylinder.max_cylinders
     )
     in_hull = np.arange(total) - np.repeat(off[:-1], sizes) < np.repeat(hull_count, sizes)
     header = template_header(

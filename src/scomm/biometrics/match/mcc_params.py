@@ -26,7 +26,10 @@ class CylinderParams:
     contribution reaches this (0.01, the sigmoid's mid-point).  omega: cells further than
     this outside the convex hull of the minutiae are invalid (50).  min_vc: a cylinder needs
     this fraction of its disk's cells valid (0.75).  min_m: and this many other minutiae
-    within radius + 3 sigma_s (2).
+    within radius + 3 sigma_s (2).  max_cylinders: only this many valid cylinders of a
+    template, those of its best-quality minutiae (ties: the earlier minutia), take part in
+    the local similarities; 0 keeps them all.  A comparison's cost grows with the product of
+    the two counts; the consolidation still uses every minutia.
     """
 
     radius: float = 70.0
@@ -38,6 +41,7 @@ class CylinderParams:
     omega: float = 50.0
     min_vc: float = 0.75
     min_m: int = 2
+    max_cylinders: int = 0
 
 
 @dataclass(frozen=True)

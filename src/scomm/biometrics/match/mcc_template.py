@@ -12,6 +12,7 @@ from scomm.biometrics.match.mcc_cylinders import (
     build_cylinders,
     disk_words,
     hull_halfplanes_of,
+    keep_strongest,
     template_derived,
     words_per_plane,
 )
@@ -128,6 +129,8 @@ class MatcherTemplate:
         theta = np.asarray(theta, np.float32).astype(np.float64)
         planes = hull_halfplanes_of(x, -y)
         bits, mask, valid = build_cylinders(x, -y, theta, planes, p)
+        quality = np.asarray(quality)
+        valid = keep_strongest(valid, quality, np.array([0, len(x)]), p.max_cylinders)
         return cls(
             x,
             y,
