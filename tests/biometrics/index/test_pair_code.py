@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scomm.biometrics.index.pair_code import PairCoder, PairCodeParams, pair_histograms
+from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder, pair_histograms
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 
