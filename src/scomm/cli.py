@@ -17,6 +17,7 @@ from scomm.audit.chain import verify
 from scomm.bench import bench_app
 from scomm.config import load_settings
 from scomm.ops_cli import ops_app, switches_app
+from scomm.simulate_cli import simulate
 from scomm.store.db import Database, sqlite_url
 from scomm.synth.cli import synth_app
 
@@ -33,6 +34,7 @@ app.add_typer(bench_app, name="bench", help="Benchmarks of the fingerprint engin
 app.add_typer(synth_app, name="synth")
 app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
+app.command("simulate")(simulate)
 console = Console()
 
 DatabaseOption = typer.Option(

@@ -1,26 +1,29 @@
-"""The demo: build a synthetic world, run its bookings through every hop, write the summary."""
+"""Scenario runs: build a scenario's world, run it through every hop, write the summary.
+
+`run_scenario` is `scomm simulate`; `run_demo` is `scomm demo`, the small "demo" scenario
+with a chosen number of bookings.
+"""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 import scomm
 from scomm.audit.chain import verify
 from scomm.config import Settings
-from scomm.domain.ids import derived_id
 from scomm.reports.html import render_report
+from scomm.reports.scenario import ground_truth, measure, target_table, window_text
 from scomm.reports.summary import summarise
-from scomm.simulation import Stage, run_world, silent
+from scomm.simulation import Stage, run_world, scenario_settings, silent
 from scomm.store.db import Database
-from scomm.store.models import CaseRow, CriminalSubmissionRow, DetainerRow
-from scomm.synth.world import World, build_world
+from scomm.synth.scenario import Scenario, load_scenario
+from scomm.synth.world import DEMO_SCENARIO, World, build_scenario_world
+
+__all__ = ["DemoResult", "ground_truth", "run_demo", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -33,106 +36,89 @@ class DemoResult:
 def run_demo(
     settings: Settings, bookings: int, seed: int, out_dir: Path, stage: Stage = silent
 ) -> DemoResult:
-    """Run a world of `bookings` bookings; write `summary.json` and `report.html`."""
+    """Run the demo scenario with `bookings` bookings; write `summary.json` and `report.html`."""
+    scenario = load_scenario(DEMO_SCENARIO).with_overrides(seed=seed, bookings=bookings)
+    return run_scenario(
+        settings,
+        scenario,
+        out_dir,
+        stage=stage,
+        title="scomm demo: the Secure Communities flow, end to end",
+    )
+
+
+def run_scenario(
+    settings: Settings,
+    scenario: Scenario,
+    out_dir: Path,
+    stage: Stage = silent,
+    title: str | None = None,
+) -> DemoResult:
+    """Build the scenario's world, run it on scenario time, and write `summary.json` (every
+    count per type, month, jurisdiction and level; ground truth; target against simulated)
+    and `report.html` to `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    world = build_world(seed, bookings)
-    run = run_world(world, settings, stage=stage)
+    began = time.monotonic()
+    with stage("building the world", 1) as advance:
+        world = build_scenario_world(scenario)
+        advance(1)
+    run = run_world(world, scenario_settings(settings, scenario), stage=stage)
     db = Database(settings.database_url)
     try:
         with db.sessions() as session:
             summary = summarise(session).as_dict()
             check = verify(session)
             truth = ground_truth(session, world)
+            targets = target_table(world, measure(session, world))
     finally:
         db.dispose()
     summary["audit_verified"] = check.ok
     summary["ground_truth"] = truth
-    summary["run"] = {
-        "seed": seed,
-        "bookings": bookings,
-        "people": len(world.people),
-        "scenario_start": world.start.isoformat(),
+    summary["targets"] = targets
+    summary["run"] = run_facts(world, scenario) | {
         "scenario_end": run.scenario_end.isoformat(),
         "engine": run.engine,
+        "seconds": round(time.monotonic() - began, 1),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     html = render_report(
-        "scomm demo: the Secure Communities flow, end to end",
+        title or f"scomm simulate: scenario {scenario.name}",
         summary,
         {
-            "description": "A synthetic county-level run: every booking's CAR through the SIB to "
-            "the criminal repository, and (where switch B is on) to the immigration "
-            "repository, LESC and an ICE field office.",
+            "description": scenario.description
+            or "A synthetic run: every booking's CAR through the SIB to the criminal "
+            "repository, and (where switch B is on) to the immigration repository, LESC "
+            "and an ICE field office.",
             "audit_ok": check.ok,
             "audit_problem": check.problem,
             "ground_truth": truth,
+            "targets": targets,
+            "target_window": window_text(scenario.target_window),
+            "scale": scenario.scale,
+            "scenario": scenario.name,
             "version": scomm.__version__,
-            "seed": seed,
-            "bookings": bookings,
+            "seed": scenario.seed,
+            "bookings": len(world.bookings),
         },
     )
     (out_dir / "report.html").write_text(html)
     return DemoResult(summary, out_dir, settings.database_url)
 
 
-def ground_truth(session: Session, world: World) -> dict[str, int]:
-    """What only the synthetic world knows: citizens detained, biometric misses and false hits."""
-    person_of = {
-        derived_id("case", p.booking.tcn): world.people[p.person_id] for p in world.bookings
-    }
-    truth: Counter[str] = Counter()
-    _criminal_truth(session, world, truth)
-    for case in session.scalars(select(CaseRow)):
-        person = person_of.get(case.case_id)
-        if person is None:
-            continue
-        record = person.immigration
-        if case.ident_id is not None:
-            truth["ident_matches"] += 1
-            if record is None or record.ident_id != case.ident_id:
-                truth["ident_false_matches"] += 1
-        elif record is not None and case.state == "ident_no_match":
-            truth["ident_missed_matches"] += 1
-    for detainer in session.scalars(select(DetainerRow)):
-        person = person_of.get(detainer.case_id)
-        if person is not None:
-            truth["detainers"] += 1
-            if person.path.is_citizen:
-                truth["detainers_on_us_citizens"] += 1
+def run_facts(world: World, scenario: Scenario) -> dict[str, Any]:
     return {
-        k: truth[k]
-        for k in (
-            "criminal_identifications",
-            "criminal_false_matches",
-            "criminal_missed_matches",
-            "ident_matches",
-            "ident_false_matches",
-            "ident_missed_matches",
-            "detainers",
-            "detainers_on_us_citizens",
-        )
+        "scenario": scenario.name,
+        "scenario_source": scenario.source,
+        "seed": scenario.seed,
+        "scale": scenario.scale,
+        "bookings": len(world.bookings),
+        "bookings_represented": round(sum(b.weight for b in world.bookings), 1),
+        "dispositions": len(world.dispositions),
+        "people": len(world.people),
+        "jurisdictions": len(world.jurisdictions),
+        "scenario_start": world.start.isoformat(),
+        "safeguards": {
+            k: getattr(scenario.safeguards, k) for k in scenario.safeguards.__dataclass_fields__
+        },
+        "officer_policy": scenario.officer_policy.name,
     }
-
-
-def _criminal_truth(session: Session, world: World, truth: Counter[str]) -> None:
-    """Each CJIS search against who the person is: someone with a record, or booked (and so
-    enrolled) before, must be identified as that FBI number; anyone else must not be."""
-    planned = {p.booking.tcn: p for p in world.bookings}
-    known: dict[str, str] = {}  # person id -> FBI number the repository holds them under
-    rows = session.scalars(
-        select(CriminalSubmissionRow).order_by(
-            CriminalSubmissionRow.received_at, CriminalSubmissionRow.tcn
-        )
-    )
-    for row in rows:
-        booking = planned.get(row.tcn)
-        if booking is None:
-            continue
-        person = world.people[booking.person_id]
-        expected = person.criminal.fbi_number if person.criminal else known.get(person.person_id)
-        if row.identified:
-            truth["criminal_identifications"] += 1
-            truth["criminal_false_matches"] += row.fbi_number != expected
-        elif expected is not None:
-            truth["criminal_missed_matches"] += 1
-        known.setdefault(person.person_id, row.fbi_number)

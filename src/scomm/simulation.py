@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -13,10 +14,12 @@ from sqlalchemy import select
 from scomm.bus.dispatcher import FaultHook, SimulatedCrash
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.store.models import BookingRow
+from scomm.store.models import AuditEntryRow, BookingRow, JurisdictionRow, OutboxRow
 from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.synth.jurisdictions import JurisdictionPlan
+from scomm.synth.scenario import OptOutRequest, PolicyChange, Scenario
 from scomm.synth.transactions import transaction_bytes
-from scomm.synth.world import World
+from scomm.synth.world import PlannedBooking, PlannedDisposition, World
 from scomm.system import System
 
 # A stage reporter: called with (description, total) it returns a context manager that
@@ -37,6 +40,41 @@ class RunResult:
     restarts: int
     scenario_end: datetime
     engine: str
+
+
+def scenario_settings(settings: Settings, scenario: Scenario | None) -> Settings:
+    """The run's settings with the scenario's safeguards and simulated-officer policy."""
+    if scenario is None:
+        return settings
+    return replace(
+        settings,
+        seed=scenario.seed,
+        safeguards=scenario.safeguards,
+        officer_policy=scenario.officer_policy,
+    )
+
+
+# One thing that happens at a moment of scenario time, besides the messages themselves.
+Event = tuple[datetime, int, PlannedBooking | PlannedDisposition | tuple[str, object]]
+
+
+def timeline(world: World) -> list[Event]:
+    """Bookings, court dispositions, detainer-policy changes and opt-out requests, in time
+    order (at equal times: requests and policy changes first, then bookings, then
+    dispositions). Policy changes and requests after the window are left out: no booking
+    of the world meets them."""
+    events: list[Event] = []
+    for plan in world.jurisdictions:
+        for request in plan.opt_out_requests:
+            if request.at < world.end:
+                events.append((request.at, 0, ("opt_out", (plan, request))))
+        for change in plan.policy_changes:
+            if change.at < world.end:
+                events.append((change.at, 0, ("policy", (plan, change))))
+    events += [(b.booking.booked_at, 1, b) for b in world.bookings]
+    events += [(d.decided_at, 2, d) for d in world.dispositions]
+    events.sort(key=lambda e: (e[0], e[1]))
+    return events
 
 
 def run_world(
@@ -64,17 +102,29 @@ def run_world(
         load_jurisdictions(system, world)
         with stage("enrolling repositories", len(world.people)) as advance:
             enrol_repositories(system, world, progress=advance)
-        pending = list(zip(world.bookings, _transactions(world), strict=True))
-        with stage("running bookings", len(pending)) as advance:
+        raws = _transactions(world)  # made lazily, in booking order, kept until booked
+        unbooked: dict[str, bytes] = {}
+        pending = timeline(world)
+        with stage("running bookings", len(world.bookings)) as advance:
             while True:
                 try:
                     while pending:
-                        planned, raw = pending[0]
-                        system.run_until(planned.booking.booked_at)
-                        if not _already_booked(system, planned.booking.tcn):
-                            system.book(planned.booking, raw)
+                        at, _, event = pending[0]
+                        system.run_until(at)
+                        if isinstance(event, PlannedBooking):
+                            tcn = event.booking.tcn
+                            if tcn not in unbooked:
+                                unbooked[tcn] = next(raws)
+                            if not _already_booked(system, tcn):
+                                system.book(event.booking, unbooked[tcn])
+                            del unbooked[tcn]
+                            advance(1)
+                        elif isinstance(event, PlannedDisposition):
+                            if not _disposition_sent(system, event.tcn):
+                                system.record_disposition(event.tcn, event.outcome, at)
+                        else:
+                            _apply(system, event)
                         pending.pop(0)
-                        advance(1)
                     system.run_until(None)
                     system.save_galleries()
                     break
@@ -87,6 +137,65 @@ def run_world(
         return RunResult(restarts=restarts, scenario_end=clock.now(), engine=system.ctx.engine_name)
     finally:
         system.close()
+
+
+def _apply(system: System, event: tuple[str, object]) -> None:
+    kind, detail = event
+    assert isinstance(detail, tuple)
+    plan, item = detail
+    if kind == "policy":
+        set_detainer_policy(system, plan, item)
+    else:
+        record_opt_out_request(system, plan, item)
+
+
+def set_detainer_policy(system: System, plan: JurisdictionPlan, change: PolicyChange) -> None:
+    """A jurisdiction's detainer policy changes (local or state law, DOMAIN.md §3.4): the
+    jail applies it to detainers from then on; the change is audited."""
+    ori = plan.jurisdiction.ori
+    with system.unit_of_work() as uow:
+        row = uow.session.get(JurisdictionRow, ori)
+        if row is None or row.detainer_policy == change.policy.value:
+            return
+        before = row.detainer_policy
+        row.detainer_policy = change.policy.value
+        uow.record(
+            "policy",
+            "DETAINER_POLICY",
+            "jurisdiction",
+            "",
+            {"ori": ori, "from": before, "to": change.policy.value, "reason": change.reason},
+        )
+        uow.commit()
+
+
+def record_opt_out_request(system: System, plan: JurisdictionPlan, request: OptOutRequest) -> None:
+    """A county's opt-out request, recorded with its answer; a granted one is already in the
+    plan's switch settings (it takes effect through them)."""
+    ori = plan.jurisdiction.ori
+    payload = {
+        "ori": ori,
+        "switch": request.switch.value,
+        "granted": request.granted,
+        "requested_at": request.at.isoformat(),
+        "reason": request.reason,
+    }
+    with system.unit_of_work() as uow:
+        done = uow.session.scalars(
+            select(AuditEntryRow.payload).where(AuditEntryRow.name == "OPT_OUT_REQUEST")
+        ).all()
+        if any(json.loads(p) == payload for p in done):
+            return
+        uow.record("switch_request", "OPT_OUT_REQUEST", "jurisdiction", "", payload)
+        uow.commit()
+
+
+def _disposition_sent(system: System, tcn: str) -> bool:
+    with system.db.sessions() as session:
+        found = session.scalar(
+            select(OutboxRow.seq).where(OutboxRow.tcn == tcn, OutboxRow.type == "DISPOSITION")
+        )
+        return found is not None
 
 
 def _already_booked(system: System, tcn: str) -> bool:

@@ -8,10 +8,11 @@ import numpy as np
 
 from scomm.biometrics.protocols import FailureToEnrol, Template
 from scomm.bus.unit_of_work import UnitOfWork
+from scomm.domain.immigration import BenefitKind
 from scomm.domain.records import Repository
-from scomm.store.models import EncounterRow, JurisdictionRow, SubjectRow
+from scomm.store.models import BenefitRecordRow, EncounterRow, JurisdictionRow, SubjectRow
 from scomm.store.templates import store_templates
-from scomm.synth.population import Person
+from scomm.synth.population import CitizenshipPath, Person
 from scomm.synth.transactions import capture
 from scomm.synth.world import World
 from scomm.system import System
@@ -84,9 +85,32 @@ def enrol_repositories(system: System, world: World, progress: Progress | None =
                         detail=record.recorded_status.value,
                     )
                 )
+                _benefit(uow, person)
             uow.commit()
         if progress:
             progress(1)
+
+
+def _benefit(uow: UnitOfWork, person: Person) -> None:
+    """The USCIS record of a naturalization or derived citizenship, keyed by A-number: it
+    exists whether or not IDENT's record learned of it (a stale record is the case where
+    it did not)."""
+    record = person.immigration
+    if person.citizenship_since is None or record is None or record.a_number is None:
+        return
+    kind = (
+        BenefitKind.NATURALIZATION
+        if person.path is CitizenshipPath.NATURALIZED
+        else BenefitKind.DERIVED_CITIZENSHIP
+    )
+    uow.session.add(
+        BenefitRecordRow(
+            a_number=record.a_number,
+            kind=kind.value,
+            granted_at=person.citizenship_since,
+            receipt=f"USCIS-{person.person_id}",
+        )
+    )
 
 
 def _enrol(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import Jurisdiction
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
+
+if TYPE_CHECKING:
+    from scomm.synth.scenario import OptOutRequest, PolicyChange, Scenario
 
 
 @dataclass(frozen=True)
@@ -15,9 +19,29 @@ class JurisdictionPlan:
     jurisdiction: Jurisdiction
     settings: tuple[SwitchSetting, ...]
     share_of_bookings: float
+    policy_changes: tuple[PolicyChange, ...] = ()
+    opt_out_requests: tuple[OptOutRequest, ...] = ()
+
+    def activated_at(self, at: datetime) -> bool:
+        """Switch B on at `at`, per this plan's own settings (the federal activation)."""
+        in_force = [
+            s
+            for s in self.settings
+            if s.switch is Switch.B_FORWARD_TO_IDENT
+            and s.effective_from <= at
+            and (s.effective_to is None or at < s.effective_to)
+        ]
+        return bool(in_force) and max(in_force, key=lambda s: s.effective_from).enabled
+
+    def policy_at(self, at: datetime) -> DetainerPolicy:
+        policy = self.jurisdiction.detainer_policy
+        for change in self.policy_changes:
+            if change.at <= at:
+                policy = change.policy
+        return policy
 
 
-def _activated(ori: str, at: datetime) -> SwitchSetting:
+def activation_setting(ori: str, at: datetime) -> SwitchSetting:
     return SwitchSetting(
         ori=ori,
         switch=Switch.B_FORWARD_TO_IDENT,
@@ -28,103 +52,49 @@ def _activated(ori: str, at: datetime) -> SwitchSetting:
     )
 
 
-def _county(
-    ori: str,
-    name: str,
-    state: str,
-    sib: str,
-    policy: DetainerPolicy,
-    activation: datetime,
-    share: float,
-    *extra: SwitchSetting,
-) -> JurisdictionPlan:
-    return JurisdictionPlan(
-        Jurisdiction(
+def jurisdiction_plans(scenario: Scenario) -> tuple[JurisdictionPlan, ...]:
+    """The scenario's counties as jurisdictions with their switch settings: activation
+    (switch B, federal) on its date, then the county's own opt-out settings."""
+    plans = []
+    for state, county in scenario.counties:
+        activation = (
+            ()
+            if county.activation is None
+            else (activation_setting(county.ori, county.activation),)
+        )
+        plans.append(
+            JurisdictionPlan(
+                Jurisdiction(
+                    ori=county.ori,
+                    name=county.name,
+                    state=state.code,
+                    sib_ori=state.sib_ori,
+                    detainer_policy=county.detainer_policy,
+                    activation_at=county.activation,
+                ),
+                (*activation, *county.switches, *_granted(county.ori, county.opt_out_requests)),
+                county.share,
+                county.policy_changes,
+                county.opt_out_requests,
+            )
+        )
+    return tuple(plans)
+
+
+def _granted(ori: str, requests: tuple[OptOutRequest, ...]) -> tuple[SwitchSetting, ...]:
+    """A granted opt-out switches its layer off: B by the federal side ("removing the
+    jurisdiction from the deployment plan", 2010), C or D by the county itself."""
+    return tuple(
+        SwitchSetting(
             ori=ori,
-            name=name,
-            state=state,
-            sib_ori=sib,
-            detainer_policy=policy,
-            activation_at=activation,
-        ),
-        (_activated(ori, activation), *extra),
-        share,
+            switch=r.switch,
+            enabled=False,
+            effective_from=r.at,
+            changed_by=SwitchOwner.FEDERAL
+            if r.switch is Switch.B_FORWARD_TO_IDENT
+            else SwitchOwner.JURISDICTION,
+            reason=f"opt-out granted: {r.reason}",
+        )
+        for r in requests
+        if r.granted
     )
-
-
-def default_jurisdictions() -> list[JurisdictionPlan]:
-    """Six counties in three states, activated at different points of the 2008-2012 rollout.
-    The names and ORIs are made up; the pattern (pilot counties, opt-out requests, a county
-    that stops honouring detainers) follows DOMAIN.md §3."""
-    return [
-        _county(
-            "CA0010000",
-            "Alder County",
-            "CA",
-            "CA0000000",
-            DetainerPolicy.HONOR_ALL,
-            datetime(2009, 5, 26),
-            0.22,
-        ),
-        _county(
-            "CA0020000",
-            "Birch County",
-            "CA",
-            "CA0000000",
-            DetainerPolicy.HONOR_NONE,
-            datetime(2010, 6, 15),
-            0.18,
-        ),
-        _county(
-            "TX0030000",
-            "Cedar County",
-            "TX",
-            "TX0000000",
-            DetainerPolicy.HONOR_ALL,
-            datetime(2008, 10, 27),
-            0.20,
-        ),
-        _county(
-            "TX0040000",
-            "Dogwood County",
-            "TX",
-            "TX0000000",
-            DetainerPolicy.HONOR_ALL,
-            datetime(2010, 11, 2),
-            0.15,
-            SwitchSetting(
-                ori="TX0040000",
-                switch=Switch.C_RESULTS_TO_JAIL,
-                enabled=False,
-                effective_from=datetime(2010, 11, 2),
-                changed_by=SwitchOwner.JURISDICTION,
-                reason="county opted out of receiving IDENT/IAR results",
-            ),
-        ),
-        _county(
-            "IL0050000",
-            "Elm County",
-            "IL",
-            "IL0000000",
-            DetainerPolicy.HONOR_ALL,
-            datetime(2011, 3, 1),
-            0.15,
-            SwitchSetting(
-                ori="IL0050000",
-                switch=Switch.D_HONOUR_DETAINERS,
-                enabled=False,
-                effective_from=datetime(2011, 9, 1),
-                changed_by=SwitchOwner.JURISDICTION,
-                reason="county ordinance: detainers are requests, not honoured",
-            ),
-        ),
-        _county(
-            "IL0060000",
-            "Fir County",
-            "IL",
-            "IL0000000",
-            DetainerPolicy.HONOR_ALL,
-            datetime(2012, 9, 1),
-            0.10,
-        ),
-    ]

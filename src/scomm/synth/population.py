@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scomm.domain.immigration import RecordedStatus
-from scomm.domain.offenses import OFFENSES, Offense
+from scomm.domain.offenses import OFFENSES, Offense, offense_for_code
+
+if TYPE_CHECKING:
+    from scomm.synth.scenario import PathSpec, PopulationSpec
 
 
 class CitizenshipPath(StrEnum):
@@ -30,21 +34,6 @@ class CitizenshipPath(StrEnum):
             CitizenshipPath.DERIVED_CITIZEN,
         )
 
-
-# Shares among people booked into a jail: a first guess, calibrated in issue 5.
-PATH_SHARES: dict[CitizenshipPath, float] = {
-    CitizenshipPath.NATIVE_CITIZEN: 0.55,
-    CitizenshipPath.NATURALIZED: 0.09,
-    CitizenshipPath.DERIVED_CITIZEN: 0.03,
-    CitizenshipPath.PERMANENT_RESIDENT: 0.10,
-    CitizenshipPath.VISA_HOLDER: 0.05,
-    CitizenshipPath.OVERSTAY: 0.07,
-    CitizenshipPath.ENTERED_WITHOUT_INSPECTION: 0.09,
-    CitizenshipPath.PREVIOUSLY_REMOVED: 0.02,
-}
-STALE_NATURALIZATION_SHARE = 0.5  # naturalizations the immigration record never learned of
-EWI_ENCOUNTERED_SHARE = 0.6  # people who entered without inspection but were fingerprinted once
-CRIMINAL_RECORD_SHARE = 0.35
 
 # NCIC place-of-birth codes for a few countries ([M]: check against the NCIC code manual).
 FOREIGN_POB = ("MM", "GT", "ES", "HO", "CH", "IN", "PI", "CU")
@@ -127,35 +116,62 @@ class Person:
     finger_seed: int
     immigration: ImmigrationRecord | None = None
     criminal: CriminalRecord | None = None
+    # naturalization or derivation date: a benefits record that IDENT may never have learned
+    citizenship_since: datetime | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 def make_population(
-    rng: np.random.Generator, size: int, home_state: str, before: datetime
+    rng: np.random.Generator,
+    size: int,
+    spec: PopulationSpec,
+    before: datetime,
+    prior_offenses: dict[str, float] | None = None,
 ) -> list[Person]:
-    paths = list(PATH_SHARES)
-    weights = np.array([PATH_SHARES[p] for p in paths])
-    people = []
-    for i in range(size):
-        path = paths[int(rng.choice(len(paths), p=weights / weights.sum()))]
-        people.append(_person(rng, i, path, home_state, before))
-    return people
+    """`size` people with the scenario's citizenship paths, records and criminal histories,
+    all of whose records predate `before` (the scenario's start)."""
+    paths = list(spec.paths)
+    weights = np.array([spec.paths[p].share for p in paths])
+    weights = weights / weights.sum()
+    choices = rng.choice(len(paths), size=size, p=weights)
+    offenses = _offense_table(prior_offenses)
+    return [_person(rng, i, paths[int(c)], spec, before, offenses) for i, c in enumerate(choices)]
+
+
+def _offense_table(mix: dict[str, float] | None) -> tuple[list[Offense], np.ndarray]:
+    """What earlier arrests were for: the scenario's booking offense mix, else every
+    offense of the table alike."""
+    if mix:
+        table = [o for o in (offense_for_code(c) for c in mix) if o is not None]
+        weights = np.array([mix[o.ncic_code] for o in table])
+    else:
+        table = [o for o in OFFENSES if o.ncic_code != "0399"]
+        weights = np.ones(len(table))
+    return table, weights / weights.sum()
 
 
 def _person(
-    rng: np.random.Generator, index: int, path: CitizenshipPath, home_state: str, before: datetime
+    rng: np.random.Generator,
+    index: int,
+    path: CitizenshipPath,
+    spec: PopulationSpec,
+    before: datetime,
+    offenses: tuple[list[Offense], np.ndarray],
 ) -> Person:
     dob = date(1950, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 42)))
     name = f"{SURNAMES[int(rng.integers(len(SURNAMES)))]},{GIVEN[int(rng.integers(len(GIVEN)))]}"
     native = path is CitizenshipPath.NATIVE_CITIZEN
-    pob = home_state if native else FOREIGN_POB[int(rng.integers(len(FOREIGN_POB)))]
+    pob = spec.home_state if native else FOREIGN_POB[int(rng.integers(len(FOREIGN_POB)))]
     person_id = f"P{index:06d}"
-    encountered = _random_time(rng, datetime(1995, 1, 1), before)
-    immigration = _immigration_record(rng, person_id, path, encountered)
+    encountered = _random_time(rng, datetime(1995, 1, 1), before - timedelta(days=400))
+    since = None
+    if path in (CitizenshipPath.NATURALIZED, CitizenshipPath.DERIVED_CITIZEN):
+        since = _random_time(rng, encountered + timedelta(days=180), before)
+    immigration = _immigration_record(rng, person_id, path, spec.paths[path], encountered)
     criminal = None
-    if rng.random() < CRIMINAL_RECORD_SHARE:
-        priors = tuple(_offense(rng) for _ in range(int(rng.integers(1, 4))))
-        convicted = tuple(o for o in priors if rng.random() < 0.5)
+    if rng.random() < spec.criminal_record_share:
+        priors = tuple(_offense(rng, offenses) for _ in range(int(rng.integers(1, 4))))
+        convicted = tuple(o for o in priors if rng.random() < spec.prior_conviction_share)
         criminal = CriminalRecord(
             f"FBI{index:07d}", priors, convicted, _random_time(rng, datetime(2000, 1, 1), before)
         )
@@ -169,47 +185,48 @@ def _person(
         finger_seed=int(rng.integers(1, 2**31 - 1)),
         immigration=immigration,
         criminal=criminal,
+        citizenship_since=since,
     )
 
 
+_RECORDED: dict[CitizenshipPath, RecordedStatus] = {
+    CitizenshipPath.PERMANENT_RESIDENT: RecordedStatus.LAWFUL_PERMANENT_RESIDENT,
+    CitizenshipPath.VISA_HOLDER: RecordedStatus.NONIMMIGRANT_VISA,
+    CitizenshipPath.OVERSTAY: RecordedStatus.VISA_OVERSTAY,
+    CitizenshipPath.ENTERED_WITHOUT_INSPECTION: RecordedStatus.ENTERED_WITHOUT_INSPECTION,
+    CitizenshipPath.PREVIOUSLY_REMOVED: RecordedStatus.PREVIOUSLY_REMOVED,
+}
+
+
 def _immigration_record(
-    rng: np.random.Generator, person_id: str, path: CitizenshipPath, at: datetime
+    rng: np.random.Generator,
+    person_id: str,
+    path: CitizenshipPath,
+    spec: PathSpec,
+    at: datetime,
 ) -> ImmigrationRecord | None:
-    status: RecordedStatus | None
-    match path:
-        case CitizenshipPath.NATIVE_CITIZEN:
-            status = None
-        case CitizenshipPath.NATURALIZED:
-            stale = rng.random() < STALE_NATURALIZATION_SHARE
-            status = (
-                RecordedStatus.LAWFUL_PERMANENT_RESIDENT
-                if stale
-                else RecordedStatus.NATURALIZED_CITIZEN
-            )
-        case CitizenshipPath.DERIVED_CITIZEN | CitizenshipPath.PERMANENT_RESIDENT:
-            status = RecordedStatus.LAWFUL_PERMANENT_RESIDENT
-        case CitizenshipPath.VISA_HOLDER:
-            status = RecordedStatus.NONIMMIGRANT_VISA
-        case CitizenshipPath.OVERSTAY:
-            status = RecordedStatus.VISA_OVERSTAY
-        case CitizenshipPath.ENTERED_WITHOUT_INSPECTION:
-            status = (
-                RecordedStatus.ENTERED_WITHOUT_INSPECTION
-                if rng.random() < EWI_ENCOUNTERED_SHARE
-                else None
-            )
-        case CitizenshipPath.PREVIOUSLY_REMOVED:
-            status = RecordedStatus.PREVIOUSLY_REMOVED
-    if status is None:
+    """The person's IDENT record, if any. A citizen by naturalization or derivation has one
+    from before citizenship; for a `stale` share it still shows a permanent resident."""
+    has_record = rng.random() < spec.ident_record
+    stale = rng.random() < spec.stale
+    if not has_record or path is CitizenshipPath.NATIVE_CITIZEN:
         return None
+    if path in (CitizenshipPath.NATURALIZED, CitizenshipPath.DERIVED_CITIZEN):
+        status = (
+            RecordedStatus.LAWFUL_PERMANENT_RESIDENT
+            if stale
+            else RecordedStatus.NATURALIZED_CITIZEN
+        )
+    else:
+        status = _RECORDED[path]
     has_a_number = status is not RecordedStatus.ENTERED_WITHOUT_INSPECTION
     a_number = f"A{int(rng.integers(10**7, 10**8)):08d}" if has_a_number else None
     return ImmigrationRecord(f"IDENT-{person_id}", a_number, status, at)
 
 
-def _offense(rng: np.random.Generator) -> Offense:
-    choices = [o for o in OFFENSES if o.ncic_code != "0399"]
-    return choices[int(rng.integers(len(choices)))]
+def _offense(rng: np.random.Generator, offenses: tuple[list[Offense], np.ndarray]) -> Offense:
+    table, weights = offenses
+    return table[int(rng.choice(len(table), p=weights))]
 
 
 def _random_time(rng: np.random.Generator, start: datetime, end: datetime) -> datetime:

@@ -1,45 +1,22 @@
-"""A first synthetic world: jurisdictions, a population, and the bookings of a scenario window."""
+"""A synthetic world built from a scenario: jurisdictions, a population, bookings, dispositions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from scomm.domain.ids import transaction_control_number
-from scomm.domain.offenses import OFFENSES, Offense
+from scomm.domain.messages import DispositionOutcome
+from scomm.domain.offenses import offense_for_code
 from scomm.domain.records import Booking, Charge
-from scomm.synth.jurisdictions import JurisdictionPlan, default_jurisdictions
+from scomm.synth.jurisdictions import JurisdictionPlan, jurisdiction_plans
 from scomm.synth.population import Person, make_population
+from scomm.synth.scenario import ArrestSpec, Scenario, load_scenario
 
-SCENARIO_START = datetime(2010, 1, 1)
-SCENARIO_END = datetime(2012, 1, 1)
-
-# What people are booked for: traffic and public-order offences dominate (DOMAIN.md §5).
-BOOKING_OFFENSE_WEIGHTS: dict[str, float] = {
-    "5404": 0.18,
-    "5499": 0.12,
-    "1313": 0.12,
-    "2399": 0.10,
-    "3562": 0.08,
-    "5311": 0.08,
-    "7399": 0.05,
-    "2299": 0.05,
-    "2699": 0.04,
-    "1315": 0.05,
-    "3530": 0.04,
-    "1299": 0.02,
-    "5207": 0.03,
-    "2404": 0.02,
-    "1199": 0.01,
-    "0999": 0.005,
-    "2599": 0.005,
-}
-# Literals no classifier knows: they reach the IAQ as 0399 (counted, never dropped).
-UNCLASSIFIED_LITERALS = ("PROBATION VIOLATION", "FTA WARRANT", "RESISTING OFFICER W/O VIOL")
-UNCLASSIFIED_SHARE = 0.05
-DEFECT_SHARE = 0.02  # transactions damaged on the way (truncated, or a bad field)
+DEMO_SCENARIO = "demo"
 
 
 @dataclass(frozen=True)
@@ -47,6 +24,18 @@ class PlannedBooking:
     booking: Booking
     person_id: str
     defect: str | None  # None, "truncated" or "bad_dob"
+    # How many of the scenario's bookings this one stands for: above 1 where bookings in
+    # counties not yet activated are sampled (`sampling.unactivated`), else 1.
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlannedDisposition:
+    """The court's disposition of a booking's charges, weeks after the booking."""
+
+    tcn: str
+    outcome: DispositionOutcome
+    decided_at: datetime
 
 
 @dataclass(frozen=True)
@@ -57,78 +46,145 @@ class World:
     jurisdictions: tuple[JurisdictionPlan, ...]
     people: dict[str, Person]
     bookings: tuple[PlannedBooking, ...]
+    dispositions: tuple[PlannedDisposition, ...] = ()
+    scenario: Scenario | None = None
 
     def sib_ori(self, ori: str) -> str:
         """The ORI of the State Identification Bureau that serves booking agency `ori`."""
-        return next(p.jurisdiction.sib_ori for p in self.jurisdictions if p.jurisdiction.ori == ori)
+        return self.plan(ori).jurisdiction.sib_ori
+
+    def plan(self, ori: str) -> JurisdictionPlan:
+        return next(p for p in self.jurisdictions if p.jurisdiction.ori == ori)
 
 
-def build_world(seed: int, bookings: int, population: int | None = None) -> World:
-    """Deterministic for a given seed: the same seed gives the same world."""
-    rng = np.random.default_rng(seed)
-    places = tuple(default_jurisdictions())
-    size = population if population is not None else max(50, bookings * 2)
-    people = make_population(rng, size, home_state="CA", before=SCENARIO_START)
-    plan = _plan_bookings(rng, bookings, places, people)
-    return World(
-        seed=seed,
-        start=SCENARIO_START,
-        end=SCENARIO_END,
-        jurisdictions=places,
-        people={p.person_id: p for p in people},
-        bookings=plan,
+Progress = Callable[[int], None]
+
+
+def build_world(
+    seed: int, bookings: int, population: int | None = None, scenario: Scenario | None = None
+) -> World:
+    """The demo scenario (or `scenario`) with exactly `bookings` bookings. Deterministic:
+    the same seed gives the same world."""
+    base = scenario or load_scenario(DEMO_SCENARIO)
+    return build_scenario_world(
+        base.with_overrides(seed=seed, bookings=bookings), population=population
     )
 
 
-def _plan_bookings(
-    rng: np.random.Generator, count: int, places: tuple[JurisdictionPlan, ...], people: list[Person]
-) -> tuple[PlannedBooking, ...]:
-    shares = np.array([p.share_of_bookings for p in places])
-    span = (SCENARIO_END - SCENARIO_START).total_seconds()
-    times = sorted(
-        SCENARIO_START + timedelta(seconds=float(s))
-        for s in rng.uniform(0, span * 0.97, size=count)
+def build_scenario_world(
+    scenario: Scenario, population: int | None = None, progress: Progress | None = None
+) -> World:
+    """Everything the scenario describes, drawn from one seeded generator."""
+    rng = np.random.default_rng(scenario.seed)
+    places = jurisdiction_plans(scenario)
+    slots = _booking_slots(rng, scenario, places)
+    spec = scenario.population
+    size = population or max(spec.minimum_people, round(len(slots) * spec.people_per_booking))
+    people = make_population(
+        rng,
+        size,
+        spec,
+        before=scenario.start,
+        prior_offenses=scenario.arrests.offense_mix if spec.priors_like_bookings else None,
     )
-    codes = list(BOOKING_OFFENSE_WEIGHTS)
-    weights = np.array(list(BOOKING_OFFENSE_WEIGHTS.values()))
-    by_code = {o.ncic_code: o for o in OFFENSES}
-    planned = []
+    planned: list[PlannedBooking] = []
+    dispositions: list[PlannedDisposition] = []
     sequence: dict[str, int] = {}
-    for booked_at in times:
+    disposition_outcomes = list(scenario.dispositions.shares)
+    disposition_p = np.array([scenario.dispositions.shares[o] for o in disposition_outcomes])
+    disposition_p = disposition_p / disposition_p.sum()
+    for booked_at, place, weight in slots:
         person = people[int(rng.integers(len(people)))]
-        place = places[int(rng.choice(len(places), p=shares / shares.sum()))].jurisdiction
-        sequence[place.ori] = sequence.get(place.ori, 0) + 1
-        tcn = transaction_control_number(place.ori, booked_at, sequence[place.ori])
-        charges = tuple(
-            _charge(
-                rng,
-                by_code[codes[int(rng.choice(len(codes), p=weights / weights.sum()))]],
-                booked_at,
-            )
-            for _ in range(int(rng.integers(1, 3)))
-        )
-        hours = float(np.clip(rng.lognormal(np.log(36.0), 1.1), 3.0, 24.0 * 60))
+        ori = place.jurisdiction.ori
+        sequence[ori] = sequence.get(ori, 0) + 1
+        tcn = transaction_control_number(ori, booked_at, sequence[ori])
         booking = Booking(
             booking_id=f"BK-{tcn}",
             tcn=tcn,
-            ori=place.ori,
+            ori=ori,
             booked_at=booked_at,
-            release_due_at=booked_at + timedelta(hours=hours),
+            release_due_at=booked_at + timedelta(hours=scenario.arrests.release_hours.draw(rng)),
             name=person.name,
             dob=person.dob,
             sex=person.sex,
             pob=person.pob,
-            charges=charges,
+            charges=_charges(rng, scenario.arrests, booked_at),
         )
-        defect = None
-        if rng.random() < DEFECT_SHARE:
-            defect = "truncated" if rng.random() < 0.5 else "bad_dob"
-        planned.append(PlannedBooking(booking, person.person_id, defect))
-    return tuple(planned)
+        planned.append(PlannedBooking(booking, person.person_id, _defect(rng, scenario), weight))
+        outcome = disposition_outcomes[int(rng.choice(len(disposition_outcomes), p=disposition_p))]
+        delay = timedelta(days=scenario.dispositions.delay_days.draw(rng))
+        dispositions.append(PlannedDisposition(tcn, outcome, booked_at + delay))
+        if progress:
+            progress(1)
+    return World(
+        seed=scenario.seed,
+        start=scenario.start,
+        end=scenario.end,
+        jurisdictions=places,
+        people={p.person_id: p for p in people},
+        bookings=tuple(planned),
+        dispositions=tuple(sorted(dispositions, key=lambda d: (d.decided_at, d.tcn))),
+        scenario=scenario,
+    )
 
 
-def _charge(rng: np.random.Generator, offense: Offense, booked_at: datetime) -> Charge:
-    literal = offense.literal
-    if rng.random() < UNCLASSIFIED_SHARE:
-        literal = UNCLASSIFIED_LITERALS[int(rng.integers(len(UNCLASSIFIED_LITERALS)))]
-    return Charge(literal=literal, offense_date=(booked_at - timedelta(hours=2)).date())
+def _booking_slots(
+    rng: np.random.Generator, scenario: Scenario, places: tuple[JurisdictionPlan, ...]
+) -> list[tuple[datetime, JurisdictionPlan, float]]:
+    """When and where each booking happens: a Poisson number of bookings for the volume at
+    this scale (or the preset number), spread evenly over the window, each in a county
+    drawn by its share. A booking where the county is not yet activated is kept with the
+    probability `sampling.unactivated`, and then stands for 1/that bookings."""
+    expected = scenario.expected_bookings()
+    count = scenario.fixed_bookings or int(rng.poisson(expected))
+    span = (scenario.end - scenario.start).total_seconds()
+    offsets = np.sort(rng.uniform(0, span, size=count))
+    shares = np.array([p.share_of_bookings for p in places])
+    where = rng.choice(len(places), size=count, p=shares / shares.sum())
+    keep = rng.random(size=count)
+    sampling = scenario.unactivated_sampling
+    slots = []
+    for offset, index, draw in zip(offsets, where, keep, strict=True):
+        at = scenario.start + timedelta(seconds=round(float(offset)))
+        place = places[int(index)]
+        weight = 1.0
+        if sampling < 1.0 and not place.activated_at(at):
+            if draw >= sampling:
+                continue
+            weight = 1.0 / sampling
+        slots.append((at, place, weight))
+    return slots
+
+
+def _charges(rng: np.random.Generator, spec: ArrestSpec, booked_at: datetime) -> tuple[Charge, ...]:
+    counts = list(spec.charges_per_booking)
+    count_p = np.array([spec.charges_per_booking[c] for c in counts])
+    codes = list(spec.offense_mix)
+    code_p = np.array([spec.offense_mix[c] for c in codes])
+    n = counts[int(rng.choice(len(counts), p=count_p / count_p.sum()))]
+    charges = []
+    for _ in range(n):
+        code = codes[int(rng.choice(len(codes), p=code_p / code_p.sum()))]
+        offense = offense_for_code(code)
+        assert offense is not None  # the loader checked every code
+        variants = spec.literal_variants.get(code)
+        literal = variants[int(rng.integers(len(variants)))] if variants else offense.literal
+        # literals no classifier knows reach the IAQ as 0399 (counted, never dropped)
+        if rng.random() < spec.unclassifiable_share:
+            literal = spec.unclassifiable_literals[
+                int(rng.integers(len(spec.unclassifiable_literals)))
+            ]
+        charges.append(
+            Charge(literal=literal, offense_date=(booked_at - timedelta(hours=2)).date())
+        )
+    return tuple(charges)
+
+
+def _defect(rng: np.random.Generator, scenario: Scenario) -> str | None:
+    """Transactions damaged on the way (truncated, or a bad field)."""
+    spec = scenario.arrests
+    if rng.random() >= spec.defect_share:
+        return None
+    kinds = list(spec.defect_kinds)
+    p = np.array([spec.defect_kinds[k] for k in kinds])
+    return kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
