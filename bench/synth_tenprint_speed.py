@@ -18,6 +18,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -45,18 +46,19 @@ def main() -> None:
     cold, warm, wsq = [], [], []
     for person in range(args.people):
         ridge_master._cached_master.cache_clear()
-        cold.append(cpu(lambda p=person: tenprint_card(args.seed, p)))
-        warm.append(cpu(lambda p=person: tenprint_card(args.seed, p, capture=1)))
+        cold.append(cpu(partial(tenprint_card, args.seed, person)))
+        warm.append(cpu(partial(tenprint_card, args.seed, person, capture=1)))
         if args.wsq:
             from scomm.biometrics.wsq_codec import encode_wsq
 
             card = tenprint_card(args.seed, person, capture=1)
-            wsq.append(cpu(lambda c=card: [encode_wsq(im) for im in (*c.rolled, *c.plain)]))
+            images = (*card.rolled, *card.plain)
+            wsq.append(cpu(partial(lambda ims: [encode_wsq(im) for im in ims], images)))
     master = make_master(args.seed, 0, 1)
     parts = {
-        "master_s": np.median([cpu(lambda f=f: make_master(args.seed, 1, f)) for f in range(1, 6)]),
-        "rolled_s": np.median([cpu(lambda n=n: impression(master, n, "rolled")) for n in range(5)]),
-        "plain_s": np.median([cpu(lambda n=n: impression(master, n, "plain")) for n in range(5)]),
+        "master_s": np.median([cpu(partial(make_master, args.seed, 1, f)) for f in range(1, 6)]),
+        "rolled_s": np.median([cpu(partial(impression, master, n, "rolled")) for n in range(5)]),
+        "plain_s": np.median([cpu(partial(impression, master, n, "plain")) for n in range(5)]),
     }
     result = {
         "bench": "synth_tenprint_speed",

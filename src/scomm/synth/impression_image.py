@@ -218,7 +218,8 @@ def sensor_image(
     noise = np.float32(rng.uniform(*params.noise))
     grey = background - depth * ink
     grey += noise * rng.standard_normal(grey.shape, dtype=np.float32)
-    grey = smooth_image(grey, rng.uniform(*params.blur))  # the optics' blur
+    # the optics' blur (smooth_image's separable kernel takes float32 as well as uint8)
+    grey = smooth_image(grey, rng.uniform(*params.blur))  # type: ignore[arg-type]
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -220,10 +221,10 @@ def _cached(
     minutiae, score = _features(engine, load(), with_nfiq2)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        extra = _minutiae_arrays(minutiae) if minutiae is not None else {}
-        np.savez(
-            cache, enrolled=minutiae is not None, nfiq2=-1 if score is None else score, **extra
-        )
+        arrays: dict[str, Any] = _minutiae_arrays(minutiae) if minutiae is not None else {}
+        arrays["enrolled"] = minutiae is not None
+        arrays["nfiq2"] = -1 if score is None else score
+        np.savez(cache, **arrays)
     return minutiae, score
 
 
