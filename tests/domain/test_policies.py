@@ -81,3 +81,12 @@ def test_a_benefit_after_the_last_encounter_shows_the_status_is_stale() -> None:
     assert status_change_since(datetime(2005, 1, 1), [older, derived, newer]) == newer
     assert status_change_since(datetime(2010, 1, 1), [older, newer]) is None
     assert status_change_since(None, [newer, older]) == older
+
+
+def test_simulated_officer_decides_on_the_charges_not_the_priority_level() -> None:
+    policy = SimulatedOfficerPolicy(level3_detain_rate=0.5)
+    # no conviction (level 0 under conviction-based rules) but a level-1 charge: detained
+    charged = policy.decide(Removability.REMOVABLE, 0, 0.9, severity=1)
+    assert charged.action is OfficerAction.LODGE_DETAINER
+    minor = policy.decide(Removability.REMOVABLE, 0, 0.9, severity=3)
+    assert minor.action is OfficerAction.REQUEST_NOTIFICATION

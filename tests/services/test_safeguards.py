@@ -259,6 +259,7 @@ def test_the_iar_names_the_rule_set_in_force_that_day(
     iar = run_lesc(system, iaq("1299"))
     assert iar["rule_set"] == version
     assert iar["level"] == level
+    assert iar["severity"] == 1  # the robbery charge, whatever the rule set makes of it
     assert iar["history"] == [
         {"kind": "conviction", "literal": "PETTY THEFT", "ncic_code": "2399", "felony": False}
     ]

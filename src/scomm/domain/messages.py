@@ -183,6 +183,7 @@ class ImmigrationAlienResponse(Message):
     detainer_allowed: bool = True  # the rule set's detainer criteria
     hold_allowed: bool = True  # a hold may be asked, not only a notification
     encounters: tuple[EncounterEntry, ...] = ()
+    severity: int | None = None  # offense-type level of the most serious charge or conviction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +212,7 @@ class MatchNotification(Message):
     detainer_allowed: bool = True
     hold_allowed: bool = True
     level_basis: str = ""
+    severity: int | None = None
     a_number: str | None = None
     name: str = ""
     dob: date | None = None

@@ -64,12 +64,16 @@ class SimulatedOfficerPolicy:
         draw: float,
         detainer_allowed: bool = True,
         hold_allowed: bool = True,
+        severity: int | None = None,
     ) -> OfficerDecision:
         """`draw` is a uniform number in [0, 1) fixed per case, so a replay decides the same.
         `detainer_allowed` / `hold_allowed` come from the rule set in force (the December 2012
         criteria, the PEP hold rule): where a hold is not allowed the officer asks for a
-        notification at most."""
+        notification at most. `severity` is the offense-type level of the most serious charge
+        or conviction: officers decided at booking, on the charges, whatever the priority
+        level (DOMAIN.md §5, pre-conviction screening); without it the level decides."""
         who = f"simulated:{self.name}"
+        seriousness = level if severity is None else severity
         if removability is Removability.NOT_REMOVABLE:
             return OfficerDecision(OfficerAction.NO_ACTION, "IAR: not removable", who)
         if removability is Removability.STATUS_UNRESOLVED:
@@ -84,7 +88,7 @@ class SimulatedOfficerPolicy:
             return OfficerDecision(
                 OfficerAction.NO_ACTION, f"level {level}: rule set allows no detainer", who
             )
-        wants_hold = level in self.detain_levels or draw < self.level3_detain_rate
+        wants_hold = seriousness in self.detain_levels or draw < self.level3_detain_rate
         if wants_hold and hold_allowed:
             return OfficerDecision(OfficerAction.LODGE_DETAINER, f"removable, level {level}", who)
         why = "notify only" if hold_allowed else "rule set allows no hold: notify only"

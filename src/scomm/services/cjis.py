@@ -266,6 +266,7 @@ class CriminalJusticeInformationServices:
                 detainer_allowed=message.detainer_allowed,
                 hold_allowed=message.hold_allowed,
                 level_basis=message.level_basis,
+                severity=message.severity,
                 a_number=message.a_number,
                 name=sub.name if sub else "",
                 dob=sub.dob if sub else None,

@@ -79,6 +79,7 @@ class FieldOffice:
             draw,
             detainer_allowed=message.detainer_allowed,
             hold_allowed=message.hold_allowed,
+            severity=message.severity,
         )
         day = (uow.now + self.ctx.settings.delays.ero_decision).date()
         decision, form, fields = self._form_for(uow, case, message, decision, day)

@@ -63,7 +63,8 @@ class LawEnforcementSupportCenter:
         # Removability is a status question, answered at booking before any conviction: it
         # follows the seriousness of the charges and convictions (the offense-type table);
         # the priority level follows the rule set in force.
-        determination = removability(status, level_2009([*facts.charges, *facts.convictions]))
+        severity = level_2009([*facts.charges, *facts.convictions])
+        determination = removability(status, severity)
         safeguards = self.ctx.settings.safeguards
         if determination is Removability.REMOVABLE and safeguards.status_currency:
             determination = self._status_currency(uow, message, subject.a_number, determination)
@@ -79,6 +80,7 @@ class LawEnforcementSupportCenter:
                 "level": found.level,
                 "rule_set": found.rule_set,
                 "level_basis": found.basis,
+                "severity": severity,
                 "detainer_allowed": found.detainer_allowed,
                 "removability": determination.value,
                 "offense_codes": [*facts.charges, *facts.convictions],
@@ -106,6 +108,7 @@ class LawEnforcementSupportCenter:
                 detainer_allowed=found.detainer_allowed,
                 hold_allowed=found.hold_allowed,
                 encounters=message.encounters,
+                severity=severity,
             ),
             delay=self.ctx.settings.delays.lesc_research,
         )
