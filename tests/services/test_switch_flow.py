@@ -16,6 +16,7 @@ from sqlalchemy import select
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.hold import us_federal_holiday
+from scomm.domain.messages import Actor, IdentResultsToJail
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
 from scomm.ops_run import booking_transaction
@@ -283,5 +284,53 @@ def test_a_party_that_does_not_own_a_switch_cannot_change_it(world: World, runs_
                 system.set_switch(setting(ori, switch, False, world.start, party))
         with system.db.sessions() as session:
             assert session.scalars(select(AuditEntryRow)).all() == []
+    finally:
+        system.close()
+
+
+def test_the_sib_withholds_results_once_c_is_off(world: World, runs_dir: Path) -> None:
+    """C switched off after CJIS sent an IDR/IAR: the SIB, which routes it, keeps it."""
+    path = runs_dir / "sib-c.db"
+    shutil.copyfile(runs_dir / "prepared.db", path)
+    config = Settings(database_url=f"sqlite:///{path}", seed=world.seed)
+    clock = ScenarioClock(world.start - timedelta(days=1))
+    system = System(config, clock, context=baseline_context(config, us_federal_holiday()))
+    try:
+        planned = world.bookings[0]
+        system.run_until(planned.booking.booked_at)
+        case_id = system.book(planned.booking, booking_transaction(world, 0, "NONE")).case_id
+        system.run_until(None)
+        ori = planned.booking.ori
+        off_at = clock.now() + timedelta(hours=1)
+        system.set_switch(setting(ori, Switch.C_RESULTS_TO_JAIL, False, off_at, SwitchOwner.STATE))
+        with system.unit_of_work(cause="test") as uow:
+            for at in (off_at - timedelta(minutes=1), off_at):
+                uow.emit(
+                    IdentResultsToJail(
+                        message_id=uow.new_message_id(),
+                        case_id=case_id,
+                        tcn=planned.booking.tcn,
+                        sender=Actor.CJIS,
+                        recipient=Actor.SIB,
+                        matched=False,
+                    ),
+                    at=at,
+                )
+            uow.commit()
+        system.run_until(None)
+        with system.db.sessions() as session:
+            forwarded = session.scalars(
+                select(OutboxRow.available_at).where(
+                    OutboxRow.case_id == case_id,
+                    OutboxRow.type == "IDR_IAR",
+                    OutboxRow.recipient == "lea",
+                )
+            ).all()
+            withheld = session.scalars(
+                select(AuditEntryRow).where(AuditEntryRow.name == "RESULTS_WITHHELD")
+            ).all()
+        later = [at for at in forwarded if at > off_at - timedelta(minutes=1)]
+        assert len(later) == 1 and later[0] < off_at + timedelta(minutes=10)
+        assert [e.case_id for e in withheld] == [case_id]
     finally:
         system.close()

@@ -38,6 +38,17 @@ class StateIdentificationBureau:
         match message:
             case CriminalTenprintSubmission(sender=Actor.LEA):
                 self._on_car(message, uow)
+            case IdentResultsToJail() if not switch_on(
+                uow, load_case(uow, message.case_id).ori, Switch.C_RESULTS_TO_JAIL, uow.now
+            ):
+                # C is the SIB's routing: switched off since CJIS sent it, it goes no further.
+                uow.record(
+                    "decision",
+                    "RESULTS_WITHHELD",
+                    ME.value,
+                    message.case_id,
+                    {"switch": "C", "message_id": message.message_id},
+                )
             case SubmissionResults() | IdentResultsToJail() | TransactionErrorResponse():
                 # Responses from CJIS go on to the booking agency unchanged.
                 fields = {
