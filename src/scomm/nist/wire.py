@@ -133,11 +133,17 @@ def check_framing(data: bytes) -> None:
         index += 1
 
 
+def _digits(text: str) -> bool:
+    """Only ASCII digits: str.isdigit also accepts superscripts and other scripts' digits,
+    which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _listed_record_types(cnt: str) -> list[int | None]:
     types: list[int | None] = []
     for sub in cnt.split("\x1e"):
         head = sub.split("\x1f")[0]
-        types.append(int(head) if head.isdigit() and len(head) <= 3 else None)
+        types.append(int(head) if _digits(head) and len(head) <= 3 else None)
     return types
 
 
@@ -219,7 +225,7 @@ def check_record_count(records: Sequence[Record]) -> None:
 
 
 def _cnt_number(text: str) -> int:
-    if not text.isdigit() or len(text) > 3:
+    if not _digits(text) or len(text) > 3:
         raise TransactionError("1.003", f"{text[:20]!r} is not a record type or IDC")
     return int(text)
 
@@ -290,7 +296,7 @@ def header_from_fields(get: Callable[[int], str | None]) -> TransactionHeader:
         return value
 
     version = required(2)
-    if not (len(version) == 4 and version.isdigit()):
+    if not (len(version) == 4 and _digits(version)):
         raise TransactionError("1.002", f"expected a 4-digit version such as 0400, got {version!r}")
     tot = ebts.check_tot("1.004", required(4))
     transaction_date = ebts.parse_date("1.005", required(5))
