@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.records import Booking
-from scomm.nist import FingerImage, encode_tenprint, wire
+from scomm.nist import FingerImage, decode_tenprint, encode_tenprint, wire
 from scomm.store.models import (
     AuditEntryRow,
     CaseRow,
@@ -121,7 +121,7 @@ def check_answered(system: System, case_id: str, before: dict[str, int], kind: s
 
 
 @settings(
-    max_examples=60,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -177,3 +177,40 @@ def test_a_car_whose_tcn_is_not_the_bookings_is_refused(system: System, world: W
     check_answered(system, case_id, before, "tcn")
     with system.db.sessions() as session:
         assert session.get(CaseRow, case_id).state == "rejected"  # type: ignore[union-attr]
+
+
+@st.composite
+def odd_fingers(draw: st.DrawFn) -> tuple[FingerImage, ...]:
+    """Well-formed Type-14 records holding images no extractor can use well: tiny, thin,
+    flat, noise, or a resolution far from 500 ppi."""
+    fingers = []
+    for position in draw(st.lists(st.integers(1, 10), min_size=1, max_size=3, unique=True)):
+        height, width = draw(st.integers(1, 80)), draw(st.integers(1, 80))
+        fill = draw(st.sampled_from(["flat", "noise", "stripes"]))
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        if fill == "flat":
+            pixels = np.full((height, width), draw(st.integers(0, 255)), np.uint8)
+        elif fill == "noise":
+            pixels = rng.integers(0, 256, (height, width), dtype=np.uint8)
+        else:
+            pixels = ((np.arange(width) // 3 % 2) * 255 * np.ones((height, 1))).astype(np.uint8)
+        ppi = draw(st.sampled_from([250, 500, 1000]))
+        fingers.append(FingerImage(position, pixels, ppi=ppi))
+    return tuple(fingers)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(fingers=odd_fingers(), compression=st.sampled_from(["NONE", "PNG"]))
+def test_a_car_with_unusable_images_gets_an_errt_or_goes_through_whole(
+    system: System, world: World, fingers: tuple[FingerImage, ...], compression: str
+) -> None:
+    booking, valid = next_booking(system, world)
+    sub = decode_tenprint(valid)
+    raw = encode_tenprint(dataclasses.replace(sub, fingers=fingers), compression=compression)
+    before = counts(system)
+    case_id = book_and_run(system, booking, raw)
+    check_answered(system, case_id, before, f"images {[f.pixels.shape for f in fingers]}")
