@@ -64,3 +64,11 @@ def test_a_county_cannot_switch_off_ident_forwarding() -> None:
     with pytest.raises(SwitchPermissionError, match="belongs to federal"):
         check_owner(Switch.B_FORWARD_TO_IDENT, SwitchOwner.JURISDICTION)
     check_owner(Switch.C_RESULTS_TO_JAIL, SwitchOwner.JURISDICTION)
+
+
+def test_of_two_settings_from_the_same_moment_the_later_recorded_wins() -> None:
+    start = datetime(2011, 6, 1)
+    first = setting(Switch.C_RESULTS_TO_JAIL, False, start, by=SwitchOwner.JURISDICTION)
+    second = setting(Switch.C_RESULTS_TO_JAIL, True, start, by=SwitchOwner.STATE)
+    assert switch_is_on([first, second], ORI, Switch.C_RESULTS_TO_JAIL, start)
+    assert not switch_is_on([second, first], ORI, Switch.C_RESULTS_TO_JAIL, start)
