@@ -23,6 +23,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from scomm.bus.dispatcher import FaultHook
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
@@ -67,9 +68,12 @@ class RunSpec:
         }
 
 
-def run_resumable(url: str, spec: RunSpec, report: Report | None = None) -> int:
+def run_resumable(
+    url: str, spec: RunSpec, report: Report | None = None, fault: FaultHook | None = None
+) -> int:
     """Run (or resume) `spec` on database `url` to the end; returns how many bookings were
-    made by this call. `report` gets one line per booking and per delivered message."""
+    made by this call. `report` gets one line per booking and per delivered message;
+    `fault` is the dispatcher's fault hook (tests raise SimulatedCrash from it)."""
     if spec.engine not in ENGINES:
         raise RunRefused(f"unknown engine {spec.engine!r}; one of {', '.join(ENGINES)}")
     world = build_world(seed=spec.seed, bookings=spec.bookings, population=spec.population)
@@ -77,6 +81,8 @@ def run_resumable(url: str, spec: RunSpec, report: Report | None = None) -> int:
     _prepare(world, settings, spec)
 
     def progress(point: str, row: OutboxRow) -> None:
+        if fault is not None:
+            fault(point, row)
         if point == "after_handle" and report is not None:
             report(f"delivered {row.seq} {row.type} {row.case_id}")
 
