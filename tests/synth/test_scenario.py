@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from scomm.config import Settings
 from scomm.domain.messages import DispositionOutcome
 from scomm.domain.policies import DetainerPolicy
+from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch
+from scomm.simulation import scenario_settings
 from scomm.synth.population import CitizenshipPath
 from scomm.synth.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario
 
@@ -126,3 +129,12 @@ def test_not_yaml_and_unknown_names_are_reported(tmp_path: Path) -> None:
         load_scenario("no-such-scenario")
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "absent.yaml")
+
+
+def test_a_scenario_sets_the_runs_safeguards_and_officer_policy() -> None:
+    rollout = load_scenario("rollout-2008-2011")
+    settings = scenario_settings(Settings(database_url="sqlite://"), rollout)
+    assert settings.safeguards == Safeguards.all_off()
+    assert settings.officer_policy.name == "sim-officer-2009" and settings.seed == rollout.seed
+    guarded = scenario_settings(settings, rollout.with_overrides(safeguards=Safeguards()))
+    assert guarded.safeguards.status_currency and guarded.safeguards.withdraw_on_dismissal
