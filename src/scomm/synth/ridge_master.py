@@ -105,7 +105,7 @@ DEFAULT_RIDGE_PARAMS = RidgeParams()
 # The template generator's masters, with a stronger random wave on the orientation field
 # (30 degrees, not 12): with 12, impostor pairs of image masters scored higher than FVC2002
 # impostors (KS 0.23 with MINDTCT), as one class's fields were too much alike; with 30 the
-# KS is 0.06 (bench: `scomm synth realism`; the README's synth section gives the figures).
+# KS is 0.04-0.06 (`scomm synth realism`; the README's synth section gives the figures).
 # Class, area and singular points stay those of the same (seed, identity, finger).
 DEFAULT_MASTER_PARAMS = MasterParams(field_perturbation=30.0)
 
