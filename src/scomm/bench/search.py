@@ -44,7 +44,7 @@ from scomm.biometrics.index.finger_arrays import FingerArrays, identity_ids
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
-from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
+from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.synth import minutiae_sets
 from scomm.synth.pair_coder import synthetic_pair_coder
@@ -243,7 +243,7 @@ def calibration_scores(
 def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> SearchBenchReport:
     rng = np.random.default_rng(config.seed)
     arrays, coder, gallery_figures = open_gallery(config, progress)
-    matcher = MccMatcher(LEADER_MATCHER_PARAMS)
+    matcher = MccMatcher(GALLERY_MATCHER_PARAMS)
     search = TwoStageSearch(arrays, coder, matcher, shortlist=config.shortlist)
     positions = config.positions
 

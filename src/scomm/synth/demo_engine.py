@@ -20,7 +20,7 @@ from scomm.biometrics.extract_skeleton import SkeletonExtractor, SkeletonTemplat
 from scomm.biometrics.index.gallery import IndexedGallery
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.match import MccMatcher
-from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
+from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 
@@ -31,7 +31,7 @@ ENGINE_NAME = "skeleton-mcc-v1"  # stored with every template the demo's reposit
 # each, 3,540 impostor pairs) mates score min 0.20 / 5th percentile 0.52 / mean 0.72 and
 # non-mates mean 0.01 / max 0.24; the MINDTCT settings give 0.13 / 0.41 / 0.72 and
 # 0.07 / 0.16 at twice the comparison cost.
-MATCHER_PARAMS = LEADER_MATCHER_PARAMS
+MATCHER_PARAMS = GALLERY_MATCHER_PARAMS
 
 # A tenprint's mate is first on the pair-code scan in every calibration search; a short
 # shortlist keeps the re-ranking (prepare + compare of shortlist x fingers) cheap.

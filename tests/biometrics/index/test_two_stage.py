@@ -8,7 +8,7 @@ import pytest
 from scomm.biometrics.index.calibration import calibrate
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
 from scomm.biometrics.match import MccMatcher
-from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
+from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.synth import minutiae_sets
 from scomm.synth.pair_coder import synthetic_pair_coder
 
@@ -18,7 +18,7 @@ SEED = 3
 
 @pytest.fixture(scope="module")
 def gallery() -> IndexedGallery:
-    g = IndexedGallery(synthetic_pair_coder(0, 1_000), MccMatcher(LEADER_MATCHER_PARAMS),
+    g = IndexedGallery(synthetic_pair_coder(0, 1_000), MccMatcher(GALLERY_MATCHER_PARAMS),
                        thresholds={10: 2.0, 2: 0.6, 1: 0.4}, shortlist=8)  # fmt: skip
     batch = minutiae_sets.generate_impressions(SEED, np.arange(PEOPLE), kind="rolled")
     for person in range(PEOPLE):
@@ -78,7 +78,7 @@ def test_single_finger_search_and_update_delete(gallery: IndexedGallery) -> None
 
 def test_snapshot_round_trip_and_codec(gallery: IndexedGallery, tmp_path) -> None:
     gallery.save(tmp_path / "g")
-    loaded = IndexedGallery.load(tmp_path / "g", MccMatcher(LEADER_MATCHER_PARAMS),
+    loaded = IndexedGallery.load(tmp_path / "g", MccMatcher(GALLERY_MATCHER_PARAMS),
                                  thresholds={10: 2.0}, shortlist=8)  # fmt: skip
     (fingers,) = probe(np.array([40]), 3, tuple(range(1, 11)))
     a, b = gallery.search(fingers), loaded.search(fingers)

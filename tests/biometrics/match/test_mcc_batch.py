@@ -119,7 +119,7 @@ def test_batch_rescales_as_minutiae_do(matcher: MccMatcher) -> None:
 def test_batch_limits_cylinders_as_prepare_does() -> None:
     """With max_cylinders, both paths keep the same strongest cylinders valid."""
     matcher = MccMatcher(MccParams(cylinder=CylinderParams(max_cylinders=12)))
-    sets = _awkward_sets() + [random_minutiae(s, n=20 + s) for s in range(200, 206)]
+    sets = _awkward_sets() + [random_minutiae(s, n=20 + 5 * (s % 6)) for s in range(200, 206)]
     batch = MinutiaeBatch.from_minutiae(sets)
     packed = prepare_packed(matcher, batch)
     _assert_packed_equal(packed, _slow_path(matcher, batch))

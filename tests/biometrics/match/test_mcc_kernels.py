@@ -63,7 +63,7 @@ def test_direction_window_scan_equals_full_scan(
     ws = mc.make_workspace(max(len(a), len(b)), 30)
     min_me = matcher._kv[1]
     k = mc.local_similarities(
-        a.theta, a.bits, a.mask, a.count, a.full, a.valid,
+        a.theta, a.bits, a.mask, a.count, a.full, a.valid, a.tord, a.tsort,
         b.theta, b.bits, b.mask, b.count, b.full, b.valid, b.tord, b.tsort,
         max_dtheta, min_me, masked, matcher._sqrt, ws[0], ws[1], ws[2], ws[4],
     )  # fmt: skip

@@ -23,7 +23,7 @@ from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays, Snapshot
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
-from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
+from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.biometrics.protocols import Candidate, CandidateList, Template
@@ -69,7 +69,7 @@ class IndexedGallery:
         self.search_engine = TwoStageSearch(
             self.arrays,
             coder,
-            matcher or MccMatcher(LEADER_MATCHER_PARAMS),
+            matcher or MccMatcher(GALLERY_MATCHER_PARAMS),
             thresholds or {},
             shortlist,
         )

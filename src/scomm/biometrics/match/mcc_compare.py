@@ -20,6 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
+from scomm.biometrics.match.mcc_cylinders import pair_angles, pair_distance
 from scomm.biometrics.match.mcc_kernels import (
     TWO_PI,
     inside_hull,
@@ -99,10 +100,10 @@ def _unrolled(tsort: np.ndarray, p: int) -> float:
     """Direction p of B's sorted directions laid out three times: -2 pi, 0, +2 pi."""
     n = tsort.shape[0]
     if p < n:
-        return tsort[p] - TWO_PI
+        return float(tsort[p] - TWO_PI)
     if p < 2 * n:
-        return tsort[p - n]
-    return tsort[p - 2 * n] + TWO_PI
+        return float(tsort[p - n])
+    return float(tsort[p - 2 * n] + TWO_PI)
 
 
 @njit(cache=True)
@@ -425,12 +426,12 @@ def relax(
     rows: np.ndarray,
     cols: np.ndarray,
     n: int,
-    dist_a: np.ndarray,
-    dtheta_a: np.ndarray,
-    radial_a: np.ndarray,
-    dist_b: np.ndarray,
-    dtheta_b: np.ndarray,
-    radial_b: np.ndarray,
+    xa: np.ndarray,
+    ya: np.ndarray,
+    ta: np.ndarray,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    tb: np.ndarray,
     n_rel: int,
     w_r: float,
     lut: np.ndarray,
@@ -439,7 +440,8 @@ def relax(
     nxt: np.ndarray,
 ) -> None:
     """LSS-R relaxation (paper eq. 23-24) of the n selected pairs; lam holds their
-    similarities on entry and the relaxed values on return."""
+    similarities on entry and the relaxed values on return.  The pairs' geometry (x, y up,
+    theta of each side) is computed here, as `pair_geometry` would have it."""
     if n < 2:
         return
     steps = lut.shape[1] - 1
@@ -453,12 +455,14 @@ def relax(
             ak = rows[k]
             bk = cols[k]
             z = 0.0
-            d1 = abs(dist_a[at, ak] - dist_b[bt, bk]) * dscale
+            d1 = abs(pair_distance(xa, ya, at, ak) - pair_distance(xb, yb, bt, bk)) * dscale
             if d1 < steps:
+                dth_a, rad_a = pair_angles(xa, ya, ta, at, ak)
+                dth_b, rad_b = pair_angles(xb, yb, tb, bt, bk)
                 z = lut[0, int(d1)]
-                d2 = abs(wrap_angle1(dtheta_a[at, ak] - dtheta_b[bt, bk])) * ascale
+                d2 = abs(wrap_angle1(dth_a - dth_b)) * ascale
                 z *= lut[1, int(d2)]
-                d3 = abs(wrap_angle1(radial_a[at, ak] - radial_b[bt, bk])) * ascale
+                d3 = abs(wrap_angle1(rad_a - rad_b)) * ascale
                 z *= lut[2, int(d3)]
             rho[t, k] = z
             rho[k, t] = z
@@ -763,7 +767,7 @@ def compare_core(
         lam0[t] = vals[t]
         lam[t] = vals[t]
     relax(
-        rows, cols, n, dist_a, dth_a, rad_a, dist_b, dth_b, rad_b,
+        rows, cols, n, xa, ya, ta, xb, yb, tb,
         int(kv[7]), kv[8], lut, rho, lam, nxt,
     )  # fmt: skip
     # pairs by efficiency lam / lam0, decreasing (stable insertion sort: n <= max_nr)

@@ -493,6 +493,32 @@ def pair_geometry(
             radial[j, i] = row[4, j]
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def pair_distance(xs: np.ndarray, ys: np.ndarray, p: int, q: int) -> float:
+    """`pair_geometry`'s dist[p, q] for one pair, computed the same way.  The comparison
+    needs only the few pairs its relaxation selects; reading them from the n x n matrices of
+    a cold candidate costs cache misses that cost more than this."""
+    dx = xs[q] - xs[p]
+    dy = ys[q] - ys[p]
+    d, odd = _hypot_near(dx, dy)
+    return hypot1(dx, dy) if odd else d
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pair_angles(
+    xs: np.ndarray, ys: np.ndarray, theta: np.ndarray, p: int, q: int
+) -> tuple[float, float]:
+    """`pair_geometry`'s (dtheta, radial)[p, q] for one ordered pair, computed the same way."""
+    dx = xs[q] - xs[p]
+    dy = ys[q] - ys[p]
+    tp = theta[p]
+    w, o1 = _wrap_near(tp - theta[q])
+    r, o2 = _wrap_near(tp - _atan_quadrant(_atan_core(abs(dx), abs(dy)), dy, dx))
+    if o1 | o2:
+        return wrap1(tp - theta[q]), wrap1(tp - atan2_1(dy, dx))
+    return w, r
+
+
 @njit(cache=True, error_model="numpy")
 def template_summaries(
     xs: np.ndarray,
