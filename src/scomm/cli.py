@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scomm.audit.chain import verify
 from scomm.bench import bench_app
 from scomm.config import load_settings
 from scomm.ops_cli import ops_app, switches_app
+from scomm.progress_bars import progress_bars, rich_stage
 from scomm.simulate_cli import simulate
 from scomm.store.db import Database, sqlite_url
 from scomm.synth.cli import synth_app
@@ -66,14 +64,8 @@ def demo(
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         settings = load_settings(seed=seed, database_url=sqlite_url(db_file.resolve()))
     try:
-        with Progress(
-            TextColumn("{task.description:<24}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            result = run_demo(settings, bookings, seed, out, stage=_rich_stage(progress))
+        with progress_bars(console) as progress:
+            result = run_demo(settings, bookings, seed, out, stage=rich_stage(progress))
     except SimulationError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
@@ -127,16 +119,6 @@ def report(
     _print_summary(summary)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
-
-
-def _rich_stage(progress: Progress) -> Callable[[str, int], object]:
-    @contextmanager
-    def stage(description: str, total: int) -> Iterator[Callable[[int], None]]:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
-        progress.update(task, completed=total)
-
-    return stage
 
 
 def _print_summary(summary: dict[str, object]) -> None:

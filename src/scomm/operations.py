@@ -14,11 +14,11 @@ from scomm.domain.switches import (
     DEFAULTS,
     OWNERS,
     Switch,
-    SwitchOwner,
     SwitchSetting,
     check_owner,
     switch_is_on,
 )
+from scomm.services.common import switch_setting_of
 from scomm.store.models import JurisdictionRow, OutboxRow, SwitchSettingRow
 
 OPERATOR = "operator"  # the audit actor of commands typed by people, not sent by an actor
@@ -80,18 +80,7 @@ def switch_settings(session: Session, ori: str | None = None) -> list[SwitchSett
     query = select(SwitchSettingRow).order_by(SwitchSettingRow.id)
     if ori is not None:
         query = query.where(SwitchSettingRow.ori == ori)
-    return [
-        SwitchSetting(
-            ori=r.ori,
-            switch=Switch(r.switch),
-            enabled=r.enabled,
-            effective_from=r.effective_from,
-            effective_to=r.effective_to,
-            changed_by=SwitchOwner(r.changed_by),
-            reason=r.reason,
-        )
-        for r in session.scalars(query)
-    ]
+    return [switch_setting_of(r) for r in session.scalars(query)]
 
 
 @dataclass(frozen=True)

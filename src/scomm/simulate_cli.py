@@ -6,18 +6,16 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scomm.config import load_settings
 from scomm.domain.safeguards import Safeguards
+from scomm.progress_bars import progress_bars, rich_stage
 from scomm.store.db import sqlite_url
 from scomm.synth.cli import synth_app
 from scomm.synth.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
@@ -51,28 +49,6 @@ def _scenario(name: str, scale: float | None, seed: int | None, safeguards: str 
     return scenario.with_overrides(scale=scale, seed=seed, safeguards=chosen)
 
 
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        yield progress
-
-
-def _stage(progress: Progress) -> Callable[[str, int], Any]:
-    @contextmanager
-    def stage(description: str, total: int) -> Iterator[Callable[[int], None]]:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
-        progress.update(task, completed=total)
-
-    return stage
-
-
 @synth_app.command("world")
 def synth_world(
     scenario: str = ScenarioOption,
@@ -86,7 +62,7 @@ def synth_world(
     from scomm.synth.world_export import write_world
 
     chosen = _scenario(scenario, scale, seed, None)
-    with _progress() as progress:
+    with progress_bars(console) as progress:
         task = progress.add_task("building the world", total=round(chosen.expected_bookings()))
         world = build_scenario_world(chosen, progress=lambda n: progress.advance(task, n))
         progress.update(task, total=len(world.bookings), completed=len(world.bookings))
@@ -148,8 +124,8 @@ def simulate(
     settings = load_settings(database_url=url)
     began = time.monotonic()
     try:
-        with _progress() as progress:
-            result = run_scenario(settings, chosen, out, stage=_stage(progress))
+        with progress_bars(console) as progress:
+            result = run_scenario(settings, chosen, out, stage=rich_stage(progress))
     except SimulationError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error

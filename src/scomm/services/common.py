@@ -61,22 +61,24 @@ def record_outcome(uow: UnitOfWork, case_id: str, name: str, actor: Actor, **det
     uow.record("outcome", name, actor.value, case_id, detail)
 
 
+def switch_setting_of(row: SwitchSettingRow) -> SwitchSetting:
+    return SwitchSetting(
+        ori=row.ori,
+        switch=Switch(row.switch),
+        enabled=row.enabled,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
+        changed_by=SwitchOwner(row.changed_by),
+        reason=row.reason,
+    )
+
+
 def settings_for(uow: UnitOfWork, ori: str) -> list[SwitchSetting]:
+    """The ORI's recorded settings in the order they were recorded (the later one wins a tie)."""
     rows = uow.session.scalars(
         select(SwitchSettingRow).where(SwitchSettingRow.ori == ori).order_by(SwitchSettingRow.id)
-    ).all()
-    return [
-        SwitchSetting(
-            ori=r.ori,
-            switch=Switch(r.switch),
-            enabled=r.enabled,
-            effective_from=r.effective_from,
-            effective_to=r.effective_to,
-            changed_by=SwitchOwner(r.changed_by),
-            reason=r.reason,
-        )
-        for r in rows
-    ]
+    )
+    return [switch_setting_of(r) for r in rows]
 
 
 def switch_on(uow: UnitOfWork, ori: str, switch: Switch, at: datetime) -> bool:

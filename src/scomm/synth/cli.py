@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from scomm.progress_bars import progress_bars
 
 synth_app = typer.Typer(
     help="Synthetic fingerprints, booking transactions and worlds.", no_args_is_help=True
 )
 console = Console()
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        yield progress
 
 
 def _fail(message: str) -> typer.Exit:
@@ -61,7 +48,7 @@ def fingers(
         raise _fail(f"--kind must be plain, rolled or both, not {kind!r}")
     _output_folder(out)
     classes: dict[str, int] = {}
-    with _progress() as progress:
+    with progress_bars(console) as progress:
         task = progress.add_task("fingers", total=count)
         for k in range(count):
             identity, finger = divmod(k, 10)
@@ -102,7 +89,7 @@ def tenprint(
         raise _fail(f"--compression {compression!r} is not available for Type-{record_type}")
     _output_folder(out)
     total = 0
-    with _progress() as progress:
+    with progress_bars(console) as progress:
         task = progress.add_task("transactions", total=count)
         for number in range(first, first + count):
             raw = booking_transaction(seed, number, compression, record_type)
@@ -170,7 +157,7 @@ def realism(
     except RealismError as error:
         raise _fail(str(error)) from error
     _output_folder(out)
-    with _progress() as progress:
+    with progress_bars(console) as progress:
         tasks: dict[str, object] = {}
 
         def advance(stage: str, n: int) -> None:
