@@ -106,7 +106,8 @@ def verify(
     out.print(
         f"Engine measured: [bold]{name}[/bold]"
         + (f"; peers: {', '.join(peer_names)}" if peer_names else "")
-        + ". Times are CPU time (time.process_time) of this one process."
+        + ". Times are CPU time: extraction of the whole process, comparisons of the"
+        + " thread that runs them."
     )
     if json_path is not None:
         document = bench_json(reports[0], reports[1:])
