@@ -253,7 +253,7 @@ def _reference(m: Minutiae, p: CylinderParams) -> dict[str, np.ndarray]:
         "dist": np.hypot(ddx, ddy),
         "dtheta": dtheta,
         "radial": wrap(theta[:, None] - np.arctan2(ddy, ddx)),
-        "tord": np.argsort(theta, kind="stable"),
+        "theta_order": np.argsort(theta, kind="stable"),
         "xord": np.argsort(x, kind="stable"),
     }
 
@@ -268,8 +268,9 @@ def _unpack(words: np.ndarray, cells: int) -> np.ndarray:
 
 @pytest.mark.parametrize("params", [CylinderParams(), CylinderParams(ns=16, nd=6)])
 def test_kernels_compute_the_numpy_formulation(params: CylinderParams) -> None:
-    """Bits, masks, validity, hull, distances, direction differences and orders equal the
-    numpy original exactly; radial angles (own arctangent) within a few 1e-16."""
+    """Bits, masks, validity, hull, the cylinders' pairwise geometry (distances, direction
+    differences) and orders equal the numpy original exactly; radial angles (own
+    arctangent) within a few 1e-16.  The direction order lists the valid cylinders first."""
     matcher = MccMatcher(MccParams(cylinder=params))
     cells = params.ns * params.ns
     for m in _awkward_sets()[1:] + [random_minutiae(s, n=50) for s in range(60, 66)]:
@@ -279,10 +280,18 @@ def test_kernels_compute_the_numpy_formulation(params: CylinderParams) -> None:
         assert np.array_equal(_unpack(t.mask, cells), ref["mask_cells"])
         assert np.array_equal(t.valid, ref["valid"])
         assert np.array_equal(t.planes, ref["planes"])
-        np.testing.assert_array_max_ulp(t.dist, ref["dist"], maxulp=1)
-        assert np.array_equal(t.dtheta, ref["dtheta"])
-        np.testing.assert_allclose(t.radial, ref["radial"], rtol=0, atol=4e-15)
-        assert np.array_equal(t.tord, ref["tord"])
+        n = len(t)
+        dist, dtheta, radial = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
+        mcc_cylinders.pair_geometry(t.x, t.yup, t.theta, dist, dtheta, radial)
+        np.testing.assert_array_max_ulp(dist, ref["dist"], maxulp=1)
+        assert np.array_equal(dtheta, ref["dtheta"])
+        np.testing.assert_allclose(radial, ref["radial"], rtol=0, atol=4e-15)
+        by_theta = ref["theta_order"]
+        tord = np.concatenate([by_theta[t.valid[by_theta]], by_theta[~t.valid[by_theta]]])
+        assert np.array_equal(t.tord, tord)
+        nv = int(t.valid.sum())
+        assert np.array_equal(t.tsort[:nv], t.theta[tord[:nv]])
+        assert np.all(np.isinf(t.tsort[nv:]))
         assert np.array_equal(t.xord, ref["xord"])
 
 

@@ -68,11 +68,23 @@ def test_direction_window_scan_equals_full_scan(
         max_dtheta, min_me, masked, matcher._sqrt, ws[0], ws[1], ws[2], ws[4],
     )  # fmt: skip
     idx, val = ws[1][:k], ws[0][:k]
-    got = {(int(c) // len(b), int(c) % len(b)): v for c, v in zip(idx, val, strict=True)}
+    low = (1 << mc.PAIR_BITS) - 1
+    got = {(int(c) >> mc.PAIR_BITS, int(c) & low): v for c, v in zip(idx, val, strict=True)}
     want = _reference_similarities(a, b, max_dtheta, min_me, masked)
     assert got.keys() == want.keys()
     assert all(got[p] == pytest.approx(want[p], abs=1e-12) for p in want)
-    assert ws[4][: mc.LEVELS + 1].sum() == k
+    # every candidate is on the list of its level, once; no level better than heads[LEVELS + 1]
+    heads, nxt = ws[4], ws[2]
+    seen = []
+    for q in range(mc.LEVELS + 1):
+        c = heads[q]
+        while c >= 0:
+            assert mc.LEVELS - int(val[c] * mc.LEVELS) == q
+            seen.append(c)
+            c = nxt[c]
+    assert sorted(seen) == list(range(k))
+    if k:
+        assert min(mc.LEVELS - int(v * mc.LEVELS) for v in val) >= heads[mc.LEVELS + 1]
 
 
 def test_strip_search_counts_like_brute_force() -> None:
@@ -112,31 +124,35 @@ def test_strip_search_counts_like_brute_force() -> None:
             assert list(zip(ma[:m].tolist(), mb[:m].tolist(), strict=True)) == want
 
 
-def test_batched_selection_equals_plain_greedy() -> None:
-    """select_pairs sorts similarity levels in growing batches; the pairs must be those of a
-    plain greedy pass over all candidates by (level, row-major index)."""
+def test_level_list_selection_equals_plain_greedy() -> None:
+    """select_pairs reads the level lists best first; the pairs must be those of a plain
+    greedy pass over all candidates by (level, row-major index), whatever order the
+    candidates were found in."""
     rng = np.random.default_rng(7)
     na, nb = 25, 30
     for trial in range(20):
         k = int(rng.integers(1, na * nb))
-        idx = rng.choice(na * nb, size=k, replace=False)
-        idx.sort()
+        flat = rng.choice(na * nb, size=k, replace=False)  # found in random order
+        idx = ((flat // nb) << mc.PAIR_BITS) | (flat % nb)
         val = rng.uniform(0.01, 1.0, k)
         if trial % 2:
             val = np.round(val * 8) / 8 + 1e-3  # many ties
         q = (mc.LEVELS - (val * mc.LEVELS).astype(np.int64)).astype(np.int64)
         ws = mc.make_workspace(max(na, nb), 30)
-        hist = ws[4]
-        hist[:] = 0
-        np.add.at(hist, q, 1)
+        heads, nxt = ws[4], ws[2]
+        heads[:] = -1
+        for c in range(k):
+            nxt[c] = heads[q[c]]
+            heads[q[c]] = c
+        heads[mc.LEVELS + 1] = q.min() if trial % 3 else 0  # the best level, or no hint
         for n_want in (1, 4, 16, 30):
             n = mc.select_pairs(
-                val, idx, q, k, hist, ws[3], na, nb, n_want, ws[5], ws[6], ws[7], ws[8], ws[9]
+                val, idx, nxt, heads, ws[3], na, nb, n_want, ws[5], ws[6], ws[7], ws[8], ws[9]
             )
             want: list[tuple[int, int]] = []
             ua, ub = set(), set()
             for c in sorted(range(k), key=lambda c: (q[c], idx[c])):
-                i, j = divmod(int(idx[c]), nb)
+                i, j = divmod(int(flat[c]), nb)
                 if len(want) < n_want and i not in ua and j not in ub:
                     ua.add(i)
                     ub.add(j)
@@ -194,3 +210,81 @@ def test_kept_pairs_integer_rule_tightest_case_large_cylinders() -> None:
     assert (v > 0.0).all()
     one = np.arange(1, cells + 1)
     assert (1.0 - s[one] / (s[0] + s[one]) == 0.0).all()  # one side empty: exactly 0
+
+
+def test_fast_arctangent_is_within_its_bound() -> None:
+    rng = np.random.default_rng(11)
+    y = np.concatenate([rng.normal(0, 100, 20000), [0.0, 0.0, 1.0, -1.0, 0.0, 5.0, -5.0]])
+    x = np.concatenate([rng.normal(0, 100, 20000), [0.0, 1.0, 0.0, 0.0, -1.0, 5.0, -5.0]])
+    got = np.array([mc.atan2_fast(a, b) for a, b in zip(y, x, strict=True)])
+    assert np.abs(got - np.arctan2(y, x)).max() <= 3e-7
+
+
+def _reference_relaxation(xa, ya, ta, xb, yb, tb, lam, lut, n_rel, w_r):  # type: ignore[no-untyped-def]
+    """Paper eq. 23-24 by numpy: each side's segment lengths, direction differences and
+    radial angles (np.hypot, np.arctan2), their differences quantised onto the tables.  The
+    radial term is not symmetric: the matcher takes each pair of pairs once, t < k, and uses
+    that compatibility both ways.
+    Also returns, per pair of pairs, whether an index sits within 1e-5 above or below a
+    step other than 0 (where an arctangent within 3e-7 may land on the neighbouring step)."""
+    wrap = lambda a: (a + np.pi) % (2 * np.pi) - np.pi  # noqa: E731
+    steps = lut.shape[1] - 1
+    lut = lut.astype(np.float64)
+
+    def side(x, y, t):  # type: ignore[no-untyped-def]
+        dx, dy = x[None, :] - x[:, None], y[None, :] - y[:, None]
+        radial = wrap(t[:, None] - np.arctan2(dy, dx))
+        return np.hypot(dx, dy), wrap(t[:, None] - t[None, :]), radial
+
+    da, dta, ra = side(xa, ya, ta)
+    db, dtb, rb = side(xb, yb, tb)
+    f1 = np.abs(da - db) * steps / 32.0
+    f2 = np.abs(wrap(dta - dtb)) * steps / np.pi
+    f3 = np.abs(wrap(ra - rb)) * steps / np.pi
+    rho = np.where(
+        f1 < steps,
+        lut[0, np.minimum(f1, steps).astype(int)] * lut[1, f2.astype(int)] * lut[2, f3.astype(int)],
+        0.0,
+    )
+    rho = np.triu(rho, 1)  # each pair of pairs once, t < k, used both ways
+    rho = rho + rho.T
+    edge = lambda f: (np.abs(f - np.round(f)) < 1e-5) & (np.round(f) >= 1)  # noqa: E731
+    fragile = np.triu((f1 < steps) & (edge(f2) | edge(f3)), 1)
+    n = len(lam)
+    for _ in range(n_rel):
+        lam = w_r * lam + (1 - w_r) / (n - 1) * rho @ lam
+    return lam, fragile
+
+
+def test_relaxation_equals_the_paper_formulas() -> None:
+    matcher = MccMatcher()
+    rng = np.random.default_rng(3)
+    s = matcher.params.lssr
+    compared = 0
+    for trial in range(30):
+        n = int(rng.integers(2, 11))
+        xa, ya = rng.uniform(0, 300, n), rng.uniform(-400, 0, n)
+        ta = rng.uniform(0, 2 * np.pi, n)
+        rot = rng.normal(0, 0.3)
+        noise = 0.0 if trial % 3 == 0 else 4.0  # exact copies give compatibilities near 1
+        xb = np.cos(rot) * xa - np.sin(rot) * ya + 20 + rng.normal(0, noise, n)
+        yb = np.sin(rot) * xa + np.cos(rot) * ya - 10 + rng.normal(0, noise, n)
+        tb = (ta + rot + rng.normal(0, noise / 40, n)) % (2 * np.pi)
+        if trial % 2:  # half of B's minutiae elsewhere
+            xb[::2] = rng.uniform(0, 300, len(xb[::2]))
+        lam0 = rng.uniform(0.2, 0.9, n)
+        ws = mc.make_workspace(n, 10)
+        lam = lam0.copy()
+        rows = np.arange(n, dtype=np.int64)
+        mc.relax(
+            rows, rows, n, xa, ya, ta, xb, yb, tb, s.n_rel, s.w_r, matcher._lut,
+            ws[13], lam, ws[12], ws[23],
+        )  # fmt: skip
+        want, fragile = _reference_relaxation(
+            xa, ya, ta, xb, yb, tb, lam0, matcher._lut, s.n_rel, s.w_r
+        )
+        if not fragile.any():
+            compared += 1
+            np.testing.assert_allclose(lam, want, rtol=1e-12, atol=1e-15)
+        assert lam.sum() <= lam0.sum() + 1e-12  # compatibilities <= 1: relaxing never adds
+    assert compared >= 25

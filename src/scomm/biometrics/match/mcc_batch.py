@@ -42,7 +42,6 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
     if sizes.size and sizes.max() > 0xFFFF:
         raise ValueError(f"a set of {sizes.max()} minutiae: templates hold at most 65,535")
     total = int(off[-1])
-    sq_off = _offsets(sizes * sizes)
     x = x32.astype(np.float64)
     y = -y32.astype(np.float64)  # the kernels' y-up frame
     theta = angle32.astype(np.float64)
@@ -57,23 +56,29 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
         "xord": np.zeros(total, dtype=np.int64),
         "xsort": np.zeros(total),
     }
-    per_pair = {name: np.zeros(int(sq_off[-1])) for name in ("dist", "dth", "rad")}
     hull_rows = np.zeros((total, 3))  # a set's hull has at most as many edges as minutiae
     hull_count = np.zeros(len(sizes), dtype=np.int64)
-    _prepare_all_kernel(
+    _cylinders_all_kernel(
         off,
-        sq_off,
         x,
         y,
         theta,
         *_table_args(tables),
-        *per_minutia.values(),
-        *per_pair.values(),
+        per_minutia["bits"],
+        per_minutia["mask"],
+        per_minutia["valid"],
         hull_rows,
         hull_count,
     )
     per_minutia["valid"] = keep_strongest(
         per_minutia["valid"], batch.quality, off, params.cylinder.max_cylinders
+    )
+    _summaries_all_kernel(
+        off,
+        x,
+        theta,
+        tables.disk_words,
+        *per_minutia.values(),
     )
     in_hull = np.arange(total) - np.repeat(off[:-1], sizes) < np.repeat(hull_count, sizes)
     header = template_header(
@@ -85,7 +90,6 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
     return PackedTemplates(
         size=len(sizes),
         off=off,
-        sq_off=sq_off,
         pl_off=_offsets(hull_count),
         keys=_keys(off, header, records, per_minutia),
         x=x,
@@ -93,7 +97,6 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
         t=theta,
         planes=np.ascontiguousarray(hull_rows[in_hull]),
         **per_minutia,
-        **per_pair,
     )
 
 
@@ -133,14 +136,12 @@ def _table_args(t: CylinderTables) -> tuple[np.ndarray, ...]:
         t.wraps,
         t.gs_lut,
         t.cd_lut,
-        t.disk_words,
     )
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def _prepare_all(
+def _cylinders_all(
     off: np.ndarray,
-    sq_off: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
     theta: np.ndarray,
@@ -153,23 +154,13 @@ def _prepare_all(
     wraps: np.ndarray,
     gs_lut: np.ndarray,
     cd_lut: np.ndarray,
-    disk_words: np.ndarray,
     bits: np.ndarray,
     mask: np.ndarray,
     valid: np.ndarray,
-    count: np.ndarray,
-    full: np.ndarray,
-    tord: np.ndarray,
-    tsort: np.ndarray,
-    xord: np.ndarray,
-    xsort: np.ndarray,
-    dist: np.ndarray,
-    dth: np.ndarray,
-    rad: np.ndarray,
     hull_rows: np.ndarray,
     hull_count: np.ndarray,
 ) -> None:
-    """Every set through the kernels of `MatcherTemplate.build` and its derived fields, in
+    """Every set's hull and cylinders through the kernels of `MatcherTemplate.build`, in
     the order they run there, into the packed arrays.  Sets are independent and write
     disjoint rows, so they are spread over numba's threads (the result does not depend on
     how many)."""
@@ -183,12 +174,11 @@ def _prepare_all(
         xs = x[s:e]
         ys = y[s:e]
         ts = theta[s:e]
-        d = dist[sq_off[i] : sq_off[i + 1]].reshape((n, n))
-        dt = dth[sq_off[i] : sq_off[i + 1]].reshape((n, n))
-        r = rad[sq_off[i] : sq_off[i + 1]].reshape((n, n))
+        d = np.zeros((n, n))
+        dt = np.zeros((n, n))
         h = hull_planes(xs, ys, work, hull_rows[s:e])
         hull_count[i] = h
-        pair_geometry(xs, ys, ts, d, dt, r)
+        pair_geometry(xs, ys, ts, d, dt, np.zeros((n, n)))
         cylinders(
             xs,
             ys,
@@ -209,11 +199,36 @@ def _prepare_all(
             mask[s:e],
             valid[s:e],
         )
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _summaries_all(
+    off: np.ndarray,
+    x: np.ndarray,
+    theta: np.ndarray,
+    disk_words: np.ndarray,
+    bits: np.ndarray,
+    mask: np.ndarray,
+    valid: np.ndarray,
+    count: np.ndarray,
+    full: np.ndarray,
+    tord: np.ndarray,
+    tsort: np.ndarray,
+    xord: np.ndarray,
+    xsort: np.ndarray,
+) -> None:
+    """Every set's `template_summaries`, once its valid cylinders are final."""
+    for i in prange(off.shape[0] - 1):
+        s = off[i]
+        e = off[i + 1]
+        if e == s:
+            continue
         template_summaries(
-            xs,
-            ts,
+            x[s:e],
+            theta[s:e],
             bits[s:e],
             mask[s:e],
+            valid[s:e],
             disk_words,
             tord[s:e],
             tsort[s:e],
@@ -294,5 +309,6 @@ def _byte_images(
                 image[p + j // 8] |= np.uint8(0x80 >> (j % 8))
 
 
-_prepare_all_kernel: Any = _prepare_all  # numba dispatchers: untyped for mypy
+_cylinders_all_kernel: Any = _cylinders_all  # numba dispatchers: untyped for mypy
+_summaries_all_kernel: Any = _summaries_all
 _byte_images_kernel: Any = _byte_images

@@ -1,13 +1,15 @@
 """The whole MCC comparison of two templates in one numba kernel, and its batch (1:N) form.
 
-Steps: MCC-B local similarities of the pairs whose directions are close enough (B's
-minutiae are visited in direction order, so only that window is scanned; cylinders of one
-64-bit word per section take a branch-free path), greedy one-to-one
-selection of the best pairs (a counting sort that only scatters the top similarity levels),
-LSS-R relaxation (Cappelli, Ferrara, Maltoni, TPAMI 2010, sec. 4.4), LSS-R score over the
-n_P most efficient pairs, then consolidation: rigid transforms hypothesised from the best
-pairs, the count of minutiae that agree under the best one (B's minutiae sorted by x, so
-each transformed minutia only scans a strip), normalised by the minutiae in the common area.
+Steps: MCC-B local similarities of the pairs whose directions are close enough (both sides'
+valid cylinders are visited in direction order, so only that window is scanned; cylinders
+of one 64-bit word per section take a branch-free path), greedy one-to-one selection of the
+best pairs (each candidate is linked into a list of its similarity level as it is found, so
+the selection reads the best levels' lists and never the other candidates), LSS-R relaxation
+(Cappelli, Ferrara, Maltoni, TPAMI 2010, sec. 4.4) with the pairs' geometry computed on the
+spot, LSS-R score over the n_P most efficient pairs, then consolidation: rigid transforms
+hypothesised from the best pairs, the count of minutiae that agree under the best one (B's
+minutiae sorted by x, so each transformed minutia only scans a strip), normalised by the
+minutiae in the common area.
 
 Every buffer lives in a workspace made once per call of `compare_batch` (or of the 1:1
 path), so the per-comparison work allocates nothing.
@@ -20,16 +22,18 @@ import math
 import numpy as np
 from numba import njit
 
-from scomm.biometrics.match.mcc_cylinders import pair_angles, pair_distance
 from scomm.biometrics.match.mcc_kernels import (
     TWO_PI,
+    atan2_fast,
     inside_hull,
     popcount64,
     wrap_angle1,
 )
 
 PARTS = 9  # score parts: final, lssr, consolidation, matched, overlap_a, overlap_b, rot, tx, ty
-LEVELS = 256  # local similarities are ranked at this many levels (ties: scan order)
+LEVELS = 256  # local similarities are ranked at this many levels (ties: row-major order)
+PAIR_BITS = 16  # a candidate pair is (i << PAIR_BITS) | j: row-major order, no division
+MAX_MINUTIAE = 1 << PAIR_BITS  # so a template holds fewer minutiae than this
 
 
 @njit(cache=True)
@@ -39,10 +43,10 @@ def make_workspace(maxn: int, max_nr: int) -> tuple:  # type: ignore[type-arg]
     nr = max(min(maxn, max_nr), 1)
     return (
         np.empty(maxn * maxn, dtype=np.float64),  # 0 cand_val
-        np.empty(maxn * maxn, dtype=np.int64),  # 1 cand_idx (i * nb + j)
-        np.empty(maxn * maxn, dtype=np.int64),  # 2 cand_q (level, 0 = best)
-        np.empty(maxn * maxn, dtype=np.int64),  # 3 order (counting sort output)
-        np.empty(2 * (LEVELS + 2), dtype=np.int64),  # 4 level histogram, then starts
+        np.empty(maxn * maxn, dtype=np.int64),  # 1 cand_idx ((i << PAIR_BITS) | j)
+        np.empty(maxn * maxn, dtype=np.int64),  # 2 cand_next (same level, found earlier)
+        np.empty(maxn * maxn, dtype=np.int64),  # 3 order (one level's candidates)
+        np.empty(LEVELS + 2, dtype=np.int64),  # 4 heads: latest candidate per level; best
         np.empty(maxn, dtype=np.bool_),  # 5 used_a
         np.empty(maxn, dtype=np.bool_),  # 6 used_b
         np.empty(nr, dtype=np.int64),  # 7 rows
@@ -61,6 +65,7 @@ def make_workspace(maxn: int, max_nr: int) -> tuple:  # type: ignore[type-arg]
         np.empty(PARTS, dtype=np.float64),  # 20 parts
         np.empty(nr, dtype=np.int64),  # 21 efficiency order
         np.empty(maxn + 3, dtype=np.int64),  # 22 x-bucket starts of B
+        np.empty((6, nr), dtype=np.float64),  # 23 the selected pairs' x, y, theta (A, B)
     )
 
 
@@ -96,9 +101,8 @@ def _window(ti: float, max_dtheta: float, tsort_b: np.ndarray) -> tuple[int, int
 
 
 @njit(cache=True, inline="always")
-def _unrolled(tsort: np.ndarray, p: int) -> float:
-    """Direction p of B's sorted directions laid out three times: -2 pi, 0, +2 pi."""
-    n = tsort.shape[0]
+def _unrolled(tsort: np.ndarray, n: int, p: int) -> float:
+    """Direction p of B's n sorted directions laid out three times: -2 pi, 0, +2 pi."""
     if p < n:
         return float(tsort[p] - TWO_PI)
     if p < 2 * n:
@@ -106,18 +110,36 @@ def _unrolled(tsort: np.ndarray, p: int) -> float:
     return float(tsort[p - 2 * n] + TWO_PI)
 
 
+@njit(cache=True, inline="always")
+def _add_candidate(
+    v: float,
+    pair: int,
+    cand_val: np.ndarray,
+    cand_idx: np.ndarray,
+    cand_next: np.ndarray,
+    heads: np.ndarray,
+    k: int,
+) -> int:
+    """Append candidate k (similarity v > 0, pair (i << PAIR_BITS) | j) and link it at the
+    head of its level's list; returns the level (0 = best)."""
+    q = LEVELS - int(v * LEVELS)
+    cand_val[k] = v
+    cand_idx[k] = pair
+    cand_next[k] = heads[q]
+    heads[q] = k
+    return q
+
+
 @njit(cache=True)
 def _sims_one_word(
     ta: np.ndarray,
     bits_a: np.ndarray,
     mask_a: np.ndarray,
-    valid_a: np.ndarray,
     tord_a: np.ndarray,
     tsort_a: np.ndarray,
     tb: np.ndarray,
     bits_b: np.ndarray,
     mask_b: np.ndarray,
-    valid_b: np.ndarray,
     tord_b: np.ndarray,
     tsort_b: np.ndarray,
     max_dtheta: float,
@@ -125,19 +147,20 @@ def _sims_one_word(
     sqrt_lut: np.ndarray,
     cand_val: np.ndarray,
     cand_idx: np.ndarray,
-    cand_q: np.ndarray,
-    hist: np.ndarray,
+    cand_next: np.ndarray,
+    heads: np.ndarray,
 ) -> int:
     """`local_similarities` for cylinders of one word per plane (ns <= 8), masked: the
     intersection of the two masks is one word, so every pair takes the same branch-free
     path (for two fully valid cylinders it is the disk, and the result is the same).
 
-    A's minutiae are visited in direction order, so the window of B's directions around
-    each one only moves forward: it is kept as two pointers into B's sorted directions laid
-    out three times (-2 pi, 0, +2 pi), instead of two binary searches per minutia.  The
-    candidates come out in another order than row-major, which `_scatter` sorts away."""
-    na = ta.shape[0]
-    nb = tb.shape[0]
+    Only valid cylinders are visited: they come first in each side's direction order (see
+    `template_summaries`).  A's are visited in direction order, so the window of B's
+    directions around each one only moves forward: it is kept as two pointers into B's
+    sorted directions laid out three times (-2 pi, 0, +2 pi), instead of two binary searches
+    per minutia.  heads[LEVELS + 1] is left at the best level found."""
+    na_valid = _search(tsort_a, math.inf)
+    nb_valid = _search(tsort_b, math.inf)
     nd = bits_a.shape[1]
     min_me = int(math.ceil(min_me_cells))
     eps = 1e-6
@@ -145,32 +168,31 @@ def _sims_one_word(
     start = 0
     end = 0
     k = 0
-    for u in range(na):
+    best = LEVELS + 1
+    for u in range(na_valid):
         i = tord_a[u]
         ti = tsort_a[u]
         if everything:
-            start = nb
-            end = 2 * nb
+            start = nb_valid
+            end = 2 * nb_valid
         else:
             lo = ti - max_dtheta - eps
             hi = ti + max_dtheta + eps
-            while start < 3 * nb and _unrolled(tsort_b, start) < lo:
+            while start < 3 * nb_valid and _unrolled(tsort_b, nb_valid, start) < lo:
                 start += 1
             if end < start:
                 end = start
-            while end < 3 * nb and _unrolled(tsort_b, end) < hi:
+            while end < 3 * nb_valid and _unrolled(tsort_b, nb_valid, end) < hi:
                 end += 1
-        if not valid_a[i]:
-            continue
         ma = mask_a[i, 0]
         for copy in range(3):  # the window's runs in each copy of B's directions
-            base = copy * nb
+            base = copy * nb_valid
             first = max(start, base)
-            last = min(end, base + nb)
+            last = min(end, base + nb_valid)
             for r in range(first - base, last - base):
                 j = tord_b[r]
                 mm = ma & mask_b[j, 0]
-                if popcount64(mm) < min_me or not valid_b[j]:
+                if popcount64(mm) < min_me:
                     continue
                 if abs(wrap_angle1(ti - tsort_b[r])) > max_dtheta:  # tsort_b[r] is tb[j]
                     continue
@@ -189,12 +211,10 @@ def _sims_one_word(
                 if pa == 0 or pb == 0:
                     continue
                 v = 1.0 - sqrt_lut[px] / (sqrt_lut[pa] + sqrt_lut[pb])
-                q = LEVELS - int(v * LEVELS)
-                cand_val[k] = v
-                cand_idx[k] = i * nb + j
-                cand_q[k] = q
-                hist[q] += 1
+                q = _add_candidate(v, (i << PAIR_BITS) | j, cand_val, cand_idx, cand_next, heads, k)
+                best = min(best, q)
                 k += 1
+    heads[LEVELS + 1] = best
     return k
 
 
@@ -222,33 +242,35 @@ def local_similarities(
     sqrt_lut: np.ndarray,
     cand_val: np.ndarray,
     cand_idx: np.ndarray,
-    cand_q: np.ndarray,
-    hist: np.ndarray,
+    cand_next: np.ndarray,
+    heads: np.ndarray,
 ) -> int:
     """MCC-B similarities (paper eq. 17) of every matchable pair: valid cylinders, directions
     within max_dtheta, enough cells valid in both.  The non-zero ones are appended to cand_*
-    (A's rows in order, B's minutiae in direction order within a row) with their level
-    (0 = best) counted in hist; returns how many.  B's directions sorted (tsort_b, indices
-    tord_b) bound each row's scan to the window(s) around A's direction.  When both
-    cylinders have every disk cell valid their intersection is the whole disk, so only
-    |a xor b| is counted."""
+    and linked into the list of their level (0 = best; heads[q] is the latest candidate of
+    level q, cand_next the one found before it, -1 ends a list); heads[LEVELS + 1] is the
+    best level found or a level no better than it.  Returns how many.  B's valid directions
+    sorted (tsort_b, indices tord_b, see `template_summaries`) bound each row's scan to the
+    window(s) around A's direction.  When both cylinders have every disk cell valid their
+    intersection is the whole disk, so only |a xor b| is counted."""
     na = ta.shape[0]
-    nb = tb.shape[0]
     wp = mask_a.shape[1]
     nd = bits_a.shape[1] // wp
     nw = bits_a.shape[1]
-    for q in range(LEVELS + 2):
-        hist[q] = 0
+    for q in range(LEVELS + 1):
+        heads[q] = -1
+    heads[LEVELS + 1] = 0
     eps = 1e-6
     everything = max_dtheta >= math.pi - eps
     exact = masked
     k = 0
     if wp == 1 and exact:
         return _sims_one_word(
-            ta, bits_a, mask_a, valid_a, tord_a, tsort_a,
-            tb, bits_b, mask_b, valid_b, tord_b, tsort_b,
-            max_dtheta, min_me_cells, sqrt_lut, cand_val, cand_idx, cand_q, hist,
+            ta, bits_a, mask_a, tord_a, tsort_a, tb, bits_b, mask_b, tord_b, tsort_b,
+            max_dtheta, min_me_cells, sqrt_lut, cand_val, cand_idx, cand_next, heads,
         )  # fmt: skip
+    nb = _search(tsort_b, math.inf)  # B's valid cylinders
+    tsort_b = tsort_b[:nb]
     for i in range(na):
         if not valid_a[i]:
             continue
@@ -315,61 +337,17 @@ def local_similarities(
                 if pa == 0 or pb == 0:  # v = 0 exactly (see `_sims_one_word`)
                     continue
                 v = 1.0 - sqrt_lut[px] / (sqrt_lut[pa] + sqrt_lut[pb])
-                q = LEVELS - int(v * LEVELS)
-                cand_val[k] = v
-                cand_idx[k] = i * nb + j
-                cand_q[k] = q
-                hist[q] += 1
+                _add_candidate(v, (i << PAIR_BITS) | j, cand_val, cand_idx, cand_next, heads, k)
                 k += 1
     return k
-
-
-@njit(cache=True)
-def _scatter(
-    cand_q: np.ndarray,
-    cand_idx: np.ndarray,
-    k: int,
-    hist: np.ndarray,
-    lo_level: int,
-    hi_level: int,
-    order: np.ndarray,
-    base: int,
-) -> int:
-    """Counting sort of the candidates whose level is in [lo_level, hi_level) into
-    order[base:], each level in row-major pair order (cand_idx; the scan visits B in
-    direction order, so each level's run is insertion-sorted); returns how many."""
-    start = hist[LEVELS + 2 :]
-    acc = base
-    for q in range(lo_level, hi_level):
-        start[q] = acc
-        acc += hist[q]
-    for t in range(k):
-        q = cand_q[t]
-        if lo_level <= q < hi_level:
-            order[start[q]] = t
-            start[q] += 1
-    lo = base
-    for q in range(lo_level, hi_level):
-        hi = start[q]
-        for u in range(lo + 1, hi):
-            c = order[u]
-            key = cand_idx[c]
-            v = u
-            while v > lo and cand_idx[order[v - 1]] > key:
-                order[v] = order[v - 1]
-                v -= 1
-            order[v] = c
-        lo = hi
-    return acc - base
 
 
 @njit(cache=True)
 def select_pairs(
     cand_val: np.ndarray,
     cand_idx: np.ndarray,
-    cand_q: np.ndarray,
-    k: int,
-    hist: np.ndarray,
+    cand_next: np.ndarray,
+    heads: np.ndarray,
     order: np.ndarray,
     na: int,
     nb: int,
@@ -381,30 +359,35 @@ def select_pairs(
     vals: np.ndarray,
 ) -> int:
     """Greedy one-to-one choice of up to n_want pairs by decreasing similarity level (ties:
-    row-major order); returns how many, written to rows / cols / vals.  Levels are sorted
-    in batches: first the best ones holding 4 n_want candidates, then, only while pairs are
-    still wanted, batches of twice as many, so the greedy pass never sorts much more than
-    it reads."""
+    row-major order); returns how many, written to rows / cols / vals.  The levels are read
+    best first from their lists (see `local_similarities`), each sorted into row-major
+    order, until n_want pairs are chosen: the candidates of worse levels are never read."""
     for i in range(na):
         used_a[i] = False
     for j in range(nb):
         used_b[j] = False
-    need = 4 * n_want
-    top = 0
-    acc = 0
-    done = 0
+    low = (1 << PAIR_BITS) - 1
     n = 0
-    while n < n_want and top <= LEVELS:
-        hi = top
-        while hi <= LEVELS and acc < need:
-            acc += hist[hi]
-            hi += 1
-        m = _scatter(cand_q, cand_idx, k, hist, top, hi, order, done)
-        for t in range(done, done + m):
+    for q in range(heads[LEVELS + 1], LEVELS + 1):
+        m = 0
+        c = heads[q]
+        while c >= 0:  # the level's candidates, the latest found first
+            order[m] = c
+            m += 1
+            c = cand_next[c]
+        for u in range(1, m):  # into row-major order (insertion sort: levels are short)
+            c = order[u]
+            key = cand_idx[c]
+            v = u
+            while v > 0 and cand_idx[order[v - 1]] > key:
+                order[v] = order[v - 1]
+                v -= 1
+            order[v] = c
+        for t in range(m):
             c = order[t]
-            idx = cand_idx[c]
-            i = idx // nb
-            j = idx - i * nb
+            pair = cand_idx[c]
+            i = pair >> PAIR_BITS
+            j = pair & low
             if used_a[i] or used_b[j]:
                 continue
             used_a[i] = True
@@ -414,10 +397,7 @@ def select_pairs(
             vals[n] = cand_val[c]
             n += 1
             if n >= n_want:
-                break
-        done += m
-        top = hi
-        need *= 2
+                return n
     return n
 
 
@@ -438,32 +418,65 @@ def relax(
     rho: np.ndarray,
     lam: np.ndarray,
     nxt: np.ndarray,
+    geo: np.ndarray,
 ) -> None:
     """LSS-R relaxation (paper eq. 23-24) of the n selected pairs; lam holds their
-    similarities on entry and the relaxed values on return.  The pairs' geometry (x, y up,
-    theta of each side) is computed here, as `pair_geometry` would have it."""
+    similarities on entry and the relaxed values on return.
+
+    The compatibility of pairs t and k compares the segment between their minutiae in A with
+    the one in B: the lengths (d1), the direction differences (d2) and the directions
+    relative to the segment (d3).  The selected pairs' coordinates are first gathered into
+    geo, so that the lengths, which decide whether the angles are needed at all (a
+    difference of 32 px or more scores 0), are computed in a loop without branches.  d3 is
+    (theta_A(t) - theta_B(t)) minus the angle that turns B's segment onto A's: one
+    arctangent instead of two."""
     if n < 2:
         return
     steps = lut.shape[1] - 1
     dscale = steps / 32.0
     ascale = steps / math.pi
+    pxa = geo[0]
+    pya = geo[1]
+    pta = geo[2]
+    pxb = geo[3]
+    pyb = geo[4]
+    ptb = geo[5]
+    for t in range(n):
+        pxa[t] = xa[rows[t]]
+        pya[t] = ya[rows[t]]
+        pta[t] = ta[rows[t]]
+        pxb[t] = xb[cols[t]]
+        pyb[t] = yb[cols[t]]
+        ptb[t] = tb[cols[t]]
     for t in range(n):
         rho[t, t] = 0.0
-        at = rows[t]
-        bt = cols[t]
+        xat = pxa[t]
+        yat = pya[t]
+        xbt = pxb[t]
+        ybt = pyb[t]
+        for k in range(t + 1, n):  # lengths first: nxt holds them for a moment
+            dxa = pxa[k] - xat
+            dya = pya[k] - yat
+            dxb = pxb[k] - xbt
+            dyb = pyb[k] - ybt
+            nxt[k] = abs(math.sqrt(dxa * dxa + dya * dya) - math.sqrt(dxb * dxb + dyb * dyb))
+        tat = pta[t]
+        tbt = ptb[t]
+        turn = wrap_angle1(tat - tbt)
         for k in range(t + 1, n):
-            ak = rows[k]
-            bk = cols[k]
+            d1 = nxt[k] * dscale
             z = 0.0
-            d1 = abs(pair_distance(xa, ya, at, ak) - pair_distance(xb, yb, bt, bk)) * dscale
             if d1 < steps:
-                dth_a, rad_a = pair_angles(xa, ya, ta, at, ak)
-                dth_b, rad_b = pair_angles(xb, yb, tb, bt, bk)
-                z = lut[0, int(d1)]
-                d2 = abs(wrap_angle1(dth_a - dth_b)) * ascale
-                z *= lut[1, int(d2)]
-                d3 = abs(wrap_angle1(rad_a - rad_b)) * ascale
-                z *= lut[2, int(d3)]
+                dxa = pxa[k] - xat
+                dya = pya[k] - yat
+                dxb = pxb[k] - xbt
+                dyb = pyb[k] - ybt
+                d2 = abs(wrap_angle1(wrap_angle1(tat - pta[k]) - wrap_angle1(tbt - ptb[k])))
+                phi = atan2_fast(dxb * dya - dyb * dxa, dxa * dxb + dya * dyb)
+                d3 = abs(wrap_angle1(turn - phi))
+                z = np.float64(lut[0, int(d1)])  # float64 products of the float32 tables
+                z *= lut[1, int(d2 * ascale)]
+                z *= lut[2, int(d3 * ascale)]
             rho[t, k] = z
             rho[k, t] = z
     norm = (1.0 - w_r) / (n - 1)
@@ -706,9 +719,6 @@ def compare_core(
     count_a: np.ndarray,
     full_a: np.ndarray,
     valid_a: np.ndarray,
-    dist_a: np.ndarray,
-    dth_a: np.ndarray,
-    rad_a: np.ndarray,
     planes_a: np.ndarray,
     tord_a: np.ndarray,
     tsort_a: np.ndarray,
@@ -722,9 +732,6 @@ def compare_core(
     count_b: np.ndarray,
     full_b: np.ndarray,
     valid_b: np.ndarray,
-    dist_b: np.ndarray,
-    dth_b: np.ndarray,
-    rad_b: np.ndarray,
     planes_b: np.ndarray,
     tord_b: np.ndarray,
     tsort_b: np.ndarray,
@@ -739,9 +746,9 @@ def compare_core(
     pairs ordered by efficiency to ws[18] (n x 2: A index, B index) with their local
     similarity and relaxed value in ws[19] (n x 2), and the consolidation's matched minutiae
     after them (ws[18][n : n + matched]).  Returns n, the number of relaxed pairs."""
-    cand_val, cand_idx, cand_q, order, hist, used_a, used_b = ws[:7]
+    cand_val, cand_idx, cand_next, order, heads, used_a, used_b = ws[:7]
     rows, cols, vals, lam0, lam, nxt, rho = ws[7:14]
-    ma, mb, ma2, mb2, pairs, pair_vals, parts, eorder, bstart = ws[14:]
+    ma, mb, ma2, mb2, pairs, pair_vals, parts, eorder, bstart, geo = ws[14:]
     for q in range(PARTS):
         parts[q] = 0.0
     na = xa.shape[0]
@@ -751,7 +758,7 @@ def compare_core(
     nz = local_similarities(
         ta, bits_a, mask_a, count_a, full_a, valid_a, tord_a, tsort_a,
         tb, bits_b, mask_b, count_b, full_b, valid_b, tord_b, tsort_b,
-        kv[0], kv[1], kv[16] != 0.0, sqrt_lut, cand_val, cand_idx, cand_q, hist,
+        kv[0], kv[1], kv[16] != 0.0, sqrt_lut, cand_val, cand_idx, cand_next, heads,
     )  # fmt: skip
     if nz == 0:
         return 0
@@ -760,7 +767,7 @@ def compare_core(
     n_p = int(kv[2] + round(z * (kv[3] - kv[2])))
     n_r = min(nmin, int(kv[6]))
     n = select_pairs(
-        cand_val, cand_idx, cand_q, nz, hist, order, na, nb, n_r, used_a, used_b,
+        cand_val, cand_idx, cand_next, heads, order, na, nb, n_r, used_a, used_b,
         rows, cols, vals,
     )  # fmt: skip
     for t in range(n):
@@ -768,7 +775,7 @@ def compare_core(
         lam[t] = vals[t]
     relax(
         rows, cols, n, xa, ya, ta, xb, yb, tb,
-        int(kv[7]), kv[8], lut, rho, lam, nxt,
+        int(kv[7]), kv[8], lut, rho, lam, nxt, geo,
     )  # fmt: skip
     # pairs by efficiency lam / lam0, decreasing (stable insertion sort: n <= max_nr)
     for t in range(n):
@@ -825,9 +832,6 @@ def compare_batch(
     count_a: np.ndarray,
     full_a: np.ndarray,
     valid_a: np.ndarray,
-    dist_a: np.ndarray,
-    dth_a: np.ndarray,
-    rad_a: np.ndarray,
     planes_a: np.ndarray,
     tord_a: np.ndarray,
     tsort_a: np.ndarray,
@@ -835,7 +839,6 @@ def compare_batch(
     xsort_a: np.ndarray,
     key_a: int,
     off: np.ndarray,
-    sq_off: np.ndarray,
     pl_off: np.ndarray,
     keys: np.ndarray,
     x: np.ndarray,
@@ -846,9 +849,6 @@ def compare_batch(
     count: np.ndarray,
     full: np.ndarray,
     valid: np.ndarray,
-    dist: np.ndarray,
-    dth: np.ndarray,
-    rad: np.ndarray,
     planes: np.ndarray,
     tord: np.ndarray,
     tsort: np.ndarray,
@@ -861,8 +861,8 @@ def compare_batch(
     out: np.ndarray,
 ) -> None:
     """Score A against the packed candidates c = select[k] (rows off[c]:off[c+1] of the
-    concatenated arrays; pairwise matrices flattened at sq_off, hull planes at pl_off) into
-    out[k].  Each comparison runs in the canonical order of the two keys, as `compare` does."""
+    concatenated arrays, hull planes at pl_off) into out[k].  Each comparison runs in the
+    canonical order of the two keys, as `compare` does."""
     na = xa.shape[0]
     maxn = na
     for k in range(select.shape[0]):
@@ -874,24 +874,20 @@ def compare_batch(
         c = select[k]
         s = off[c]
         e = off[c + 1]
-        n = e - s
-        db = dist[sq_off[c] : sq_off[c + 1]].reshape(n, n)
-        tb_ = dth[sq_off[c] : sq_off[c + 1]].reshape(n, n)
-        rb = rad[sq_off[c] : sq_off[c + 1]].reshape(n, n)
         pb = planes[pl_off[c] : pl_off[c + 1]]
         if key_a <= keys[c]:
             compare_core(
-                xa, ya, ta, bits_a, mask_a, count_a, full_a, valid_a, dist_a, dth_a, rad_a,
+                xa, ya, ta, bits_a, mask_a, count_a, full_a, valid_a,
                 planes_a, tord_a, tsort_a, xord_a, xsort_a,
                 x[s:e], y[s:e], t[s:e], bits[s:e], mask[s:e], count[s:e], full[s:e],
-                valid[s:e], db, tb_, rb, pb, tord[s:e], tsort[s:e], xord[s:e], xsort[s:e],
+                valid[s:e], pb, tord[s:e], tsort[s:e], xord[s:e], xsort[s:e],
                 kv, lut, sqrt_lut, ws,
             )  # fmt: skip
         else:
             compare_core(
                 x[s:e], y[s:e], t[s:e], bits[s:e], mask[s:e], count[s:e], full[s:e],
-                valid[s:e], db, tb_, rb, pb, tord[s:e], tsort[s:e], xord[s:e], xsort[s:e],
-                xa, ya, ta, bits_a, mask_a, count_a, full_a, valid_a, dist_a, dth_a, rad_a,
+                valid[s:e], pb, tord[s:e], tsort[s:e], xord[s:e], xsort[s:e],
+                xa, ya, ta, bits_a, mask_a, count_a, full_a, valid_a,
                 planes_a, tord_a, tsort_a, xord_a, xsort_a,
                 kv, lut, sqrt_lut, ws,
             )  # fmt: skip

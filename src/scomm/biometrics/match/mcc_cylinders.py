@@ -493,38 +493,13 @@ def pair_geometry(
             radial[j, i] = row[4, j]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def pair_distance(xs: np.ndarray, ys: np.ndarray, p: int, q: int) -> float:
-    """`pair_geometry`'s dist[p, q] for one pair, computed the same way.  The comparison
-    needs only the few pairs its relaxation selects; reading them from the n x n matrices of
-    a cold candidate costs cache misses that cost more than this."""
-    dx = xs[q] - xs[p]
-    dy = ys[q] - ys[p]
-    d, odd = _hypot_near(dx, dy)
-    return hypot1(dx, dy) if odd else d
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def pair_angles(
-    xs: np.ndarray, ys: np.ndarray, theta: np.ndarray, p: int, q: int
-) -> tuple[float, float]:
-    """`pair_geometry`'s (dtheta, radial)[p, q] for one ordered pair, computed the same way."""
-    dx = xs[q] - xs[p]
-    dy = ys[q] - ys[p]
-    tp = theta[p]
-    w, o1 = _wrap_near(tp - theta[q])
-    r, o2 = _wrap_near(tp - _atan_quadrant(_atan_core(abs(dx), abs(dy)), dy, dx))
-    if o1 | o2:
-        return wrap1(tp - theta[q]), wrap1(tp - atan2_1(dy, dx))
-    return w, r
-
-
 @njit(cache=True, error_model="numpy")
 def template_summaries(
     xs: np.ndarray,
     theta: np.ndarray,
     bits: np.ndarray,
     mask: np.ndarray,
+    valid: np.ndarray,
     disk_words: np.ndarray,
     tord: np.ndarray,
     tsort: np.ndarray,
@@ -535,11 +510,27 @@ def template_summaries(
 ) -> None:
     """The minutiae in direction order and in x order (indices, sorted values: the comparison
     kernels scan windows of both), each cylinder's set bits and whether its mask is the
-    whole disk."""
+    whole disk.  The direction order lists the valid cylinders first (tsort: their
+    directions, ascending), then the others (tsort: +inf), so that the local similarities
+    visit only the valid ones."""
+    n = xs.shape[0]
     stable_argsort(theta, tord)
     stable_argsort(xs, xord)
-    for i in range(xs.shape[0]):
-        tsort[i] = theta[tord[i]]
+    nv = 0
+    for i in range(n):  # stable partition: valid first
+        if valid[tord[i]]:
+            xord[nv] = tord[i]  # xord as scratch, sorted again below
+            nv += 1
+    rest = nv
+    for i in range(n):
+        if not valid[tord[i]]:
+            xord[rest] = tord[i]
+            rest += 1
+    for i in range(n):
+        tord[i] = xord[i]
+        tsort[i] = theta[tord[i]] if i < nv else math.inf
+    stable_argsort(xs, xord)
+    for i in range(n):
         xsort[i] = xs[xord[i]]
         c = 0
         for w in range(bits.shape[1]):
@@ -891,17 +882,15 @@ def template_derived(
     theta: np.ndarray,
     bits: np.ndarray,
     mask: np.ndarray,
+    valid: np.ndarray,
     disk: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """What `MatcherTemplate` derives from its minutiae (x, y up, theta) and cylinders:
-    hull half-planes, pairwise geometry, orders, set bits, full masks."""
+    hull half-planes, orders, set bits, full masks."""
     n = len(xs)
     xs, ys, theta = _own(xs), _own(ys), _own(theta)
     out = {
         "planes": hull_halfplanes_of(xs, ys),
-        "dist": np.zeros((n, n)),
-        "dtheta": np.zeros((n, n)),
-        "radial": np.zeros((n, n)),
         "tord": np.zeros(n, np.int64),
         "tsort": np.zeros(n),
         "xord": np.zeros(n, np.int64),
@@ -909,12 +898,12 @@ def template_derived(
         "count": np.zeros(n, np.int64),
         "full": np.zeros(n, np.bool_),
     }
-    _pair_geometry(xs, ys, theta, out["dist"], out["dtheta"], out["radial"])
     _template_summaries(
         xs,
         theta,
         _own(bits, np.uint64),
         _own(mask, np.uint64),
+        _own(valid, np.bool_),
         disk,
         out["tord"],
         out["tsort"],

@@ -57,7 +57,6 @@ class PackedTemplates:
 
     size: int
     off: np.ndarray
-    sq_off: np.ndarray
     pl_off: np.ndarray
     keys: np.ndarray
     x: np.ndarray
@@ -68,9 +67,6 @@ class PackedTemplates:
     count: np.ndarray
     full: np.ndarray
     valid: np.ndarray
-    dist: np.ndarray
-    dth: np.ndarray
-    rad: np.ndarray
     planes: np.ndarray
     tord: np.ndarray
     tsort: np.ndarray
@@ -97,9 +93,6 @@ def _args(t: MatcherTemplate) -> tuple[np.ndarray, ...]:
         t.count,
         t.full,
         t.valid,
-        t.dist,
-        t.dtheta,
-        t.radial,
         t.planes,
         t.tord,
         t.tsort,
@@ -191,8 +184,6 @@ class MccMatcher:
         sizes = np.array([len(t) for t in candidates], dtype=np.int64)
         off = np.zeros(len(candidates) + 1, dtype=np.int64)
         off[1:] = np.cumsum(sizes)
-        sq_off = np.zeros(len(candidates) + 1, dtype=np.int64)
-        sq_off[1:] = np.cumsum(sizes * sizes)
         pl_off = np.zeros(len(candidates) + 1, dtype=np.int64)
         pl_off[1:] = np.cumsum([len(t.planes) for t in candidates])
 
@@ -205,7 +196,6 @@ class MccMatcher:
         return PackedTemplates(
             size=len(candidates),
             off=off,
-            sq_off=sq_off,
             pl_off=pl_off,
             keys=np.array([t.key for t in candidates], dtype=np.int64),
             x=cat("x", np.float64, ()),
@@ -216,9 +206,6 @@ class MccMatcher:
             count=cat("count", np.int64, ()),
             full=cat("full", np.bool_, ()),
             valid=cat("valid", np.bool_, ()),
-            dist=cat("dist", np.float64, ()),
-            dth=cat("dtheta", np.float64, ()),
-            rad=cat("radial", np.float64, ()),
             planes=cat("planes", np.float64, (3,)),
             tord=cat("tord", np.int64, ()),
             tsort=cat("tsort", np.float64, ()),
@@ -250,7 +237,6 @@ class MccMatcher:
             *_args(probe),
             probe.key,
             packed.off,
-            packed.sq_off,
             packed.pl_off,
             packed.keys,
             packed.x,
@@ -261,9 +247,6 @@ class MccMatcher:
             packed.count,
             packed.full,
             packed.valid,
-            packed.dist,
-            packed.dth,
-            packed.rad,
             packed.planes,
             packed.tord,
             packed.tsort,

@@ -44,10 +44,10 @@ class MatcherTemplate:
     x, y: pixels, image frame (y down); theta: ISO angle, radians, counter-clockwise.
     bits / mask / valid: the MCC-B cylinders, the valid cells of each, and which cylinders
     may be matched (see `build_cylinders`).  The rest is derived on construction: the y-up
-    coordinates the kernels use, the hull's half-planes, the pairwise geometry (distance,
-    direction difference and radial angle of every ordered pair of minutiae) and the
-    minutiae's order by direction (tord, tsort: indices, sorted values) and by x (xord,
-    xsort).
+    coordinates the kernels use, the hull's half-planes, and the minutiae's order by
+    direction (tord, tsort: indices, sorted values; the valid cylinders first, see
+    `template_summaries`) and by x (xord, xsort).  A template holds at most 65,535 minutiae
+    (`mcc_compare.MAX_MINUTIAE` - 1).
     """
 
     x: np.ndarray
@@ -69,9 +69,6 @@ class MatcherTemplate:
     planes: np.ndarray = field(init=False, repr=False)
     count: np.ndarray = field(init=False, repr=False)
     full: np.ndarray = field(init=False, repr=False)
-    dist: np.ndarray = field(init=False, repr=False)
-    dtheta: np.ndarray = field(init=False, repr=False)
-    radial: np.ndarray = field(init=False, repr=False)
     tord: np.ndarray = field(init=False, repr=False)
     tsort: np.ndarray = field(init=False, repr=False)
     xord: np.ndarray = field(init=False, repr=False)
@@ -100,7 +97,13 @@ class MatcherTemplate:
         ys = -self.y
         object.__setattr__(self, "yup", ys)
         derived = template_derived(
-            self.x, ys, self.theta, self.bits, self.mask, disk_words(self.ns, self.radius)
+            self.x,
+            ys,
+            self.theta,
+            self.bits,
+            self.mask,
+            self.valid,
+            disk_words(self.ns, self.radius),
         )
         for name, value in derived.items():
             object.__setattr__(self, name, value)
