@@ -10,7 +10,6 @@ on the same database ends in the same state as an uninterrupted one. The crash t
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 from collections.abc import Callable
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import typer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -32,8 +30,10 @@ from scomm.nist.car import encode_tenprint
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow
 from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.synth.ridge_master import FINGERS
 from scomm.synth.transactions import damage, submission
 from scomm.synth.world import World, build_world
+from scomm.synth.world_prints import booking_capture, capture_images
 from scomm.system import System, baseline_context
 
 PREPARED = "RUN_PREPARED"  # the audit entry that says the world is loaded and the run may start
@@ -226,14 +226,13 @@ def _already_booked(system: System, tcn: str) -> bool:
 def booking_transaction(
     world: World, index: int, compression: str = "WSQ20", fingers: int = 10
 ) -> bytes:
-    """Booking `index`'s CAR (with the world's planned defect, if any), drawn from its own
-    random stream, so that a resumed run makes only the ones still to book."""
+    """Booking `index`'s CAR (with the world's planned defect, if any): capture
+    `booking_capture(index)` of the person's fingers, so that a resumed run makes only the
+    ones still to book, the same as the first run would have."""
     planned = world.bookings[index]
-    rng = np.random.default_rng([world.seed, 11, index])
     person = world.people[planned.person_id]
-    sub = submission(planned.booking, person, rng, world.sib_ori(planned.booking.ori))
-    if fingers < len(sub.fingers):
-        sub = dataclasses.replace(sub, fingers=sub.fingers[:fingers])
+    images = capture_images(person.finger_seed, booking_capture(index), FINGERS[:fingers])
+    sub = submission(planned.booking, person, 0, world.sib_ori(planned.booking.ori), images)
     raw = encode_tenprint(sub, compression=compression)
     return damage(raw, planned.defect) if planned.defect else raw
 

@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import numpy as np
 from sqlalchemy import select
 
 from scomm.bus.dispatcher import FaultHook, SimulatedCrash
@@ -20,6 +19,7 @@ from scomm.synth.jurisdictions import JurisdictionPlan
 from scomm.synth.scenario import OptOutRequest, PolicyChange, Scenario
 from scomm.synth.transactions import transaction_bytes
 from scomm.synth.world import PlannedBooking, PlannedDisposition, World
+from scomm.synth.world_prints import booking_capture, prefetch
 from scomm.system import System
 
 # A stage reporter: called with (description, total) it returns a context manager that
@@ -204,12 +204,17 @@ def _already_booked(system: System, tcn: str) -> bool:
 
 
 def _transactions(world: World) -> Iterator[bytes]:
-    rng = np.random.default_rng([world.seed, 11])
-    for planned in world.bookings:
-        yield transaction_bytes(
+    """The bookings' CARs in booking order, drawn a few ahead on the generator's threads
+    while the flow runs (booking i carries capture `booking_capture(i)`)."""
+
+    def car(index: int) -> bytes:
+        planned = world.bookings[index]
+        return transaction_bytes(
             planned.booking,
             world.people[planned.person_id],
-            rng,
+            booking_capture(index),
             world.sib_ori(planned.booking.ori),
             planned.defect,
         )
+
+    return prefetch(car, range(len(world.bookings)))

@@ -30,7 +30,8 @@ from scomm.store.models import (
     SubjectRow,
 )
 from scomm.synth.enrolment import load_jurisdictions
-from scomm.synth.transactions import finger_master, submission
+from scomm.synth.fingers import master_finger
+from scomm.synth.transactions import submission
 from scomm.synth.world import World, build_world
 from scomm.system import System
 
@@ -54,7 +55,7 @@ def system(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     running.close()
 
 
-FINGERS = tuple(FingerImage(position, finger_master(position)) for position in (2, 7))
+FINGERS = tuple(FingerImage(position, master_finger(position)) for position in (2, 7))
 
 
 def next_booking(system: System, world: World) -> tuple[Booking, bytes]:
@@ -70,8 +71,8 @@ def next_booking(system: System, world: World) -> tuple[Booking, bytes]:
         release_due_at=at + timedelta(hours=6),
     )
     person = world.people[planned.person_id]
-    sub = submission(booking, person, np.random.default_rng(0), world.sib_ori(booking.ori))
-    return booking, encode_tenprint(dataclasses.replace(sub, fingers=FINGERS), compression="NONE")
+    sub = submission(booking, person, 0, world.sib_ori(booking.ori), fingers=FINGERS)
+    return booking, encode_tenprint(sub, compression="NONE")
 
 
 def counts(system: System) -> dict[str, int]:

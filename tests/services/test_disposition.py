@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +11,7 @@ from scomm.domain.messages import DispositionOutcome
 from scomm.store.models import AuditEntryRow
 from scomm.synth.transactions import transaction_bytes
 from scomm.synth.world import World
+from scomm.synth.world_prints import booking_capture
 from scomm.system import System
 
 
@@ -21,7 +21,7 @@ def test_disposition_is_delivered_to_the_jail_at_its_date(system: System, world:
     raw = transaction_bytes(
         booking,
         world.people[planned.person_id],
-        np.random.default_rng(0),
+        booking_capture(0),
         world.sib_ori(booking.ori),
     )
     system.run_until(booking.booked_at)

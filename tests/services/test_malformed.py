@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -20,6 +19,7 @@ from scomm.store.models import (
 )
 from scomm.synth.transactions import transaction_bytes
 from scomm.synth.world import World
+from scomm.synth.world_prints import booking_capture
 from scomm.system import System
 
 
@@ -36,7 +36,7 @@ def book(system: System, world: World, defect: str | None) -> str:
     raw = transaction_bytes(
         planned.booking,
         world.people[planned.person_id],
-        np.random.default_rng(0),
+        booking_capture(0),
         world.sib_ori(planned.booking.ori),
         defect,
     )

@@ -12,7 +12,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -46,6 +45,7 @@ from scomm.store.models import (
 )
 from scomm.synth.transactions import transaction_bytes
 from scomm.synth.world import World
+from scomm.synth.world_prints import booking_capture
 from scomm.system import System, baseline_context
 
 ORI = "CA0010000"
@@ -457,7 +457,7 @@ def test_a_real_match_carries_paired_minutiae_and_the_encounter_list(
     raw = transaction_bytes(
         booking,
         world.people[planned.person_id],
-        np.random.default_rng(0),
+        booking_capture(0),
         world.sib_ori(booking.ori),
     )
     system.run_until(booking.booked_at)

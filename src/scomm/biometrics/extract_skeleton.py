@@ -27,15 +27,16 @@ order, one stage per function:
    as MINDTCT applies it: on synthetic prints 93% of the minutiae both extractors find
    (same place, same kind) point within 45 degrees of MINDTCT's direction.
 
-What it is for: the demo's synthetic "labyrinth" textures (`scomm.synth.fingers`), which
-are clean (no creases, scars, smudges, curvature or pressure-dependent ridge width): 3-4 ms
-of CPU per 256 x 256 image and about 40 minutiae, four in five of which come back within
-4 px and 20 degrees in another capture of the same finger.  It has no orientation-field
-smoothing, ridge-frequency estimation or quality model, so real captures give it several
-times as many minutiae as they hold, most of them false: with the MCC matcher (MINDTCT
-settings) its EER on the FVC2002 B databases is 33% (DB1), 26% (DB2), 42% (DB3) and 31%
-(DB4), against a mean of 0.6% with LEADER's minutiae.  Real prints go through `engine`.
-Deterministic: the same image gives the same minutiae.
+What it is for: the demo's synthetic prints, rolled impressions of the SFinGe-style
+generator (`scomm.synth.world_prints`: 448 x 576 px, about 8-11 ms of CPU each and 20-80
+minutiae), and the small "labyrinth" test textures (`scomm.synth.fingers`: 3-4 ms per
+256 x 256 image, about 40 minutiae); both are clean (no creases, scars or smudges).  It
+has no orientation-field smoothing, ridge-frequency estimation or quality model, so real
+captures give it several times as many minutiae as they hold, most of them false: with
+the MCC matcher (MINDTCT settings) its EER on the FVC2002 B databases is 33% (DB1), 26%
+(DB2), 42% (DB3) and 31% (DB4), against a mean of 0.6% with LEADER's minutiae.  Real
+prints go through `engine`.  Deterministic: the same image gives the same minutiae.  The
+compiled stages release the GIL, so several images can be extracted on threads at once.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def gaussian_taps(sigma: float) -> npt.NDArray[np.float32]:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _blur(padded: Any, taps: Any) -> Any:  # pragma: no cover - compiled
     """Separable convolution with `taps` of an image padded by len(taps) // 2 each side."""
     r = len(taps) // 2
@@ -197,7 +198,7 @@ def _blur(padded: Any, taps: Any) -> Any:  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _local_statistics(smooth: Any, window: int) -> tuple[Any, Any]:  # pragma: no cover
     """Mean and standard deviation of `smooth` over the `window` square around every pixel
     (the part inside the image), from integral images of the values and their squares."""
@@ -270,7 +271,7 @@ def inside(
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _inside(mask: Any, ys: Any, xs: Any, margin: int) -> Any:  # pragma: no cover - compiled
     h, w = mask.shape
     out = np.zeros(len(ys), dtype=np.bool_)
@@ -328,7 +329,7 @@ def _zhang_suen_table() -> npt.NDArray[np.uint8]:
 _ZHANG_SUEN = _zhang_suen_table()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ring_code(img: Any, y: int, x: int) -> Any:  # pragma: no cover - compiled
     """The eight neighbours of (y, x) as bits, ring order (bit 0 N ... bit 7 NW)."""
     return (
@@ -343,7 +344,7 @@ def _ring_code(img: Any, y: int, x: int) -> Any:  # pragma: no cover - compiled
     )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _zhang_suen(img: Any, table: Any) -> None:  # pragma: no cover - compiled
     """Zhang-Suen thinning in place; the outermost pixels must be background.  Only the
     pixels still set are visited (a list compacted after every sub-iteration that deletes),
@@ -407,7 +408,7 @@ def _neighbour_tables() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int8]]:
 _STAIRCASE, _CROSSING = _neighbour_tables()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _set_pixels(img: Any) -> tuple[Any, Any]:  # pragma: no cover - compiled
     """(ys, xs) of the non-zero pixels in raster order (numpy's nonzero, without its cost
     on small images)."""
@@ -428,7 +429,7 @@ def _set_pixels(img: Any) -> tuple[Any, Any]:  # pragma: no cover - compiled
     return ys, xs
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _remove_staircases(img: Any, ys: Any, xs: Any, table: Any) -> None:  # pragma: no cover
     """Remove, in raster order, the skeleton pixels (ys, xs) that `table` calls corners."""
     for i in range(len(ys)):
@@ -439,7 +440,7 @@ def _remove_staircases(img: Any, ys: Any, xs: Any, table: Any) -> None:  # pragm
 # --- stage 6: crossing numbers -------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _crossing_numbers(img: Any, ys: Any, xs: Any, table: Any) -> Any:  # pragma: no cover
     """Crossing number of each skeleton pixel (ys, xs)."""
     out = np.zeros(len(ys), dtype=np.int64)
@@ -461,7 +462,7 @@ def crossing_number_minutiae(
 # --- stage 7: filters ----------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _trace(
     img: Any, index: Any, y0: int, x0: int, y1: int, x1: int, steps: int
 ) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
@@ -494,7 +495,7 @@ def _trace(
         walked += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _branches(img: Any, y: int, x: int) -> Any:  # pragma: no cover - compiled
     """The first pixel of each skeleton branch leaving (y, x): one per run of set ring pixels,
     an orthogonal one where the run has one."""
@@ -517,7 +518,7 @@ def _branches(img: Any, y: int, x: int) -> Any:  # pragma: no cover - compiled
     return starts[:n]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _trace_all(
     img: Any, ys: Any, xs: Any, steps: int
 ) -> tuple[Any, Any, Any]:  # pragma: no cover - compiled
@@ -591,7 +592,7 @@ def filter_minutiae(
 # --- stage 8: directions -------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _orientations(smooth: Any, ys: Any, xs: Any, sigma: float) -> Any:  # pragma: no cover
     """Ridge orientation (radians mod pi, image axes: x right, y down) at each point, from
     the structure tensor of central-difference gradients in a Gaussian window of `sigma`."""
@@ -619,7 +620,7 @@ def _orientations(smooth: Any, ys: Any, xs: Any, sigma: float) -> Any:  # pragma
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _signed_angles(
     axis: Any, reached: Any, walked: Any, ys: Any, xs: Any, kinds: Any
 ) -> Any:  # pragma: no cover - compiled

@@ -14,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
-import numpy as np
-
 from scomm.biometrics.extract_skeleton import SkeletonExtractor, SkeletonTemplateExtractor
 from scomm.biometrics.index.gallery import IndexedGallery
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.match import MccMatcher
 from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
+from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
-from scomm.synth.fingers import impression, master_finger, tenprint_seeds
+from scomm.synth.world_prints import ENROLMENT_CAPTURE, capture_images, parallel_map
 
 ENGINE_NAME = "skeleton-mcc-v1"  # stored with every template the demo's repositories hold
 
@@ -38,7 +37,7 @@ MATCHER_PARAMS = GALLERY_MATCHER_PARAMS
 SHORTLIST = 20
 
 OUTSIDE_PERSON_SEED = 2**31  # worlds draw person finger seeds in [1, 2**31 - 1)
-CODER_PEOPLE = 20  # 200 fingers for the pair coder's mean
+CODER_PEOPLE = 8  # 80 rolled fingers for the pair coder's mean (about 6 s of one core)
 CALIBRATION_PERSON_SEED = OUTSIDE_PERSON_SEED + 1_000_000  # far from the coder's people
 
 # Fused-score thresholds (sum of per-finger MCC scores) by number of probe fingers: the
@@ -81,15 +80,16 @@ def outside_people(first: int, count: int) -> range:
 
 @lru_cache(maxsize=2)
 def demo_pair_coder(people: int = CODER_PEOPLE) -> PairCoder:
-    """The pair coder centred on skeleton minutiae of one capture of each finger of `people`
-    synthetic people outside every world (deterministic; fitted once per process)."""
+    """The pair coder centred on skeleton minutiae of one rolled capture of each finger of
+    `people` synthetic people outside every world (deterministic; fitted once per process)."""
     extractor = SkeletonExtractor()
-    rng = np.random.default_rng(OUTSIDE_PERSON_SEED)
-    sets = [
-        extractor.minutiae(impression(master_finger(finger), rng))
-        for person in outside_people(OUTSIDE_PERSON_SEED, people)
-        for finger in tenprint_seeds(person)
-    ]
+
+    def minutiae(person: int) -> list[Minutiae]:
+        images = capture_images(person, ENROLMENT_CAPTURE)
+        return [extractor.minutiae(image.pixels) for image in images]
+
+    people_sets = parallel_map(minutiae, list(outside_people(OUTSIDE_PERSON_SEED, people)))
+    sets = [s for person in people_sets for s in person]
     return PairCoder.fit(MinutiaeBatch.from_minutiae(sets), PairCodeParams())
 
 

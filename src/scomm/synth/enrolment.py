@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
-from scomm.biometrics.protocols import FailureToEnrol, Template
+from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.immigration import BenefitKind
 from scomm.domain.records import Repository
 from scomm.store.models import BenefitRecordRow, EncounterRow, JurisdictionRow, SubjectRow
 from scomm.store.templates import store_templates
 from scomm.synth.population import CitizenshipPath, Person
-from scomm.synth.transactions import capture
 from scomm.synth.world import World
+from scomm.synth.world_prints import EnrolmentTemplates
 from scomm.system import System
 
 Progress = Callable[[int], None]
@@ -40,55 +38,68 @@ def load_jurisdictions(system: System, world: World) -> None:
             system.set_switch(setting)
 
 
+# People whose templates are made in one parallel batch before their records are written.
+ENROL_BATCH = 64
+
+
 def enrol_repositories(system: System, world: World, progress: Progress | None = None) -> None:
-    """Each person with a record is enrolled from an earlier capture of their fingers."""
-    rng = np.random.default_rng([world.seed, 7])
-    for person in world.people.values():
-        if person.criminal is None and person.immigration is None:
+    """Each person with a record is enrolled from an earlier capture of their fingers
+    (`world_prints.ENROLMENT_CAPTURE`, the same templates in both repositories)."""
+    source = EnrolmentTemplates(system.ctx.extractor, system.ctx.engine_name)
+    people = list(world.people.values())
+    for start in range(0, len(people), ENROL_BATCH):
+        batch = people[start : start + ENROL_BATCH]
+        recorded = [p for p in batch if p.criminal is not None or p.immigration is not None]
+        made = source.many([p.finger_seed for p in recorded])
+        templates = {p.person_id: t for p, t in zip(recorded, made, strict=True)}
+        for person in batch:
+            if person.person_id in templates:
+                _enrol_person(system, person, templates[person.person_id])
             if progress:
                 progress(1)
-            continue
-        with system.unit_of_work() as uow:
-            if person.criminal is not None:
-                _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, rng)
-                criminal = person.criminal
-                history = [("prior_arrest", o) for o in criminal.prior_arrests]
-                history += [("conviction", o) for o in criminal.convictions]
-                for kind, offense in history:
-                    uow.session.add(
-                        EncounterRow(
-                            repository=Repository.CRIMINAL.value,
-                            identity_id=criminal.fbi_number,
-                            at=criminal.first_arrest,
-                            kind=kind,
-                            detail=offense.literal,
-                        )
-                    )
-            if person.immigration is not None:
-                record = person.immigration
-                _enrol(
-                    system,
-                    uow,
-                    Repository.IMMIGRATION,
-                    record.ident_id,
-                    person,
-                    rng,
-                    a_number=record.a_number,
-                    status=record.recorded_status.value,
-                )
+
+
+def _enrol_person(system: System, person: Person, templates: dict[int, Template]) -> None:
+    """A person's records, encounters and benefit in one unit of work."""
+    with system.unit_of_work() as uow:
+        if person.criminal is not None:
+            _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, templates)
+            criminal = person.criminal
+            history = [("prior_arrest", o) for o in criminal.prior_arrests]
+            history += [("conviction", o) for o in criminal.convictions]
+            for kind, offense in history:
                 uow.session.add(
                     EncounterRow(
-                        repository=Repository.IMMIGRATION.value,
-                        identity_id=record.ident_id,
-                        at=record.first_encounter,
-                        kind="immigration_encounter",
-                        detail=record.recorded_status.value,
+                        repository=Repository.CRIMINAL.value,
+                        identity_id=criminal.fbi_number,
+                        at=criminal.first_arrest,
+                        kind=kind,
+                        detail=offense.literal,
                     )
                 )
-                _benefit(uow, person)
-            uow.commit()
-        if progress:
-            progress(1)
+        if person.immigration is not None:
+            record = person.immigration
+            _enrol(
+                system,
+                uow,
+                Repository.IMMIGRATION,
+                record.ident_id,
+                person,
+                templates,
+                a_number=record.a_number,
+                status=record.recorded_status.value,
+            )
+            uow.session.add(
+                EncounterRow(
+                    repository=Repository.IMMIGRATION.value,
+                    identity_id=record.ident_id,
+                    at=record.first_encounter,
+                    kind="immigration_encounter",
+                    detail=record.recorded_status.value,
+                )
+            )
+            _benefit(uow, person)
+        uow.commit()
 
 
 def _benefit(uow: UnitOfWork, person: Person) -> None:
@@ -119,19 +130,12 @@ def _enrol(
     repository: Repository,
     identity_id: str,
     person: Person,
-    rng: np.random.Generator,
+    templates: dict[int, Template],
     a_number: str | None = None,
     status: str | None = None,
 ) -> None:
     ctx = system.ctx
-    templates: dict[int, Template] = {}
-    for image in capture(person, rng):
-        try:  # a finger that fails to enrol is left out, as CJIS leaves it out of a search
-            templates[image.position] = ctx.extractor.extract(
-                image.pixels, image.ppi, image.position
-            )
-        except FailureToEnrol:
-            continue
+    templates = dict(templates)  # each repository's gallery gets its own mapping
     uow.session.add(
         SubjectRow(
             repository=repository.value,

@@ -1,4 +1,10 @@
-"""Synthetic fingerprint-like images: a master ridge texture per finger and noisy captures of it."""
+"""Small fingerprint-like test textures: a band-passed "labyrinth" per seed and noisy captures.
+
+Not the demo's prints (those are `world_prints`, from the SFinGe-style generator in
+`ridge_master` and `impression_image`): these 256 x 256 textures cost a few milliseconds
+each and serve as quick, clean inputs for unit tests and benchmarks of the image engines
+(the correlation baseline, the skeleton extractor, the CAR codec's property tests).
+"""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ Public API:
     RidgeMaster: the coarse ridge field, its scale, the finger geometry and class.
     make_master(seed, identity, finger, ridge=..., master=...) -> RidgeMaster
     person_masters(seed, identity) -> tuple of 10 RidgeMaster (cached)
+    cached_master(seed, identity, finger) -> RidgeMaster (the same cache)
     master_image(master) -> uint8 500 ppi picture of the whole master.
 """
 
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_RIDGE_PARAMS",
     "RidgeMaster",
     "RidgeParams",
+    "cached_master",
     "make_master",
     "master_image",
     "person_masters",
@@ -240,6 +242,11 @@ def make_master(
 @lru_cache(maxsize=256)
 def _cached_master(seed: int, identity: int, finger: int) -> RidgeMaster:
     return make_master(seed, identity, finger)
+
+
+def cached_master(seed: int, identity: int, finger: int) -> RidgeMaster:
+    """`make_master` with the default parameters, from the cache of the last 256 fingers."""
+    return _cached_master(seed, identity, finger)
 
 
 def person_masters(seed: int, identity: int) -> tuple[RidgeMaster, ...]:

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
-
 from scomm.domain.records import Booking
 from scomm.nist.car import encode_tenprint
 from scomm.nist.tenprint import ArrestCharge, FingerImage, TenprintSubmission
-from scomm.synth.fingers import impression, master_finger, tenprint_seeds
 from scomm.synth.population import Person
+from scomm.synth.world_prints import capture_images
 
 ROUTINE_CRIMINAL_PRIORITY = 4
 
 
-@lru_cache(maxsize=8192)
-def finger_master(seed: int) -> np.ndarray:
-    master = master_finger(seed)
-    master.flags.writeable = False
-    return master
-
-
-def person_fingers(person: Person) -> tuple[np.ndarray, ...]:
-    return tuple(finger_master(s) for s in tenprint_seeds(person.finger_seed))
-
-
-def capture(person: Person, rng: np.random.Generator) -> tuple[FingerImage, ...]:
-    """A live-scan capture: a new rolled impression of each of the ten fingers."""
-    return tuple(
-        FingerImage(position=i, pixels=impression(master, rng), ppi=500, impression=1)
-        for i, master in enumerate(person_fingers(person), start=1)
-    )
-
-
 def submission(
-    booking: Booking, person: Person, rng: np.random.Generator, sib_ori: str
+    booking: Booking,
+    person: Person,
+    capture: int,
+    sib_ori: str,
+    fingers: tuple[FingerImage, ...] | None = None,
 ) -> TenprintSubmission:
-    """The jail's CAR, addressed to its state's SIB (which re-addresses it to the FBI)."""
+    """The jail's CAR, addressed to its state's SIB (which re-addresses it to the FBI), with
+    capture number `capture` of the person's ten rolled fingers (`world_prints`), or the
+    images `fingers` instead when given."""
     return TenprintSubmission(
         tot="CAR",
         tcn=booking.tcn,
@@ -58,7 +41,7 @@ def submission(
         hair="BLK",
         date_of_arrest=booking.booked_at.date(),
         charges=tuple(ArrestCharge(c.offense_date, c.literal) for c in booking.charges),
-        fingers=capture(person, rng),
+        fingers=capture_images(person.finger_seed, capture) if fingers is None else fingers,
     )
 
 
@@ -75,9 +58,10 @@ def damage(raw: bytes, defect: str) -> bytes:
 def transaction_bytes(
     booking: Booking,
     person: Person,
-    rng: np.random.Generator,
+    capture: int,
     sib_ori: str,
     defect: str | None = None,
 ) -> bytes:
-    raw = encode_tenprint(submission(booking, person, rng, sib_ori))
+    """The CAR's bytes (Type-14 WSQ images), damaged as `defect` says."""
+    raw = encode_tenprint(submission(booking, person, capture, sib_ori))
     return damage(raw, defect) if defect else raw
