@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,7 +19,7 @@ from scomm.synth.jurisdictions import JurisdictionPlan
 from scomm.synth.scenario import OptOutRequest, PolicyChange, Scenario
 from scomm.synth.transactions import transaction_bytes
 from scomm.synth.world import PlannedBooking, PlannedDisposition, World
-from scomm.synth.world_prints import booking_capture, prefetch
+from scomm.synth.world_prints import booking_capture
 from scomm.system import System
 
 # A stage reporter: called with (description, total) it returns a context manager that
@@ -100,10 +100,22 @@ def run_world(
                 "an empty one (delete the file or pick another URL)"
             )
         load_jurisdictions(system, world)
-        with stage("enrolling repositories", len(world.people)) as advance:
-            enrol_repositories(system, world, progress=advance)
-        raws = _transactions(world)  # made lazily, in booking order, kept until booked
-        unbooked: dict[str, bytes] = {}
+        by_person: dict[str, list[int]] = {}
+        for index, planned in enumerate(world.bookings):
+            by_person.setdefault(planned.person_id, []).append(index)
+        with stage("enrolling repositories, drawing bookings", len(world.people)) as advance:
+            drawn = enrol_repositories(
+                system,
+                world,
+                progress=advance,
+                also=lambda person: [
+                    (i, _transaction(world, i)) for i in by_person.get(person.person_id, [])
+                ],
+            )
+        # each booking's CAR, kept until it is booked
+        unbooked = {
+            world.bookings[i].booking.tcn: raw for cars in drawn.values() for i, raw in cars
+        }
         pending = timeline(world)
         with stage("running bookings", len(world.bookings)) as advance:
             while True:
@@ -113,8 +125,6 @@ def run_world(
                         system.run_until(at)
                         if isinstance(event, PlannedBooking):
                             tcn = event.booking.tcn
-                            if tcn not in unbooked:
-                                unbooked[tcn] = next(raws)
                             if not _already_booked(system, tcn):
                                 system.book(event.booking, unbooked[tcn])
                             del unbooked[tcn]
@@ -203,18 +213,14 @@ def _already_booked(system: System, tcn: str) -> bool:
         return session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == tcn)) is not None
 
 
-def _transactions(world: World) -> Iterator[bytes]:
-    """The bookings' CARs in booking order, drawn a few ahead on the generator's threads
-    while the flow runs (booking i carries capture `booking_capture(i)`)."""
-
-    def car(index: int) -> bytes:
-        planned = world.bookings[index]
-        return transaction_bytes(
-            planned.booking,
-            world.people[planned.person_id],
-            booking_capture(index),
-            world.sib_ori(planned.booking.ori),
-            planned.defect,
-        )
-
-    return prefetch(car, range(len(world.bookings)))
+def _transaction(world: World, index: int) -> bytes:
+    """The CAR of the world's booking number `index` (it carries capture
+    `booking_capture(index)` of the person's fingers)."""
+    planned = world.bookings[index]
+    return transaction_bytes(
+        planned.booking,
+        world.people[planned.person_id],
+        booking_capture(index),
+        world.sib_ori(planned.booking.ori),
+        planned.defect,
+    )

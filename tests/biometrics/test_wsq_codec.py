@@ -22,9 +22,45 @@ from scomm.biometrics.wsq_codec import (
 ImageMaker = Callable[..., np.ndarray]
 
 
+@pytest.fixture(autouse=True)
+def no_decoded_images_kept() -> None:
+    """Each test decodes for itself: nothing from an earlier test's decoding is reused."""
+    wsq_codec._decoded.clear()
+
+
 @pytest.fixture
 def stream(textured: ImageMaker) -> bytes:
     return encode_wsq(textured(96, 112))
+
+
+def test_a_stream_is_decoded_once_and_reused_read_only(
+    stream: bytes, textured: ImageMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded_by_child: list[int] = []
+    real = wsq_codec._decode_uncached
+
+    def counting(jobs, timeout_s):  # type: ignore[no-untyped-def]
+        decoded_by_child.append(len(jobs))
+        return real(jobs, timeout_s)
+
+    monkeypatch.setattr(wsq_codec, "_decode_uncached", counting)
+    other = encode_wsq(textured(96, 112, seed=9))
+    first = decode_wsq_images([WsqJob(stream, 112, 96)])
+    again = decode_wsq_images([WsqJob(other, 112, 96), WsqJob(stream, 112, 96)])
+    assert decoded_by_child == [1, 1]  # the second call decoded only the new stream
+    assert again[1] is first[0] and not first[0].flags.writeable
+    assert not np.array_equal(again[0], again[1])
+    if hasattr(os, "fork"):  # a decoder failure names the image's place in the caller's batch
+
+        def crash(job: WsqJob) -> bytes:
+            os.kill(os.getpid(), signal.SIGSEGV)
+            raise AssertionError("unreachable")
+
+        monkeypatch.setattr(wsq_codec, "_decode_pixels", crash)
+        third = encode_wsq(textured(96, 112, seed=10))
+        with pytest.raises(WsqError) as caught:
+            decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(third, 112, 96)])
+        assert caught.value.index == 1 and "crashed" in caught.value.reason
 
 
 def test_round_trip_quality(textured: ImageMaker) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.domain.hold import us_federal_holiday
 from scomm.domain.messages import Actor, IdentResultsToJail
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
@@ -29,7 +28,7 @@ from scomm.store.models import (
 )
 from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.synth.world import World
-from scomm.system import System, baseline_context
+from scomm.system import System
 
 # An officer who asks for a detainer on every removable match, so that D has work to do.
 DETAIN_ALL = SimulatedOfficerPolicy(
@@ -69,7 +68,7 @@ def prepare(world: World, path: Path) -> None:
     """Jurisdictions and both repositories, every ORI activated (B on) from the start."""
     config = Settings(database_url=f"sqlite:///{path}", seed=world.seed)
     clock = ScenarioClock(world.start - timedelta(days=1))
-    system = System(config, clock, context=baseline_context(config, us_federal_holiday()))
+    system = System(config, clock)
     try:
         load_jurisdictions(system, world)
         enrol_repositories(system, world)
@@ -95,7 +94,7 @@ def run(world: World, tmp: Path, name: str, settings: list[SwitchSetting]) -> Ru
     shutil.copyfile(tmp / "prepared.db", path)
     config = Settings(database_url=f"sqlite:///{path}", seed=world.seed, officer_policy=DETAIN_ALL)
     clock = ScenarioClock(world.start - timedelta(days=1))
-    system = System(config, clock, context=baseline_context(config, us_federal_holiday()))
+    system = System(config, clock)
     try:
         world = bare(world)
         for extra in settings:
@@ -268,9 +267,7 @@ def test_with_d_off_the_jail_does_not_hold_on_detainers(
 
 def test_a_party_that_does_not_own_a_switch_cannot_change_it(world: World, runs_dir: Path) -> None:
     config = Settings(database_url=f"sqlite:///{runs_dir / 'owners.db'}", seed=world.seed)
-    system = System(
-        config, ScenarioClock(world.start), context=baseline_context(config, us_federal_holiday())
-    )
+    system = System(config, ScenarioClock(world.start))
     try:
         ori = world.jurisdictions[0].jurisdiction.ori
         for switch, party in (
@@ -294,7 +291,7 @@ def test_the_sib_withholds_results_once_c_is_off(world: World, runs_dir: Path) -
     shutil.copyfile(runs_dir / "prepared.db", path)
     config = Settings(database_url=f"sqlite:///{path}", seed=world.seed)
     clock = ScenarioClock(world.start - timedelta(days=1))
-    system = System(config, clock, context=baseline_context(config, us_federal_holiday()))
+    system = System(config, clock)
     try:
         planned = world.bookings[0]
         system.run_until(planned.booking.booked_at)

@@ -10,16 +10,24 @@ impossible ids or code counts, blocks referring to undefined tables, truncation)
 and (2) where `os.fork` exists, runs the C decoder in a short-lived child process
 with a deadline, so a crash or a hang becomes an ordinary error. The child also
 swallows the C library's chatter on stderr.
+
+Each hop of a booking (SIB, CJIS, IDENT) reads the same images, so the last
+`DECODED_CACHE_IMAGES` images decoded in this process are kept, keyed by a digest of
+their bytes and frame size: a stream decoded once is not decoded again (the arrays are
+read-only).
 """
 
 from __future__ import annotations
 
 import faulthandler
+import hashlib
 import io
 import os
 import select
 import signal
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +44,11 @@ WSQ_MIN_SIDE = 64
 WSQ_DECODE_TIMEOUT_S = 30.0
 # Run the native decoder in a child process (POSIX only).
 ISOLATE_DECODER: bool = hasattr(os, "fork")
+# Decoded images kept per process (a 448 x 576 rolled print is 258 kB: about 16 MB).
+DECODED_CACHE_IMAGES = 64
+
+_decoded: OrderedDict[tuple[bytes, int, int], PixelArray] = OrderedDict()
+_decoded_lock = threading.Lock()
 
 _SOI = 0xA0
 _EOI = 0xA1
@@ -231,6 +244,34 @@ def decode_wsq_images(
             check_wsq_stream(job.data, job.width, job.height)
         except WsqError as exc:
             raise WsqError(exc.reason, index) from exc
+    if not jobs:
+        return []
+    keys = [
+        (hashlib.blake2b(job.data, digest_size=16).digest(), job.width, job.height) for job in jobs
+    ]
+    found: dict[int, PixelArray] = {}
+    with _decoded_lock:
+        for index, key in enumerate(keys):
+            hit = _decoded.get(key)
+            if hit is not None:
+                _decoded.move_to_end(key)
+                found[index] = hit
+    missing = [index for index in range(len(jobs)) if index not in found]
+    try:
+        decoded = _decode_uncached([jobs[index] for index in missing], timeout_s)
+    except WsqError as exc:
+        raise WsqError(exc.reason, missing[exc.index]) from exc
+    with _decoded_lock:
+        for index, pixels in zip(missing, decoded, strict=True):
+            pixels.flags.writeable = False
+            found[index] = pixels
+            _decoded[keys[index]] = pixels
+        while len(_decoded) > DECODED_CACHE_IMAGES:
+            _decoded.popitem(last=False)
+    return [found[index] for index in range(len(jobs))]
+
+
+def _decode_uncached(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArray]:
     if not jobs:
         return []
     if ISOLATE_DECODER:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import UnitOfWork
@@ -12,10 +13,11 @@ from scomm.store.models import BenefitRecordRow, EncounterRow, JurisdictionRow, 
 from scomm.store.templates import store_templates
 from scomm.synth.population import CitizenshipPath, Person
 from scomm.synth.world import World
-from scomm.synth.world_prints import EnrolmentTemplates
+from scomm.synth.world_prints import EnrolmentTemplates, parallel_map
 from scomm.system import System
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 def load_jurisdictions(system: System, world: World) -> None:
@@ -42,21 +44,38 @@ def load_jurisdictions(system: System, world: World) -> None:
 ENROL_BATCH = 64
 
 
-def enrol_repositories(system: System, world: World, progress: Progress | None = None) -> None:
+def enrol_repositories(
+    system: System,
+    world: World,
+    progress: Progress | None = None,
+    also: Callable[[Person], T] | None = None,
+) -> dict[str, T]:
     """Each person with a record is enrolled from an earlier capture of their fingers
-    (`world_prints.ENROLMENT_CAPTURE`, the same templates in both repositories)."""
+    (`world_prints.ENROLMENT_CAPTURE`, the same templates in both repositories).
+
+    `also(person)`, when given, runs for every person in the same parallel pass, right
+    after their templates are made (their ridge masters are then still cached: the
+    simulation draws the person's booking transactions there, so each person's masters
+    are grown once); the results are returned by person id."""
     source = EnrolmentTemplates(system.ctx.extractor, system.ctx.engine_name)
     people = list(world.people.values())
+
+    def work(person: Person) -> tuple[dict[int, Template] | None, T | None]:
+        recorded = person.criminal is not None or person.immigration is not None
+        made = source.templates(person.finger_seed) if recorded else None
+        return made, also(person) if also is not None else None
+
+    extra: dict[str, T] = {}
     for start in range(0, len(people), ENROL_BATCH):
         batch = people[start : start + ENROL_BATCH]
-        recorded = [p for p in batch if p.criminal is not None or p.immigration is not None]
-        made = source.many([p.finger_seed for p in recorded])
-        templates = {p.person_id: t for p, t in zip(recorded, made, strict=True)}
-        for person in batch:
-            if person.person_id in templates:
-                _enrol_person(system, person, templates[person.person_id])
+        for person, (templates, result) in zip(batch, parallel_map(work, batch), strict=True):
+            if templates is not None:
+                _enrol_person(system, person, templates)
+            if also is not None:
+                extra[person.person_id] = result  # type: ignore[assignment]
             if progress:
                 progress(1)
+    return extra
 
 
 def _enrol_person(system: System, person: Person, templates: dict[int, Template]) -> None:
