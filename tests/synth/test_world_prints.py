@@ -17,7 +17,6 @@ from scomm.synth.world_prints import (
     booking_capture,
     capture_images,
     parallel_map,
-    prefetch,
 )
 
 PERSON = OUTSIDE_PERSON_SEED + 777_000  # nobody of any world
@@ -89,9 +88,7 @@ def test_several_threads_make_the_same_templates_as_one(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("threads", ["1", "3"])
-def test_parallel_map_and_prefetch_keep_the_order(
-    threads: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_parallel_map_keeps_the_order(threads: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCOMM_SYNTH_THREADS", threads)
     assert world_prints.workers() == int(threads)
 
@@ -100,7 +97,3 @@ def test_parallel_map_and_prefetch_keep_the_order(
         return x * x
 
     assert parallel_map(slow_square, list(range(20))) == [x * x for x in range(20)]
-    assert list(prefetch(slow_square, range(20), ahead=4)) == [x * x for x in range(20)]
-    stream = prefetch(slow_square, range(1000), ahead=4)
-    assert [next(stream) for _ in range(3)] == [0, 1, 4]
-    stream.close()  # a consumer that stops early leaves no work running

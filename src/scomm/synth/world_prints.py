@@ -31,8 +31,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from scomm.biometrics.protocols import Extractor, FailureToEnrol, Template
@@ -48,7 +48,6 @@ __all__ = [
     "booking_capture",
     "capture_images",
     "parallel_map",
-    "prefetch",
     "workers",
 ]
 
@@ -153,27 +152,3 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="synth") as pool:
         return list(pool.map(fn, items))
-
-
-def prefetch(fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Iterator[R]:
-    """fn(x) for each x of `items`, in order, computed up to `ahead` items in advance on a
-    thread pool (so that a consumer busy with something else finds them ready); in the
-    caller's thread when one CPU is all there is."""
-    width = workers()
-    if width <= 1:
-        yield from (fn(item) for item in items)
-        return
-    window = ahead or 2 * width
-    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="synth")
-    pending: list[Future[R]] = []
-    try:
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) > window:
-                yield pending.pop(0).result()
-        while pending:
-            yield pending.pop(0).result()
-    finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
