@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nistitl
@@ -84,4 +85,8 @@ def test_realism_report_on_a_small_sample(tmp_path: Path, data_dir: Path) -> Non
     report = (out / "report.md").read_text()
     assert "| real | 12 | 0 |" in report  # DB1-3, 2 fingers x 2 impressions
     assert "| synthetic | 4 |" in report and "KS against real" in report
-    assert "impostor" in (out / "report.json").read_text()
+    sets = json.loads((out / "report.json").read_text())["sets"]
+    for name in ("real", "synthetic"):  # every impostor pair has its LSS-R score too
+        assert sets[name]["impostor_lssr"]["n"] == sets[name]["impostor"]["n"] > 0
+        assert 0 < sets[name]["impostor_lssr"]["mean"] < 1
+    assert "Impostor LSS-R scores" in report

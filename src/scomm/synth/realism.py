@@ -136,6 +136,7 @@ class SampleSet:
     nfiq2: list[int] = field(default_factory=list)
     genuine: list[float] = field(default_factory=list)
     impostor: list[float] = field(default_factory=list)
+    impostor_lssr: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -144,6 +145,7 @@ class SampleSet:
             "nfiq2": np.asarray(self.nfiq2, np.float64),
             "genuine": np.asarray(self.genuine, np.float64),
             "impostor": np.asarray(self.impostor, np.float64),
+            "impostor_lssr": np.asarray(self.impostor_lssr, np.float64),
         }
 
 
@@ -265,6 +267,10 @@ def _measure(
                 ta, tb = per_db[a], per_db[b]
                 # a failure to enrol scores 0, as the FVC protocol counts it (an error)
                 scores.append(0.0 if ta is None or tb is None else engine.compare(ta, tb))
+        for a, b in impostor:  # the LSS-R score, which the consolidation gate leaves mostly 0
+            ta, tb = per_db[a], per_db[b]
+            lssr = 0.0 if ta is None or tb is None else engine.explain(ta, tb).lssr_score
+            out.impostor_lssr.append(lssr)
     out.seconds = time.perf_counter() - start
     return out
 
@@ -390,6 +396,10 @@ _MEASURES = (
     ("nfiq2", "NFIQ 2 quality"),
     ("genuine", "Genuine scores"),
     ("impostor", "Impostor scores"),
+    (
+        "impostor_lssr",
+        "Impostor LSS-R scores (before the consolidation gate, which scores most impostors 0)",
+    ),
 )
 
 
