@@ -158,6 +158,16 @@ def test_empty_and_tiny_sets(matcher: MccMatcher) -> None:
     assert MatcherTemplate.from_bytes(empty.to_bytes()) == empty
 
 
+def test_a_template_over_65535_minutiae_is_refused_before_any_work(matcher: MccMatcher) -> None:
+    n = 65_536
+    m = Minutiae(
+        np.zeros(n), np.zeros(n), np.zeros(n), np.ones(n, np.uint8), np.zeros(n, np.uint8),
+        300, 300, 500,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="at most 65,535"):
+        matcher.prepare(m)
+
+
 def test_resolution_is_normalised(matcher: MccMatcher) -> None:
     m = random_minutiae(15)
     scale = 569 / 500

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scomm.biometrics.match.mcc_compare import MAX_MINUTIAE
 from scomm.biometrics.match.mcc_cylinders import (
     build_cylinders,
     disk_words,
@@ -35,6 +36,12 @@ def template_header(
 
 class MatcherTemplateError(ValueError):
     """The bytes are not an MCC matcher template."""
+
+
+def _check_size(n: int) -> None:
+    """The comparison codes a minutia pair in 32 bits: at most 65,535 minutiae a template."""
+    if n >= MAX_MINUTIAE:
+        raise ValueError(f"{n:,} minutiae: a matcher template holds at most {MAX_MINUTIAE - 1:,}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +84,7 @@ class MatcherTemplate:
 
     def __post_init__(self) -> None:
         n = len(self.x)
+        _check_size(n)
         wp = words_per_plane(self.ns)
         fixed = {
             "x": (np.float64, (n,)),
@@ -127,6 +135,7 @@ class MatcherTemplate:
         p: CylinderParams,
     ) -> MatcherTemplate:
         """Prepare minutiae (image frame, already at `ppi`) with the cylinder parameters."""
+        _check_size(len(x))
         x = np.asarray(x, np.float32).astype(np.float64)
         y = np.asarray(y, np.float32).astype(np.float64)
         theta = np.asarray(theta, np.float32).astype(np.float64)
