@@ -15,7 +15,7 @@ import numpy as np
 
 from scomm.biometrics.baseline import CorrelationExtractor, CorrelationGallery
 from scomm.biometrics.protocols import FINGER_POSITIONS
-from scomm.synth.fingers import impression, master_finger, tenprint_seeds
+from scomm.sim.synth.fingers import impression, master_finger, tenprint_seeds
 
 PPI = 500
 NON_MATED_OFFSET = 1_000_000  # person seeds of people never enrolled

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scomm.bench.verify import find_databases
 from scomm.biometrics.extract_leader import LeaderExtractor
 from scomm.biometrics.extract_nbis import MindtctExtractor
 from scomm.biometrics.images import decode_image
 from scomm.biometrics.resample import to_500_ppi
+from scomm.sim.bench.verify import find_databases
 
 
 def main() -> None:

@@ -28,8 +28,8 @@ import numpy as np
 from scomm.biometrics.index.gallery import MinutiaeTemplate
 from scomm.biometrics.protocols import FINGER_POSITIONS, FailureToEnrol
 from scomm.biometrics.wsq_codec import WsqJob, decode_wsq_images, encode_wsq
-from scomm.synth import demo_engine
-from scomm.synth.world_prints import ENROLMENT_CAPTURE, booking_capture, capture_images
+from scomm.sim.synth import demo_engine
+from scomm.sim.synth.world_prints import ENROLMENT_CAPTURE, booking_capture, capture_images
 
 PPI = 500
 # Ten fingers, a tenprint with one finger missing, one hand, the two index fingers, one.

@@ -30,8 +30,8 @@ from synth_minutiae_calibration import (  # noqa: E402
 
 from scomm.biometrics.evaluation import eer  # noqa: E402
 from scomm.biometrics.minutiae_batch import MinutiaeBatch  # noqa: E402
-from scomm.synth.minutiae_sets import DEFAULT_PARAMS  # noqa: E402
-from scomm.synth.pair_coder import synthetic_pair_coder  # noqa: E402
+from scomm.sim.synth.minutiae_sets import DEFAULT_PARAMS  # noqa: E402
+from scomm.sim.synth.pair_coder import synthetic_pair_coder  # noqa: E402
 
 
 def similarities(databases: list, coder) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]

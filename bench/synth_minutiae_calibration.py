@@ -1,4 +1,4 @@
-"""Synthetic plain impressions (scomm.synth.minutiae_sets) against real FVC2002 minutiae.
+"""Synthetic plain impressions (scomm.sim.synth.minutiae_sets) against real FVC2002 minutiae.
 
 Real: LEADER minutiae of FVC2002 DB1-3_B (real sensors; DB4 is itself synthetic and kept
 apart), read from the cache that bench/cache_fvc_minutiae.py builds.  Synthetic: plain
@@ -35,7 +35,11 @@ from scomm.biometrics.engine import MATCHER_PARAMS
 from scomm.biometrics.evaluation import eer
 from scomm.biometrics.match import MatcherTemplate, MccMatcher
 from scomm.biometrics.minutiae import Minutiae
-from scomm.synth.minutiae_sets import DEFAULT_PARAMS, MinutiaeSetParams, generate_impression_list
+from scomm.sim.synth.minutiae_sets import (
+    DEFAULT_PARAMS,
+    MinutiaeSetParams,
+    generate_impression_list,
+)
 
 IMPRESSIONS = 8
 FINGERS_PER_DB = 10

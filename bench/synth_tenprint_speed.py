@@ -22,10 +22,10 @@ from functools import partial
 
 import numpy as np
 
-from scomm.synth import ridge_master
-from scomm.synth.impression_image import impression
-from scomm.synth.ridge_master import make_master
-from scomm.synth.tenprint_card import tenprint_card
+from scomm.sim.synth import ridge_master
+from scomm.sim.synth.impression_image import impression
+from scomm.sim.synth.ridge_master import make_master
+from scomm.sim.synth.tenprint_card import tenprint_card
 
 GOAL_S = 2.0
 

@@ -8,5 +8,5 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-${SCOMM_DATA_DIR:-$here/../shared/data}/fvc2002}"
 shift || true
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
-exec "$here/.venv/bin/python" -c "from scomm.bench import bench_app; bench_app()" \
+exec "$here/.venv/bin/python" -c "from scomm.cli.bench import bench_app; bench_app()" \
     verify --data "$data" "$@"

@@ -27,10 +27,10 @@ from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
+from scomm.sim.synth import demo_engine
 from scomm.store.db import Database
 from scomm.store.models import BookingRow
 from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
-from scomm.synth import demo_engine
 
 ENGINE_NAME = demo_engine.ENGINE_NAME
 BASELINE_ENGINE_NAME = "correlation-baseline-v1"

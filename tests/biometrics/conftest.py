@@ -7,7 +7,7 @@ import pytest
 
 from scomm.biometrics.baseline import CorrelationExtractor, CorrelationGallery, CorrelationTemplate
 from scomm.biometrics.protocols import FINGER_POSITIONS
-from scomm.synth.fingers import impression, master_finger, tenprint_seeds
+from scomm.sim.synth.fingers import impression, master_finger, tenprint_seeds
 
 ENROLLED = 200  # persons 0..199, ids "P0".."P199"
 BASELINE_SIZE = 128  # the master size the correlation engine was calibrated on

@@ -11,7 +11,7 @@ from PIL import Image
 from scomm.biometrics import protocols
 from scomm.biometrics.baseline import CorrelationExtractor, CorrelationMatcher, FailureToEnrol
 from scomm.biometrics.images import decode_image
-from scomm.synth.fingers import impression, master_finger
+from scomm.sim.synth.fingers import impression, master_finger
 
 FINGERS = 30
 BASELINE_SIZE = 128  # the master size the correlation engine was calibrated on

@@ -14,7 +14,7 @@ from scomm.biometrics.baseline import (
     TemplateDecodeError,
 )
 from scomm.biometrics.protocols import Template
-from scomm.synth.fingers import impression, master_finger
+from scomm.sim.synth.fingers import impression, master_finger
 
 
 @pytest.fixture(scope="module")

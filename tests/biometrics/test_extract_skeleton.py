@@ -14,7 +14,7 @@ from scomm.biometrics.extract_skeleton import (
 from scomm.biometrics.index.gallery import MinutiaeCodec, MinutiaeTemplate
 from scomm.biometrics.minutiae import Minutiae, MinutiaKind
 from scomm.biometrics.protocols import FailureToEnrol
-from scomm.synth.fingers import BACKGROUND, impression, master_finger
+from scomm.sim.synth.fingers import BACKGROUND, impression, master_finger
 
 EXTRACTOR = SkeletonExtractor()
 

@@ -24,7 +24,7 @@ from scomm.biometrics.images import (
     to_grey_uint8,
     wsq_declared_ppi,
 )
-from scomm.synth.fingers import master_finger
+from scomm.sim.synth.fingers import master_finger
 
 
 def _encode(image: Image.Image, fmt: str, **options: object) -> bytes:

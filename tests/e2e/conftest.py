@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scomm.synth.world import World, build_world
+from scomm.sim.synth.world import World, build_world
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from scomm.audit.chain import verify
 from scomm.domain.case import CaseState, CustodyState, is_final
-from scomm.ops_run import PREPARED, RunRefused, RunSpec, run_resumable
+from scomm.sim.ops_run import PREPARED, RunRefused, RunSpec, run_resumable
+from scomm.sim.synth.world import build_world
 from scomm.store.db import Database
 from scomm.store.models import (
     AuditEntryRow,
@@ -33,7 +34,6 @@ from scomm.store.models import (
     OutboxRow,
     ProcessedMessageRow,
 )
-from scomm.synth.world import build_world
 
 BOOKINGS = 200
 SEED = 3
@@ -46,7 +46,7 @@ RUN += ["--engine", "baseline", "--compression", "NONE", "--fingers", "2", "--pr
 def start(url: str, log: Path) -> subprocess.Popen[str]:
     with log.open("a") as err:
         return subprocess.Popen(
-            [sys.executable, "-m", "scomm.ops_run", "--database", url, *RUN],
+            [sys.executable, "-m", "scomm", "ops", "run-world", "--database", url, *RUN],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -14,11 +14,11 @@ from scomm.bus.dispatcher import FaultHook, SimulatedCrash
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.hold import us_federal_holiday
-from scomm.ops_run import RunSpec, run_resumable
 from scomm.reports.summary import summarise
+from scomm.sim.ops_run import RunSpec, run_resumable
+from scomm.sim.synth.world import build_world
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, CriminalSubmissionRow, OutboxRow, SubjectRow
-from scomm.synth.world import build_world
 from scomm.system import System, baseline_context
 
 # The fast settings: the correlation engine, two raw finger images per CAR.

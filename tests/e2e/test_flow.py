@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from scomm.config import Settings
-from scomm.demo import run_demo
+from scomm.sim.demo import run_demo
 from scomm.store.db import Database
 from scomm.store.models import CaseRow, OutboxRow
 

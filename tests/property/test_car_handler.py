@@ -20,6 +20,10 @@ from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.records import Booking
 from scomm.nist import FingerImage, decode_tenprint, encode_tenprint, wire
+from scomm.sim.synth.enrolment import load_jurisdictions
+from scomm.sim.synth.fingers import master_finger
+from scomm.sim.synth.transactions import submission
+from scomm.sim.synth.world import World, build_world
 from scomm.store.models import (
     AuditEntryRow,
     CaseRow,
@@ -29,10 +33,6 @@ from scomm.store.models import (
     OutboxRow,
     SubjectRow,
 )
-from scomm.synth.enrolment import load_jurisdictions
-from scomm.synth.fingers import master_finger
-from scomm.synth.transactions import submission
-from scomm.synth.world import World, build_world
 from scomm.system import System
 
 KEPT = (CriminalSubmissionRow, SubjectRow, EncounterRow, FingerTemplateRow)

@@ -8,8 +8,8 @@ import pytest
 
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
-from scomm.synth.world import World, build_world
+from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.sim.synth.world import World, build_world
 from scomm.system import System
 
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from scomm.domain.messages import DispositionOutcome
+from scomm.sim.synth.transactions import transaction_bytes
+from scomm.sim.synth.world import World
+from scomm.sim.synth.world_prints import booking_capture
 from scomm.store.models import AuditEntryRow
-from scomm.synth.transactions import transaction_bytes
-from scomm.synth.world import World
-from scomm.synth.world_prints import booking_capture
 from scomm.system import System
 
 

@@ -9,6 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from scomm.domain.case import CaseState
+from scomm.sim.synth.transactions import transaction_bytes
+from scomm.sim.synth.world import World
+from scomm.sim.synth.world_prints import booking_capture
 from scomm.store.models import (
     CaseRow,
     CriminalSubmissionRow,
@@ -17,9 +20,6 @@ from scomm.store.models import (
     OutboxRow,
     SubjectRow,
 )
-from scomm.synth.transactions import transaction_bytes
-from scomm.synth.world import World
-from scomm.synth.world_prints import booking_capture
 from scomm.system import System
 
 

@@ -33,6 +33,9 @@ from scomm.domain.messages import (
 from scomm.domain.safeguards import Safeguards
 from scomm.nist.nlets import parse_iaq
 from scomm.services.uscis import record_benefit
+from scomm.sim.synth.transactions import transaction_bytes
+from scomm.sim.synth.world import World
+from scomm.sim.synth.world_prints import booking_capture
 from scomm.store.models import (
     AuditEntryRow,
     CaseRow,
@@ -43,9 +46,6 @@ from scomm.store.models import (
     OutboxRow,
     SubjectRow,
 )
-from scomm.synth.transactions import transaction_bytes
-from scomm.synth.world import World
-from scomm.synth.world_prints import booking_capture
 from scomm.system import System, baseline_context
 
 ORI = "CA0010000"

@@ -18,7 +18,9 @@ from scomm.domain.clock import ScenarioClock
 from scomm.domain.messages import Actor, IdentResultsToJail
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
-from scomm.ops_run import booking_transaction
+from scomm.sim.ops_run import booking_transaction
+from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.sim.synth.world import World
 from scomm.store.models import (
     AuditEntryRow,
     CaseRow,
@@ -26,8 +28,6 @@ from scomm.store.models import (
     EncounterRow,
     OutboxRow,
 )
-from scomm.synth.enrolment import enrol_repositories, load_jurisdictions
-from scomm.synth.world import World
 from scomm.system import System
 
 # An officer who asks for a detainer on every removable match, so that D has work to do.

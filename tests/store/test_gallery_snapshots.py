@@ -9,6 +9,8 @@ import pytest
 
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
 from scomm.domain.records import Repository
+from scomm.sim.synth import minutiae_sets
+from scomm.sim.synth.pair_coder import synthetic_pair_coder
 from scomm.store.db import Database
 from scomm.store.templates import (
     gallery_generation,
@@ -16,8 +18,6 @@ from scomm.store.templates import (
     save_snapshot,
     store_templates,
 )
-from scomm.synth import minutiae_sets
-from scomm.synth.pair_coder import synthetic_pair_coder
 
 ENGINE = "test-engine"
 

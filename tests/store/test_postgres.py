@@ -18,10 +18,10 @@ from sqlalchemy import text
 from scomm.audit.chain import verify
 from scomm.config import Settings
 from scomm.reports.summary import summarise
-from scomm.simulation import run_world
+from scomm.sim.simulation import run_world
+from scomm.sim.synth.world import build_world
 from scomm.store.db import Database
 from scomm.store.models import Base
-from scomm.synth.world import build_world
 
 URL = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(

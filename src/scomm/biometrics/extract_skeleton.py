@@ -28,8 +28,8 @@ order, one stage per function:
    (same place, same kind) point within 45 degrees of MINDTCT's direction.
 
 What it is for: the demo's synthetic prints, rolled impressions of the SFinGe-style
-generator (`scomm.synth.world_prints`: 448 x 576 px, about 8-11 ms of CPU each and 20-80
-minutiae), and the small "labyrinth" test textures (`scomm.synth.fingers`: 3-4 ms per
+generator (`scomm.sim.synth.world_prints`: 448 x 576 px, about 8-11 ms of CPU each and 20-80
+minutiae), and the small "labyrinth" test textures (`scomm.sim.synth.fingers`: 3-4 ms per
 256 x 256 image, about 40 minutiae); both are clean (no creases, scars or smudges).  It
 has no orientation-field smoothing, ridge-frequency estimation or quality model, so real
 captures give it several times as many minutiae as they hold, most of them false: with

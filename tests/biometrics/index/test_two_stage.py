@@ -9,8 +9,8 @@ from scomm.biometrics.index.calibration import calibrate
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
 from scomm.biometrics.match import MccMatcher
 from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
-from scomm.synth import minutiae_sets
-from scomm.synth.pair_coder import synthetic_pair_coder
+from scomm.sim.synth import minutiae_sets
+from scomm.sim.synth.pair_coder import synthetic_pair_coder
 
 PEOPLE = 60
 SEED = 3

@@ -1,0 +1,178 @@
+"""Benchmarks of scomm's fingerprint engines: ``scomm bench verify`` (FVC verification) and
+``scomm bench search`` (1:N identification on a synthetic template gallery).
+
+`bench_app` is the Typer app the main CLI mounts as ``scomm bench``; it also runs on its
+own: ``python -c "from scomm.cli.bench import bench_app; bench_app()" verify --data DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+bench_app = typer.Typer(
+    help="Benchmarks of the fingerprint engines.", no_args_is_help=True, add_completion=False
+)
+
+
+@bench_app.callback()
+def _bench() -> None:
+    """Benchmarks of the fingerprint engines."""
+
+
+@bench_app.command()
+def verify(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Folder of database folders (DB1_B, ...) of FINGER_IMPRESSION images, "
+        "optionally with a MANIFEST.csv giving each image's ppi.",
+    ),
+    peers: bool = typer.Option(
+        False, "--peers", help="Also run the peer engines (NBIS mindtct + bozorth3) as baselines."
+    ),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help='Engine to measure (default: "scomm" when registered, else "baseline").',
+    ),
+    templates: Path | None = typer.Option(
+        None,
+        "--templates",
+        help="Matcher-only track: folder of database folders of ISO 19794-2 templates "
+        "(FINGER_IMPRESSION.iso), read instead of images.",
+    ),
+    limit_fingers: int | None = typer.Option(
+        None, "--limit-fingers", min=2, help="Use only the first N fingers of each database."
+    ),
+    databases: list[str] | None = typer.Option(
+        None, "--db", help="Only this database (repeatable), e.g. --db DB1_B."
+    ),
+    ppi: int = typer.Option(
+        500, "--ppi", min=100, max=4000, help="ppi of images that MANIFEST.csv does not list."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """FVC verification protocol per database: EER, FNMR at FMR 1% and 0.1%, failures to
+    enrol, CPU time per extraction and per comparison."""
+    from scomm.sim.bench.engines import ENGINES, default_engine_name, resampler_name
+    from scomm.sim.bench.verify import (
+        BenchError,
+        bench_json,
+        find_databases,
+        results_table,
+        run_benchmark,
+    )
+
+    out = Console()
+    if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        out = Console(width=120)
+    name = engine or default_engine_name()
+    if name not in ENGINES:
+        raise typer.BadParameter(
+            f"unknown engine {name!r}; registered: {', '.join(sorted(ENGINES))}",
+            param_hint="--engine",
+        )
+    root = templates or data
+    if root is None:
+        raise typer.BadParameter("give --data DIR (images) or --templates DIR", param_hint="--data")
+    peer_names = [p for p in ("nbis",) if peers and p != name]
+    try:
+        found = find_databases(
+            root,
+            templates=templates is not None,
+            default_ppi=ppi,
+            only=databases or None,
+            limit_fingers=limit_fingers,
+        )
+        engines = [ENGINES[n]() for n in (name, *peer_names)]
+        reports = run_benchmark(
+            found, engines, templates=templates is not None, show_progress=progress
+        )
+    except BenchError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ImportError as exc:
+        out.print(f"[red]error:[/red] {exc} (is the module it needs written yet?)")
+        raise typer.Exit(2) from exc
+    track = "templates (matcher only)" if templates else f"images, resampled by {resampler_name()}"
+    title = f"FVC verification: engine {name!r} on {root} ({track})"
+    out.print(results_table(reports, title))
+    out.print(
+        f"Engine measured: [bold]{name}[/bold]"
+        + (f"; peers: {', '.join(peer_names)}" if peer_names else "")
+        + ". Times are CPU time: extraction of the whole process, comparisons of the"
+        + " thread that runs them."
+    )
+    if json_path is not None:
+        document = bench_json(reports[0], reports[1:])
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {json_path}")
+
+
+@bench_app.command()
+def search(
+    identities: int = typer.Option(100_000, "--identities", min=2, help="Gallery size."),
+    probes: int = typer.Option(200, "--probes", min=2, help="Searches: half mated, half not."),
+    fingers: int = typer.Option(10, "--fingers", help="Fingers per identity: 10, 2 or 1."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic population."),
+    shortlist: int = typer.Option(
+        50, "--shortlist", min=1, help="Candidates the first stage passes to the matcher."
+    ),
+    cache: Path = typer.Option(
+        Path(".scomm-cache"), "--cache", help="Folder for generated gallery snapshots."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """1:N search on a synthetic gallery: FNIR at FPIR 0.1% and 0.01% (two-stage and
+    exhaustive), latency percentiles, memory per finger, enrolment and load speed."""
+    from scomm.sim.bench.search import SearchBenchConfig, run_search_bench, search_table
+
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=120)
+    try:
+        config = SearchBenchConfig(
+            identities, probes, fingers, seed=seed, shortlist=shortlist, cache=cache
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    report = _with_progress(progress, lambda tick: run_search_bench(config, tick))
+    out.print(search_table(report))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {json_path}")
+
+
+def _with_progress(show: bool, work: Any) -> Any:
+    """Run work(tick), tick(stage, done, total) driving one Rich bar per stage."""
+    if not show:
+        return work(lambda stage, done, total: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bars:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done)
+
+        return work(tick)
+
+
+__all__ = ["bench_app", "search", "verify"]

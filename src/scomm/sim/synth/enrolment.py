@@ -1,0 +1,175 @@
+"""Loads a synthetic world into a running system: jurisdictions, switches, both repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from scomm.biometrics.protocols import Template
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.domain.immigration import BenefitKind
+from scomm.domain.records import Repository
+from scomm.sim.synth.population import CitizenshipPath, Person
+from scomm.sim.synth.world import World
+from scomm.sim.synth.world_prints import EnrolmentTemplates, parallel_map
+from scomm.store.models import BenefitRecordRow, EncounterRow, JurisdictionRow, SubjectRow
+from scomm.store.templates import store_templates
+from scomm.system import System
+
+Progress = Callable[[int], None]
+T = TypeVar("T")
+
+
+def load_jurisdictions(system: System, world: World) -> None:
+    with system.unit_of_work() as uow:
+        for plan in world.jurisdictions:
+            j = plan.jurisdiction
+            uow.session.add(
+                JurisdictionRow(
+                    ori=j.ori,
+                    name=j.name,
+                    state=j.state,
+                    sib_ori=j.sib_ori,
+                    detainer_policy=j.detainer_policy.value,
+                    activation_at=j.activation_at,
+                )
+            )
+        uow.commit()
+    for plan in world.jurisdictions:
+        for setting in plan.settings:
+            system.set_switch(setting)
+
+
+# People whose templates are made in one parallel batch before their records are written.
+ENROL_BATCH = 64
+
+
+def enrol_repositories(
+    system: System,
+    world: World,
+    progress: Progress | None = None,
+    also: Callable[[Person], T] | None = None,
+) -> dict[str, T]:
+    """Each person with a record is enrolled from an earlier capture of their fingers
+    (`world_prints.ENROLMENT_CAPTURE`, the same templates in both repositories).
+
+    `also(person)`, when given, runs for every person in the same parallel pass, right
+    after their templates are made (their ridge masters are then still cached: the
+    simulation draws the person's booking transactions there, so each person's masters
+    are grown once); the results are returned by person id."""
+    source = EnrolmentTemplates(system.ctx.extractor, system.ctx.engine_name)
+    people = list(world.people.values())
+
+    def work(person: Person) -> tuple[dict[int, Template] | None, T | None]:
+        recorded = person.criminal is not None or person.immigration is not None
+        made = source.templates(person.finger_seed) if recorded else None
+        return made, also(person) if also is not None else None
+
+    extra: dict[str, T] = {}
+    for start in range(0, len(people), ENROL_BATCH):
+        batch = people[start : start + ENROL_BATCH]
+        for person, (templates, result) in zip(batch, parallel_map(work, batch), strict=True):
+            if templates is not None:
+                _enrol_person(system, person, templates)
+            if also is not None:
+                extra[person.person_id] = result  # type: ignore[assignment]
+            if progress:
+                progress(1)
+    return extra
+
+
+def _enrol_person(system: System, person: Person, templates: dict[int, Template]) -> None:
+    """A person's records, encounters and benefit in one unit of work."""
+    with system.unit_of_work() as uow:
+        if person.criminal is not None:
+            _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, templates)
+            criminal = person.criminal
+            history = [("prior_arrest", o) for o in criminal.prior_arrests]
+            history += [("conviction", o) for o in criminal.convictions]
+            for kind, offense in history:
+                uow.session.add(
+                    EncounterRow(
+                        repository=Repository.CRIMINAL.value,
+                        identity_id=criminal.fbi_number,
+                        at=criminal.first_arrest,
+                        kind=kind,
+                        detail=offense.literal,
+                    )
+                )
+        if person.immigration is not None:
+            record = person.immigration
+            _enrol(
+                system,
+                uow,
+                Repository.IMMIGRATION,
+                record.ident_id,
+                person,
+                templates,
+                a_number=record.a_number,
+                status=record.recorded_status.value,
+            )
+            uow.session.add(
+                EncounterRow(
+                    repository=Repository.IMMIGRATION.value,
+                    identity_id=record.ident_id,
+                    at=record.first_encounter,
+                    kind="immigration_encounter",
+                    detail=record.recorded_status.value,
+                )
+            )
+            _benefit(uow, person)
+        uow.commit()
+
+
+def _benefit(uow: UnitOfWork, person: Person) -> None:
+    """The USCIS record of a naturalization or derived citizenship, keyed by A-number: it
+    exists whether or not IDENT's record learned of it (a stale record is the case where
+    it did not)."""
+    record = person.immigration
+    if person.citizenship_since is None or record is None or record.a_number is None:
+        return
+    kind = (
+        BenefitKind.NATURALIZATION
+        if person.path is CitizenshipPath.NATURALIZED
+        else BenefitKind.DERIVED_CITIZENSHIP
+    )
+    uow.session.add(
+        BenefitRecordRow(
+            a_number=record.a_number,
+            kind=kind.value,
+            granted_at=person.citizenship_since,
+            receipt=f"USCIS-{person.person_id}",
+        )
+    )
+
+
+def _enrol(
+    system: System,
+    uow: UnitOfWork,
+    repository: Repository,
+    identity_id: str,
+    person: Person,
+    templates: dict[int, Template],
+    a_number: str | None = None,
+    status: str | None = None,
+) -> None:
+    ctx = system.ctx
+    templates = dict(templates)  # each repository's gallery gets its own mapping
+    uow.session.add(
+        SubjectRow(
+            repository=repository.value,
+            identity_id=identity_id,
+            name=person.name,
+            dob=person.dob,
+            sex=person.sex,
+            pob=person.pob,
+            a_number=a_number,
+            recorded_status=status,
+            enrolled_at=system.clock.now(),
+        )
+    )
+    if not templates:  # no finger to search by: the record stays, unreachable by prints
+        return
+    store_templates(uow.session, repository, identity_id, templates, ctx.engine_name)
+    gallery = ctx.criminal_gallery if repository is Repository.CRIMINAL else ctx.immigration_gallery
+    uow.after_commit(lambda: gallery.enrol(identity_id, templates))
