@@ -32,14 +32,13 @@ from scomm.biometrics.match import (
     PackedTemplates,
 )
 from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
-from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2, assess
 from scomm.biometrics.resample import to_500_ppi
 
 ExtractorName = Literal["leader", "mindtct"]
 DEFAULT_EXTRACTOR: ExtractorName = "leader"
-MIN_MINUTIAE = 6  # fewer than this cannot anchor a comparison
 
 
 @dataclass(frozen=True)
@@ -112,8 +111,8 @@ class FingerprintEngine:
         return self.from_minutiae(minutiae, finger)
 
     def from_minutiae(self, minutiae: Minutiae, finger: int = 0) -> FingerTemplate:
-        if len(minutiae) < MIN_MINUTIAE:
-            raise FailureToEnrol(f"only {len(minutiae)} minutiae (need {MIN_MINUTIAE})")
+        if len(minutiae) < MIN_COMPARABLE_MINUTIAE:
+            raise FailureToEnrol(f"only {len(minutiae)} minutiae (need {MIN_COMPARABLE_MINUTIAE})")
         return FingerTemplate(finger, self.matcher.prepare(minutiae))
 
     def decode(self, data: bytes, finger: int) -> FingerTemplate:
