@@ -71,9 +71,10 @@ class System:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        # the engine first: an unknown or broken profile stops the start before the database
+        self.ctx = context or engine_context(settings, us_federal_holiday())
         self.db = Database(settings.database_url)
         self.db.migrate()
-        self.ctx = context or engine_context(settings, us_federal_holiday())
         self.snapshots = snapshot_folder(settings.database_url)
         with self.db.sessions() as session:
             for repository, gallery in self._galleries():
