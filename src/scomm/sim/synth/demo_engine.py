@@ -32,6 +32,7 @@ from scomm.biometrics.profiles import (
     build_engine,
     load_profile,
 )
+from scomm.biometrics.profiles.factory import skeleton_extractor
 from scomm.biometrics.protocols import Extractor, Gallery
 from scomm.sim.synth.world_prints import ENROLMENT_CAPTURE, capture_images, parallel_map
 
@@ -150,7 +151,8 @@ def demo_engine() -> Engine:
 
 
 def demo_extractor() -> Extractor:
-    return demo_engine().extractor
+    """The demo engine's extractor, from its shipped profile (no pair coder built)."""
+    return skeleton_extractor(load_profile(ENGINE_NAME))
 
 
 def demo_gallery(thresholds: Mapping[int, float] | None = None) -> Gallery:
