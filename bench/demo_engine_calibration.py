@@ -12,7 +12,8 @@ up to 0.05, plus 0.05, favouring no false match over no miss).  Counts not measu
 threshold interpolated linearly between their measured neighbours (`thresholds_1_to_10`).
 
 Run: .venv/bin/python bench/demo_engine_calibration.py [--enrolled 300] [--unenrolled 300]
-Prints a table, then one JSON line.
+Prints a table, then one JSON line, whose "thresholds" the profile job takes with
+`bench/write_engine_profiles.py --calibration FILE` (FILE holding this output).
 """
 
 from __future__ import annotations
@@ -128,9 +129,9 @@ def main() -> None:
     unenrolled = demo_engine.outside_people(first + UNENROLLED_OFFSET, args.unenrolled)
 
     start = time.perf_counter()
-    demo_engine.demo_pair_coder()
+    coder = demo_engine.fit_pair_coder()  # as the profile job fits it
     coder_s = time.perf_counter() - start
-    gallery = demo_engine.demo_gallery(thresholds={})
+    gallery = demo_engine.gallery_for(coder, thresholds={})
     for person in enrolled:
         templates = templates_of(capture(person, ENROLMENT_CAPTURE, False, timer), timer, failures)
         gallery.enrol(f"P{person}", templates)

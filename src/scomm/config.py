@@ -11,6 +11,10 @@ from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
 
 DEFAULT_DATABASE_URL = "sqlite:///demo-out/scomm.db"
+# The fingerprint engine the system runs: a profile shipped in scomm/biometrics/profiles/data
+# (or the path of a profile file ending in .json).  The demo's engine, fitted and calibrated
+# on synthetic prints, until an engine calibrated on real prints ships.
+DEFAULT_ENGINE = "skeleton-mcc-v1"
 
 
 @dataclass(frozen=True)
@@ -33,17 +37,21 @@ class Settings:
     # ../shared/data beside the checkout (src/scomm/config.py -> repository -> its parent)
     data_dir: Path = Path(__file__).resolve().parents[3] / "shared" / "data"
     seed: int = 1
+    engine: str = DEFAULT_ENGINE
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
     safeguards: Safeguards = field(default_factory=Safeguards)
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from `SCOMM_DATABASE_URL` and `SCOMM_DATA_DIR`, then explicit overrides."""
+    """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR` and `SCOMM_ENGINE`, then explicit
+    overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
         env["database_url"] = url
     if data := os.environ.get("SCOMM_DATA_DIR"):
         env["data_dir"] = Path(data)
+    if engine := os.environ.get("SCOMM_ENGINE"):
+        env["engine"] = engine
     env.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**env)  # type: ignore[arg-type]

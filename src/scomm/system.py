@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from scomm import operations
-from scomm.biometrics.baseline import CorrelationCodec, CorrelationExtractor, CorrelationGallery
-from scomm.biometrics.index.gallery import MinutiaeCodec
+from scomm.biometrics.profiles import Engine, build_engine, load_profile, resolve_profile
 from scomm.biometrics.protocols import Gallery
+from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.dispatcher import Dispatcher, FaultHook
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
@@ -27,41 +27,36 @@ from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
-from scomm.sim.synth import demo_engine
 from scomm.store.db import Database
 from scomm.store.models import BookingRow
 from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 
-ENGINE_NAME = demo_engine.ENGINE_NAME
-BASELINE_ENGINE_NAME = "correlation-baseline-v1"
+# The correlation engine the demo used before (`biometrics.baseline`), kept for comparison:
+# fast and simple, blind to rotation and distortion.
+BASELINE_ENGINE = "correlation-baseline-v1"
 
 
-def minutiae_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
-    """The default engine: skeleton minutiae, two-stage search with the MCC matcher, fitted
-    and calibrated on synthetic prints (`synth.demo_engine`)."""
+def engine_context(
+    settings: Settings, is_holiday: Callable[[date], bool], engine: Engine | None = None
+) -> ServiceContext:
+    """The services' context around `engine`, by default the one `settings.engine` names (a
+    shipped profile, or a profile file): loaded from its profile, nothing fitted."""
+    engine = engine or build_engine(resolve_profile(settings.engine))
     return ServiceContext(
         settings=settings,
-        extractor=demo_engine.demo_extractor(),
-        codec=MinutiaeCodec(),
-        engine_name=demo_engine.ENGINE_NAME,
-        criminal_gallery=demo_engine.demo_gallery(),
-        immigration_gallery=demo_engine.demo_gallery(),
+        extractor=engine.extractor,
+        codec=engine.codec,
+        engine_name=engine.name,
+        criminal_gallery=engine.new_gallery(),
+        immigration_gallery=engine.new_gallery(),
         is_holiday=is_holiday,
+        decoded_images=DecodedImageCache(),  # one per system: its actors share the decodes
     )
 
 
 def baseline_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
-    """The correlation engine the demo used before (`biometrics.baseline`), kept for
-    comparison: fast and simple, blind to rotation and distortion."""
-    return ServiceContext(
-        settings=settings,
-        extractor=CorrelationExtractor(),
-        codec=CorrelationCodec(),
-        engine_name=BASELINE_ENGINE_NAME,
-        criminal_gallery=CorrelationGallery(),
-        immigration_gallery=CorrelationGallery(),
-        is_holiday=is_holiday,
-    )
+    """The context of the correlation baseline engine, whatever `settings.engine` says."""
+    return engine_context(settings, is_holiday, build_engine(load_profile(BASELINE_ENGINE)))
 
 
 class System:
@@ -76,9 +71,10 @@ class System:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        # the engine first: an unknown or broken profile stops the start before the database
+        self.ctx = context or engine_context(settings, us_federal_holiday())
         self.db = Database(settings.database_url)
         self.db.migrate()
-        self.ctx = context or minutiae_context(settings, us_federal_holiday())
         self.snapshots = snapshot_folder(settings.database_url)
         with self.db.sessions() as session:
             for repository, gallery in self._galleries():

@@ -47,7 +47,7 @@ def test_a_print_with_few_confident_detections_keeps_the_best_down_to_the_floor(
     if not path.is_file():
         pytest.skip(f"{path} not found")
     image = np.asarray(Image.open(path).convert("L"))
-    strict = LeaderExtractor(min_minutiae=0).minutiae(image)
+    strict = LeaderExtractor(min_kept_detections=0).minutiae(image)
     adaptive = LeaderExtractor().minutiae(image)
     assert len(strict) < 12 <= len(adaptive) + 1  # 5 confident, 11 above the 0.3 floor
     assert len(adaptive) > len(strict)

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 from scomm.biometrics.extract_skeleton import (
-    MIN_MINUTIAE,
     SkeletonExtractor,
     SkeletonTemplateExtractor,
     thin,
 )
 from scomm.biometrics.index.gallery import MinutiaeCodec, MinutiaeTemplate
-from scomm.biometrics.minutiae import Minutiae, MinutiaKind
+from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae, MinutiaKind
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.sim.synth.fingers import BACKGROUND, impression, master_finger
 
@@ -134,7 +133,7 @@ def test_template_extractor_keeps_the_finger_and_the_codec_reads_it_back() -> No
     image = impression(master_finger(4300), np.random.default_rng(2))
     template = SkeletonTemplateExtractor().extract(image, 500, 7)
     assert isinstance(template, MinutiaeTemplate) and template.finger == 7
-    assert len(template.minutiae) >= MIN_MINUTIAE
+    assert len(template.minutiae) >= MIN_COMPARABLE_MINUTIAE
     back = MinutiaeCodec().decode(template.to_bytes(), 7)
     assert back.finger == 7 and len(back.minutiae) == len(template.minutiae)
     assert np.allclose(back.minutiae.x, template.minutiae.x, atol=0.25)

@@ -12,6 +12,7 @@ import pytest
 
 from scomm.biometrics import wsq_codec
 from scomm.biometrics.wsq_codec import (
+    DecodedImageCache,
     WsqError,
     WsqJob,
     check_wsq_stream,
@@ -20,12 +21,6 @@ from scomm.biometrics.wsq_codec import (
 )
 
 ImageMaker = Callable[..., np.ndarray]
-
-
-@pytest.fixture(autouse=True)
-def no_decoded_images_kept() -> None:
-    """Each test decodes for itself: nothing from an earlier test's decoding is reused."""
-    wsq_codec._decoded.clear()
 
 
 @pytest.fixture
@@ -45,11 +40,14 @@ def test_a_stream_is_decoded_once_and_reused_read_only(
 
     monkeypatch.setattr(wsq_codec, "_decode_uncached", counting)
     other = encode_wsq(textured(96, 112, seed=9))
-    first = decode_wsq_images([WsqJob(stream, 112, 96)])
-    again = decode_wsq_images([WsqJob(other, 112, 96), WsqJob(stream, 112, 96)])
+    cache = DecodedImageCache()
+    first = decode_wsq_images([WsqJob(stream, 112, 96)], cache=cache)
+    again = decode_wsq_images([WsqJob(other, 112, 96), WsqJob(stream, 112, 96)], cache=cache)
     assert decoded_by_child == [1, 1]  # the second call decoded only the new stream
     assert again[1] is first[0] and not first[0].flags.writeable
     assert not np.array_equal(again[0], again[1])
+    uncached = decode_wsq_images([WsqJob(stream, 112, 96)])  # no cache: decoded afresh
+    assert decoded_by_child == [1, 1, 1] and uncached[0] is not first[0]
     if hasattr(os, "fork"):  # a decoder failure names the image's place in the caller's batch
 
         def crash(job: WsqJob) -> bytes:
@@ -59,8 +57,23 @@ def test_a_stream_is_decoded_once_and_reused_read_only(
         monkeypatch.setattr(wsq_codec, "_decode_pixels", crash)
         third = encode_wsq(textured(96, 112, seed=10))
         with pytest.raises(WsqError) as caught:
-            decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(third, 112, 96)])
+            decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(third, 112, 96)], cache=cache)
         assert caught.value.index == 1 and "crashed" in caught.value.reason
+
+
+def test_a_cache_keeps_the_most_recently_used_images(textured: ImageMaker) -> None:
+    cache = DecodedImageCache(capacity=2)
+    streams = [encode_wsq(textured(96, 112, seed=seed)) for seed in (1, 2, 3)]
+    jobs = [WsqJob(data, 112, 96) for data in streams]
+    first = decode_wsq_images(jobs[:2], cache=cache)
+    decode_wsq_images(jobs[:1], cache=cache)  # the first is now the most recent
+    decode_wsq_images(jobs[2:], cache=cache)  # so the second one goes
+    assert len(cache) == 2
+    keys = [DecodedImageCache.key(job) for job in jobs]
+    found = cache.find(keys)
+    assert sorted(found) == [0, 2] and found[0] is first[0]
+    with pytest.raises(ValueError, match="capacity"):
+        DecodedImageCache(capacity=-1)
 
 
 def test_round_trip_quality(textured: ImageMaker) -> None:

@@ -32,14 +32,13 @@ from scomm.biometrics.match import (
     PackedTemplates,
 )
 from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
-from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2, assess
 from scomm.biometrics.resample import to_500_ppi
 
 ExtractorName = Literal["leader", "mindtct"]
 DEFAULT_EXTRACTOR: ExtractorName = "leader"
-MIN_MINUTIAE = 6  # fewer than this cannot anchor a comparison
 
 
 @dataclass(frozen=True)
@@ -94,11 +93,17 @@ class FingerprintEngine:
         extractor: ExtractorName = DEFAULT_EXTRACTOR,
         matcher: MccMatcher | None = None,
         min_usable_area_mm2: float = MIN_USABLE_AREA_MM2,
+        minutiae_extractor: MinutiaeExtractor | None = None,
+        min_minutiae: int = MIN_COMPARABLE_MINUTIAE,
+        name: str | None = None,
     ) -> None:
-        self.name = f"scomm-{extractor}-mcc-v1"
+        """`extractor` names the minutiae extractor (`minutiae_extractor`, when given, is that
+        one with its own settings); fewer than `min_minutiae` minutiae fail to enrol."""
+        self.name = name or f"scomm-{extractor}-mcc-v1"
         self.matcher = matcher or MccMatcher(MATCHER_PARAMS[extractor])
         self.min_usable_area_mm2 = min_usable_area_mm2
-        self._extractor = EXTRACTORS[extractor]()
+        self.min_minutiae = min_minutiae
+        self._extractor = minutiae_extractor or EXTRACTORS[extractor]()
 
     def extract(self, image: np.ndarray, ppi: int, finger: int = 0) -> FingerTemplate:
         """Template of a grey uint8 image at `ppi`; FailureToEnrol says why it cannot be."""
@@ -112,8 +117,8 @@ class FingerprintEngine:
         return self.from_minutiae(minutiae, finger)
 
     def from_minutiae(self, minutiae: Minutiae, finger: int = 0) -> FingerTemplate:
-        if len(minutiae) < MIN_MINUTIAE:
-            raise FailureToEnrol(f"only {len(minutiae)} minutiae (need {MIN_MINUTIAE})")
+        if len(minutiae) < self.min_minutiae:
+            raise FailureToEnrol(f"only {len(minutiae)} minutiae (need {self.min_minutiae})")
         return FingerTemplate(finger, self.matcher.prepare(minutiae))
 
     def decode(self, data: bytes, finger: int) -> FingerTemplate:

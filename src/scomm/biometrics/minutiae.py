@@ -11,6 +11,10 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float32]
 ByteArray = npt.NDArray[np.uint8]
 
+# Fewer minutiae than this cannot anchor a comparison: the finger fails to enrol.  Every
+# extractor's template stage and the engine check against this one floor.
+MIN_COMPARABLE_MINUTIAE = 6
+
 
 class MinutiaKind(IntEnum):
     """ISO/IEC 19794-2 minutia types (2 bits in the record)."""

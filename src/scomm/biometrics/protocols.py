@@ -16,7 +16,10 @@ FINGER_POSITIONS: tuple[int, ...] = tuple(range(1, 11))
 class Template(Protocol):
     """Features of one finger impression, comparable by a matching `Matcher`."""
 
-    finger: int
+    @property
+    def finger(self) -> int:
+        """The finger position (FGP 1-10, 0 unknown); read-only, so frozen templates fit."""
+        ...
 
     def to_bytes(self) -> bytes: ...
 

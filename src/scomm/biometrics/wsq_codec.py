@@ -11,10 +11,11 @@ and (2) where `os.fork` exists, runs the C decoder in a short-lived child proces
 with a deadline, so a crash or a hang becomes an ordinary error. The child also
 swallows the C library's chatter on stderr.
 
-Each hop of a booking (SIB, CJIS, IDENT) reads the same images, so the last
-`DECODED_CACHE_IMAGES` images decoded in this process are kept, keyed by a digest of
-their bytes and frame size: a stream decoded once is not decoded again (the arrays are
-read-only).
+Each hop of a booking (SIB, CJIS, IDENT) reads the same images, so a caller may hand
+`decode_wsq_images` a `DecodedImageCache`: it keeps the last images decoded through it,
+keyed by a digest of their bytes and frame size, so a stream decoded once is not decoded
+again (the arrays are read-only).  The cache is an object its owner creates (the system
+creates one and shares it among its actors), never module state.
 """
 
 from __future__ import annotations
@@ -44,11 +45,10 @@ WSQ_MIN_SIDE = 64
 WSQ_DECODE_TIMEOUT_S = 30.0
 # Run the native decoder in a child process (POSIX only).
 ISOLATE_DECODER: bool = hasattr(os, "fork")
-# Decoded images kept per process (a 448 x 576 rolled print is 258 kB: about 16 MB).
+# Decoded images a cache keeps by default (a 448 x 576 rolled print is 258 kB: about 16 MB).
 DECODED_CACHE_IMAGES = 64
 
-_decoded: OrderedDict[tuple[bytes, int, int], PixelArray] = OrderedDict()
-_decoded_lock = threading.Lock()
+_CacheKey = tuple[bytes, int, int]
 
 _SOI = 0xA0
 _EOI = 0xA1
@@ -82,6 +82,43 @@ class WsqJob:
     data: bytes
     width: int
     height: int
+
+
+class DecodedImageCache:
+    """The last `capacity` images decoded through it, least recently used dropped first;
+    safe to share between threads."""
+
+    def __init__(self, capacity: int = DECODED_CACHE_IMAGES) -> None:
+        if capacity < 0:
+            raise ValueError(f"capacity must be >= 0, got {capacity}")
+        self.capacity = capacity
+        self._images: OrderedDict[_CacheKey, PixelArray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    @staticmethod
+    def key(job: WsqJob) -> _CacheKey:
+        return hashlib.blake2b(job.data, digest_size=16).digest(), job.width, job.height
+
+    def find(self, keys: Sequence[_CacheKey]) -> dict[int, PixelArray]:
+        """The cached image of each key found, by the key's index in `keys`."""
+        found: dict[int, PixelArray] = {}
+        with self._lock:
+            for index, key in enumerate(keys):
+                hit = self._images.get(key)
+                if hit is not None:
+                    self._images.move_to_end(key)
+                    found[index] = hit
+        return found
+
+    def keep(self, key: _CacheKey, pixels: PixelArray) -> None:
+        with self._lock:
+            self._images[key] = pixels
+            self._images.move_to_end(key)
+            while len(self._images) > self.capacity:
+                self._images.popitem(last=False)
 
 
 def encode_wsq(pixels: PixelArray) -> bytes:
@@ -236,9 +273,12 @@ def _skip_entropy_coded_data(data: bytes, pos: int) -> int:
 
 
 def decode_wsq_images(
-    jobs: Sequence[WsqJob], timeout_s: float = WSQ_DECODE_TIMEOUT_S
+    jobs: Sequence[WsqJob],
+    timeout_s: float = WSQ_DECODE_TIMEOUT_S,
+    cache: DecodedImageCache | None = None,
 ) -> list[PixelArray]:
-    """Decode WSQ streams to HxW uint8 arrays; WsqError (with `index`) for the first bad one."""
+    """Decode WSQ streams to HxW uint8 arrays (read-only); WsqError (with `index`) for the
+    first bad one.  With a `cache`, streams it holds are not decoded again."""
     for index, job in enumerate(jobs):
         try:
             check_wsq_stream(job.data, job.width, job.height)
@@ -246,28 +286,18 @@ def decode_wsq_images(
             raise WsqError(exc.reason, index) from exc
     if not jobs:
         return []
-    keys = [
-        (hashlib.blake2b(job.data, digest_size=16).digest(), job.width, job.height) for job in jobs
-    ]
-    found: dict[int, PixelArray] = {}
-    with _decoded_lock:
-        for index, key in enumerate(keys):
-            hit = _decoded.get(key)
-            if hit is not None:
-                _decoded.move_to_end(key)
-                found[index] = hit
+    keys = [DecodedImageCache.key(job) for job in jobs] if cache is not None else []
+    found = cache.find(keys) if cache is not None else {}
     missing = [index for index in range(len(jobs)) if index not in found]
     try:
         decoded = _decode_uncached([jobs[index] for index in missing], timeout_s)
     except WsqError as exc:
         raise WsqError(exc.reason, missing[exc.index]) from exc
-    with _decoded_lock:
-        for index, pixels in zip(missing, decoded, strict=True):
-            pixels.flags.writeable = False
-            found[index] = pixels
-            _decoded[keys[index]] = pixels
-        while len(_decoded) > DECODED_CACHE_IMAGES:
-            _decoded.popitem(last=False)
+    for index, pixels in zip(missing, decoded, strict=True):
+        pixels.flags.writeable = False
+        found[index] = pixels
+        if cache is not None:
+            cache.keep(keys[index], pixels)
     return [found[index] for index in range(len(jobs))]
 
 

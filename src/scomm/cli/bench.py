@@ -60,7 +60,7 @@ def verify(
 ) -> None:
     """FVC verification protocol per database: EER, FNMR at FMR 1% and 0.1%, failures to
     enrol, CPU time per extraction and per comparison."""
-    from scomm.sim.bench.engines import ENGINES, default_engine_name, resampler_name
+    from scomm.sim.bench.engines import bench_engines, resampler_name
     from scomm.sim.bench.verify import (
         BenchError,
         bench_json,
@@ -72,10 +72,11 @@ def verify(
     out = Console()
     if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         out = Console(width=120)
-    name = engine or default_engine_name()
-    if name not in ENGINES:
+    registry = bench_engines()
+    name = engine or registry.default
+    if name not in registry:
         raise typer.BadParameter(
-            f"unknown engine {name!r}; registered: {', '.join(sorted(ENGINES))}",
+            f"unknown engine {name!r}; registered: {', '.join(registry.names)}",
             param_hint="--engine",
         )
     root = templates or data
@@ -90,7 +91,7 @@ def verify(
             only=databases or None,
             limit_fingers=limit_fingers,
         )
-        engines = [ENGINES[n]() for n in (name, *peer_names)]
+        engines = [registry.create(n) for n in (name, *peer_names)]
         reports = run_benchmark(
             found, engines, templates=templates is not None, show_progress=progress
         )

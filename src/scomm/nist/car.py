@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
 from scomm.nist.finger_records import (
@@ -74,9 +75,10 @@ def encode_tenprint(
     return serialize(message)
 
 
-def decode_tenprint(raw: bytes) -> TenprintSubmission:
-    """Read a CAR/CNA. Raises only TransactionError, naming the field or record at fault."""
-    return only_transaction_errors(_decode_tenprint, raw)
+def decode_tenprint(raw: bytes, images: DecodedImageCache | None = None) -> TenprintSubmission:
+    """Read a CAR/CNA (WSQ images that `images` holds are not decoded again). Raises only
+    TransactionError, naming the field or record at fault."""
+    return only_transaction_errors(lambda data: _decode_tenprint(data, images), raw)
 
 
 def _header(sub: TenprintSubmission) -> TransactionHeader:
@@ -149,7 +151,7 @@ def _check_finger_set(positions: Sequence[int]) -> None:
         seen.add(position)
 
 
-def _decode_tenprint(raw: bytes) -> TenprintSubmission:
+def _decode_tenprint(raw: bytes, images: DecodedImageCache | None) -> TenprintSubmission:
     records = parse_records(raw)
     header = header_from_record(records[0])
     if header.tot not in ebts.TENPRINT_TOTS:
@@ -176,7 +178,7 @@ def _decode_tenprint(raw: bytes) -> TenprintSubmission:
         if r.type in FINGER_RECORD_TYPES
     ]
     _check_finger_set([p.position for p in pending])
-    return dataclasses.replace(without_images, fingers=decode_fingers(pending))
+    return dataclasses.replace(without_images, fingers=decode_fingers(pending, images))
 
 
 def _read_type2(record: Record, header: TransactionHeader, priority: int) -> TenprintSubmission:

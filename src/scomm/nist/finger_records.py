@@ -17,7 +17,14 @@ import nistitl
 import numpy as np
 from PIL import Image
 
-from scomm.biometrics.wsq_codec import WSQ_MIN_SIDE, WsqError, WsqJob, decode_wsq_images, encode_wsq
+from scomm.biometrics.wsq_codec import (
+    WSQ_MIN_SIDE,
+    DecodedImageCache,
+    WsqError,
+    WsqJob,
+    decode_wsq_images,
+    encode_wsq,
+)
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError
 from scomm.nist.tenprint import TENPRINT_IMPRESSIONS, FingerImage, PixelArray
@@ -219,8 +226,11 @@ def read_pending_legacy_finger(record: Record) -> PendingFinger:
     )
 
 
-def decode_fingers(pending: Sequence[PendingFinger]) -> tuple[FingerImage, ...]:
-    """Decompress the pixels of validated Type-14 records (all WSQ in one isolated decoder run)."""
+def decode_fingers(
+    pending: Sequence[PendingFinger], cache: DecodedImageCache | None = None
+) -> tuple[FingerImage, ...]:
+    """Decompress the pixels of validated Type-14 records (all WSQ in one isolated decoder
+    run; streams `cache` holds are not decoded again)."""
     pixels: dict[int, PixelArray] = {}
     wsq_slots = [i for i, p in enumerate(pending) if p.compression == "WSQ20"]
     jobs = [WsqJob(pending[i].data, pending[i].width, pending[i].height) for i in wsq_slots]
@@ -230,7 +240,7 @@ def decode_fingers(pending: Sequence[PendingFinger]) -> tuple[FingerImage, ...]:
         elif p.compression == "PNG":
             pixels[i] = _png_pixels(p)
     try:
-        decoded = decode_wsq_images(jobs)
+        decoded = decode_wsq_images(jobs, cache=cache)
     except WsqError as exc:
         bad = pending[wsq_slots[exc.index]] if exc.index < len(wsq_slots) else None
         where = f" (Type-14 IDC {bad.idc}, FGP {bad.position})" if bad else ""

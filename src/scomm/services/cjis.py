@@ -65,7 +65,7 @@ class CriminalJusticeInformationServices:
     def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         try:
-            submission = decode_tenprint(message.transaction)
+            submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
             templates = tenprint_templates(self.ctx, submission)
         except TransactionError as error:
             reject(uow, message, case_id=case.case_id, actor=ME, error=error)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from scomm.biometrics.protocols import Extractor, Gallery, TemplateCodec
+from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.config import Settings
 
 
@@ -19,3 +20,5 @@ class ServiceContext:
     criminal_gallery: Gallery
     immigration_gallery: Gallery
     is_holiday: Callable[[date], bool]
+    # WSQ images already decoded: SIB, CJIS and IDENT read the same booking's images
+    decoded_images: DecodedImageCache = field(default_factory=DecodedImageCache)

@@ -42,7 +42,9 @@ class ImmigrationRepository:
             raise ValueError(f"IDENT does not handle {message.type}")
         delay = self.ctx.settings.delays.ident_search
         try:
-            templates = tenprint_templates(self.ctx, decode_tenprint(message.transaction))
+            templates = tenprint_templates(
+                self.ctx, decode_tenprint(message.transaction, self.ctx.decoded_images)
+            )
         except (TransactionError, NoUsableFingers) as error:
             uow.record(
                 "decision", "IDENT_SEARCH_FAILED", ME.value, message.case_id, {"error": str(error)}

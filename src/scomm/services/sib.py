@@ -68,7 +68,7 @@ class StateIdentificationBureau:
     def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         try:
-            submission = decode_tenprint(message.transaction)
+            submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
             if submission.tcn != message.tcn:
                 # Filed under the TCN it carries, it would take another booking's place.
                 raise TransactionError(

@@ -10,6 +10,7 @@ on the same database ends in the same state as an uninterrupted one. The crash t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable
@@ -22,9 +23,8 @@ from sqlalchemy.engine import make_url
 
 from scomm.bus.dispatcher import FaultHook
 from scomm.bus.unit_of_work import UnitOfWork
-from scomm.config import Settings
+from scomm.config import DEFAULT_ENGINE, Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.domain.hold import us_federal_holiday
 from scomm.nist.car import encode_tenprint
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.ridge_master import FINGERS
@@ -33,10 +33,12 @@ from scomm.sim.synth.world import World, build_world
 from scomm.sim.synth.world_prints import booking_capture, capture_images
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow
-from scomm.system import System, baseline_context
+from scomm.system import BASELINE_ENGINE, System
 
 PREPARED = "RUN_PREPARED"  # the audit entry that says the world is loaded and the run may start
-ENGINES = ("minutiae", "baseline")
+# A run's engine, as its spec records it, and the engine profile it names.
+ENGINE_PROFILES = {"minutiae": DEFAULT_ENGINE, "baseline": BASELINE_ENGINE}
+ENGINES = tuple(ENGINE_PROFILES)
 
 Report = Callable[[str], None]
 
@@ -107,10 +109,8 @@ def run_resumable(
 def _system(
     settings: Settings, clock: ScenarioClock, spec: RunSpec, fault: object = None
 ) -> System:
-    context = (
-        baseline_context(settings, us_federal_holiday()) if spec.engine == "baseline" else None
-    )
-    return System(settings, clock, fault=fault, context=context)  # type: ignore[arg-type]
+    settings = dataclasses.replace(settings, engine=ENGINE_PROFILES[spec.engine])
+    return System(settings, clock, fault=fault)  # type: ignore[arg-type]
 
 
 def _prepare(world: World, settings: Settings, spec: RunSpec) -> None:

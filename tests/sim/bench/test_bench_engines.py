@@ -3,49 +3,67 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from scomm.biometrics.engine import MATCHER_PARAMS, FingerprintEngine
+from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.sim.bench import engines
 from scomm.sim.bench.engines import (
-    ENGINES,
     BaselineEngine,
+    EngineRegistry,
     MinutiaeEngine,
     NbisEngine,
     VerificationEngine,
-    default_engine_name,
-    register_engine,
+    bench_engines,
     to_500_ppi,
 )
 from scomm.sim.synth.fingers import impression, master_finger
 
 
-@pytest.fixture
-def registry() -> Iterator[dict]:
-    saved = dict(ENGINES)
-    yield ENGINES
-    ENGINES.clear()
-    ENGINES.update(saved)
-
-
-def test_registry_and_default(registry: dict) -> None:
-    assert {"scomm", "baseline", "nbis"} <= set(registry)
-    assert default_engine_name() == "scomm"
-    registry.pop("scomm", None)
-    assert default_engine_name() == "baseline"
-    register_engine("scomm", BaselineEngine)
-    assert default_engine_name() == "scomm"
+def test_registry_and_default() -> None:
+    registry = bench_engines()
+    assert {"scomm", "scomm-fast", "baseline", "nbis"} <= set(registry.names)
+    assert registry.default == "scomm"
+    without = registry.without("scomm")
+    assert without.default == "baseline" and "scomm" in registry  # the original is unchanged
+    again = without.with_engine("scomm", BaselineEngine)
+    assert again.default == "scomm" and isinstance(again.create("scomm"), BaselineEngine)
+    with pytest.raises(KeyError, match="unknown engine 'nope'; known: baseline"):
+        registry.create("nope")
+    assert isinstance(EngineRegistry({}), EngineRegistry) and EngineRegistry({}).names == ()
 
 
 def test_engines_follow_the_protocol() -> None:
     assert isinstance(BaselineEngine(), VerificationEngine)
     assert not isinstance(BaselineEngine(), MinutiaeEngine)
     assert isinstance(NbisEngine(), MinutiaeEngine)
-    assert isinstance(ENGINES["scomm"](), MinutiaeEngine)
+    assert isinstance(bench_engines().create("scomm"), MinutiaeEngine)
+
+
+@pytest.mark.parametrize(
+    ("name", "extractor", "params"),
+    [
+        ("scomm", "leader", LEADER_MATCHER_PARAMS),
+        ("scomm-fast", "mindtct", MATCHER_PARAMS["mindtct"]),
+    ],
+)
+def test_scomm_engines_come_from_their_profiles_with_unchanged_settings(
+    name: str, extractor: str, params: object
+) -> None:
+    """The profiles hold the settings the FVC figures were measured with, exactly."""
+    engine = bench_engines().create(name)
+    assert isinstance(engine, FingerprintEngine)
+    assert engine.matcher.params == params
+    assert engine.name == f"scomm-{extractor}-mcc-v1"
+    default = FingerprintEngine(extractor)  # type: ignore[arg-type]
+    assert type(engine._extractor) is type(default._extractor)
+    assert vars(engine._extractor) == vars(default._extractor)
+    assert engine.min_minutiae == default.min_minutiae
+    assert engine.min_usable_area_mm2 == default.min_usable_area_mm2
 
 
 def test_resampling_to_500_ppi() -> None:

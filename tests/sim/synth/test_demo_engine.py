@@ -1,11 +1,15 @@
-"""The demo's engine: a deterministic coder, calibrated thresholds, and searches that find mates."""
+"""The demo's engine: the shipped profile is what the job fits, and its searches find mates."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from scomm.biometrics.profiles import load_profile
 from scomm.biometrics.protocols import FINGER_POSITIONS
+from scomm.sim.bench.engine_profiles import shipped_folder, write_shipped
 from scomm.sim.synth import demo_engine
 from scomm.sim.synth.world_prints import ENROLMENT_CAPTURE, booking_capture, capture_images
 
@@ -20,10 +24,23 @@ def capture(person: int, number: int, fingers=FINGER_POSITIONS) -> dict:
     }
 
 
-def test_the_pair_coder_is_fitted_once_and_deterministically() -> None:
-    assert demo_engine.demo_pair_coder() is demo_engine.demo_pair_coder()
-    fit = demo_engine.demo_pair_coder.__wrapped__
-    assert np.array_equal(fit(people=2).mean, fit(people=2).mean)
+def test_the_shipped_profile_is_what_the_job_writes(tmp_path: Path) -> None:
+    """The full fit (8 people, about 6 s of one core): the same bytes as the shipped files,
+    so the loaded pair coder is bit for bit the one the demo was calibrated with."""
+    written = write_shipped(tmp_path, (demo_engine.ENGINE_NAME,))[demo_engine.ENGINE_NAME]
+    assert len(written) == 2
+    for path in written:
+        assert path.read_bytes() == (shipped_folder() / path.name).read_bytes(), path.name
+    shipped = load_profile(demo_engine.ENGINE_NAME)
+    assert shipped.thresholds == demo_engine.THRESHOLDS
+    assert shipped.shortlist == demo_engine.SHORTLIST
+    assert shipped.matcher_params == demo_engine.MATCHER_PARAMS
+
+
+def test_the_pair_coder_fit_is_deterministic() -> None:
+    first, again = demo_engine.fit_pair_coder(people=2), demo_engine.fit_pair_coder(people=2)
+    assert first.mean.tobytes() == again.mean.tobytes()
+    assert not np.array_equal(first.mean, load_profile(demo_engine.ENGINE_NAME).pair_code.mean)  # type: ignore[union-attr]
 
 
 def test_fitting_and_calibration_use_people_outside_every_world() -> None:

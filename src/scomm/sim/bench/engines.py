@@ -5,15 +5,19 @@ An engine turns a grey 500 ppi image into a template (`extract`) and scores two 
 interchange record (ISO/IEC 19794-2) implement `from_minutiae`, which the matcher-only
 track (`scomm bench verify --templates`) uses.
 
-Registered now: "baseline" (scomm's correlation engine) and "nbis" (NIST's mindtct +
-bozorth3 through nbis-py, the peer).  More engines join with `register_engine`; the default
-is "scomm" once it is registered, "baseline" until then (`default_engine_name`).
+The engines a run can choose from are an `EngineRegistry` that the caller builds
+(`bench_engines()` gives the standard one; `with_engine` a copy with one more): "scomm" and
+"scomm-fast" (scomm's engine on LEADER or MINDTCT minutiae, each from its shipped engine
+profile, `scomm-leader-mcc-v1` and `scomm-mindtct-mcc-v1`), "baseline" (scomm's correlation
+engine) and "nbis" (NIST's mindtct + bozorth3 through nbis-py, the peer).  The default is
+"scomm" when the registry has it, "baseline" otherwise.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
@@ -190,33 +194,74 @@ class NbisEngine:
         return float(a.compare(b))  # type: ignore[attr-defined]
 
 
-def _scomm_engine() -> VerificationEngine:
-    from scomm.biometrics.engine import FingerprintEngine
+EngineFactory = Callable[[], VerificationEngine]
+SCOMM_PROFILES = {"scomm": "scomm-leader-mcc-v1", "scomm-fast": "scomm-mindtct-mcc-v1"}
+
+
+def profile_engine(profile_name: str) -> VerificationEngine:
+    """scomm's engine as its shipped profile `profile_name` describes it."""
+    from scomm.biometrics.profiles import fingerprint_engine, load_profile
 
     # Its compare takes its own templates, not any object: the benchmark only ever hands an
     # engine back what that engine extracted.
-    return cast(VerificationEngine, FingerprintEngine("leader"))
+    return cast(VerificationEngine, fingerprint_engine(load_profile(profile_name)))
+
+
+def _scomm_engine() -> VerificationEngine:
+    return profile_engine(SCOMM_PROFILES["scomm"])
 
 
 def _scomm_fast_engine() -> VerificationEngine:
-    from scomm.biometrics.engine import FingerprintEngine
-
-    return cast(VerificationEngine, FingerprintEngine("mindtct"))
+    return profile_engine(SCOMM_PROFILES["scomm-fast"])
 
 
-ENGINES: dict[str, Callable[[], VerificationEngine]] = {
-    "scomm": _scomm_engine,
-    "scomm-fast": _scomm_fast_engine,
-    "baseline": BaselineEngine,
-    "nbis": NbisEngine,
-}
+class EngineRegistry:
+    """The engines a benchmark run may choose from, by name; read-only once built."""
+
+    def __init__(self, factories: Mapping[str, EngineFactory]) -> None:
+        self._factories: Mapping[str, EngineFactory] = MappingProxyType(dict(factories))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factories
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._factories))
+
+    @property
+    def default(self) -> str:
+        """ "scomm" when present, else "baseline"."""
+        return "scomm" if "scomm" in self._factories else "baseline"
+
+    def create(self, name: str) -> VerificationEngine:
+        """A new engine `name`; KeyError naming the known ones when there is none."""
+        try:
+            factory = self._factories[name]
+        except KeyError:
+            raise KeyError(f"unknown engine {name!r}; known: {', '.join(self.names)}") from None
+        return factory()
+
+    def with_engine(self, name: str, factory: EngineFactory) -> EngineRegistry:
+        """A copy with `factory` as `name` (replacing any engine of that name)."""
+        return EngineRegistry({**self._factories, name: factory})
+
+    def without(self, name: str) -> EngineRegistry:
+        return EngineRegistry({k: v for k, v in self._factories.items() if k != name})
 
 
-def register_engine(name: str, factory: Callable[[], VerificationEngine]) -> None:
-    """Make `factory` available as `--engine name` (replacing any engine of that name)."""
-    ENGINES[name] = factory
-
-
-def default_engine_name() -> str:
-    """ "scomm" once registered, else "baseline"."""
-    return "scomm" if "scomm" in ENGINES else "baseline"
+def bench_engines() -> EngineRegistry:
+    """The standard engines: scomm's two, the correlation baseline, NBIS."""
+    return EngineRegistry(
+        {
+            "scomm": _scomm_engine,
+            "scomm-fast": _scomm_fast_engine,
+            "baseline": BaselineEngine,
+            "nbis": NbisEngine,
+        }
+    )

@@ -1,29 +1,43 @@
-"""The demo's fingerprint engine: skeleton minutiae of synthetic prints, two-stage MCC search.
+"""The demo engine's fitting job: skeleton minutiae of synthetic prints, two-stage MCC search.
 
-The repositories search with scomm's 1:N engine (`biometrics.index.IndexedGallery`: pair-code
-shortlist, MCC re-ranking, fused score = sum of the per-finger matcher scores); the
-minutiae come from `extract_skeleton`, which is fast and accurate on these clean synthetic
-textures and nothing else.  Two things are fitted on synthetic people that no world holds
-(person seeds from `OUTSIDE_PERSON_SEED` up; worlds draw theirs below 2**31): the pair
-coder's population mean (`demo_pair_coder`) and the decision thresholds (`THRESHOLDS`,
-measured with `bench/demo_engine_calibration.py`).
+The demo's repositories search with scomm's 1:N engine (`biometrics.index.IndexedGallery`:
+pair-code shortlist, MCC re-ranking, fused score = sum of the per-finger matcher scores);
+the minutiae come from `extract_skeleton`, which is fast and accurate on these clean
+synthetic textures and nothing else.  Two things are fitted on synthetic people that no
+world holds (person seeds from `OUTSIDE_PERSON_SEED` up; worlds draw theirs below 2**31):
+the pair coder's population mean (`fit_pair_coder`) and the decision thresholds
+(`THRESHOLDS`, measured with `bench/demo_engine_calibration.py`).  `demo_profile` puts
+them in the engine profile `skeleton-mcc-v1` that ships with the product
+(`scomm.biometrics.profiles`; written by `bench/write_engine_profiles.py`); the system
+loads that file and fits nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from functools import lru_cache
 
-from scomm.biometrics.extract_skeleton import SkeletonExtractor, SkeletonTemplateExtractor
+from scomm.biometrics.extract_skeleton import SkeletonExtractor, SkeletonParams
 from scomm.biometrics.index.gallery import IndexedGallery
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.match import MccMatcher
 from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
-from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
+from scomm.biometrics.profiles import (
+    Engine,
+    EngineProfile,
+    ExtractorSpec,
+    PairCodeFit,
+    build_engine,
+    load_profile,
+)
+from scomm.biometrics.profiles.factory import skeleton_extractor
+from scomm.biometrics.protocols import Extractor, Gallery
 from scomm.sim.synth.world_prints import ENROLMENT_CAPTURE, capture_images, parallel_map
 
 ENGINE_NAME = "skeleton-mcc-v1"  # stored with every template the demo's repositories hold
+PROFILE_VERSION = 1  # count up when a refit or recalibration changes the profile
 
 # Skeleton minutiae of these prints are clean, so the LEADER settings (8x4 cylinders, a
 # consolidation gate at LSS-R 0.08) fit them.
@@ -56,7 +70,7 @@ CALIBRATION_PERSON_SEED = OUTSIDE_PERSON_SEED + 1_000_000  # far from the coder'
 # the two-finger threshold), so one finger alone misses a few searches in a hundred.  Counts
 # 3, 4, 6, 7 and 8 are interpolated between their measured neighbours.  Tenprints, all the
 # demo searches, have a margin of more than 1.6 points of fused score on either side.
-THRESHOLDS: dict[int, float] = {
+THRESHOLDS: Mapping[int, float] = {
     1: 0.25,
     2: 0.28,
     3: 0.52,
@@ -77,10 +91,10 @@ def outside_people(first: int, count: int) -> range:
     return range(first, first + count)
 
 
-@lru_cache(maxsize=2)
-def demo_pair_coder(people: int = CODER_PEOPLE) -> PairCoder:
+def fit_pair_coder(people: int = CODER_PEOPLE) -> PairCoder:
     """The pair coder centred on skeleton minutiae of one rolled capture of each finger of
-    `people` synthetic people outside every world (deterministic; fitted once per process)."""
+    `people` synthetic people outside every world (deterministic: the same people give the
+    same float32 mean, bit for bit)."""
     extractor = SkeletonExtractor()
 
     def minutiae(person: int) -> list[Minutiae]:
@@ -92,15 +106,55 @@ def demo_pair_coder(people: int = CODER_PEOPLE) -> PairCoder:
     return PairCoder.fit(MinutiaeBatch.from_minutiae(sets), PairCodeParams())
 
 
-def demo_extractor() -> SkeletonTemplateExtractor:
-    return SkeletonTemplateExtractor()
-
-
-def demo_gallery(thresholds: Mapping[int, float] | None = None) -> IndexedGallery:
-    """An empty repository gallery of the demo's engine."""
-    return IndexedGallery(
-        demo_pair_coder(),
-        MccMatcher(MATCHER_PARAMS),
-        thresholds=THRESHOLDS if thresholds is None else thresholds,
+def demo_profile(
+    people: int = CODER_PEOPLE, thresholds: Mapping[int, float] | None = None
+) -> EngineProfile:
+    """The profile of the demo's engine: the pair coder fitted on `people` outside people,
+    the calibrated `thresholds` (by default those measured above)."""
+    coder = fit_pair_coder(people)
+    last = OUTSIDE_PERSON_SEED + people - 1
+    settings = {**dataclasses.asdict(SkeletonParams()), "min_minutiae": MIN_COMPARABLE_MINUTIAE}
+    return EngineProfile(
+        name=ENGINE_NAME,
+        version=PROFILE_VERSION,
+        description=(
+            "The demo's engine: skeleton minutiae (clean synthetic prints only), pair-code "
+            "shortlist, MCC re-ranking; fitted and calibrated on synthetic people outside "
+            "every world."
+        ),
+        produced_by="scomm.sim.synth.demo_engine.demo_profile (bench/write_engine_profiles.py)",
+        extractor=ExtractorSpec("skeleton", settings),
+        matcher="mcc",
+        matcher_params=MATCHER_PARAMS,
+        search="indexed",
+        pair_code=PairCodeFit(
+            coder.params,
+            coder.mean,
+            f"skeleton minutiae of enrolment capture {ENROLMENT_CAPTURE} of the 10 rolled "
+            f"fingers of synthetic people {OUTSIDE_PERSON_SEED}..{last}",
+        ),
         shortlist=SHORTLIST,
+        thresholds=dict(THRESHOLDS if thresholds is None else thresholds),
     )
+
+
+def gallery_for(coder: PairCoder, thresholds: Mapping[int, float]) -> IndexedGallery:
+    """A gallery of the demo's engine around `coder` (for calibrating before a profile)."""
+    return IndexedGallery(
+        coder, MccMatcher(MATCHER_PARAMS), thresholds=thresholds, shortlist=SHORTLIST
+    )
+
+
+def demo_engine() -> Engine:
+    """The demo's engine as the product loads it: from its shipped profile."""
+    return build_engine(load_profile(ENGINE_NAME))
+
+
+def demo_extractor() -> Extractor:
+    """The demo engine's extractor, from its shipped profile (no pair coder built)."""
+    return skeleton_extractor(load_profile(ENGINE_NAME))
+
+
+def demo_gallery(thresholds: Mapping[int, float] | None = None) -> Gallery:
+    """An empty repository gallery of the demo's engine (its shipped profile)."""
+    return demo_engine().new_gallery(thresholds)
