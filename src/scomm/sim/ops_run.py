@@ -26,6 +26,7 @@ from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.nist.car import encode_tenprint
+from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.ridge_master import FINGERS
 from scomm.sim.synth.transactions import damage, submission
@@ -41,7 +42,7 @@ ENGINES = ("minutiae", "baseline")
 Report = Callable[[str], None]
 
 
-class RunRefused(Exception):
+class RunRefused(SimulatorError):
     """The database holds something else than this run (another world, or a broken start)."""
 
 
