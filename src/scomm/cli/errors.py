@@ -71,6 +71,8 @@ def describe(error: Exception) -> tuple[str, int] | None:
     if isinstance(error, sqlalchemy.exc.SQLAlchemyError):
         # The first line names the fault; the rest is the SQL and a link to SQLAlchemy's docs.
         return f"database: {_first_line(error)}", USAGE
+    if isinstance(error, ImportError):  # a database driver, say, that is not installed
+        return f"a module this needs is not installed: {error}", USAGE
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename is not None else ""
         return f"{where}{error.strerror}", USAGE
