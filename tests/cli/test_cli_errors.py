@@ -73,6 +73,7 @@ def county_db(database_url: str) -> str:
         ["simulate", "--scenario", "demo", "--safeguards", "maybe"],
         ["ops", "run-world", "-d", "sqlite:///x.db", "--engine", "quantum"],
         ["synth", "fingers", "--count", "0"],
+        ["synth", "tenprint", "--first", str(10**30)],
         ["bench", "search", "--identities", "1"],
     ],
     ids=lambda args: " ".join(args[:3]),

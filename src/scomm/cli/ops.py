@@ -98,8 +98,9 @@ def ops_run_world(
     ] = 10,
     progress: Progress = False,
 ) -> None:
-    """Run a synthetic world on a database, or resume the run a killed process left there;
-    with --progress, a line per booking and per message."""
+    """Run a synthetic world on a database, or resume the run a killed process left there.
+
+    With --progress, it prints a line per booking and per delivered message."""
     from scomm.sim.ops_run import RunSpec, run_resumable
 
     spec = RunSpec(seed, bookings, population, engine.value, compression.value, fingers)

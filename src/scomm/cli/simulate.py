@@ -73,8 +73,10 @@ def simulate(
         Path, out_folder("Folder for summary.json, report.html and the database.")
     ] = Path("simulate-out"),
 ) -> None:
-    """Run a scenario through the full flow on scenario time: counts of every message and
-    outcome per month, jurisdiction and level, and the published figures it targets."""
+    """Run a scenario through the full flow on scenario time.
+
+    It counts every message and outcome per month, jurisdiction and level, and compares the
+    published figures the scenario targets with the simulated ones."""
     from scomm.sim.demo import run_scenario
 
     chosen = chosen_scenario(scenario, scale, seed, safeguards)

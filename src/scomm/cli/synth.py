@@ -29,6 +29,7 @@ from scomm.cli.scenarios import chosen_scenario
 synth_app = typer.Typer(
     help="Synthetic fingerprints, booking transactions and worlds.", no_args_is_help=True
 )
+MAX_NUMBER = 2**62  # booking and person numbers stay below 2**63, the generators' limit
 KINDS = {
     ImpressionKind.PLAIN: ("plain",),
     ImpressionKind.ROLLED: ("rolled",),
@@ -79,11 +80,13 @@ def synth_fingers(
 
 @synth_app.command("tenprint")
 def synth_tenprint(
-    count: Annotated[int, typer.Option(min=1, help="How many booking transactions.")] = 10,
+    count: Annotated[
+        int, typer.Option(min=1, max=MAX_NUMBER, help="How many booking transactions.")
+    ] = 10,
     out: Annotated[Path, out_folder("Folder for the ANSI/NIST files.")] = Path("synth-tenprints"),
     seed: Seed = 1,
     first: Annotated[
-        int, typer.Option(min=0, help="Number of the first booking (and person).")
+        int, typer.Option(min=0, max=MAX_NUMBER, help="Number of the first booking (and person).")
     ] = 0,
     record_type: Annotated[
         RecordType, typer.Option(help="Finger image records: 14 (EBTS) or 4 (legacy).")
