@@ -2,8 +2,9 @@
 
 Exit 2: the request cannot be carried out as given (a bad option or value, a file or database
 that is not there or not scomm's, a run the simulator refuses). Exit 1: a check ran and
-found a fault (a broken audit chain, no dead letter to replay). A traceback is never shown;
-`SCOMM_DEBUG=1` lets an unforeseen one through, for whoever fixes the bug.
+found a fault (a broken audit chain, no dead letter to replay), and an error nobody foresaw
+(a bug) exits 1 too, named in one line. A traceback is never shown; `SCOMM_DEBUG=1` lets a
+bug's through, for whoever fixes it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class ErrorHandlingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickError):
+            raise
+        except BrokenPipeError:  # `scomm ... | head` closed the pipe: typer exits quietly
             raise
         except Exception as error:
             known = describe(error)
