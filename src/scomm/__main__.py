@@ -2,4 +2,5 @@
 
 from scomm.cli import app
 
-app(prog_name="scomm")
+if __name__ == "__main__":
+    app(prog_name="scomm")

@@ -18,17 +18,22 @@ from scomm.domain.switches import (
     check_owner,
     switch_is_on,
 )
+from scomm.errors import ScommError
 from scomm.services.common import switch_setting_of
 from scomm.store.models import JurisdictionRow, OutboxRow, SwitchSettingRow
 
 OPERATOR = "operator"  # the audit actor of commands typed by people, not sent by an actor
 
 
-class UnknownJurisdiction(Exception):
+class OperationsError(ScommError):
+    """The family of errors of operators' commands (see scomm.errors)."""
+
+
+class UnknownJurisdiction(OperationsError):
     """A switch change for an ORI that no jurisdiction in the database has."""
 
 
-class NothingToReplay(Exception):
+class NothingToReplay(OperationsError):
     """A replay named a message that is not a dead letter."""
 
 

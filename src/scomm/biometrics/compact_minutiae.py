@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.minutiae import Minutiae
 
 MAGIC = b"SCM1"
@@ -20,7 +21,7 @@ BYTES_PER_MINUTIA = 6
 _MAX_QUARTER_PIXELS = (1 << 14) - 1
 
 
-class CompactTemplateError(ValueError):
+class CompactTemplateError(BiometricsError, ValueError):
     """The bytes are not a compact minutiae template."""
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
+
 GRID = 32  # features are GRID x GRID samples ...
 FEATURE_PPI = 250  # ... at this resolution (0.1 mm per sample: a 3.25 mm square patch)
 
@@ -15,7 +17,7 @@ _HEADER = struct.Struct(">4sBBH")  # magic, finger, grid, reserved (0)
 TEMPLATE_BYTES = _HEADER.size + GRID * GRID  # 1032
 
 
-class TemplateDecodeError(ValueError):
+class TemplateDecodeError(BiometricsError, ValueError):
     """The bytes are not a correlation template (or not the finger they were filed under)."""
 
 

@@ -40,6 +40,7 @@ import nbis
 import numpy as np
 from PIL import Image
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.images import to_grey_uint8
 from scomm.biometrics.minutiae import Minutiae
 
@@ -51,7 +52,7 @@ NBIS_PPI = 500.0
 _NATIVE_LOCK = threading.Lock()
 
 
-class MindtctError(RuntimeError):
+class MindtctError(BiometricsError, RuntimeError):
     """The native NBIS code refused or failed on an image or a comparison."""
 
 

@@ -11,11 +11,12 @@ import numpy as np
 import wsq  # noqa: F401  (importing it registers the WSQ codec with Pillow)
 from PIL import Image, UnidentifiedImageError
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.resample import MAX_PPI, MIN_PPI, TARGET_PPI, ResampleMethod, to_500_ppi
 from scomm.biometrics.wsq_codec import WsqError, WsqJob, decode_wsq_images, wsq_frame_size
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(BiometricsError, ValueError):
     """The bytes are not an image this package can read."""
 
 

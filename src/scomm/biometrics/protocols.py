@@ -8,6 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
+
 # Finger positions follow ANSI/NIST-ITL FGP codes: 1 right thumb .. 10 left little.
 FINGER_POSITIONS: tuple[int, ...] = tuple(range(1, 11))
 
@@ -84,5 +86,5 @@ class Gallery(Protocol):
     def __contains__(self, identity_id: object) -> bool: ...
 
 
-class FailureToEnrol(Exception):
+class FailureToEnrol(BiometricsError):
     """The image holds too little usable fingerprint to make a template."""

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import nbis
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.extract_nbis import as_image500, run_native
 from scomm.biometrics.images import to_grey_uint8
 from scomm.biometrics.protocols import FailureToEnrol
@@ -43,7 +44,7 @@ MIN_USABLE_AREA_MM2 = 40.0
 IMAGE_PPI = 500
 
 
-class QualityError(ValueError):
+class QualityError(BiometricsError, ValueError):
     """NFIQ 2 could not compute a score for this image."""
 
 

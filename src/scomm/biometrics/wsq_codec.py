@@ -37,6 +37,8 @@ import numpy.typing as npt
 import wsq  # noqa: F401  (registers the WSQ format with Pillow)
 from PIL import Image
 
+from scomm.biometrics.errors import BiometricsError
+
 PixelArray = npt.NDArray[np.uint8]
 
 # The bundled encoder produces garbage (or fails) for images smaller than this on a side.
@@ -66,7 +68,7 @@ _SOB_SEGMENT_LENGTH = 3
 _STANDARD_FILTER_TAPS = frozenset({7, 9})
 
 
-class WsqError(ValueError):
+class WsqError(BiometricsError, ValueError):
     """WSQ data that cannot be encoded or decoded; `index` is the image's place in its batch."""
 
     def __init__(self, reason: str, index: int = 0) -> None:

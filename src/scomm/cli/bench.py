@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from scomm.cli.errors import BadInput, ErrorHandlingGroup
+from scomm.cli.options import JsonFile, Progress, Seed
+
+# Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
 bench_app = typer.Typer(
-    help="Benchmarks of the fingerprint engines.", no_args_is_help=True, add_completion=False
+    cls=ErrorHandlingGroup,
+    help="Benchmarks of the fingerprint engines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 
@@ -24,45 +32,63 @@ def _bench() -> None:
     """Benchmarks of the fingerprint engines."""
 
 
-@bench_app.command()
+@bench_app.command("verify")
 def verify(
-    data: Path | None = typer.Option(
-        None,
-        "--data",
-        help="Folder of database folders (DB1_B, ...) of FINGER_IMPRESSION images, "
-        "optionally with a MANIFEST.csv giving each image's ppi.",
-    ),
-    peers: bool = typer.Option(
-        False, "--peers", help="Also run the peer engines (NBIS mindtct + bozorth3) as baselines."
-    ),
-    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
-    engine: str | None = typer.Option(
-        None,
-        "--engine",
-        help='Engine to measure (default: "scomm" when registered, else "baseline").',
-    ),
-    templates: Path | None = typer.Option(
-        None,
-        "--templates",
-        help="Matcher-only track: folder of database folders of ISO 19794-2 templates "
-        "(FINGER_IMPRESSION.iso), read instead of images.",
-    ),
-    limit_fingers: int | None = typer.Option(
-        None, "--limit-fingers", min=2, help="Use only the first N fingers of each database."
-    ),
-    databases: list[str] | None = typer.Option(
-        None, "--db", help="Only this database (repeatable), e.g. --db DB1_B."
-    ),
-    ppi: int = typer.Option(
-        500, "--ppi", min=100, max=4000, help="ppi of images that MANIFEST.csv does not list."
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            file_okay=False,
+            help="Folder of database folders (DB1_B, ...) of FINGER_IMPRESSION images, "
+            "optionally with a MANIFEST.csv giving each image's ppi.",
+        ),
+    ] = None,
+    peers: Annotated[
+        bool,
+        typer.Option(
+            "--peers", help="Also run the peer engines (NBIS mindtct + bozorth3) as baselines."
+        ),
+    ] = False,
+    json_path: JsonFile = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            show_default=False,
+            help='Engine to measure (default: "scomm" when registered, else "baseline").',
+        ),
+    ] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option(
+            "--templates",
+            file_okay=False,
+            help="Matcher-only track: folder of database folders of ISO 19794-2 templates "
+            "(FINGER_IMPRESSION.iso), read instead of images.",
+        ),
+    ] = None,
+    limit_fingers: Annotated[
+        int | None,
+        typer.Option(
+            "--limit-fingers", min=2, help="Use only the first N fingers of each database."
+        ),
+    ] = None,
+    databases: Annotated[
+        list[str] | None,
+        typer.Option("--db", help="Only this database (repeatable), e.g. --db DB1_B."),
+    ] = None,
+    ppi: Annotated[
+        int,
+        typer.Option(
+            "--ppi", min=100, max=4000, help="ppi of images that MANIFEST.csv does not list."
+        ),
+    ] = 500,
+    progress: Progress = True,
 ) -> None:
     """FVC verification protocol per database: EER, FNMR at FMR 1% and 0.1%, failures to
     enrol, CPU time per extraction and per comparison."""
     from scomm.sim.bench.engines import bench_engines, resampler_name
     from scomm.sim.bench.verify import (
-        BenchError,
         bench_json,
         find_databases,
         results_table,
@@ -95,12 +121,8 @@ def verify(
         reports = run_benchmark(
             found, engines, templates=templates is not None, show_progress=progress
         )
-    except BenchError as exc:
-        out.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     except ImportError as exc:
-        out.print(f"[red]error:[/red] {exc} (is the module it needs written yet?)")
-        raise typer.Exit(2) from exc
+        raise BadInput(f"{exc} (is the module it needs written yet?)") from exc
     track = "templates (matcher only)" if templates else f"images, resampled by {resampler_name()}"
     title = f"FVC verification: engine {name!r} on {root} ({track})"
     out.print(results_table(reports, title))
@@ -117,20 +139,28 @@ def verify(
         out.print(f"Wrote {json_path}")
 
 
-@bench_app.command()
+@bench_app.command("search")
 def search(
-    identities: int = typer.Option(100_000, "--identities", min=2, help="Gallery size."),
-    probes: int = typer.Option(200, "--probes", min=2, help="Searches: half mated, half not."),
-    fingers: int = typer.Option(10, "--fingers", help="Fingers per identity: 10, 2 or 1."),
-    json_path: Path | None = typer.Option(None, "--json", help="Write the figures here as JSON."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic population."),
-    shortlist: int = typer.Option(
-        50, "--shortlist", min=1, help="Candidates the first stage passes to the matcher."
-    ),
-    cache: Path = typer.Option(
-        Path(".scomm-cache"), "--cache", help="Folder for generated gallery snapshots."
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    identities: Annotated[int, typer.Option("--identities", min=2, help="Gallery size.")] = 100_000,
+    probes: Annotated[
+        int, typer.Option("--probes", min=2, help="Searches: half mated, half not.")
+    ] = 200,
+    fingers: Annotated[
+        int, typer.Option("--fingers", help="Fingers per identity: 10, 2 or 1.")
+    ] = 10,
+    json_path: JsonFile = None,
+    seed: Seed = 1,
+    shortlist: Annotated[
+        int,
+        typer.Option(
+            "--shortlist", min=1, help="Candidates the first stage passes to the matcher."
+        ),
+    ] = 50,
+    cache: Annotated[
+        Path,
+        typer.Option("--cache", file_okay=False, help="Folder for generated gallery snapshots."),
+    ] = Path(".scomm-cache"),
+    progress: Progress = True,
 ) -> None:
     """1:N search on a synthetic gallery: FNIR at FPIR 0.1% and 0.01% (two-stage and
     exhaustive), latency percentiles, memory per finger, enrolment and load speed."""

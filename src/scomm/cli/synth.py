@@ -1,41 +1,56 @@
-"""`scomm synth`: synthetic fingerprints, tenprint transactions and worlds."""
+"""`scomm synth fingers | tenprint | realism | world`: synthetic prints, transactions, worlds."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from scomm.cli.console import console
+from scomm.cli.errors import BadInput
+from scomm.cli.options import (
+    Compression,
+    Extractor,
+    ImpressionKind,
+    RecordType,
+    Scale,
+    Scenario,
+    ScenarioSeed,
+    Seed,
+    out_folder,
+)
 from scomm.cli.progress_bars import progress_bars
+from scomm.cli.scenarios import chosen_scenario
 
 synth_app = typer.Typer(
     help="Synthetic fingerprints, booking transactions and worlds.", no_args_is_help=True
 )
-console = Console()
+MAX_NUMBER = 2**62  # booking and person numbers stay below 2**63, the generators' limit
+KINDS = {
+    ImpressionKind.PLAIN: ("plain",),
+    ImpressionKind.ROLLED: ("rolled",),
+    ImpressionKind.BOTH: ("plain", "rolled"),
+}
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
-
-
-def _output_folder(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise _fail(f"cannot create the output folder {out}: {error.strerror}") from error
-
-
-@synth_app.command()
-def fingers(
-    count: int = typer.Option(10, min=1, help="How many fingers (ten per synthetic person)."),
-    seed: int = typer.Option(1, min=0, help="Seed (same seed, same fingers)."),
-    out: Path = typer.Option(Path("synth-fingers"), help="Folder for the PNG images."),
-    impressions: int = typer.Option(2, min=0, help="Impressions of each kind per finger."),
-    kind: str = typer.Option("both", help="Impressions to draw: plain, rolled or both."),
-    masters: bool = typer.Option(True, help="Also write each finger's master."),
+@synth_app.command("fingers")
+def synth_fingers(
+    count: Annotated[
+        int, typer.Option(min=1, help="How many fingers (ten per synthetic person).")
+    ] = 10,
+    seed: Seed = 1,
+    out: Annotated[Path, out_folder("Folder for the PNG images.")] = Path("synth-fingers"),
+    impressions: Annotated[
+        int, typer.Option(min=0, help="Impressions of each kind per finger.")
+    ] = 2,
+    kind: Annotated[
+        ImpressionKind, typer.Option(help="Impressions to draw.")
+    ] = ImpressionKind.BOTH,
+    masters: Annotated[bool, typer.Option(help="Also write each finger's master.")] = True,
 ) -> None:
     """Draw SFinGe-style master fingerprints and their impressions as 500 ppi PNG files."""
     from PIL import Image
@@ -43,10 +58,7 @@ def fingers(
     from scomm.sim.synth.impression_image import impression
     from scomm.sim.synth.ridge_master import make_master, master_image
 
-    kinds = {"plain": ("plain",), "rolled": ("rolled",), "both": ("plain", "rolled")}.get(kind)
-    if kinds is None:
-        raise _fail(f"--kind must be plain, rolled or both, not {kind!r}")
-    _output_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
     classes: dict[str, int] = {}
     with progress_bars(console) as progress:
         task = progress.add_task("fingers", total=count)
@@ -57,42 +69,49 @@ def fingers(
             stem = f"person{identity:05d}_fgp{finger + 1:02d}"
             if masters:
                 Image.fromarray(master_image(master)).save(out / f"{stem}_master.png")
-            for what in kinds:
+            for what in KINDS[kind]:
                 for number in range(impressions):
                     image = impression(master, number, what)
                     Image.fromarray(image).save(out / f"{stem}_{what}{number}.png")
             progress.advance(task)
     shares = ", ".join(f"{name} {n}" for name, n in sorted(classes.items()))
-    console.print(f"wrote {count} fingers to {out} ({shares})")
+    console.print(f"wrote {count} fingers to {escape(str(out))} ({shares})")
 
 
-@synth_app.command()
-def tenprint(
-    count: int = typer.Option(10, min=1, help="How many booking transactions."),
-    out: Path = typer.Option(Path("synth-tenprints"), help="Folder for the ANSI/NIST files."),
-    seed: int = typer.Option(1, min=0, help="Seed (same seed, same transactions)."),
-    first: int = typer.Option(0, min=0, help="Number of the first booking (and person)."),
-    record_type: int = typer.Option(14, help="Finger image records: 14 (EBTS) or 4 (legacy)."),
-    compression: str = typer.Option("WSQ20", help="WSQ20, NONE, or PNG (Type-14 only)."),
-    check: bool = typer.Option(
-        False, help="Read every file back with nistitl and scomm's parser, decoding each image."
-    ),
+@synth_app.command("tenprint")
+def synth_tenprint(
+    count: Annotated[
+        int, typer.Option(min=1, max=MAX_NUMBER, help="How many booking transactions.")
+    ] = 10,
+    out: Annotated[Path, out_folder("Folder for the ANSI/NIST files.")] = Path("synth-tenprints"),
+    seed: Seed = 1,
+    first: Annotated[
+        int, typer.Option(min=0, max=MAX_NUMBER, help="Number of the first booking (and person).")
+    ] = 0,
+    record_type: Annotated[
+        RecordType, typer.Option(help="Finger image records: 14 (EBTS) or 4 (legacy).")
+    ] = RecordType.TYPE_14,
+    compression: Annotated[
+        Compression, typer.Option(help="Finger images (PNG: Type-14 only).")
+    ] = Compression.WSQ20,
+    check: Annotated[
+        bool,
+        typer.Option(help="Read every file back with nistitl and scomm's parser, decoding each."),
+    ] = False,
 ) -> None:
     """Write EBTS criminal tenprint submissions (CAR) of synthetic bookings: Type-1, Type-2
     and the 14 images of a tenprint card (10 rolled, plain thumbs, four-finger slaps)."""
     from scomm.nist import TransactionError, decode_tenprint
     from scomm.sim.synth.booking_transactions import booking_transaction
 
-    if record_type not in (14, 4):
-        raise _fail(f"--record-type must be 14 or 4, not {record_type}")
-    if compression not in ("WSQ20", "NONE", "PNG") or (record_type == 4 and compression == "PNG"):
-        raise _fail(f"--compression {compression!r} is not available for Type-{record_type}")
-    _output_folder(out)
+    if record_type is RecordType.TYPE_4 and compression is Compression.PNG:
+        raise BadInput(f"--compression {compression} is not available for Type-{record_type}")
+    out.mkdir(parents=True, exist_ok=True)
     total = 0
     with progress_bars(console) as progress:
         task = progress.add_task("transactions", total=count)
         for number in range(first, first + count):
-            raw = booking_transaction(seed, number, compression, record_type)
+            raw = booking_transaction(seed, number, compression.value, int(record_type.value))
             path = out / f"car-{number:06d}.an2"
             path.write_bytes(raw)
             total += len(raw)
@@ -101,10 +120,12 @@ def tenprint(
                     _check_transaction(raw)
                     decode_tenprint(raw)
                 except TransactionError as error:
-                    raise _fail(f"{path} does not read back: {error}") from error
+                    raise BadInput(f"{path} does not read back: {error}") from error
             progress.advance(task)
     checked = "; each read back by nistitl and scomm" if check else ""
-    console.print(f"wrote {count} transactions ({total / 1e6:.1f} MB) to {out}{checked}")
+    console.print(
+        f"wrote {count} transactions ({total / 1e6:.1f} MB) to {escape(str(out))}{checked}"
+    )
 
 
 def _check_transaction(raw: bytes) -> None:
@@ -120,43 +141,46 @@ def _check_transaction(raw: bytes) -> None:
         raise TransactionError(None, f"nistitl cannot parse it: {error}") from error
 
 
-@synth_app.command()
-def realism(
-    real: Path = typer.Option(
-        Path("../shared/data/fvc2002"), help="FVC2002 folder (DB1_B ... DB4_B, MANIFEST.csv)."
+@synth_app.command("realism")
+def synth_realism(
+    real: Annotated[
+        Path, typer.Option(help="FVC2002 folder (DB1_B ... DB4_B, MANIFEST.csv).")
+    ] = Path("../shared/data/fvc2002"),
+    out: Annotated[Path, out_folder("Folder for report.md and report.json.")] = Path(
+        "synth-realism"
     ),
-    out: Path = typer.Option(Path("synth-realism"), help="Folder for report.md and report.json."),
-    extractor: str = typer.Option("leader", help="leader (about 1 s an image) or mindtct."),
-    synthetic_fingers: int = typer.Option(20, min=2, help="Synthetic fingers to measure."),
-    impressions: int = typer.Option(8, min=2, max=8, help="Impressions per finger."),
-    real_fingers: int = typer.Option(10, min=2, max=10, help="Fingers per real database."),
-    nfiq2: bool = typer.Option(True, help="Compute NFIQ 2 for every image."),
-    seed: int = typer.Option(2002, min=0, help="Seed of the synthetic fingers."),
-    cache: Path | None = typer.Option(None, help="Folder to cache the real images' features."),
+    extractor: Annotated[
+        Extractor, typer.Option(help="leader (about 1 s an image) or mindtct.")
+    ] = Extractor.LEADER,
+    synthetic_fingers: Annotated[
+        int, typer.Option(min=2, help="Synthetic fingers to measure.")
+    ] = 20,
+    impressions: Annotated[int, typer.Option(min=2, max=8, help="Impressions per finger.")] = 8,
+    real_fingers: Annotated[
+        int, typer.Option(min=2, max=10, help="Fingers per real database.")
+    ] = 10,
+    nfiq2: Annotated[bool, typer.Option(help="Compute NFIQ 2 for every image.")] = True,
+    seed: Seed = 2002,
+    cache: Annotated[
+        Path | None, typer.Option(help="Folder to cache the real images' features.")
+    ] = None,
 ) -> None:
     """Compare synthetic impressions with FVC2002 DB1-3 (DB4 apart): minutiae counts, NFIQ 2,
     genuine and impostor scores, each with its two-sample KS statistic."""
     from scomm.sim.synth.realism import (
-        EXTRACTORS,
-        RealismError,
         RealismOptions,
         image_count,
         report_markdown,
         run_realism,
     )
 
-    if extractor not in EXTRACTORS:
-        raise _fail(f"--extractor must be one of {', '.join(EXTRACTORS)}, not {extractor!r}")
     options = RealismOptions(
-        real, extractor, synthetic_fingers, impressions, real_fingers, nfiq2, seed, cache
+        real, extractor.value, synthetic_fingers, impressions, real_fingers, nfiq2, seed, cache
     )
     if not real.is_dir():
-        raise _fail(f"real-data folder {real} not found (FVC2002 B databases expected)")
-    try:
-        total = image_count(options)
-    except RealismError as error:
-        raise _fail(str(error)) from error
-    _output_folder(out)
+        raise BadInput(f"real-data folder {real} not found (FVC2002 B databases expected)")
+    total = image_count(options)
+    out.mkdir(parents=True, exist_ok=True)
     with progress_bars(console) as progress:
         tasks: dict[str, object] = {}
 
@@ -171,10 +195,7 @@ def realism(
             advance(stage, n)
             progress.advance(overall, n)
 
-        try:
-            report = run_realism(options, step)
-        except RealismError as error:
-            raise _fail(str(error)) from error
+        report = run_realism(options, step)
     (out / "report.md").write_text(report_markdown(report))
     (out / "report.json").write_text(report.to_json() + "\n")
     table = Table(title=f"synthetic vs FVC2002 DB1-3 ({extractor})")
@@ -186,4 +207,44 @@ def realism(
             key, f"{report.ks['synthetic'][key]:.3f}", f"{report.ks['db4_sfinge'][key]:.3f}"
         )
     console.print(table)
-    console.print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+    console.print(f"wrote {escape(str(out / 'report.md'))} and {escape(str(out / 'report.json'))}")
+
+
+@synth_app.command("world")
+def synth_world(
+    scenario: Scenario,
+    scale: Scale = None,
+    seed: ScenarioSeed = None,
+    out: Annotated[Path, out_folder("Folder for the CSV and JSON files.")] = Path("world-out"),
+) -> None:
+    """Build a scenario's world (no flow) and write persons, bookings, dispositions and
+    jurisdictions as CSV, with world.json holding its planned statistics."""
+    from scomm.sim.synth.world import build_scenario_world
+    from scomm.sim.synth.world_export import write_world
+
+    chosen = chosen_scenario(scenario, scale, seed, None)
+    with progress_bars(console) as progress:
+        task = progress.add_task("building the world", total=round(chosen.expected_bookings()))
+        world = build_scenario_world(chosen, progress=lambda n: progress.advance(task, n))
+        progress.update(task, total=len(world.bookings), completed=len(world.bookings))
+        rows = len(world.people) + 2 * len(world.bookings) + len(world.jurisdictions)
+        task = progress.add_task("writing files", total=rows)
+        files = write_world(world, out, progress=lambda n: progress.advance(task, n))
+    stats = json.loads((out / "world.json").read_text())["statistics"]
+    table = Table(title=f"world of scenario {escape(chosen.name)} (scale {chosen.scale:g})")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for key in (
+        "bookings",
+        "bookings_represented",
+        "people",
+        "jurisdictions",
+        "submissions",
+        "submissions_at_scale_1",
+        "expected_match_rate",
+        "stale_citizens_among_ident_records",
+        "citizens_among_people",
+    ):
+        table.add_row(key, str(stats[key]))
+    console.print(table)
+    console.print("wrote " + escape(", ".join(str(p) for p in files)))

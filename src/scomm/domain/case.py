@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from scomm.domain.errors import DomainError
+
 
 class CaseState(StrEnum):
     """Where the identification and decision track of a booking stands."""
@@ -35,7 +37,7 @@ class CustodyState(StrEnum):
     TRANSFERRED_TO_ICE = "transferred_to_ice"
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(DomainError):
     def __init__(self, track: str, current: str, new: str) -> None:
         super().__init__(f"{track}: no transition from {current!r} to {new!r}")
         self.current = current

@@ -20,6 +20,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from scomm.domain.errors import DomainError
 from scomm.domain.offenses import code_matches, is_felony
 from scomm.domain.rule_errors import RuleFileError
 
@@ -35,7 +36,7 @@ NO_LEVEL = 0
 RULE_SET_2009 = "2009-offense-type"  # kept: the version name of the first rule set
 
 
-class NoRuleSetInForce(LookupError):
+class NoRuleSetInForce(DomainError, LookupError):
     pass
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from scomm.domain.errors import DomainError
 from scomm.domain.immigration import RecordedStatus, Removability
 from scomm.domain.serialization import from_plain, to_plain
 
@@ -351,7 +352,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 }
 
 
-class UnknownMessageType(Exception):
+class UnknownMessageType(DomainError):
     pass
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from scomm.domain.errors import DomainError
 
-class RuleFileError(ValueError):
+
+class RuleFileError(DomainError, ValueError):
     def __init__(self, source: str, where: str, reason: str) -> None:
         self.source = source
         self.where = where

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from scomm.domain.errors import DomainError
+
 
 class Switch(StrEnum):
     A_PRINTS_TO_FBI = "A"  # the booking's CAR goes to the FBI at all
@@ -38,7 +40,7 @@ DEFAULTS: dict[Switch, bool] = {
 }
 
 
-class SwitchPermissionError(Exception):
+class SwitchPermissionError(DomainError):
     pass
 
 

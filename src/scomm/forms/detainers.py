@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from scomm.forms.errors import FormError
+
 
 class Request(StrEnum):
     HOLD = "hold"  # maintain custody up to 48 hours past release
@@ -124,11 +126,11 @@ REQUEST_TEXT = {
 }
 
 
-class NoDetainerForm(LookupError):
+class NoDetainerForm(FormError, LookupError):
     """No form in force on that date serves that request."""
 
 
-class FormConditionNotMet(ValueError):
+class FormConditionNotMet(FormError, ValueError):
     def __init__(self, form: str, condition: Condition, why: str) -> None:
         self.form = form
         self.condition = condition

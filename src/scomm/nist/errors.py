@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from scomm.errors import ScommError
 from scomm.nist.mnemonics import mnemonic_for
 
 _T = TypeVar("_T")
@@ -14,7 +15,11 @@ ERRT_MESSAGE_MAX_CHARS = 300
 ERRT_MESSAGE_MAX_COUNT = 11
 
 
-class TransactionError(Exception):
+class NistError(ScommError):
+    """The family of errors of the wire formats (ANSI/NIST-ITL, NLETS); see scomm.errors."""
+
+
+class TransactionError(NistError):
     """A transaction that cannot be encoded or decoded; `field` names the culprit.
 
     `field` is an ANSI/NIST tag such as ``"2.022"``, a record such as ``"Type-14"``,

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from scomm.nist.errors import NistError
+
 DESTINATION_LESC = "AX"
 UNKNOWN_OFFENSE = "0399"
 PURPOSES = ("C", "F")  # [M] criminal / firearms (Brady)
@@ -32,7 +34,7 @@ _OPTIONAL = ("ARN", "FBI", "SID", "OLN")
 _LIMITS = {"ATN": 30, "PHN": 20, "NAM": 30, "SID": 10, "OLN": 20, "FBI": 30}
 
 
-class NletsFormatError(ValueError):
+class NletsFormatError(NistError, ValueError):
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
         self.reason = reason

@@ -14,12 +14,13 @@ from scomm.domain.messages import Actor, Message
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import Jurisdiction
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, switch_is_on
+from scomm.services.errors import ServiceError
 from scomm.store.models import CaseRow, JurisdictionRow, SwitchSettingRow
 
 M = TypeVar("M", bound=Message)
 
 
-class UnknownCase(Exception):
+class UnknownCase(ServiceError):
     pass
 
 

@@ -36,13 +36,14 @@ from scomm.forms.detainers import (
 )
 from scomm.services.common import load_case, move_case, reply, seeded_draw
 from scomm.services.context import ServiceContext
+from scomm.services.errors import ServiceError
 from scomm.store.models import CaseRow, DetainerRow, OfficerDecisionRow
 
 ME = Actor.ERO
 PENDING_DETAINER = ("lodged", "honoured")
 
 
-class MissingOfficerDecision(Exception):
+class MissingOfficerDecision(ServiceError):
     """Safeguard (c): a detainer was about to go out with no recorded officer decision."""
 
 

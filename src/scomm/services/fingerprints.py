@@ -6,9 +6,10 @@ from scomm.biometrics.protocols import CandidateList, FailureToEnrol, Template
 from scomm.domain.messages import CandidateEvidence
 from scomm.nist.tenprint import TenprintSubmission
 from scomm.services.context import ServiceContext
+from scomm.services.errors import ServiceError
 
 
-class NoUsableFingers(Exception):
+class NoUsableFingers(ServiceError):
     """No finger image in the transaction could be enrolled."""
 
 

@@ -41,12 +41,13 @@ from scomm.services.common import (
     switch_on,
 )
 from scomm.services.context import ServiceContext
+from scomm.services.errors import ServiceError
 from scomm.store.models import BookingRow, CaseRow, ChargeRow, DetainerRow
 
 ME = Actor.LEA
 
 
-class BookingRefused(Exception):
+class BookingRefused(ServiceError):
     """The jail cannot book this: unknown agency, or a TCN already used."""
 
 

@@ -26,6 +26,7 @@ from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import DEFAULT_ENGINE, Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.nist.car import encode_tenprint
+from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.ridge_master import FINGERS
 from scomm.sim.synth.transactions import damage, submission
@@ -43,7 +44,7 @@ ENGINES = tuple(ENGINE_PROFILES)
 Report = Callable[[str], None]
 
 
-class RunRefused(Exception):
+class RunRefused(SimulatorError):
     """The database holds something else than this run (another world, or a broken start)."""
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from scomm.bus.dispatcher import FaultHook, SimulatedCrash
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
+from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import OptOutRequest, PolicyChange, Scenario
@@ -31,7 +32,7 @@ def silent(_: str, __: int) -> AbstractContextManager[Callable[[int], None]]:
     return nullcontext(lambda _n: None)
 
 
-class SimulationError(Exception):
+class SimulationError(SimulatorError):
     pass
 
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 
@@ -38,7 +39,7 @@ _ARRAYS = ("codes", "present", "starts", "counts", "minutiae")
 _ANGLE_STEP = 2 * math.pi / 256
 
 
-class SnapshotError(ValueError):
+class SnapshotError(BiometricsError, ValueError):
     """A snapshot folder that cannot be read back."""
 
 

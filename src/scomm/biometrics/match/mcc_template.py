@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.match.mcc_compare import MAX_MINUTIAE
 from scomm.biometrics.match.mcc_cylinders import (
     build_cylinders,
@@ -34,7 +35,7 @@ def template_header(
     return _HEADER.pack(_MAGIC, ns, nd, 0, count, width, height, ppi, radius)
 
 
-class MatcherTemplateError(ValueError):
+class MatcherTemplateError(BiometricsError, ValueError):
     """The bytes are not an MCC matcher template."""
 
 

@@ -8,6 +8,7 @@ from typing import Final
 
 import numpy as np
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.minutiae import Minutiae
 
 ISO19794_2_2005: Final = "ISO19794-2:2005"
@@ -39,7 +40,7 @@ MAX_QUALITY: Final = 100
 QUALITY_SPECIAL_2009: Final = frozenset({254, 255})  # INCITS 378-2009: not reported / failed
 
 
-class MinutiaeRecordError(ValueError):
+class MinutiaeRecordError(BiometricsError, ValueError):
     """A record that cannot be read (or a record value that cannot be written).
 
     `reason` says what is wrong; `offset` is the byte offset of the offending field in the

@@ -50,6 +50,7 @@ from scomm.sim.bench.engines import (
     VerificationEngine,
     to_500_ppi,
 )
+from scomm.sim.errors import SimulatorError
 
 SAMPLE_NAME = re.compile(r"^(\d+)_(\d+)\.[A-Za-z0-9]+$")
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".wsq", ".pgm"})
@@ -57,7 +58,7 @@ MANIFEST = "MANIFEST.csv"
 _CHUNK = 64  # comparisons timed together (keeps clock reads and progress updates out)
 
 
-class BenchError(ValueError):
+class BenchError(SimulatorError, ValueError):
     """The input folder cannot be benchmarked as asked (no databases, too few fingers...)."""
 
 

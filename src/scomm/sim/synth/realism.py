@@ -37,6 +37,7 @@ from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import QualityError, nfiq2
 from scomm.biometrics.resample import to_500_ppi
+from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.impression_image import PLAIN_IMAGE, ImpressionImageParams, impression
 from scomm.sim.synth.minutiae_params import MasterParams
 from scomm.sim.synth.ridge_master import (
@@ -66,7 +67,7 @@ GOALS = {"impostor": 0.15, "genuine": 0.2}
 Progress = Callable[[str, int], None]  # (stage, images done in this call)
 
 
-class RealismError(ValueError):
+class RealismError(SimulatorError, ValueError):
     """The real-data folder cannot be used as asked."""
 
 

@@ -22,13 +22,14 @@ from scomm.domain.offenses import offense_for_code
 from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, check_owner
+from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.population import CitizenshipPath
 
 SCENARIO_PACKAGE = "scomm.sim.scenarios"
 SCHEMA_VERSION = 1
 
 
-class ScenarioError(Exception):
+class ScenarioError(SimulatorError):
     """A scenario file that cannot be used, with where and why."""
 
 

@@ -1,0 +1,55 @@
+"""The database a command works on: its URL (default, masked for printing) and opening it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from scomm.cli.errors import mask_passwords
+from scomm.config import load_settings
+from scomm.store.db import Database
+from scomm.store.errors import DatabaseNotFound
+
+
+def database_url(option: str | None) -> str:
+    """The `--database` URL, else $SCOMM_DATABASE_URL, else the configured default."""
+    return option or load_settings().database_url
+
+
+def masked(url: str) -> str:
+    """`url` as it may be printed: its password, if any, replaced by ***."""
+    return mask_passwords(url)
+
+
+def require_existing(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist: opening it would create an empty one."""
+    parsed = make_url(url)
+    file = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not file or file == ":memory:":
+        return
+    if file.startswith("file:"):  # a SQLite URI (uri=true): its mode says what may be created
+        return
+    if not Path(file).is_file():
+        raise DatabaseNotFound(
+            f"no database at {file} (`scomm db upgrade -d {masked(url)}` creates one)"
+        )
+
+
+@contextmanager
+def open_database(
+    option: str | None, *, migrate: bool = False, must_exist: bool = True
+) -> Iterator[Database]:
+    """The database `--database` names, disposed of afterwards; by default it must exist."""
+    url = database_url(option)
+    if must_exist:
+        require_existing(url)
+    db = Database(url)
+    try:
+        if migrate:
+            db.migrate()
+        yield db
+    finally:
+        db.dispose()

@@ -1,0 +1,123 @@
+"""`scomm switches set | show`: the per-jurisdiction switches A-D, changed with an audit entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from scomm import operations
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.cli.console import console
+from scomm.cli.database import open_database
+from scomm.cli.errors import BadInput
+from scomm.cli.options import DatabaseUrl
+from scomm.domain.clock import SystemClock
+from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
+
+switches_app = typer.Typer(
+    help="Per-jurisdiction switches A-D: show them, change them (audited).", no_args_is_help=True
+)
+SWITCH_MEANING = {
+    Switch.A_PRINTS_TO_FBI: "prints go to the FBI",
+    Switch.B_FORWARD_TO_IDENT: "CJIS forwards to IDENT",
+    Switch.C_RESULTS_TO_JAIL: "IDENT/IAR results to the jail",
+    Switch.D_HONOUR_DETAINERS: "jail honours detainers",
+}
+
+
+def moment(text: str, option: str) -> datetime:
+    """A date or date and time typed after `option`, in UTC as the database keeps them."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD[THH:MM])") from error
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+@switches_app.command("set")
+def switches_set(
+    ori: Annotated[str, typer.Option("--ori", help="The booking agency's ORI (9 characters).")],
+    switch: Annotated[Switch, typer.Option("--switch", help="Which switch.")],
+    on: Annotated[bool, typer.Option("--on/--off", help="Turn the switch on or off.")],
+    effective: Annotated[str, typer.Option("--effective", help="From when (YYYY-MM-DD[THH:MM]).")],
+    by: Annotated[SwitchOwner, typer.Option("--by", help="The party making the change.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    until: Annotated[
+        str | None, typer.Option("--until", help="Until when; open-ended if absent.")
+    ] = None,
+    database: DatabaseUrl = None,
+) -> None:
+    """Change a switch of one jurisdiction from a date on; refused unless `--by` owns it."""
+    if not reason.strip():
+        raise BadInput("--reason must say why the switch changes")
+    setting = SwitchSetting(
+        ori=ori,
+        switch=switch,
+        enabled=on,
+        effective_from=moment(effective, "--effective"),
+        effective_to=moment(until, "--until") if until else None,
+        changed_by=by,
+        reason=reason.strip(),
+    )
+    with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
+        try:
+            setting_id = operations.set_switch(uow, setting, require_known_ori=True)
+        except SwitchPermissionError as error:
+            owners = operations.owners_text(switch)
+            raise BadInput(f"refused: {error} (owners of {switch}: {owners})") from error
+        except ValueError as error:  # the setting itself is malformed (an ORI, a period)
+            raise BadInput(str(error)) from error
+        uow.commit()
+    console.print(
+        f"switch {switch} of {escape(ori)} {'on' if on else 'off'} from "
+        f"{setting.effective_from:%Y-%m-%d}"
+        f"{f' until {setting.effective_to:%Y-%m-%d}' if setting.effective_to else ''}, "
+        f"by {by} (setting {setting_id}, audited)"
+    )
+
+
+@switches_app.command("show")
+def switches_show(
+    ori: Annotated[
+        str | None, typer.Option("--ori", help="One jurisdiction; all if absent.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="The moment to show; default: now.")
+    ] = None,
+    database: DatabaseUrl = None,
+) -> None:
+    """The switches in force at a moment, per jurisdiction, and the history of changes."""
+    when = moment(at, "--at") if at else SystemClock().now()
+    with open_database(database, migrate=True) as db, db.sessions() as session:
+        in_force = operations.switches_in_force(session, when, ori)
+        history = operations.switch_history(session, ori)
+    table = Table(title=f"switches in force at {when:%Y-%m-%d %H:%M}")
+    table.add_column("ORI")
+    for switch in Switch:
+        table.add_column(f"{switch.value}: {SWITCH_MEANING[switch]}", justify="center")
+    for place, values in in_force.items():
+        table.add_row(escape(place), *("on" if values[s] else "[red]off[/red]" for s in Switch))
+    console.print(table)
+    log = Table(title="history (defaults before any setting: A on, B off, C on, D on)")
+    for column in ("#", "ORI", "switch", "value", "from", "until", "by", "recorded", "reason"):
+        log.add_column(column)
+    for change in history:
+        s = change.setting
+        log.add_row(
+            str(change.setting_id),
+            escape(s.ori),
+            s.switch.value,
+            "on" if s.enabled else "off",
+            f"{s.effective_from:%Y-%m-%d}",
+            f"{s.effective_to:%Y-%m-%d}" if s.effective_to else "",
+            s.changed_by.value,
+            f"{change.recorded_at:%Y-%m-%d %H:%M}",
+            escape(s.reason),  # typed by people: "[/x]" in it must print, not break the table
+        )
+    console.print(log)

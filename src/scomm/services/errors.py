@@ -1,0 +1,7 @@
+"""ServiceError: the family of errors the actors' handlers raise (see scomm.errors)."""
+
+from scomm.errors import ScommError
+
+
+class ServiceError(ScommError):
+    """A message an actor cannot handle: an unknown case, a refused booking, a missing decision."""

@@ -1,0 +1,11 @@
+"""StoreError: the family of errors the database layer raises (see scomm.errors)."""
+
+from scomm.errors import ScommError
+
+
+class StoreError(ScommError):
+    """A database that cannot be found, opened or read as scomm's."""
+
+
+class DatabaseNotFound(StoreError):
+    """A SQLite file that does not exist, named where an existing database is needed."""
