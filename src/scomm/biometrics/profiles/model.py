@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from scomm.biometrics.errors import BiometricsError
 from scomm.biometrics.index.calibration import Calibration
 from scomm.biometrics.index.pair_code import PairCodeParams
 from scomm.biometrics.match import MccParams
@@ -32,7 +33,7 @@ SEARCH_KINDS: tuple[SearchKind, ...] = ("indexed", "correlation", "none")
 Setting = int | float | str | bool
 
 
-class EngineProfileError(ValueError):
+class EngineProfileError(BiometricsError, ValueError):
     """A profile that is missing, unknown, unreadable or inconsistent; says which and why."""
 
 
