@@ -14,7 +14,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from scomm.biometrics.match.comparison.inputs import TemplateArrays
 from scomm.biometrics.match.primitives.angles import wrap_angle1
 from scomm.biometrics.match.primitives.hull import inside_hull
 
@@ -117,8 +116,16 @@ def _x_buckets(xsort_b: np.ndarray, width: float, bstart: np.ndarray) -> float:
 
 @njit(cache=True)
 def consolidate(
-    a: TemplateArrays,
-    b: TemplateArrays,
+    xa: np.ndarray,
+    ya: np.ndarray,
+    ta: np.ndarray,
+    planes_a: np.ndarray,
+    xb: np.ndarray,
+    yb: np.ndarray,
+    tb: np.ndarray,
+    xord_b: np.ndarray,
+    xsort_b: np.ndarray,
+    planes_b: np.ndarray,
     pairs: np.ndarray,
     n_hyp: int,
     dist_tol: float,
@@ -136,8 +143,6 @@ def consolidate(
     minutiae agree is refined by least squares on its agreeing pairs and counted again.
     The overlaps count A's minutiae inside B's hull and B's inside A's, under the transform;
     the matched pairs are left in matched_a/_b."""
-    xa, ya, ta, planes_a = a.x, a.y, a.theta, a.planes
-    xb, yb, tb, planes_b, xord_b, xsort_b = b.x, b.y, b.theta, b.planes, b.xord, b.xsort
     nb = xb.shape[0]
     bw = _x_buckets(xsort_b, dist_tol, bstart)
     best = -1
@@ -243,7 +248,7 @@ def consolidate(
     return Consolidation(rot, tx, ty, n, overlap_a, overlap_b)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def consolidation_score(c: Consolidation, min_overlap: int) -> float:
     """matched^2 / (overlap_a overlap_b), each overlap at least min_overlap, at most 1."""
     cons: float = (

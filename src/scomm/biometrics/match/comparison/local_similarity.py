@@ -15,7 +15,6 @@ import math
 import numpy as np
 from numba import njit
 
-from scomm.biometrics.match.comparison.inputs import TemplateArrays
 from scomm.biometrics.match.primitives.angles import TWO_PI, wrap_angle1
 from scomm.biometrics.match.primitives.bits import popcount64
 
@@ -158,8 +157,22 @@ def _sims_one_word(
 
 @njit(cache=True)
 def local_similarities(
-    a: TemplateArrays,
-    b: TemplateArrays,
+    ta: np.ndarray,
+    bits_a: np.ndarray,
+    mask_a: np.ndarray,
+    count_a: np.ndarray,
+    full_a: np.ndarray,
+    valid_a: np.ndarray,
+    tord_a: np.ndarray,
+    tsort_a: np.ndarray,
+    tb: np.ndarray,
+    bits_b: np.ndarray,
+    mask_b: np.ndarray,
+    count_b: np.ndarray,
+    full_b: np.ndarray,
+    valid_b: np.ndarray,
+    tord_b: np.ndarray,
+    tsort_b: np.ndarray,
     max_dtheta: float,
     min_me_cells: float,
     masked: bool,
@@ -177,10 +190,6 @@ def local_similarities(
     sorted (tsort_b, indices tord_b, see `template_summaries`) bound each row's scan to the
     window(s) around A's direction.  When both cylinders have every disk cell valid their
     intersection is the whole disk, so only |a xor b| is counted."""
-    ta, bits_a, mask_a, count_a, full_a = a.theta, a.bits, a.mask, a.count, a.full
-    valid_a, tord_a, tsort_a = a.valid, a.tord, a.tsort
-    tb, bits_b, mask_b, count_b, full_b = b.theta, b.bits, b.mask, b.count, b.full
-    valid_b, tord_b, tsort_b = b.valid, b.tord, b.tsort
     na = ta.shape[0]
     wp = mask_a.shape[1]
     nd = bits_a.shape[1] // wp

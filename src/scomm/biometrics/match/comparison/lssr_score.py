@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pairs_to_score(nmin: int, min_np: int, max_np: int, mu_p: float, tau_p: float) -> int:
     """n_P = min_np + round(Z(nmin) (max_np - min_np)), Z the sigmoid with mid-point mu_p and
     slope tau_p, nmin the smaller template's minutiae count."""
@@ -17,7 +17,7 @@ def pairs_to_score(nmin: int, min_np: int, max_np: int, mu_p: float, tau_p: floa
     return int(min_np + round(z * (max_np - min_np)))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lssr_score(
     n: int,
     n_p: int,

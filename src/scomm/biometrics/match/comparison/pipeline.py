@@ -65,7 +65,9 @@ def compare_core(
     if na == 0 or nb == 0:
         return 0, ScoreParts(0.0, 0.0, 0.0, 0, 0, 0, 0.0, 0.0, 0.0)
     found = local_similarities(
-        a, b, p.max_dtheta, p.min_me_cells, p.masked, tables.sqrt,
+        a.theta, a.bits, a.mask, a.count, a.full, a.valid, a.tord, a.tsort,
+        b.theta, b.bits, b.mask, b.count, b.full, b.valid, b.tord, b.tsort,
+        p.max_dtheta, p.min_me_cells, p.masked, tables.sqrt,
         ws.cand_val, ws.cand_idx, ws.cand_next, ws.heads,
     )  # fmt: skip
     if found == 0:
@@ -89,7 +91,8 @@ def compare_core(
     if lssr < p.gate:  # cascade: too weak to be worth the consolidation (scores it 0)
         return n, ScoreParts(0.0, lssr, 0.0, 0, 0, 0, 0.0, 0.0, 0.0)
     c = consolidate(
-        a, b, ws.pairs, min(n, p.hypotheses), p.dist_tol, p.angle_tol, p.hull_margin,
+        a.x, a.y, a.theta, a.planes, b.x, b.y, b.theta, b.xord, b.xsort, b.planes,
+        ws.pairs, min(n, p.hypotheses), p.dist_tol, p.angle_tol, p.hull_margin,
         ws.used_b, ws.matched_a, ws.matched_b, ws.trial_a, ws.trial_b, ws.bstart,
     )  # fmt: skip
     for t in range(c.matched):
@@ -143,8 +146,9 @@ def compare_batch(
     ws = make_workspace(maxn, p.max_nr)
     for k in range(select.shape[0]):
         c = select[k]
+        candidate = packed_template(g, c)
         if probe_key <= g.keys[c]:
-            _, parts = compare_core(a, packed_template(g, c), p, t, ws)
+            _, parts = compare_core(a, candidate, p, t, ws)
         else:
-            _, parts = compare_core(packed_template(g, c), a, p, t, ws)
+            _, parts = compare_core(candidate, a, p, t, ws)
         out[k] = parts.score
