@@ -97,7 +97,7 @@ class PackedTemplates:
                 theta=self.t,
                 bits=self.bits,
                 mask=self.mask,
-                count=self.count,
+                bit_count=self.count,
                 full=self.full,
                 valid=self.valid,
                 planes=self.planes,

@@ -169,7 +169,7 @@ class MatcherTemplate:
                 theta=self.theta,
                 bits=self.bits,
                 mask=self.mask,
-                count=self.count,
+                bit_count=self.count,
                 full=self.full,
                 valid=self.valid,
                 planes=self.planes,

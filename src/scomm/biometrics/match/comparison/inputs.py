@@ -26,7 +26,7 @@ class TemplateArrays(NamedTuple):
     theta: np.ndarray
     bits: np.ndarray  # n x (nd * wp) cylinder bits, section k in words k*wp .. k*wp+wp-1
     mask: np.ndarray  # n x wp valid cells
-    count: np.ndarray  # set bits of each cylinder
+    bit_count: np.ndarray  # set bits of each cylinder
     full: np.ndarray  # whether the mask is the whole disk
     valid: np.ndarray  # whether the cylinder may be matched
     planes: np.ndarray  # h x 3 hull half-planes
@@ -48,7 +48,7 @@ class PackedArrays(NamedTuple):
     theta: np.ndarray
     bits: np.ndarray
     mask: np.ndarray
-    count: np.ndarray
+    bit_count: np.ndarray
     full: np.ndarray
     valid: np.ndarray
     planes: np.ndarray
@@ -69,7 +69,7 @@ def packed_template(g: PackedArrays, c: int) -> TemplateArrays:
         theta=g.theta[s:e],
         bits=g.bits[s:e],
         mask=g.mask[s:e],
-        count=g.count[s:e],
+        bit_count=g.bit_count[s:e],
         full=g.full[s:e],
         valid=g.valid[s:e],
         planes=g.planes[g.pl_off[c] : g.pl_off[c + 1]],

@@ -65,8 +65,8 @@ def compare_core(
     if na == 0 or nb == 0:
         return 0, ScoreParts(0.0, 0.0, 0.0, 0, 0, 0, 0.0, 0.0, 0.0)
     found = local_similarities(
-        a.theta, a.bits, a.mask, a.count, a.full, a.valid, a.tord, a.tsort,
-        b.theta, b.bits, b.mask, b.count, b.full, b.valid, b.tord, b.tsort,
+        a.theta, a.bits, a.mask, a.bit_count, a.full, a.valid, a.tord, a.tsort,
+        b.theta, b.bits, b.mask, b.bit_count, b.full, b.valid, b.tord, b.tsort,
         p.max_dtheta, p.min_me_cells, p.masked, tables.sqrt,
         ws.cand_val, ws.cand_idx, ws.cand_next, ws.heads,
     )  # fmt: skip
