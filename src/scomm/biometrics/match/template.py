@@ -136,10 +136,11 @@ class MatcherTemplate:
         x = np.asarray(x, np.float32).astype(np.float64)
         y = np.asarray(y, np.float32).astype(np.float64)
         theta = np.asarray(theta, np.float32).astype(np.float64)
-        planes = hull_halfplanes_of(x, -y)
+        planes = hull_halfplanes_of(x, -y)  # the kernels' frame is y-up
         bits, mask, valid = bit_cylinders_of(x, -y, theta, planes, tables)
         quality = np.asarray(quality)
         valid = keep_strongest(valid, quality, np.array([0, len(x)]), p.max_cylinders)
+        # the summaries (orders, counts) are derived on construction, see __post_init__
         return cls(
             x,
             y,

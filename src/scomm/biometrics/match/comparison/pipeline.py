@@ -78,7 +78,7 @@ def compare_core(
         ws.cand_val, ws.cand_idx, ws.cand_next, ws.heads, ws.order, na, nb,
         min(nmin, p.max_nr), ws.used_a, ws.used_b, ws.rows, ws.cols, ws.vals,
     )  # fmt: skip
-    for t in range(n):
+    for t in range(n):  # the relaxation starts from the selected similarities
         ws.lam0[t] = ws.vals[t]
         ws.lam[t] = ws.vals[t]
     relax(
@@ -95,7 +95,7 @@ def compare_core(
         ws.pairs, min(n, p.hypotheses), p.dist_tol, p.angle_tol, p.hull_margin,
         ws.used_b, ws.matched_a, ws.matched_b, ws.trial_a, ws.trial_b, ws.bstart,
     )  # fmt: skip
-    for t in range(c.matched):
+    for t in range(c.matched):  # the explanation's matched minutiae, after the relaxed pairs
         ws.pairs[n + t, 0] = ws.matched_a[t]
         ws.pairs[n + t, 1] = ws.matched_b[t]
     cons = consolidation_score(c, p.min_overlap)
