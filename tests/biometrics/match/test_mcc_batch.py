@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 from test_mcc_matcher import moved, random_minutiae
 
-from scomm.biometrics.match import (
-    MccMatcher,
-    MccParams,
-    PackedTemplates,
-    mcc_cylinders,
-    prepare_packed,
-)
+from scomm.biometrics.match import MccMatcher, MccParams, PackedTemplates, prepare_packed
+from scomm.biometrics.match.cylinders.pair_geometry import pair_geometry
+from scomm.biometrics.match.cylinders.strongest import keep_strongest
 from scomm.biometrics.match.mcc_params import CylinderParams
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
@@ -134,11 +130,11 @@ def test_keep_strongest_ranks_valid_rows_by_quality_within_each_set() -> None:
     valid = np.array([True, True, False, True, True, True, True, False])
     quality = np.array([10, 90, 99, 50, 50, 70, 20, 100])
     offsets = np.array([0, 5, 8])
-    kept = mcc_cylinders.keep_strongest(valid, quality, offsets, 2)
+    kept = keep_strongest(valid, quality, offsets, 2)
     # set 0: rows 1 (90), then 3 and 4 tie at 50: the earlier row wins; row 2 was invalid
     # set 1: rows 5 (70) and 6 (20); row 7 was invalid however good
     assert kept.tolist() == [False, True, False, True, False, True, True, False]
-    assert mcc_cylinders.keep_strongest(valid, quality, offsets, 0) is valid
+    assert keep_strongest(valid, quality, offsets, 0) is valid
 
 
 def test_empty_batch(matcher: MccMatcher) -> None:
@@ -282,7 +278,7 @@ def test_kernels_compute_the_numpy_formulation(params: CylinderParams) -> None:
         assert np.array_equal(t.planes, ref["planes"])
         n = len(t)
         dist, dtheta, radial = np.zeros((n, n)), np.zeros((n, n)), np.zeros((n, n))
-        mcc_cylinders.pair_geometry(t.x, t.yup, t.theta, dist, dtheta, radial)
+        pair_geometry(t.x, t.yup, t.theta, dist, dtheta, radial)
         np.testing.assert_array_max_ulp(dist, ref["dist"], maxulp=1)
         assert np.array_equal(dtheta, ref["dtheta"])
         np.testing.assert_allclose(radial, ref["radial"], rtol=0, atol=4e-15)
@@ -299,16 +295,12 @@ def test_exact_fallbacks_agree_with_the_lookup_tables() -> None:
     """Every cell through the exact sums and every neighbour through numpy's distances (the
     paths borderline cells take) gives the bits the lookup tables give."""
     matcher = MccMatcher()
-    tables = mcc_cylinders.cylinder_tables(matcher.params.cylinder)
     sets = [random_minutiae(s, n=n) for s, n in ((70, 12), (71, 25))] + _awkward_sets()[4:7]
     usual = [matcher.prepare(m) for m in sets]
-    saved = tables.consts.copy()
-    try:
-        tables.consts[mcc_cylinders._C_TOL] = 1.0
-        tables.consts[mcc_cylinders._C_EDGE] = 1e9
-        exact = [matcher.prepare(m) for m in sets]
-    finally:
-        tables.consts[:] = saved
+    # every lookup-table term as uncertain, every neighbour near the cut-off
+    fallback = MccMatcher()
+    fallback.cylinder_tables = fallback.cylinder_tables._replace(term_tol=1.0, edge_tol=1e9)
+    exact = [fallback.prepare(m) for m in sets]
     for a, b in zip(usual, exact, strict=True):
         assert np.array_equal(a.bits, b.bits)
         assert a.key == b.key

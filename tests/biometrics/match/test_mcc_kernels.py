@@ -9,7 +9,16 @@ import pytest
 from test_mcc_matcher import moved, random_minutiae
 
 from scomm.biometrics.match import CylinderParams, LssrParams, MccMatcher, MccParams
-from scomm.biometrics.match import mcc_compare as mc
+from scomm.biometrics.match.comparison.consolidation import _agreeing, _x_buckets
+from scomm.biometrics.match.comparison.local_similarity import (
+    LEVELS,
+    PAIR_BITS,
+    local_similarities,
+)
+from scomm.biometrics.match.comparison.pair_selection import select_pairs
+from scomm.biometrics.match.comparison.relaxation import relax
+from scomm.biometrics.match.comparison.workspace import make_workspace
+from scomm.biometrics.match.primitives.angles import atan2_fast
 from scomm.biometrics.minutiae import Minutiae
 
 
@@ -60,31 +69,32 @@ def test_direction_window_scan_equals_full_scan(
     matcher = MccMatcher(MccParams(cylinder=CylinderParams(ns=ns, nd=nd)))
     a = matcher.prepare(random_minutiae(21, n=30))
     b = matcher.prepare(moved(random_minutiae(21, n=30), 0.3, 10, 5, seed=2))
-    ws = mc.make_workspace(max(len(a), len(b)), 30)
-    min_me = matcher._kv[1]
-    k = mc.local_similarities(
+    ws = make_workspace(max(len(a), len(b)), 30)
+    min_me = matcher.comparison_params.min_me_cells
+    k = local_similarities(
         a.theta, a.bits, a.mask, a.count, a.full, a.valid, a.tord, a.tsort,
         b.theta, b.bits, b.mask, b.count, b.full, b.valid, b.tord, b.tsort,
-        max_dtheta, min_me, masked, matcher._sqrt, ws[0], ws[1], ws[2], ws[4],
+        max_dtheta, min_me, masked, matcher.comparison_tables.sqrt,
+        ws.cand_val, ws.cand_idx, ws.cand_next, ws.heads,
     )  # fmt: skip
-    idx, val = ws[1][:k], ws[0][:k]
-    low = (1 << mc.PAIR_BITS) - 1
-    got = {(int(c) >> mc.PAIR_BITS, int(c) & low): v for c, v in zip(idx, val, strict=True)}
+    idx, val = ws.cand_idx[:k], ws.cand_val[:k]
+    low = (1 << PAIR_BITS) - 1
+    got = {(int(c) >> PAIR_BITS, int(c) & low): v for c, v in zip(idx, val, strict=True)}
     want = _reference_similarities(a, b, max_dtheta, min_me, masked)
     assert got.keys() == want.keys()
     assert all(got[p] == pytest.approx(want[p], abs=1e-12) for p in want)
     # every candidate is on the list of its level, once; no level better than heads[LEVELS + 1]
-    heads, nxt = ws[4], ws[2]
+    heads, nxt = ws.heads, ws.cand_next
     seen = []
-    for q in range(mc.LEVELS + 1):
+    for q in range(LEVELS + 1):
         c = heads[q]
         while c >= 0:
-            assert mc.LEVELS - int(val[c] * mc.LEVELS) == q
+            assert LEVELS - int(val[c] * LEVELS) == q
             seen.append(c)
             c = nxt[c]
     assert sorted(seen) == list(range(k))
     if k:
-        assert min(mc.LEVELS - int(v * mc.LEVELS) for v in val) >= heads[mc.LEVELS + 1]
+        assert min(LEVELS - int(v * LEVELS) for v in val) >= heads[LEVELS + 1]
 
 
 def test_strip_search_counts_like_brute_force() -> None:
@@ -102,9 +112,9 @@ def test_strip_search_counts_like_brute_force() -> None:
     used = np.zeros(n, dtype=np.bool_)
     ma, mb = np.empty(n, np.int64), np.empty(n, np.int64)
     for width in (15.0, 2.0, 400.0):
-        bw = mc._x_buckets(xsort, width, bstart)
+        bw = _x_buckets(xsort, width, bstart)
         for rot, tx, ty in ((0.0, 0.0, 0.0), (0.1, 5.0, -3.0), (-0.2, 30.0, 10.0)):
-            m = mc._agreeing(
+            m = _agreeing(
                 xa, ya, ta, xb, yb, tb, xord, xsort, bstart, bw, rot, tx, ty, 15.0,
                 math.pi / 6, used, ma, mb,
             )  # fmt: skip
@@ -133,22 +143,23 @@ def test_level_list_selection_equals_plain_greedy() -> None:
     for trial in range(20):
         k = int(rng.integers(1, na * nb))
         flat = rng.choice(na * nb, size=k, replace=False)  # found in random order
-        idx = ((flat // nb) << mc.PAIR_BITS) | (flat % nb)
+        idx = ((flat // nb) << PAIR_BITS) | (flat % nb)
         val = rng.uniform(0.01, 1.0, k)
         if trial % 2:
             val = np.round(val * 8) / 8 + 1e-3  # many ties
-        q = (mc.LEVELS - (val * mc.LEVELS).astype(np.int64)).astype(np.int64)
-        ws = mc.make_workspace(max(na, nb), 30)
-        heads, nxt = ws[4], ws[2]
+        q = (LEVELS - (val * LEVELS).astype(np.int64)).astype(np.int64)
+        ws = make_workspace(max(na, nb), 30)
+        heads, nxt = ws.heads, ws.cand_next
         heads[:] = -1
         for c in range(k):
             nxt[c] = heads[q[c]]
             heads[q[c]] = c
-        heads[mc.LEVELS + 1] = q.min() if trial % 3 else 0  # the best level, or no hint
+        heads[LEVELS + 1] = q.min() if trial % 3 else 0  # the best level, or no hint
         for n_want in (1, 4, 16, 30):
-            n = mc.select_pairs(
-                val, idx, nxt, heads, ws[3], na, nb, n_want, ws[5], ws[6], ws[7], ws[8], ws[9]
-            )
+            n = select_pairs(
+                val, idx, nxt, heads, ws.order, na, nb, n_want,
+                ws.used_a, ws.used_b, ws.rows, ws.cols, ws.vals,
+            )  # fmt: skip
             want: list[tuple[int, int]] = []
             ua, ub = set(), set()
             for c in sorted(range(k), key=lambda c: (q[c], idx[c])):
@@ -157,7 +168,7 @@ def test_level_list_selection_equals_plain_greedy() -> None:
                     ua.add(i)
                     ub.add(j)
                     want.append((i, j))
-            assert list(zip(ws[7][:n].tolist(), ws[8][:n].tolist(), strict=True)) == want
+            assert list(zip(ws.rows[:n].tolist(), ws.cols[:n].tolist(), strict=True)) == want
 
 
 def test_compare_many_mixed_sizes_and_unmasked() -> None:
@@ -216,7 +227,7 @@ def test_fast_arctangent_is_within_its_bound() -> None:
     rng = np.random.default_rng(11)
     y = np.concatenate([rng.normal(0, 100, 20000), [0.0, 0.0, 1.0, -1.0, 0.0, 5.0, -5.0]])
     x = np.concatenate([rng.normal(0, 100, 20000), [0.0, 1.0, 0.0, 0.0, -1.0, 5.0, -5.0]])
-    got = np.array([mc.atan2_fast(a, b) for a, b in zip(y, x, strict=True)])
+    got = np.array([atan2_fast(a, b) for a, b in zip(y, x, strict=True)])
     assert np.abs(got - np.arctan2(y, x)).max() <= 3e-7
 
 
@@ -260,6 +271,8 @@ def test_relaxation_equals_the_paper_formulas() -> None:
     matcher = MccMatcher()
     rng = np.random.default_rng(3)
     s = matcher.params.lssr
+    t = matcher.comparison_tables
+    lut = np.stack([t.distance, t.direction, t.radial])
     compared = 0
     for trial in range(30):
         n = int(rng.integers(2, 11))
@@ -273,16 +286,14 @@ def test_relaxation_equals_the_paper_formulas() -> None:
         if trial % 2:  # half of B's minutiae elsewhere
             xb[::2] = rng.uniform(0, 300, len(xb[::2]))
         lam0 = rng.uniform(0.2, 0.9, n)
-        ws = mc.make_workspace(n, 10)
+        ws = make_workspace(n, 10)
         lam = lam0.copy()
         rows = np.arange(n, dtype=np.int64)
-        mc.relax(
-            rows, rows, n, xa, ya, ta, xb, yb, tb, s.n_rel, s.w_r, matcher._lut,
-            ws[13], lam, ws[12], ws[23],
+        relax(
+            rows, rows, n, xa, ya, ta, xb, yb, tb, s.n_rel, s.w_r,
+            t.distance, t.direction, t.radial, ws.rho, lam, ws.nxt, ws.geo,
         )  # fmt: skip
-        want, fragile = _reference_relaxation(
-            xa, ya, ta, xb, yb, tb, lam0, matcher._lut, s.n_rel, s.w_r
-        )
+        want, fragile = _reference_relaxation(xa, ya, ta, xb, yb, tb, lam0, lut, s.n_rel, s.w_r)
         if not fragile.any():
             compared += 1
             np.testing.assert_allclose(lam, want, rtol=1e-12, atol=1e-15)

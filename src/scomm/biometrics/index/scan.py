@@ -16,7 +16,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from scomm.biometrics.match.mcc_kernels import popcount64
+from scomm.biometrics.match.primitives.bits import popcount64
 
 
 @numba.njit(cache=True, parallel=True)

@@ -113,33 +113,6 @@ class MccParams:
     consolidation: ConsolidationParams = ConsolidationParams()
     ppi: int = 500
 
-    def kernel_vector(self) -> np.ndarray:
-        """The comparison parameters as a float64 vector, in the order the kernels read them."""
-        c, s, g = self.cylinder, self.lssr, self.consolidation
-        disk_cells = float(disk_cell_count(c.ns))
-        return np.array(
-            [
-                s.max_dtheta,  # 0
-                s.min_me * disk_cells,  # 1
-                s.min_np,  # 2
-                s.max_np,  # 3
-                s.mu_p,  # 4
-                s.tau_p,  # 5
-                s.max_nr,  # 6
-                s.n_rel,  # 7
-                s.w_r,  # 8
-                g.dist_tol,  # 9
-                g.angle_tol,  # 10
-                g.hull_margin,  # 11
-                g.min_overlap,  # 12
-                g.weight,  # 13
-                g.gate,  # 14
-                g.hypotheses,  # 15
-                float(s.masked),  # 16
-            ],
-            dtype=np.float64,
-        )
-
 
 def disk_cell_count(ns: int) -> int:
     """Cells of an ns x ns grid whose centres lie within the inscribed circle."""

@@ -4,8 +4,9 @@ A search keeps only compact minutiae per gallery finger and prepares the shortli
 probe.  `prepare_packed(matcher, batch)` equals, array by array and key by key,
 ``matcher.pack([matcher.prepare(batch[i]) for i in range(len(batch))])``: it rescales the
 flat arrays of a `MinutiaeBatch` as `Minutiae.at_ppi` does, then one numba pass runs the
-kernels `MatcherTemplate` itself uses (`mcc_cylinders`) on every set, writing into the packed
-arrays, and the keys are blake2b digests of the same bytes `MatcherTemplate.to_bytes` writes.
+kernels `MatcherTemplate` itself uses (`cylinders.batch`) on every set, writing into the
+packed arrays, and the keys are blake2b digests of the same bytes `MatcherTemplate.to_bytes`
+writes.
 """
 
 from __future__ import annotations
@@ -15,19 +16,12 @@ import sys
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from scomm.biometrics.match.mcc_cylinders import (
-    CylinderTables,
-    cylinder_tables,
-    cylinders,
-    hull_planes,
-    keep_strongest,
-    pair_geometry,
-    template_summaries,
-)
-from scomm.biometrics.match.mcc_matcher import MccMatcher, PackedTemplates
-from scomm.biometrics.match.mcc_template import HEADER_COUNT_AT, MINUTIA_RECORD, template_header
+from scomm.biometrics.match.cylinders.batch import cylinders_all, summaries_all
+from scomm.biometrics.match.cylinders.strongest import keep_strongest
+from scomm.biometrics.match.matcher import MccMatcher, PackedTemplates
+from scomm.biometrics.match.template import HEADER_COUNT_AT, MINUTIA_RECORD, template_header
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 
 
@@ -35,7 +29,7 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
     """The sets of `batch` prepared for `matcher` and packed for `MccMatcher.compare_many`;
     equal to ``matcher.pack([matcher.prepare(batch[i]) for i in range(len(batch))])``."""
     params = matcher.params
-    tables = cylinder_tables(params.cylinder)
+    tables = matcher.cylinder_tables
     x32, y32, angle32, width, height = _at_ppi(batch, params.ppi)
     off = batch.offsets.copy()
     sizes = np.diff(off)
@@ -63,7 +57,7 @@ def prepare_packed(matcher: MccMatcher, batch: MinutiaeBatch) -> PackedTemplates
         x,
         y,
         theta,
-        *_table_args(tables),
+        tuple(tables),  # a plain tuple: see `CylinderTables`
         per_minutia["bits"],
         per_minutia["mask"],
         per_minutia["valid"],
@@ -123,120 +117,6 @@ def _at_ppi(batch: MinutiaeBatch, ppi: int) -> tuple[np.ndarray, np.ndarray, np.
         round(batch.width * scale),
         round(batch.height * scale),
     )
-
-
-def _table_args(t: CylinderTables) -> tuple[np.ndarray, ...]:
-    return (
-        t.u,
-        t.v,
-        t.disk_cells,
-        t.slot,
-        t.consts,
-        t.centres,
-        t.wraps,
-        t.gs_lut,
-        t.cd_lut,
-    )
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def _cylinders_all(
-    off: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    theta: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    disk_cells: np.ndarray,
-    slot: np.ndarray,
-    consts: np.ndarray,
-    centres: np.ndarray,
-    wraps: np.ndarray,
-    gs_lut: np.ndarray,
-    cd_lut: np.ndarray,
-    bits: np.ndarray,
-    mask: np.ndarray,
-    valid: np.ndarray,
-    hull_rows: np.ndarray,
-    hull_count: np.ndarray,
-) -> None:
-    """Every set's hull and cylinders through the kernels of `MatcherTemplate.build`, in
-    the order they run there, into the packed arrays.  Sets are independent and write
-    disjoint rows, so they are spread over numba's threads (the result does not depend on
-    how many)."""
-    for i in prange(off.shape[0] - 1):
-        s = off[i]
-        e = off[i + 1]
-        n = e - s
-        if n == 0:
-            continue
-        work = np.zeros(3 * n, dtype=np.int64)
-        xs = x[s:e]
-        ys = y[s:e]
-        ts = theta[s:e]
-        d = np.zeros((n, n))
-        dt = np.zeros((n, n))
-        h = hull_planes(xs, ys, work, hull_rows[s:e])
-        hull_count[i] = h
-        pair_geometry(xs, ys, ts, d, dt, np.zeros((n, n)))
-        cylinders(
-            xs,
-            ys,
-            ts,
-            hull_rows[s : s + h],
-            d,
-            dt,
-            u,
-            v,
-            disk_cells,
-            slot,
-            consts,
-            centres,
-            wraps,
-            gs_lut,
-            cd_lut,
-            bits[s:e],
-            mask[s:e],
-            valid[s:e],
-        )
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def _summaries_all(
-    off: np.ndarray,
-    x: np.ndarray,
-    theta: np.ndarray,
-    disk_words: np.ndarray,
-    bits: np.ndarray,
-    mask: np.ndarray,
-    valid: np.ndarray,
-    count: np.ndarray,
-    full: np.ndarray,
-    tord: np.ndarray,
-    tsort: np.ndarray,
-    xord: np.ndarray,
-    xsort: np.ndarray,
-) -> None:
-    """Every set's `template_summaries`, once its valid cylinders are final."""
-    for i in prange(off.shape[0] - 1):
-        s = off[i]
-        e = off[i + 1]
-        if e == s:
-            continue
-        template_summaries(
-            x[s:e],
-            theta[s:e],
-            bits[s:e],
-            mask[s:e],
-            valid[s:e],
-            disk_words,
-            tord[s:e],
-            tsort[s:e],
-            xord[s:e],
-            xsort[s:e],
-            count[s:e],
-            full[s:e],
-        )
 
 
 def _keys(
@@ -309,6 +189,6 @@ def _byte_images(
                 image[p + j // 8] |= np.uint8(0x80 >> (j % 8))
 
 
-_cylinders_all_kernel: Any = _cylinders_all  # numba dispatchers: untyped for mypy
-_summaries_all_kernel: Any = _summaries_all
+_cylinders_all_kernel: Any = cylinders_all  # numba dispatchers: untyped for mypy
+_summaries_all_kernel: Any = summaries_all
 _byte_images_kernel: Any = _byte_images

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from scomm.biometrics.errors import BiometricsError
-from scomm.biometrics.match.mcc_compare import MAX_MINUTIAE
-from scomm.biometrics.match.mcc_cylinders import (
-    build_cylinders,
-    disk_words,
-    hull_halfplanes_of,
-    keep_strongest,
-    template_derived,
-    words_per_plane,
-)
+from scomm.biometrics.match.comparison.inputs import TemplateArrays
+from scomm.biometrics.match.comparison.local_similarity import MAX_MINUTIAE
+from scomm.biometrics.match.cylinders.prepare import bit_cylinders_of, summaries_of
+from scomm.biometrics.match.cylinders.strongest import keep_strongest
+from scomm.biometrics.match.cylinders.tables import CylinderTables, disk_words, words_per_plane
 from scomm.biometrics.match.mcc_params import CylinderParams
+from scomm.biometrics.match.primitives.hull import hull_halfplanes_of
 
 _MAGIC = b"SMC1"  # scomm minutia cylinder-code, format 1
 # magic, ns, nd, reserved, minutiae count, width, height, ppi, radius
@@ -51,11 +49,12 @@ class MatcherTemplate:
 
     x, y: pixels, image frame (y down); theta: ISO angle, radians, counter-clockwise.
     bits / mask / valid: the MCC-B cylinders, the valid cells of each, and which cylinders
-    may be matched (see `build_cylinders`).  The rest is derived on construction: the y-up
-    coordinates the kernels use, the hull's half-planes, and the minutiae's order by
-    direction (tord, tsort: indices, sorted values; the valid cylinders first, see
-    `template_summaries`) and by x (xord, xsort).  A template holds at most 65,535 minutiae
-    (`mcc_compare.MAX_MINUTIAE` - 1).
+    may be matched (see `cylinders.bit_cylinders`).  The rest is derived on construction:
+    the y-up coordinates the kernels use, the hull's half-planes, and the minutiae's order
+    by direction (tord, tsort: indices, sorted values; the valid cylinders first, see
+    `cylinders.summaries`) and by x (xord, xsort).  `disk` (the full mask, `CylinderTables.
+    disk_words`) saves recomputing it when the caller has the tables.  A template holds at
+    most 65,535 minutiae (`comparison.local_similarity.MAX_MINUTIAE` - 1).
     """
 
     x: np.ndarray
@@ -72,6 +71,7 @@ class MatcherTemplate:
     ns: int
     nd: int
     radius: float
+    disk: InitVar[np.ndarray | None] = None
     # derived
     yup: np.ndarray = field(init=False, repr=False)
     planes: np.ndarray = field(init=False, repr=False)
@@ -83,7 +83,7 @@ class MatcherTemplate:
     xsort: np.ndarray = field(init=False, repr=False)
     key: int = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, disk: np.ndarray | None) -> None:
         n = len(self.x)
         _check_size(n)
         wp = words_per_plane(self.ns)
@@ -105,16 +105,11 @@ class MatcherTemplate:
             object.__setattr__(self, name, value)
         ys = -self.y
         object.__setattr__(self, "yup", ys)
-        derived = template_derived(
-            self.x,
-            ys,
-            self.theta,
-            self.bits,
-            self.mask,
-            self.valid,
-            disk_words(self.ns, self.radius),
-        )
-        for name, value in derived.items():
+        object.__setattr__(self, "planes", hull_halfplanes_of(self.x, ys))
+        if disk is None:
+            disk = disk_words(self.ns, self.radius)
+        summaries = summaries_of(self.x, self.theta, self.bits, self.mask, self.valid, disk)
+        for name, value in summaries.items():
             object.__setattr__(self, name, value)
         digest = hashlib.blake2b(self.to_bytes(), digest_size=8).digest()
         object.__setattr__(self, "key", int.from_bytes(digest, "little", signed=True))
@@ -134,16 +129,19 @@ class MatcherTemplate:
         height: int,
         ppi: int,
         p: CylinderParams,
+        tables: CylinderTables,
     ) -> MatcherTemplate:
-        """Prepare minutiae (image frame, already at `ppi`) with the cylinder parameters."""
+        """Prepare minutiae (image frame, already at `ppi`) with the cylinder parameters and
+        their tables (`cylinder_tables(p)`): the cylinder stages in order."""
         _check_size(len(x))
         x = np.asarray(x, np.float32).astype(np.float64)
         y = np.asarray(y, np.float32).astype(np.float64)
         theta = np.asarray(theta, np.float32).astype(np.float64)
-        planes = hull_halfplanes_of(x, -y)
-        bits, mask, valid = build_cylinders(x, -y, theta, planes, p)
+        planes = hull_halfplanes_of(x, -y)  # the kernels' frame is y-up
+        bits, mask, valid = bit_cylinders_of(x, -y, theta, planes, tables)
         quality = np.asarray(quality)
         valid = keep_strongest(valid, quality, np.array([0, len(x)]), p.max_cylinders)
+        # the summaries (orders, counts) are derived on construction, see __post_init__
         return cls(
             x,
             y,
@@ -159,6 +157,29 @@ class MatcherTemplate:
             p.ns,
             p.nd,
             float(p.radius),
+            tables.disk_words,
+        )
+
+    @cached_property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """What the comparison kernels read, as the plain tuple of a `TemplateArrays` (made
+        once: a 1:1 comparison costs about 15 us, making it 1.5)."""
+        return tuple(
+            TemplateArrays(
+                x=self.x,
+                y=self.yup,
+                theta=self.theta,
+                bits=self.bits,
+                mask=self.mask,
+                bit_count=self.count,
+                full=self.full,
+                valid=self.valid,
+                planes=self.planes,
+                tord=self.tord,
+                tsort=self.tsort,
+                xord=self.xord,
+                xsort=self.xsort,
+            )
         )
 
     def to_bytes(self) -> bytes:

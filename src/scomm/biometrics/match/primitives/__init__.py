@@ -1,0 +1,1 @@
+"""Numeric building blocks the matcher's stages share (numba, no state)."""
