@@ -11,11 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scomm import operations
+from scomm.bus import dead_letters
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import load_settings
 from scomm.domain.clock import SystemClock
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
+from scomm.services import switches
 from scomm.store.db import Database
 
 switches_app = typer.Typer(
@@ -86,11 +87,11 @@ def switches_set(
     )
     with _database(database) as db, UnitOfWork(db, SystemClock()) as uow:
         try:
-            setting_id = operations.set_switch(uow, setting, require_known_ori=True)
+            setting_id = switches.set_switch(uow, setting, require_known_ori=True)
         except SwitchPermissionError as error:
             raise _fail(f"refused: {error} (owners of {switch}: "
-                        f"{operations.owners_text(switch)})") from error  # fmt: skip
-        except (operations.UnknownJurisdiction, ValueError) as error:
+                        f"{switches.owners_text(switch)})") from error  # fmt: skip
+        except (switches.UnknownJurisdiction, ValueError) as error:
             raise _fail(str(error)) from error
         uow.commit()
     console.print(
@@ -108,9 +109,9 @@ def switches_show(
 ) -> None:
     """The switches in force at a moment, per jurisdiction, and the history of changes."""
     moment = _date(at, "--at") if at else SystemClock().now()
-    with _database(database) as db, db.sessions() as session:
-        in_force = operations.switches_in_force(session, moment, ori)
-        history = operations.switch_history(session, ori)
+    with _database(database) as db, UnitOfWork(db, SystemClock()) as uow:
+        in_force = switches.switches_in_force(uow, moment, ori)
+        history = switches.switch_history(uow, ori)
     table = Table(title=f"switches in force at {moment:%Y-%m-%d %H:%M}")
     table.add_column("ORI")
     for switch in Switch:
@@ -141,7 +142,7 @@ def switches_show(
 def ops_dead_letters(database: str | None = DatabaseOption) -> None:
     """List the messages the dispatcher gave up on: type, case, attempts, last error."""
     with _database(database) as db, db.sessions() as session:
-        rows = operations.dead_letters(session)
+        rows = dead_letters.dead_letters(session)
     if not rows:
         console.print("no dead letters")
         return
@@ -176,8 +177,8 @@ def ops_replay(
         raise _fail("name one dead letter (seq or message id) or pass --all")
     with _database(database) as db, UnitOfWork(db, SystemClock()) as uow:
         try:
-            rows = operations.replay(uow, ref, reason=reason)
-        except operations.NothingToReplay as error:
+            rows = dead_letters.replay(uow, ref, reason=reason)
+        except dead_letters.NothingToReplay as error:
             raise _fail(str(error), code=1) from error
         uow.commit()
     if not rows:
