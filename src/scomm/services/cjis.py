@@ -241,7 +241,7 @@ class CriminalJusticeInformationServices:
         case = load_case(uow, message.case_id)
         case.level = message.level
         case.rule_set = message.rule_set
-        case.removability = message.removability.value
+        case.removability = message.removability
         move_case(
             uow,
             case,
