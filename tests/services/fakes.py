@@ -17,6 +17,7 @@ from scomm.bus.dispatcher import Handler
 from scomm.bus.unit_of_work import AbstractUnitOfWork, audit_view
 from scomm.config import Settings
 from scomm.domain.case import CaseState, CustodyState
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.immigration import BenefitRecord
 from scomm.domain.messages import Actor, Message
@@ -39,6 +40,7 @@ from scomm.services.context import ServiceContext
 
 ORI = "CA0010000"
 SIB_ORI = "CA0000000"
+RULES = RuleCatalogue.load()  # read-only: one catalogue for every test context
 
 # -- repositories ------------------------------------------------------------------------
 
@@ -370,6 +372,7 @@ def context(
         criminal_gallery=StubGallery() if criminal is None else criminal,
         immigration_gallery=StubGallery() if immigration is None else immigration,
         is_holiday=lambda day: False,
+        rules=RULES,
     )
 
 

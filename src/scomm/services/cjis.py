@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.ids import derived_id
-from scomm.domain.levels import offense_level
 from scomm.domain.messages import (
     Actor,
     CriminalTenprintSubmission,
@@ -23,7 +23,6 @@ from scomm.domain.messages import (
     Message,
     SubmissionResults,
 )
-from scomm.domain.offenses import classify_literal
 from scomm.domain.records import (
     CriminalSubmission,
     Encounter,
@@ -90,8 +89,9 @@ class CriminalJusticeInformationServices:
                 self._enrol(uow, fbi_number, submission, templates)
         if identified or submission.retain:
             self._record_arrest(uow, fbi_number, submission)
-        offense = most_serious_offense(submission)
-        unknown = [c.literal for c in submission.charges if classify_literal(c.literal).unknown]
+        rules = self.ctx.rules
+        offense = most_serious_offense(submission, rules)
+        unknown = [c.literal for c in submission.charges if rules.classify(c.literal).unknown]
         if unknown:  # an arrest literal no table knows: the IAQ says 0399, and it is counted
             uow.record(
                 "decision", "AOL_UNCLASSIFIED", ME.value, case.case_id, {"literals": unknown}
@@ -304,12 +304,12 @@ def criminal_record(
     )
 
 
-def most_serious_offense(submission: TenprintSubmission) -> tuple[str, float]:
+def most_serious_offense(submission: TenprintSubmission, rules: RuleCatalogue) -> tuple[str, float]:
     """The NCIC code for the IAQ's OFF field: the most serious classified charge, else 0399."""
-    classified = [classify_literal(c.literal) for c in submission.charges]
+    classified = [rules.classify(c.literal) for c in submission.charges]
     if not classified:
         return "0399", 0.0
-    best = min(classified, key=lambda c: (offense_level(c.ncic_code), -c.confidence))
+    best = min(classified, key=lambda c: (rules.offense_level(c.ncic_code), -c.confidence))
     return best.ncic_code, best.confidence
 
 

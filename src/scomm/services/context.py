@@ -1,13 +1,15 @@
-"""What the services share: settings, the fingerprint engine, the two repositories' galleries."""
+"""What the services share: settings, the fingerprint engine, the two repositories' galleries,
+the rule catalogue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from scomm.biometrics.protocols import Extractor, Gallery, TemplateCodec
 from scomm.config import Settings
+from scomm.domain.catalogue import RuleCatalogue
 
 
 @dataclass
@@ -19,3 +21,4 @@ class ServiceContext:
     criminal_gallery: Gallery
     immigration_gallery: Gallery
     is_holiday: Callable[[date], bool]
+    rules: RuleCatalogue = field(default_factory=RuleCatalogue.load)  # NCIC table, rule sets

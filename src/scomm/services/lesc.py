@@ -10,6 +10,7 @@ version.
 from __future__ import annotations
 
 from scomm.bus.unit_of_work import AbstractUnitOfWork
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import (
     DETERMINATION_TEXT,
     RecordedStatus,
@@ -17,7 +18,7 @@ from scomm.domain.immigration import (
     removability,
     status_change_since,
 )
-from scomm.domain.levels import CriminalFacts, determine, level_2009, rule_set_at
+from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import (
     Actor,
     HistoryEntry,
@@ -25,7 +26,6 @@ from scomm.domain.messages import (
     ImmigrationAlienResponse,
     Message,
 )
-from scomm.domain.offenses import classify_literal, is_felony
 from scomm.domain.records import EncounterKind
 from scomm.nist.nlets import parse_iaq
 from scomm.services.common import reply
@@ -47,18 +47,19 @@ class LawEnforcementSupportCenter:
         if message.recorded_status is None:
             raise LookupError(f"IDENT identity {message.ident_id} has no immigration record")
         status = RecordedStatus(message.recorded_status)
-        history = criminal_history(message)
+        rules = self.ctx.rules
+        history = criminal_history(message, rules)
         facts = CriminalFacts(
             charges=(offense_code, *(h.ncic_code for h in history if h.kind != "conviction")),
             convictions=tuple(h.ncic_code for h in history if h.kind == "conviction"),
             recorded_status=status.value,
         )
-        rule_set = rule_set_at(uow.now)
-        found = determine(rule_set, facts)
+        rule_set = rules.rule_set_at(uow.now)
+        found = rules.determine(rule_set, facts)
         # Removability is a status question, answered at booking before any conviction: it
         # follows the seriousness of the charges and convictions (the offense-type table);
         # the priority level follows the rule set in force.
-        severity = level_2009([*facts.charges, *facts.convictions])
+        severity = rules.level_2009([*facts.charges, *facts.convictions])
         determination = removability(status, severity)
         safeguards = self.ctx.settings.safeguards
         if determination is Removability.REMOVABLE and safeguards.status_currency:
@@ -141,19 +142,19 @@ class LawEnforcementSupportCenter:
         return Removability.STATUS_UNRESOLVED
 
 
-def criminal_history(message: ImmigrationAlienQuery) -> list[HistoryEntry]:
+def criminal_history(message: ImmigrationAlienQuery, rules: RuleCatalogue) -> list[HistoryEntry]:
     """The criminal record (the III check) as the IAR summarises it: the arrests and
     convictions before this booking, whose own charges arrive as the IAQ's offense code."""
     entries = []
     for entry in message.criminal_record:
-        code = classify_literal(entry.detail).ncic_code
+        code = rules.classify(entry.detail).ncic_code
         conviction = entry.kind == EncounterKind.CONVICTION
         entries.append(
             HistoryEntry(
                 kind="conviction" if conviction else "arrest",
                 literal=entry.detail,
                 ncic_code=code,
-                felony=is_felony(code),
+                felony=rules.is_felony(code),
             )
         )
     return entries
