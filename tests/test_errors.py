@@ -16,7 +16,6 @@ from scomm.domain.errors import DomainError
 from scomm.errors import ScommError
 from scomm.forms.errors import FormError
 from scomm.nist.errors import NistError, TransactionError
-from scomm.operations import OperationsError
 from scomm.services.errors import ServiceError
 from scomm.sim.errors import SimulatorError
 from scomm.store.errors import StoreError
@@ -30,7 +29,6 @@ FAMILIES: dict[str, type[ScommError]] = {
     "scomm.store": StoreError,
     "scomm.bus": BusError,
     "scomm.services": ServiceError,
-    "scomm.operations": OperationsError,
     "scomm.sim": SimulatorError,
     "scomm.cli": CliError,
 }

@@ -21,10 +21,10 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     ├── StoreError                          scomm.store.errors
     │     DatabaseNotFound
     ├── BusError                            scomm.bus.errors
+    │     NothingToReplay
     ├── ServiceError                        scomm.services.errors
-    │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers
-    ├── OperationsError                     scomm.operations
-    │     UnknownJurisdiction, NothingToReplay
+    │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
+    │     UnknownJurisdiction
     ├── SimulatorError                      scomm.sim.errors
     │     SimulationError, RunRefused, ScenarioError, RealismError, BenchError
     └── CliError                            scomm.cli.errors

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import select
-
-from scomm import operations
 from scomm.biometrics.profiles import Engine, build_engine, load_profile, resolve_profile
 from scomm.biometrics.protocols import Gallery
 from scomm.biometrics.wsq_codec import DecodedImageCache
@@ -27,8 +24,8 @@ from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
+from scomm.services.switches import set_switch
 from scomm.store.db import Database
-from scomm.store.models import BookingRow
 from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 
 # The correlation engine the demo used before (`biometrics.baseline`), kept for comparison:
@@ -123,7 +120,7 @@ class System:
         """The court's disposition of a booking's charges reaches its jail at `decided_at`."""
         case_id = derived_id("case", tcn)
         with self.unit_of_work(cause=f"disposition|{tcn}") as uow:
-            if uow.session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == tcn)) is None:
+            if not uow.bookings.tcn_used(tcn):
                 raise ValueError(f"no booking with TCN {tcn!r}")
             uow.emit(
                 CourtDisposition(
@@ -141,9 +138,9 @@ class System:
 
     def set_switch(self, setting: SwitchSetting) -> None:
         """The only way a switch changes: checked against its owner, and audited
-        (`scomm.operations.set_switch`, which `scomm switches set` uses too)."""
+        (`scomm.services.switches.set_switch`, which `scomm switches set` uses too)."""
         with self.unit_of_work() as uow:
-            operations.set_switch(uow, setting)
+            set_switch(uow, setting)
             uow.commit()
 
     def run_until(self, moment: datetime | None = None) -> int:

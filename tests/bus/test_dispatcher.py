@@ -176,7 +176,7 @@ def test_a_dead_letter_is_audited_and_replay_delivers_it_once(
     setup: tuple[Database, ScenarioClock],
 ) -> None:
     from scomm.audit.chain import verify
-    from scomm.operations import NothingToReplay, dead_letters, replay
+    from scomm.bus.dead_letters import NothingToReplay, dead_letters, replay
 
     db, clock = setup
     failing = Counting(failures=2)

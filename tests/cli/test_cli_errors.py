@@ -11,11 +11,11 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
+from scomm.bus.dead_letters import NothingToReplay
 from scomm.cli import app
 from scomm.cli.database import masked
 from scomm.cli.errors import ErrorHandlingGroup, describe, mask_passwords
 from scomm.errors import ScommError
-from scomm.operations import NothingToReplay
 from scomm.store.db import Database
 
 runner = CliRunner()
@@ -246,7 +246,7 @@ def test_stored_text_with_rich_markup_prints_as_typed(county_db: str) -> None:
     ]
     # fmt: skip
     assert runner.invoke(app, set_args).exit_code == 0
-    result = runner.invoke(app, ["switches", "show", "-d", county_db], env={"COLUMNS": "300"})
+    result = runner.invoke(app, ["switches", "show", "-d", county_db])
     assert result.exit_code == 0, result.output
     assert reason in result.output
 

@@ -1,4 +1,5 @@
-"""A small running system with jurisdictions and repositories loaded, for service tests."""
+"""The whole-flow tests' running system: jurisdictions and both repositories loaded from a
+synthetic world (the handler tests use `fakes.py` instead)."""
 
 from __future__ import annotations
 

@@ -12,21 +12,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, defer
 
 from scomm.audit import chain
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork, UnitOfWork
 from scomm.domain.clock import Clock
-from scomm.domain.messages import Actor, Message, message_from_payload
+from scomm.domain.messages import Actor, DeliveryStatus, Message, message_from_payload
 from scomm.store.db import Database
 from scomm.store.models import OutboxRow
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-DELIVERED = "delivered"
-DEAD = "dead"
+PENDING = DeliveryStatus.PENDING.value
+DELIVERED = DeliveryStatus.DELIVERED.value
+DEAD = DeliveryStatus.DEAD.value
 
 
 class Handler(Protocol):
-    def handle(self, message: Message, uow: UnitOfWork) -> None: ...
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None: ...
 
 
 class SimulatedCrash(BaseException):
@@ -50,7 +50,8 @@ class Dispatcher:
     commit together or not at all. A redelivered message id (a replay, a second worker) is
     recognised and has no second effect. A handler that raises is retried after an
     exponential backoff (`backoff`, then twice that, ...) and ends as a dead letter
-    (`status = 'dead'`, with its last error), which `scomm ops replay` can put back.
+    (`status = 'dead'`, with its last error), which `scomm ops replay` can put back
+    (`scomm.bus.dead_letters`).
     """
 
     def __init__(

@@ -1,9 +1,15 @@
-"""The unit of work: one transaction holding state changes, outgoing messages and audit entries."""
+"""The unit of work: one transaction holding state changes, outgoing messages and audit entries.
+
+Handlers see `AbstractUnitOfWork`: the actors' repositories (`uow.cases`, `uow.detainers`,
+`uow.identities(Repository.CRIMINAL)`, ...), `emit` and `record`. `UnitOfWork` keeps them in
+the database; the handler tests use an in-memory one (`tests/services/fakes.py`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -13,36 +19,55 @@ from sqlalchemy.orm import Session
 
 from scomm.audit import chain
 from scomm.domain.clock import Clock
-from scomm.domain.messages import Message
+from scomm.domain.messages import DeliveryStatus, Message
+from scomm.domain.records import Repository
 from scomm.store.db import Database
 from scomm.store.models import OutboxRow, ProcessedMessageRow
+from scomm.store.repositories import (
+    Benefits,
+    Bookings,
+    Cases,
+    CriminalSubmissions,
+    Detainers,
+    Identities,
+    Jurisdictions,
+    OfficerDecisions,
+    SqlBenefits,
+    SqlBookings,
+    SqlCases,
+    SqlCriminalSubmissions,
+    SqlDetainers,
+    SqlIdentities,
+    SqlJurisdictions,
+    SqlOfficerDecisions,
+    SqlSwitchSettings,
+    SwitchSettings,
+)
 
 
-class UnitOfWork:
+class AbstractUnitOfWork(ABC):
     """Everything an actor does for one message commits together or not at all."""
 
-    def __init__(self, db: Database, clock: Clock, cause: str = "") -> None:
-        self._db = db
+    # the shared records
+    cases: Cases
+    jurisdictions: Jurisdictions
+    switches: SwitchSettings
+    # each actor's own
+    bookings: Bookings  # the jail
+    submissions: CriminalSubmissions  # CJIS
+    detainers: Detainers  # ICE lodges, the jail answers
+    officer_decisions: OfficerDecisions  # ERO
+    benefits: Benefits  # LESC's USCIS look-up
+
+    def __init__(self, clock: Clock, cause: str = "") -> None:
         self.clock = clock
         self.cause = cause  # id of the message being handled: outgoing ids derive from it
         self._emitted = 0
         self._after_commit: list[Callable[[], None]] = []
-        self._committed = False
-        self.session: Session
 
-    def __enter__(self) -> UnitOfWork:
-        self.session = self._db.sessions()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if not self._committed:
-            self.session.rollback()
-        self.session.close()
+    @abstractmethod
+    def identities(self, repository: Repository) -> Identities:
+        """The identities of the criminal (CJIS) or the immigration (IDENT) repository."""
 
     @property
     def now(self) -> datetime:
@@ -60,21 +85,7 @@ class UnitOfWork:
         """Queue a message in the outbox and log it in the audit chain, in this transaction."""
         available_at = at if at is not None else self.now + delay
         payload = message.payload()
-        self.session.add(
-            OutboxRow(
-                message_id=message.message_id,
-                type=message.type,
-                sender=message.sender.value,
-                recipient=message.recipient.value,
-                case_id=message.case_id,
-                tcn=message.tcn,
-                payload=json.dumps(payload),
-                created_at=self.now,
-                available_at=available_at,
-                attempts=0,
-                status="pending",
-            )
-        )
+        self._queue(message, payload, available_at)
         self.record(
             "message",
             message.type,
@@ -89,8 +100,92 @@ class UnitOfWork:
             },
         )
 
+    @abstractmethod
+    def _queue(self, message: Message, payload: dict[str, Any], available_at: datetime) -> None:
+        """Put `message` in the outbox, due at `available_at`."""
+
+    @abstractmethod
     def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
         """An audit entry: a decision, an outcome, a switch change."""
+
+    @abstractmethod
+    def already_processed(self, consumer: str, message_id: str) -> bool: ...
+
+    @abstractmethod
+    def mark_processed(self, consumer: str, message_id: str) -> None: ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """In-memory effects (gallery updates) that must only happen once the state is durable."""
+        self._after_commit.append(action)
+
+    def commit(self) -> None:
+        self._commit()
+        for action in self._after_commit:
+            action()
+        self._after_commit.clear()
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+
+class UnitOfWork(AbstractUnitOfWork):
+    """The unit of work on a database: one session, committed or rolled back as a whole.
+
+    `session` is open for the bus and for loading a world; handlers use the repositories."""
+
+    session: Session
+    cases: SqlCases
+    detainers: SqlDetainers
+
+    def __init__(self, db: Database, clock: Clock, cause: str = "") -> None:
+        super().__init__(clock, cause)
+        self._db = db
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._db.sessions()
+        self.cases = SqlCases(self.session)
+        self.jurisdictions = SqlJurisdictions(self.session)
+        self.switches = SqlSwitchSettings(self.session)
+        self.bookings = SqlBookings(self.session)
+        self.submissions = SqlCriminalSubmissions(self.session)
+        self.detainers = SqlDetainers(self.session)
+        self.officer_decisions = SqlOfficerDecisions(self.session)
+        self.benefits = SqlBenefits(self.session)
+        self._identities = {r: SqlIdentities(self.session, r) for r in Repository}
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.session.rollback()
+        self.session.close()
+
+    def identities(self, repository: Repository) -> SqlIdentities:
+        return self._identities[repository]
+
+    def _queue(self, message: Message, payload: dict[str, Any], available_at: datetime) -> None:
+        self.session.add(
+            OutboxRow(
+                message_id=message.message_id,
+                type=message.type,
+                sender=message.sender.value,
+                recipient=message.recipient.value,
+                case_id=message.case_id,
+                tcn=message.tcn,
+                payload=json.dumps(payload),
+                created_at=self.now,
+                available_at=available_at,
+                attempts=0,
+                status=DeliveryStatus.PENDING.value,
+            )
+        )
+
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
         chain.append(
             self.session,
             recorded_at=self.now,
@@ -109,16 +204,11 @@ class UnitOfWork:
             ProcessedMessageRow(consumer=consumer, message_id=message_id, processed_at=self.now)
         )
 
-    def after_commit(self, action: Callable[[], None]) -> None:
-        """In-memory effects (gallery updates) that must only happen once the state is durable."""
-        self._after_commit.append(action)
-
-    def commit(self) -> None:
+    def _commit(self) -> None:
+        self.cases.sync()
+        self.detainers.sync()
         self.session.commit()
         self._committed = True
-        for action in self._after_commit:
-            action()
-        self._after_commit.clear()
 
 
 def audit_view(payload: dict[str, Any]) -> dict[str, Any]:

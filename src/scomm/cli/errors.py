@@ -18,8 +18,8 @@ import sqlalchemy.exc
 import typer
 from typer.core import TyperGroup
 
+from scomm.bus.dead_letters import NothingToReplay
 from scomm.errors import ScommError
-from scomm.operations import NothingToReplay
 
 try:  # Typer >= 0.26 carries its own copy of click, whose exceptions derive from this
     from typer import TyperException as ClickError

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scomm import operations
+from scomm.bus import dead_letters
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli.console import console
 from scomm.cli.database import open_database
@@ -27,7 +27,7 @@ MAX_SEQ = 2**63 - 1  # the outbox's seq is a 64-bit integer
 def ops_dead_letters(database: DatabaseUrl = None) -> None:
     """List the messages the dispatcher gave up on: type, case, attempts, last error."""
     with open_database(database, migrate=True) as db, db.sessions() as session:
-        rows = operations.dead_letters(session)
+        rows = dead_letters.dead_letters(session)
     if not rows:
         console.print("no dead letters")
         return
@@ -64,9 +64,9 @@ def ops_replay(
         raise BadInput("name one dead letter (seq or message id) or pass --all")
     if ref is not None and ref.isdigit() and not (ref.isascii() and int(ref) <= MAX_SEQ):
         # digits that are no outbox seq ("²", or beyond 64 bits) name no dead letter either
-        raise operations.NothingToReplay(f"no dead letter with seq or message id {ref!r}")
+        raise dead_letters.NothingToReplay(f"no dead letter with seq or message id {ref!r}")
     with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
-        rows = operations.replay(uow, ref, reason=reason)
+        rows = dead_letters.replay(uow, ref, reason=reason)
         uow.commit()
     if not rows:
         console.print("no dead letters")

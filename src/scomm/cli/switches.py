@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scomm import operations
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli.console import console
 from scomm.cli.database import open_database
@@ -17,6 +16,7 @@ from scomm.cli.errors import BadInput
 from scomm.cli.options import DatabaseUrl
 from scomm.domain.clock import SystemClock
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
+from scomm.services import switches
 
 switches_app = typer.Typer(
     help="Per-jurisdiction switches A-D: show them, change them (audited).", no_args_is_help=True
@@ -67,9 +67,9 @@ def switches_set(
     )
     with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
         try:
-            setting_id = operations.set_switch(uow, setting, require_known_ori=True)
+            setting_id = switches.set_switch(uow, setting, require_known_ori=True)
         except SwitchPermissionError as error:
-            owners = operations.owners_text(switch)
+            owners = switches.owners_text(switch)
             raise BadInput(f"refused: {error} (owners of {switch}: {owners})") from error
         except ValueError as error:  # the setting itself is malformed (an ORI, a period)
             raise BadInput(str(error)) from error
@@ -94,9 +94,9 @@ def switches_show(
 ) -> None:
     """The switches in force at a moment, per jurisdiction, and the history of changes."""
     when = moment(at, "--at") if at else SystemClock().now()
-    with open_database(database, migrate=True) as db, db.sessions() as session:
-        in_force = operations.switches_in_force(session, when, ori)
-        history = operations.switch_history(session, ori)
+    with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
+        in_force = switches.switches_in_force(uow, when, ori)
+        history = switches.switch_history(uow, ori)
     table = Table(title=f"switches in force at {when:%Y-%m-%d %H:%M}")
     table.add_column("ORI")
     for switch in Switch:

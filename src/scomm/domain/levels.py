@@ -21,7 +21,7 @@ from importlib.resources import files
 from typing import Any
 
 from scomm.domain.errors import DomainError
-from scomm.domain.offenses import code_matches, is_felony
+from scomm.domain.offenses import NcicTable, code_matches, ncic_table
 from scomm.domain.rule_errors import RuleFileError
 
 RULE_SET_FILES = (
@@ -249,13 +249,20 @@ def check_catalogue(rule_sets: Iterable[RuleSet]) -> tuple[RuleSet, ...]:
     return ordered
 
 
-@cache
-def rule_sets() -> tuple[RuleSet, ...]:
+def load_rule_sets() -> tuple[RuleSet, ...]:
+    """The package's rule sets, read afresh and checked (`RuleCatalogue.load`)."""
     folder = files("scomm.rules")
     return check_catalogue(
         parse_rule_set(folder.joinpath(name).read_text(encoding="utf-8"), name)
         for name in RULE_SET_FILES
     )
+
+
+@cache
+def rule_sets() -> tuple[RuleSet, ...]:
+    """The package's rule sets, read once: the default below, for the simulator and the
+    reports. The actors use the `RuleCatalogue` their context was given."""
+    return load_rule_sets()
 
 
 def rule_set_at(when: date | datetime, catalogue: Iterable[RuleSet] | None = None) -> RuleSet:
@@ -266,8 +273,8 @@ def rule_set_at(when: date | datetime, catalogue: Iterable[RuleSet] | None = Non
     raise NoRuleSetInForce(f"no rule set in force on {day.isoformat()}")
 
 
-def rule_set_named(version: str) -> RuleSet:
-    for rule_set in rule_sets():
+def rule_set_named(version: str, catalogue: Iterable[RuleSet] | None = None) -> RuleSet:
+    for rule_set in catalogue if catalogue is not None else rule_sets():
         if rule_set.version == version:
             return rule_set
     raise NoRuleSetInForce(f"no rule set {version!r}")
@@ -276,63 +283,79 @@ def rule_set_named(version: str) -> RuleSet:
 # -- applying them --
 
 
-def determine(rule_set: RuleSet, facts: CriminalFacts) -> LevelDetermination:
+def determine(
+    rule_set: RuleSet, facts: CriminalFacts, table: NcicTable | None = None
+) -> LevelDetermination:
+    """The level under `rule_set`; `table` says which codes are felonies (default: the
+    package's NCIC table)."""
+    table = table if table is not None else ncic_table()
     if rule_set.offense_type is not None:
-        level, basis = _offense_type(rule_set.offense_type, facts)
+        level, basis = _offense_type(rule_set.offense_type, facts, table)
         hold = True
     elif rule_set.conviction_based is not None:
-        level, basis = _conviction_based(rule_set.conviction_based, facts)
+        level, basis = _conviction_based(rule_set.conviction_based, facts, table)
         hold = True
     elif rule_set.pep is not None:
-        level, basis = _pep(rule_set.pep, facts)
+        level, basis = _pep(rule_set.pep, facts, table)
         hold = level in rule_set.pep.hold_priorities and bool(facts.convictions)
     else:  # parse_rule_set never builds one
         raise ValueError(f"rule set {rule_set.version} has no method")
     allowed, why = True, ""
     if rule_set.detainer_criteria is not None:
-        allowed, why = _detainer_criteria(rule_set.detainer_criteria, facts)
+        allowed, why = _detainer_criteria(rule_set.detainer_criteria, facts, table)
         basis = f"{basis}; detainer criteria: {why}"
     if rule_set.pep is not None:
         allowed = level != NO_LEVEL
     return LevelDetermination(level, rule_set.version, basis, allowed, hold and allowed)
 
 
-def offense_level(ncic_code: str, rules: OffenseTypeRules | None = None) -> int:
+def offense_level(
+    ncic_code: str, rules: OffenseTypeRules | None = None, table: NcicTable | None = None
+) -> int:
     """The 2009 offense-type level of one code (1 is most serious)."""
     if rules is None:
         first = rule_set_named(RULE_SET_2009).offense_type
         assert first is not None
         rules = first
+    table = table if table is not None else ncic_table()
     family = ncic_code[:2]
     if family in rules.by_grade:
         felony_level, other_level = rules.by_grade[family]
-        return felony_level if is_felony(ncic_code) else other_level
+        return felony_level if table.is_felony(ncic_code) else other_level
     return rules.families.get(family, rules.default_level)
 
 
-def level_2009(ncic_codes: Iterable[str]) -> int:
+def level_2009(
+    ncic_codes: Iterable[str],
+    rules: OffenseTypeRules | None = None,
+    table: NcicTable | None = None,
+) -> int:
     """The most serious 2009 level among charges and convictions (1 is most serious)."""
-    return min((offense_level(code) for code in ncic_codes), default=3)
+    return min((offense_level(code, rules, table) for code in ncic_codes), default=3)
 
 
-def _offense_type(rules: OffenseTypeRules, facts: CriminalFacts) -> tuple[int, str]:
+def _offense_type(
+    rules: OffenseTypeRules, facts: CriminalFacts, table: NcicTable
+) -> tuple[int, str]:
     codes = (*facts.charges, *facts.convictions)
     if not codes:
         return rules.default_level, "no charge or conviction known"
-    worst = min(codes, key=lambda c: offense_level(c, rules))
-    return offense_level(worst, rules), f"most serious charge or conviction {worst}"
+    worst = min(codes, key=lambda c: offense_level(c, rules, table))
+    return offense_level(worst, rules, table), f"most serious charge or conviction {worst}"
 
 
-def _split(codes: Iterable[str]) -> tuple[list[str], list[str]]:
+def _split(codes: Iterable[str], table: NcicTable) -> tuple[list[str], list[str]]:
     felonies: list[str] = []
     misdemeanors: list[str] = []
     for code in codes:
-        (felonies if is_felony(code) else misdemeanors).append(code)
+        (felonies if table.is_felony(code) else misdemeanors).append(code)
     return felonies, misdemeanors
 
 
-def _conviction_based(rules: ConvictionRules, facts: CriminalFacts) -> tuple[int, str]:
-    felonies, misdemeanors = _split(facts.convictions)
+def _conviction_based(
+    rules: ConvictionRules, facts: CriminalFacts, table: NcicTable
+) -> tuple[int, str]:
+    felonies, misdemeanors = _split(facts.convictions, table)
     aggravated = [c for c in felonies if code_matches(c, rules.aggravated_felony)]
     if aggravated:
         return 1, f"aggravated felony conviction {aggravated[0]}"
@@ -347,8 +370,8 @@ def _conviction_based(rules: ConvictionRules, facts: CriminalFacts) -> tuple[int
     return NO_LEVEL, "no conviction: non-criminal"
 
 
-def _pep(rules: PepRules, facts: CriminalFacts) -> tuple[int, str]:
-    felonies, misdemeanors = _split(facts.convictions)
+def _pep(rules: PepRules, facts: CriminalFacts, table: NcicTable) -> tuple[int, str]:
+    felonies, misdemeanors = _split(facts.convictions, table)
     if felonies:
         aggravated = any(code_matches(c, rules.aggravated_felony) for c in felonies)
         return 1, "aggravated felony conviction" if aggravated else "felony conviction"
@@ -363,11 +386,13 @@ def _pep(rules: PepRules, facts: CriminalFacts) -> tuple[int, str]:
     return NO_LEVEL, "not a priority"
 
 
-def _detainer_criteria(crit: DetainerCriteria, facts: CriminalFacts) -> tuple[bool, str]:
-    felonies, misdemeanors = _split(facts.convictions)
+def _detainer_criteria(
+    crit: DetainerCriteria, facts: CriminalFacts, table: NcicTable
+) -> tuple[bool, str]:
+    felonies, misdemeanors = _split(facts.convictions, table)
     if crit.felony_conviction and felonies:
         return True, "felony conviction"
-    if crit.pending_felony_charge and any(is_felony(c) for c in facts.charges):
+    if crit.pending_felony_charge and any(table.is_felony(c) for c in facts.charges):
         return True, "pending felony charge"
     if crit.min_misdemeanor_convictions and len(misdemeanors) >= crit.min_misdemeanor_convictions:
         return True, f"{len(misdemeanors)} misdemeanor convictions"

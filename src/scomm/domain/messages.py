@@ -68,9 +68,18 @@ class CandidateEvidence:
     paired_minutiae: dict[int, tuple[tuple[int, int, int, int], ...]] = field(default_factory=dict)
 
 
+class DeliveryStatus(StrEnum):
+    """Where a message stands in the outbox."""
+
+    PENDING = "pending"  # waiting for its time or for a retry
+    DELIVERED = "delivered"  # its recipient handled it
+    DEAD = "dead"  # the dispatcher gave up: a dead letter an operator can replay
+
+
 @dataclass(frozen=True)
 class EncounterEntry:
-    """One encounter of an IDENT identity, as the IDR lists them (oldest first)."""
+    """One encounter of an identity, as a response lists them (oldest first): the IDR's
+    IDENT encounters, the criminal record CJIS sends with an IAQ."""
 
     at: datetime
     kind: str
@@ -134,6 +143,8 @@ class IdentMatch(Message):
     ident_id: str
     candidates: tuple[CandidateEvidence, ...]
     encounters: tuple[EncounterEntry, ...] = ()
+    a_number: str | None = None  # IDENT's biographic record of the identity
+    recorded_status: RecordedStatus | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,7 +158,12 @@ class IdentNoMatch(Message):
 @dataclass(frozen=True, kw_only=True)
 class ImmigrationAlienQuery(Message):
     """IAQ to LESC (Nlets fields: ORI, NAM, DOB, SEX, POB, CUS, OFF, FBI); `nlets_text` is
-    the query as Nlets carried it (`scomm.nist.nlets`), which LESC reads."""
+    the query as Nlets carried it (`scomm.nist.nlets`), which LESC reads.
+
+    What LESC's research found in its own sources travels with the query, since LESC keeps
+    no copy of them: IDENT's record of the identity (`a_number`, `recorded_status`, the
+    `encounters` of the IDR) and the subject's criminal record in the III before this
+    booking (`criminal_record`: earlier arrests and convictions, oldest first)."""
 
     TYPE: ClassVar[str] = "IAQ"
     booking_ori: str
@@ -162,6 +178,9 @@ class ImmigrationAlienQuery(Message):
     candidates: tuple[CandidateEvidence, ...] = ()
     encounters: tuple[EncounterEntry, ...] = ()
     nlets_text: str = ""
+    a_number: str | None = None
+    recorded_status: RecordedStatus | None = None
+    criminal_record: tuple[EncounterEntry, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

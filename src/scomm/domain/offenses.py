@@ -54,6 +54,10 @@ class NcicTable:
     def by_code(self, code: str) -> Offense | None:
         return self.index.get(code)
 
+    def is_felony(self, code: str) -> bool:
+        offense = self.index.get(code)
+        return offense is not None and offense.felony
+
 
 def normalise_literal(literal: str) -> str:
     cleaned = "".join(ch if ch.isalnum() else " " for ch in literal.upper())
@@ -128,10 +132,17 @@ def _get(data: Any, key: str, kind: type, source: str, where: str) -> Any:
     return value
 
 
-@cache
-def ncic_table() -> NcicTable:
+def load_ncic_table() -> NcicTable:
+    """The table as the package's data file holds it, read afresh (`RuleCatalogue.load`)."""
     text = files("scomm.rules").joinpath(NCIC_TABLE_FILE).read_text(encoding="utf-8")
     return parse_ncic_table(text)
+
+
+@cache
+def ncic_table() -> NcicTable:
+    """The package's table, read once: the default of the functions below, for the simulator
+    and the reports. The actors use the `RuleCatalogue` their context was given."""
+    return load_ncic_table()
 
 
 # The booking offenses the synthetic world draws from (kept in the data file's order).
@@ -201,9 +212,8 @@ def offense_for_code(ncic_code: str) -> Offense | None:
     return ncic_table().by_code(ncic_code)
 
 
-def is_felony(ncic_code: str) -> bool:
-    offense = offense_for_code(ncic_code)
-    return offense is not None and offense.felony
+def is_felony(ncic_code: str, table: NcicTable | None = None) -> bool:
+    return (table if table is not None else ncic_table()).is_felony(ncic_code)
 
 
 def code_matches(ncic_code: str, patterns: tuple[str, ...]) -> bool:

@@ -63,6 +63,15 @@ class SwitchSetting:
         )
 
 
+@dataclass(frozen=True)
+class SwitchChange:
+    """One recorded setting as the history shows it: the setting plus when it was recorded."""
+
+    setting_id: int
+    setting: SwitchSetting
+    recorded_at: datetime
+
+
 def check_owner(switch: Switch, changed_by: SwitchOwner) -> None:
     if changed_by not in OWNERS[switch]:
         owners = ", ".join(sorted(OWNERS[switch]))

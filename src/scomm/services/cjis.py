@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping
 
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.biometrics.protocols import Template
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.ids import derived_id
-from scomm.domain.levels import offense_level
 from scomm.domain.messages import (
     Actor,
     CriminalTenprintSubmission,
+    EncounterEntry,
     IdentMatch,
     IdentNoMatch,
     IdentResultsToJail,
@@ -21,8 +23,13 @@ from scomm.domain.messages import (
     Message,
     SubmissionResults,
 )
-from scomm.domain.offenses import classify_literal
-from scomm.domain.records import Repository
+from scomm.domain.records import (
+    CriminalSubmission,
+    Encounter,
+    EncounterKind,
+    Repository,
+    Subject,
+)
 from scomm.domain.switches import Switch
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
@@ -33,14 +40,12 @@ from scomm.services.common import (
     load_case,
     move_case,
     record_outcome,
+    reject,
     reply,
     switch_on,
 )
 from scomm.services.context import ServiceContext
 from scomm.services.fingerprints import NoUsableFingers, evidence, tenprint_templates
-from scomm.services.sib import reject
-from scomm.store.models import CriminalSubmissionRow, EncounterRow, SubjectRow
-from scomm.store.templates import store_templates
 
 ME = Actor.CJIS
 
@@ -49,7 +54,7 @@ class CriminalJusticeInformationServices:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         match message:
             case CriminalTenprintSubmission():
                 self._on_car(message, uow)
@@ -62,22 +67,16 @@ class CriminalJusticeInformationServices:
             case _:
                 raise ValueError(f"CJIS does not handle {message.type}")
 
-    def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
+    def _on_car(self, message: CriminalTenprintSubmission, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         try:
             submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
             templates = tenprint_templates(self.ctx, submission)
         except TransactionError as error:
-            reject(uow, message, case_id=case.case_id, actor=ME, error=error)
+            reject(uow, message, case=case, actor=ME, error=error)
             return
         except NoUsableFingers as error:
-            reject(
-                uow,
-                message,
-                case_id=case.case_id,
-                actor=ME,
-                error=TransactionError("14.999", str(error)),
-            )
+            reject(uow, message, case=case, actor=ME, error=TransactionError("14.999", str(error)))
             return
         gallery = self.ctx.criminal_gallery
         candidates = gallery.search(templates)
@@ -90,14 +89,15 @@ class CriminalJusticeInformationServices:
                 self._enrol(uow, fbi_number, submission, templates)
         if identified or submission.retain:
             self._record_arrest(uow, fbi_number, submission)
-        offense = most_serious_offense(submission)
-        unknown = [c.literal for c in submission.charges if classify_literal(c.literal).unknown]
+        rules = self.ctx.rules
+        offense = most_serious_offense(submission, rules)
+        unknown = [c.literal for c in submission.charges if rules.classify(c.literal).unknown]
         if unknown:  # an arrest literal no table knows: the IAQ says 0399, and it is counted
             uow.record(
                 "decision", "AOL_UNCLASSIFIED", ME.value, case.case_id, {"literals": unknown}
             )
-        uow.session.add(
-            CriminalSubmissionRow(
+        uow.submissions.add(
+            CriminalSubmission(
                 tcn=submission.tcn,
                 case_id=case.case_id,
                 booking_ori=message.booking_ori,
@@ -147,47 +147,46 @@ class CriminalJusticeInformationServices:
             record_outcome(uow, case.case_id, "not_forwarded", ME)
 
     def _enrol(
-        self, uow: UnitOfWork, fbi_number: str, submission: TenprintSubmission, templates: dict
-    ) -> None:  # type: ignore[type-arg]
-        uow.session.add(
-            SubjectRow(
-                repository=Repository.CRIMINAL.value,
-                identity_id=fbi_number,
-                name=submission.name,
-                dob=submission.dob,
-                sex=submission.sex,
-                pob=submission.pob,
-                enrolled_at=uow.now,
-            )
+        self,
+        uow: AbstractUnitOfWork,
+        fbi_number: str,
+        submission: TenprintSubmission,
+        templates: Mapping[int, Template],
+    ) -> None:
+        subject = Subject(
+            repository=Repository.CRIMINAL,
+            identity_id=fbi_number,
+            name=submission.name,
+            dob=submission.dob,
+            sex=submission.sex,
+            pob=submission.pob,
+            enrolled_at=uow.now,
         )
-        store_templates(
-            uow.session, Repository.CRIMINAL, fbi_number, templates, self.ctx.engine_name
-        )
+        uow.identities(Repository.CRIMINAL).enrol(subject, templates, self.ctx.engine_name)
         gallery = self.ctx.criminal_gallery
         uow.after_commit(lambda: gallery.enrol(fbi_number, templates))
 
     def _record_arrest(
-        self, uow: UnitOfWork, fbi_number: str, submission: TenprintSubmission
+        self, uow: AbstractUnitOfWork, fbi_number: str, submission: TenprintSubmission
     ) -> None:
+        identities = uow.identities(Repository.CRIMINAL)
         for charge in submission.charges:
-            uow.session.add(
-                EncounterRow(
-                    repository=Repository.CRIMINAL.value,
+            identities.add_encounter(
+                Encounter(
+                    repository=Repository.CRIMINAL,
                     identity_id=fbi_number,
                     at=uow.now,
-                    kind="arrest",
+                    kind=EncounterKind.ARREST,
                     detail=charge.literal,
                     ori=submission.cri,
                 )
             )
 
-    def _on_ident_match(self, message: IdentMatch, uow: UnitOfWork) -> None:
+    def _on_ident_match(self, message: IdentMatch, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         case.ident_id = message.ident_id
         move_case(uow, case, CaseState.IDENT_MATCH, ME, f"IDENT identity {message.ident_id}")
-        sub = uow.session.scalar(
-            select(CriminalSubmissionRow).where(CriminalSubmissionRow.tcn == message.tcn)
-        )
+        sub = uow.submissions.get(message.tcn)
         if sub is None:
             raise LookupError(f"no accepted submission for TCN {message.tcn}")
         place = jurisdiction(uow, sub.booking_ori)
@@ -224,22 +223,25 @@ class CriminalJusticeInformationServices:
                 candidates=message.candidates,
                 encounters=message.encounters,
                 nlets_text=text,
+                a_number=message.a_number,
+                recorded_status=message.recorded_status,
+                criminal_record=criminal_record(uow, sub),
             )
         )
         move_case(uow, case, CaseState.IAQ_SENT, ME, f"IAQ OFF/{sub.offense_code}")
 
-    def _on_ident_no_match(self, message: IdentNoMatch, uow: UnitOfWork) -> None:
+    def _on_ident_no_match(self, message: IdentNoMatch, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         move_case(uow, case, CaseState.IDENT_NO_MATCH, ME, "IDR no match")
         record_outcome(uow, case.case_id, "no_match", ME)
         if switch_on(uow, case.ori, Switch.C_RESULTS_TO_JAIL, uow.now):
             uow.emit(reply(uow, message, IdentResultsToJail, ME, Actor.SIB, matched=False))
 
-    def _on_iar(self, message: ImmigrationAlienResponse, uow: UnitOfWork) -> None:
+    def _on_iar(self, message: ImmigrationAlienResponse, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         case.level = message.level
         case.rule_set = message.rule_set
-        case.removability = message.removability.value
+        case.removability = message.removability
         move_case(
             uow,
             case,
@@ -247,9 +249,7 @@ class CriminalJusticeInformationServices:
             ME,
             f"IAR {message.removability.value}, level {message.level}",
         )
-        sub = uow.session.scalar(
-            select(CriminalSubmissionRow).where(CriminalSubmissionRow.tcn == message.tcn)
-        )
+        sub = uow.submissions.get(message.tcn)
         uow.emit(
             reply(
                 uow,
@@ -290,12 +290,26 @@ class CriminalJusticeInformationServices:
             )
 
 
-def most_serious_offense(submission: TenprintSubmission) -> tuple[str, float]:
+def criminal_record(
+    uow: AbstractUnitOfWork, submission: CriminalSubmission
+) -> tuple[EncounterEntry, ...]:
+    """The subject's record in the III before this booking, oldest first: the arrests and
+    convictions on file and the arrests of earlier bookings (this booking's own charges
+    travel as the IAQ's offense code)."""
+    on_file = (EncounterKind.PRIOR_ARREST, EncounterKind.CONVICTION)
+    return tuple(
+        EncounterEntry(e.at, e.kind.value, e.detail, e.ori)
+        for e in uow.identities(Repository.CRIMINAL).encounters(submission.fbi_number)
+        if e.kind in on_file or (e.kind is EncounterKind.ARREST and e.at < submission.received_at)
+    )
+
+
+def most_serious_offense(submission: TenprintSubmission, rules: RuleCatalogue) -> tuple[str, float]:
     """The NCIC code for the IAQ's OFF field: the most serious classified charge, else 0399."""
-    classified = [classify_literal(c.literal) for c in submission.charges]
+    classified = [rules.classify(c.literal) for c in submission.charges]
     if not classified:
         return "0399", 0.0
-    best = min(classified, key=lambda c: (offense_level(c.ncic_code), -c.confidence))
+    best = min(classified, key=lambda c: (rules.offense_level(c.ncic_code), -c.confidence))
     return best.ncic_code, best.confidence
 
 

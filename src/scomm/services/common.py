@@ -1,21 +1,36 @@
-"""Helpers every actor uses: case transitions, switch look-ups, replies, seeded draws."""
+"""Helpers every actor uses: case transitions, look-ups, replies, seeded draws."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState, CustodyState, next_case_state, next_custody_state
-from scomm.domain.messages import Actor, Message
-from scomm.domain.policies import DetainerPolicy
-from scomm.domain.records import Jurisdiction
-from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, switch_is_on
+from scomm.domain.messages import (
+    Actor,
+    CriminalTenprintSubmission,
+    Message,
+    TransactionErrorResponse,
+)
+from scomm.domain.records import Case, Jurisdiction
+from scomm.nist.errors import TransactionError
+from scomm.nist.responses import errt_messages
 from scomm.services.errors import ServiceError
-from scomm.store.models import CaseRow, JurisdictionRow, SwitchSettingRow
+from scomm.services.switches import switch_on
+
+__all__ = [
+    "UnknownCase",
+    "jurisdiction",
+    "load_case",
+    "move_case",
+    "move_custody",
+    "record_outcome",
+    "reject",
+    "reply",
+    "seeded_draw",
+    "switch_on",
+]
 
 M = TypeVar("M", bound=Message)
 
@@ -24,16 +39,16 @@ class UnknownCase(ServiceError):
     pass
 
 
-def load_case(uow: UnitOfWork, case_id: str) -> CaseRow:
-    case = uow.session.get(CaseRow, case_id)
+def load_case(uow: AbstractUnitOfWork, case_id: str) -> Case:
+    case = uow.cases.get(case_id)
     if case is None:
         raise UnknownCase(case_id)
     return case
 
 
-def move_case(uow: UnitOfWork, case: CaseRow, new: CaseState, actor: Actor, why: str) -> None:
-    old = CaseState(case.state)
-    case.state = next_case_state(old, new).value
+def move_case(uow: AbstractUnitOfWork, case: Case, new: CaseState, actor: Actor, why: str) -> None:
+    old = case.state
+    case.state = next_case_state(old, new)
     case.updated_at = uow.now
     uow.record(
         "case_state",
@@ -44,9 +59,11 @@ def move_case(uow: UnitOfWork, case: CaseRow, new: CaseState, actor: Actor, why:
     )
 
 
-def move_custody(uow: UnitOfWork, case: CaseRow, new: CustodyState, actor: Actor, why: str) -> None:
-    old = CustodyState(case.custody)
-    case.custody = next_custody_state(old, new).value
+def move_custody(
+    uow: AbstractUnitOfWork, case: Case, new: CustodyState, actor: Actor, why: str
+) -> None:
+    old = case.custody
+    case.custody = next_custody_state(old, new)
     case.updated_at = uow.now
     uow.record(
         "custody",
@@ -57,51 +74,24 @@ def move_custody(uow: UnitOfWork, case: CaseRow, new: CustodyState, actor: Actor
     )
 
 
-def record_outcome(uow: UnitOfWork, case_id: str, name: str, actor: Actor, **detail: Any) -> None:
+def record_outcome(
+    uow: AbstractUnitOfWork, case_id: str, name: str, actor: Actor, **detail: Any
+) -> None:
     """An outcome the published statistics count (hold honoured, released, transferred...)."""
     uow.record("outcome", name, actor.value, case_id, detail)
 
 
-def switch_setting_of(row: SwitchSettingRow) -> SwitchSetting:
-    return SwitchSetting(
-        ori=row.ori,
-        switch=Switch(row.switch),
-        enabled=row.enabled,
-        effective_from=row.effective_from,
-        effective_to=row.effective_to,
-        changed_by=SwitchOwner(row.changed_by),
-        reason=row.reason,
-    )
-
-
-def settings_for(uow: UnitOfWork, ori: str) -> list[SwitchSetting]:
-    """The ORI's recorded settings in the order they were recorded (the later one wins a tie)."""
-    rows = uow.session.scalars(
-        select(SwitchSettingRow).where(SwitchSettingRow.ori == ori).order_by(SwitchSettingRow.id)
-    )
-    return [switch_setting_of(r) for r in rows]
-
-
-def switch_on(uow: UnitOfWork, ori: str, switch: Switch, at: datetime) -> bool:
-    return switch_is_on(settings_for(uow, ori), ori, switch, at)
-
-
-def jurisdiction(uow: UnitOfWork, ori: str) -> Jurisdiction | None:
-    row = uow.session.get(JurisdictionRow, ori)
-    if row is None:
-        return None
-    return Jurisdiction(
-        ori=row.ori,
-        name=row.name,
-        state=row.state,
-        sib_ori=row.sib_ori,
-        detainer_policy=DetainerPolicy(row.detainer_policy),
-        activation_at=row.activation_at,
-    )
+def jurisdiction(uow: AbstractUnitOfWork, ori: str) -> Jurisdiction | None:
+    return uow.jurisdictions.get(ori)
 
 
 def reply(
-    uow: UnitOfWork, to: Message, cls: type[M], sender: Actor, recipient: Actor, **fields: Any
+    uow: AbstractUnitOfWork,
+    to: Message,
+    cls: type[M],
+    sender: Actor,
+    recipient: Actor,
+    **fields: Any,
 ) -> M:
     """A new message about the same case and transaction."""
     return cls(
@@ -111,6 +101,31 @@ def reply(
         sender=sender,
         recipient=recipient,
         **fields,
+    )
+
+
+def reject(
+    uow: AbstractUnitOfWork,
+    message: CriminalTenprintSubmission,
+    *,
+    case: Case,
+    actor: Actor,
+    error: TransactionError,
+) -> None:
+    """Answer a malformed CAR with an ERRT that names the problem; nothing else is kept.
+    The SIB answers the jail, CJIS the SIB."""
+    move_case(uow, case, CaseState.REJECTED, actor, str(error))
+    recipient = Actor.LEA if actor is Actor.SIB else Actor.SIB
+    uow.emit(
+        reply(
+            uow,
+            message,
+            TransactionErrorResponse,
+            actor,
+            recipient,
+            messages=errt_messages(error),
+            field_tag=error.field,
+        )
     )
 
 

@@ -1,4 +1,5 @@
-"""What the services share: settings, the fingerprint engine, the two repositories' galleries."""
+"""What the services share: settings, the fingerprint engine, the two repositories' galleries,
+the rule catalogue."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 from scomm.biometrics.protocols import Extractor, Gallery, TemplateCodec
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.config import Settings
+from scomm.domain.catalogue import RuleCatalogue
 
 
 @dataclass
@@ -22,3 +24,4 @@ class ServiceContext:
     is_holiday: Callable[[date], bool]
     # WSQ images already decoded: SIB, CJIS and IDENT read the same booking's images
     decoded_images: DecodedImageCache = field(default_factory=DecodedImageCache)
+    rules: RuleCatalogue = field(default_factory=RuleCatalogue.load)  # NCIC table, rule sets

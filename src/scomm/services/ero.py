@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
-
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
 from scomm.domain.ids import derived_id
 from scomm.domain.immigration import RecordedStatus, Removability
@@ -26,6 +24,7 @@ from scomm.domain.messages import (
     Transfer,
 )
 from scomm.domain.policies import OfficerAction, OfficerDecision
+from scomm.domain.records import Case, DetainerRecord, DetainerStatus, OfficerDecisionRecord
 from scomm.forms.detainers import (
     DetainerFacts,
     FormConditionNotMet,
@@ -37,10 +36,8 @@ from scomm.forms.detainers import (
 from scomm.services.common import load_case, move_case, reply, seeded_draw
 from scomm.services.context import ServiceContext
 from scomm.services.errors import ServiceError
-from scomm.store.models import CaseRow, DetainerRow, OfficerDecisionRow
 
 ME = Actor.ERO
-PENDING_DETAINER = ("lodged", "honoured")
 
 
 class MissingOfficerDecision(ServiceError):
@@ -51,7 +48,7 @@ class FieldOffice:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         match message:
             case MatchNotification():
                 self._decide(message, uow)
@@ -70,7 +67,7 @@ class FieldOffice:
             case _:
                 raise ValueError(f"ERO does not handle {message.type}")
 
-    def _decide(self, message: MatchNotification, uow: UnitOfWork) -> None:
+    def _decide(self, message: MatchNotification, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         policy = self.ctx.settings.officer_policy
         draw = seeded_draw(self.ctx.settings.seed, "officer", message.case_id)
@@ -108,8 +105,8 @@ class FieldOffice:
 
     def _form_for(
         self,
-        uow: UnitOfWork,
-        case: CaseRow,
+        uow: AbstractUnitOfWork,
+        case: Case,
         message: MatchNotification,
         decision: OfficerDecision,
         day: date,
@@ -158,18 +155,22 @@ class FieldOffice:
         return OfficerDecision(OfficerAction.NO_ACTION, why, decision.decided_by), None, {}
 
     def _record_decision(
-        self, uow: UnitOfWork, case: CaseRow, message: MatchNotification, decision: OfficerDecision
+        self,
+        uow: AbstractUnitOfWork,
+        case: Case,
+        message: MatchNotification,
+        decision: OfficerDecision,
     ) -> str | None:
         """The officer decision on record. With safeguard (c) off, as in the original program,
         only the audit entry is kept: no decision row for a detainer to point at."""
         required = self.ctx.settings.safeguards.officer_decision_required
         decision_id = derived_id("decision", case.case_id) if required else None
         if required:
-            uow.session.add(
-                OfficerDecisionRow(
+            uow.officer_decisions.add(
+                OfficerDecisionRecord(
                     case_id=case.case_id,
                     decided_at=uow.now,
-                    action=decision.action.value,
+                    action=decision.action,
                     reason=decision.reason,
                     decided_by=decision.decided_by,
                     decision_id=decision_id,
@@ -194,8 +195,8 @@ class FieldOffice:
 
     def _lodge(
         self,
-        uow: UnitOfWork,
-        case: CaseRow,
+        uow: AbstractUnitOfWork,
+        case: Case,
         message: MatchNotification,
         decision: OfficerDecision,
         decision_id: str | None,
@@ -203,14 +204,9 @@ class FieldOffice:
         fields: dict[str, str],
     ) -> None:
         if self.ctx.settings.safeguards.officer_decision_required:
-            uow.session.flush()
-            recorded = uow.session.scalar(
-                select(OfficerDecisionRow).where(
-                    OfficerDecisionRow.case_id == case.case_id,
-                    OfficerDecisionRow.decision_id == decision_id,
-                    OfficerDecisionRow.action == OfficerAction.LODGE_DETAINER.value,
-                )
-            )
+            recorded = uow.officer_decisions.find(case.case_id, decision_id)
+            if recorded is not None and recorded.action is not OfficerAction.LODGE_DETAINER:
+                recorded = None
             if recorded is None or not recorded.decided_by:
                 raise MissingOfficerDecision(f"case {case.case_id}: no recorded decision")
             uow.record(
@@ -222,14 +218,14 @@ class FieldOffice:
             )
         delay = self.ctx.settings.delays.ero_decision
         detainer_id = derived_id("det", case.case_id)
-        uow.session.add(
-            DetainerRow(
+        uow.detainers.add(
+            DetainerRecord(
                 detainer_id=detainer_id,
                 case_id=case.case_id,
                 form=form,
                 lodged_at=uow.now + delay,
                 decided_by=decision.decided_by,
-                status="lodged",
+                status=DetainerStatus.LODGED,
                 rule_set=message.rule_set,
                 decision_id=decision_id,
             )
@@ -253,7 +249,7 @@ class FieldOffice:
             delay=delay,
         )
 
-    def _on_disposition(self, message: CourtDisposition, uow: UnitOfWork) -> None:
+    def _on_disposition(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
         """Safeguard (b): a dismissal or acquittal withdraws a pending detainer."""
         uow.record(
             "received",
@@ -266,14 +262,9 @@ class FieldOffice:
             message.outcome.clears_the_person and self.ctx.settings.safeguards.withdraw_on_dismissal
         ):
             return
-        pending = uow.session.scalars(
-            select(DetainerRow).where(
-                DetainerRow.case_id == message.case_id,
-                DetainerRow.status.in_(PENDING_DETAINER),
-            )
-        ).all()
+        pending = [d for d in uow.detainers.for_case(message.case_id) if d.status.is_pending]
         for detainer in pending:
-            detainer.status = "withdrawn"
+            detainer.status = DetainerStatus.WITHDRAWN
             detainer.withdrawn_at = uow.now
             reason = f"charges {message.outcome.value} on {message.decided_at.date().isoformat()}"
             uow.record(
@@ -295,7 +286,7 @@ class FieldOffice:
                 )
             )
 
-    def _schedule_pickup(self, message: HoldStarted, uow: UnitOfWork) -> None:
+    def _schedule_pickup(self, message: HoldStarted, uow: AbstractUnitOfWork) -> None:
         """Officers come for the person some time later: sometimes after the hold has ended."""
         delays = self.ctx.settings.delays
         draw = seeded_draw(self.ctx.settings.seed, "pickup", message.case_id)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from sqlalchemy import select
-
 from scomm.biometrics.protocols import Template
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.messages import (
     Actor,
     CandidateEvidence,
@@ -18,13 +16,12 @@ from scomm.domain.messages import (
     IdentSearchRequest,
     Message,
 )
-from scomm.domain.records import Repository
+from scomm.domain.records import Encounter, EncounterKind, Repository
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
 from scomm.services.common import reply
 from scomm.services.context import ServiceContext
 from scomm.services.fingerprints import NoUsableFingers, evidence, tenprint_templates
-from scomm.store.models import EncounterRow, FingerTemplateRow
 
 ME = Actor.IDENT
 EVIDENCE_FINGERS = 3  # paired minutiae for the best-scoring fingers of the best candidate
@@ -37,7 +34,7 @@ class ImmigrationRepository:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         if not isinstance(message, IdentSearchRequest):
             raise ValueError(f"IDENT does not handle {message.type}")
         delay = self.ctx.settings.delays.ident_search
@@ -59,13 +56,15 @@ class ImmigrationRepository:
             found = evidence(candidates)
             if self.ctx.settings.safeguards.match_evidence and found:
                 found = (self._with_minutiae(uow, found[0], templates), *found[1:])
+            identities = uow.identities(Repository.IMMIGRATION)
             history = encounter_list(uow, best.identity_id)
-            uow.session.add(
-                EncounterRow(
-                    repository=Repository.IMMIGRATION.value,
+            subject = identities.subject(best.identity_id)
+            identities.add_encounter(
+                Encounter(
+                    repository=Repository.IMMIGRATION,
                     identity_id=best.identity_id,
                     at=uow.now,
-                    kind="interoperability_search",
+                    kind=EncounterKind.INTEROPERABILITY_SEARCH,
                     detail=f"criminal booking TCN {message.tcn}",
                     ori=message.booking_ori,
                 )
@@ -80,6 +79,8 @@ class ImmigrationRepository:
                     ident_id=best.identity_id,
                     candidates=found,
                     encounters=history,
+                    a_number=subject.a_number if subject else None,
+                    recorded_status=subject.recorded_status if subject else None,
                 ),
                 delay=delay,
             )
@@ -97,7 +98,7 @@ class ImmigrationRepository:
             )
 
     def _with_minutiae(
-        self, uow: UnitOfWork, candidate: CandidateEvidence, probe: Mapping[int, Template]
+        self, uow: AbstractUnitOfWork, candidate: CandidateEvidence, probe: Mapping[int, Template]
     ) -> CandidateEvidence:
         """Safeguard (d): the minutiae the matcher paired, where the engine can explain."""
         engine = getattr(self.ctx.immigration_gallery, "search_engine", None)
@@ -106,18 +107,13 @@ class ImmigrationRepository:
             return candidate
         fingers = sorted(candidate.finger_scores, key=lambda f: -candidate.finger_scores[f])
         paired: dict[int, tuple[tuple[int, int, int, int], ...]] = {}
+        identities = uow.identities(Repository.IMMIGRATION)
         for finger in fingers[:EVIDENCE_FINGERS]:
-            row = uow.session.scalar(
-                select(FingerTemplateRow).where(
-                    FingerTemplateRow.repository == Repository.IMMIGRATION.value,
-                    FingerTemplateRow.identity_id == candidate.identity_id,
-                    FingerTemplateRow.finger == finger,
-                )
-            )
-            if row is None or finger not in probe:
+            stored = identities.template(candidate.identity_id, finger)
+            if stored is None or finger not in probe:
                 continue
             mine = getattr(probe[finger], "minutiae", None)
-            theirs = getattr(self.ctx.codec.decode(row.data, finger), "minutiae", None)
+            theirs = getattr(self.ctx.codec.decode(stored, finger), "minutiae", None)
             if mine is None or theirs is None:
                 continue
             why = matcher.explain(matcher.prepare(mine), matcher.prepare(theirs))
@@ -128,14 +124,7 @@ class ImmigrationRepository:
         return replace(candidate, paired_minutiae=paired)
 
 
-def encounter_list(uow: UnitOfWork, ident_id: str) -> tuple[EncounterEntry, ...]:
+def encounter_list(uow: AbstractUnitOfWork, ident_id: str) -> tuple[EncounterEntry, ...]:
     """The IDR's encounter list: the identity's IDENT encounters, oldest first."""
-    rows = uow.session.scalars(
-        select(EncounterRow)
-        .where(
-            EncounterRow.repository == Repository.IMMIGRATION.value,
-            EncounterRow.identity_id == ident_id,
-        )
-        .order_by(EncounterRow.at, EncounterRow.id)
-    ).all()
-    return tuple(EncounterEntry(r.at, r.kind, r.detail, r.ori) for r in rows)
+    found = uow.identities(Repository.IMMIGRATION).encounters(ident_id)
+    return tuple(EncounterEntry(e.at, e.kind.value, e.detail, e.ori) for e in found)

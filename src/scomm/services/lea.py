@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.hold import hold_deadline
 from scomm.domain.ids import derived_id
@@ -30,7 +28,7 @@ from scomm.domain.messages import (
     Transfer,
 )
 from scomm.domain.policies import DetainerPolicy, apply_detainer_policy
-from scomm.domain.records import Booking
+from scomm.domain.records import Booking, Case, DetainerRecord, DetainerStatus
 from scomm.domain.switches import Switch
 from scomm.services.common import (
     jurisdiction,
@@ -42,7 +40,6 @@ from scomm.services.common import (
 )
 from scomm.services.context import ServiceContext
 from scomm.services.errors import ServiceError
-from scomm.store.models import BookingRow, CaseRow, ChargeRow, DetainerRow
 
 ME = Actor.LEA
 
@@ -62,44 +59,21 @@ class BookingJail:
         self.ctx = ctx
 
     # -- the booking itself: a command from the jail's own staff, not a message --
-    def book(self, uow: UnitOfWork, booking: Booking, transaction: bytes) -> Booked:
+    def book(self, uow: AbstractUnitOfWork, booking: Booking, transaction: bytes) -> Booked:
         if jurisdiction(uow, booking.ori) is None:
             raise BookingRefused(f"unknown booking agency ORI {booking.ori!r}")
-        if uow.session.scalar(select(BookingRow.tcn).where(BookingRow.tcn == booking.tcn)):
+        if uow.bookings.tcn_used(booking.tcn):
             raise BookingRefused(f"TCN {booking.tcn!r} already used")
         case_id = derived_id("case", booking.tcn)
         uow.cause = case_id
-        uow.session.add(
-            BookingRow(
-                booking_id=booking.booking_id,
-                tcn=booking.tcn,
-                case_id=case_id,
-                ori=booking.ori,
-                booked_at=booking.booked_at,
-                release_due_at=booking.release_due_at,
-                name=booking.name,
-                dob=booking.dob,
-                sex=booking.sex,
-                pob=booking.pob,
-            )
-        )
-        uow.session.flush()  # the booking row before the charges that point at it
-        for position, charge in enumerate(booking.charges, start=1):
-            uow.session.add(
-                ChargeRow(
-                    booking_id=booking.booking_id,
-                    position=position,
-                    literal=charge.literal,
-                    offense_date=charge.offense_date,
-                )
-            )
-        uow.session.add(
-            CaseRow(
+        uow.bookings.add(booking, case_id)
+        uow.cases.add(
+            Case(
                 case_id=case_id,
                 tcn=booking.tcn,
                 ori=booking.ori,
-                state=CaseState.BOOKED.value,
-                custody=CustodyState.IN_CUSTODY.value,
+                state=CaseState.BOOKED,
+                custody=CustodyState.IN_CUSTODY,
                 opened_at=uow.now,
                 updated_at=uow.now,
             )
@@ -135,7 +109,7 @@ class BookingJail:
         return Booked(case_id=case_id, tcn=booking.tcn)
 
     # -- messages --
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         match message:
             case TransactionErrorResponse():
                 record_outcome(
@@ -171,7 +145,7 @@ class BookingJail:
             case _:
                 raise ValueError(f"the jail does not handle {message.type}")
 
-    def _on_disposition(self, message: CourtDisposition, uow: UnitOfWork) -> None:
+    def _on_disposition(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
         """Record the court's disposition; with safeguard (b) on, tell ICE when it has a
         detainer pending here; a dismissal or acquittal makes the person eligible for
         release now."""
@@ -183,23 +157,18 @@ class BookingJail:
             ME,
             decided_at=message.decided_at.isoformat(),
         )
-        pending = uow.session.scalar(
-            select(DetainerRow.detainer_id).where(
-                DetainerRow.case_id == case.case_id,
-                DetainerRow.status.in_(("lodged", "honoured")),
-            )
-        )
-        if pending is not None and self.ctx.settings.safeguards.withdraw_on_dismissal:
+        pending = [d for d in uow.detainers.for_case(case.case_id) if d.status.is_pending]
+        if pending and self.ctx.settings.safeguards.withdraw_on_dismissal:
             fields = {"outcome": message.outcome, "decided_at": message.decided_at}
             uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
-        if message.outcome.clears_the_person and case.custody == CustodyState.IN_CUSTODY.value:
+        if message.outcome.clears_the_person and case.custody is CustodyState.IN_CUSTODY:
             uow.emit(reply(uow, message, ReleaseDue, ME, ME))
 
-    def _on_withdrawn(self, message: DetainerWithdrawn, uow: UnitOfWork) -> None:
+    def _on_withdrawn(self, message: DetainerWithdrawn, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
-        detainer = uow.session.get(DetainerRow, message.detainer_id)
+        detainer = uow.detainers.get(message.detainer_id)
         if detainer is not None:
-            detainer.status = "withdrawn"
+            detainer.status = DetainerStatus.WITHDRAWN
         record_outcome(
             uow,
             case.case_id,
@@ -208,14 +177,14 @@ class BookingJail:
             detainer_id=message.detainer_id,
             reason=message.reason,
         )
-        if case.custody == CustodyState.HELD_ON_DETAINER.value:
+        if case.custody is CustodyState.HELD_ON_DETAINER:
             self._release(uow, message, case, f"detainer withdrawn: {message.reason}")
 
-    def _on_detainer(self, message: Detainer, uow: UnitOfWork) -> None:
+    def _on_detainer(self, message: Detainer, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
-        detainer = uow.session.get(DetainerRow, message.detainer_id)
+        detainer = uow.detainers.get(message.detainer_id)
         needs_decision = self.ctx.settings.safeguards.officer_decision_required
-        if detainer is not None and detainer.status == "withdrawn":
+        if detainer is not None and detainer.status is DetainerStatus.WITHDRAWN:
             honour, reason = False, "detainer already withdrawn"
         elif needs_decision and not (message.decision_id and message.decided_by):
             honour, reason = False, "no recorded officer decision behind the detainer"
@@ -226,8 +195,8 @@ class BookingJail:
                 case.case_id,
                 {"detainer_id": message.detainer_id, "form": message.form},
             )
-        elif case.custody != CustodyState.IN_CUSTODY.value:
-            honour, reason = False, f"subject no longer in custody ({case.custody})"
+        elif case.custody is not CustodyState.IN_CUSTODY:
+            honour, reason = False, f"subject no longer in custody ({case.custody.value})"
         else:
             place = jurisdiction(uow, case.ori)
             policy = place.detainer_policy if place else DetainerPolicy.HONOR_ALL
@@ -235,9 +204,9 @@ class BookingJail:
                 policy, switch_on(uow, case.ori, Switch.D_HONOUR_DETAINERS, uow.now), message.level
             )
             honour, reason = verdict.honour, verdict.reason
-        if detainer is not None and detainer.status != "withdrawn":
+        if detainer is not None and detainer.status is not DetainerStatus.WITHDRAWN:
             detainer.honoured = honour
-            detainer.status = "honoured" if honour else "declined"
+            detainer.status = DetainerStatus.HONOURED if honour else DetainerStatus.DECLINED
         record_outcome(
             uow,
             case.case_id,
@@ -260,17 +229,11 @@ class BookingJail:
             delay=self.ctx.settings.delays.lea_response,
         )
 
-    def _on_release_due(self, message: ReleaseDue, uow: UnitOfWork) -> None:
+    def _on_release_due(self, message: ReleaseDue, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
-        if case.custody != CustodyState.IN_CUSTODY.value:
+        if case.custody is not CustodyState.IN_CUSTODY:
             return
-        detainer = uow.session.scalar(
-            select(DetainerRow).where(
-                DetainerRow.case_id == case.case_id,
-                DetainerRow.honoured.is_(True),
-                DetainerRow.status == "honoured",
-            )
-        )
+        detainer = honoured_detainer(uow.detainers.for_case(case.case_id))
         if detainer is None:
             self._release(uow, message, case, "eligible for release")
             return
@@ -298,36 +261,45 @@ class BookingJail:
             reply(uow, message, HoldExpired, ME, ME, detainer_id=detainer.detainer_id), at=deadline
         )
 
-    def _on_pickup(self, message: CustodyPickup, uow: UnitOfWork) -> None:
+    def _on_pickup(self, message: CustodyPickup, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
-        if case.custody != CustodyState.HELD_ON_DETAINER.value:
+        if case.custody is not CustodyState.HELD_ON_DETAINER:
             uow.record(
-                "decision", "PICKUP_MISSED", ME.value, case.case_id, {"custody": case.custody}
+                "decision",
+                "PICKUP_MISSED",
+                ME.value,
+                case.case_id,
+                {"custody": case.custody.value},
             )
             return
         move_custody(uow, case, CustodyState.TRANSFERRED_TO_ICE, ME, "ICE took custody")
-        detainer = uow.session.get(DetainerRow, message.detainer_id)
+        detainer = uow.detainers.get(message.detainer_id)
         if detainer is not None:
-            detainer.status = "transferred"
+            detainer.status = DetainerStatus.TRANSFERRED
         record_outcome(uow, case.case_id, "transferred", ME, detainer_id=message.detainer_id)
         uow.emit(reply(uow, message, Transfer, ME, Actor.ERO, detainer_id=message.detainer_id))
 
-    def _on_hold_expired(self, message: HoldExpired, uow: UnitOfWork) -> None:
+    def _on_hold_expired(self, message: HoldExpired, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
-        if case.custody != CustodyState.HELD_ON_DETAINER.value:
+        if case.custody is not CustodyState.HELD_ON_DETAINER:
             return
-        detainer = uow.session.get(DetainerRow, message.detainer_id)
+        detainer = uow.detainers.get(message.detainer_id)
         if detainer is not None:
-            detainer.status = "expired"
+            detainer.status = DetainerStatus.EXPIRED
         record_outcome(uow, case.case_id, "hold_expired", ME, detainer_id=message.detainer_id)
         self._release(uow, message, case, "48-hour hold expired")
 
-    def _release(self, uow: UnitOfWork, cause: Message, case: CaseRow, why: str) -> None:
+    def _release(self, uow: AbstractUnitOfWork, cause: Message, case: Case, why: str) -> None:
         move_custody(uow, case, CustodyState.RELEASED, ME, why)
         record_outcome(uow, case.case_id, "released", ME, reason=why)
         ice_interested = case.notify_on_release or case.state in (
-            CaseState.DETAINER_LODGED.value,
-            CaseState.NOTIFICATION_REQUESTED.value,
+            CaseState.DETAINER_LODGED,
+            CaseState.NOTIFICATION_REQUESTED,
         )
         if ice_interested:
             uow.emit(reply(uow, cause, Release, ME, Actor.ERO, reason=why))
+
+
+def honoured_detainer(detainers: list[DetainerRecord]) -> DetainerRecord | None:
+    """The detainer the jail agreed to hold the person on, if any."""
+    return next((d for d in detainers if d.honoured and d.status is DetainerStatus.HONOURED), None)

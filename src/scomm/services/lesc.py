@@ -1,15 +1,16 @@
 """ICE's Law Enforcement Support Center: researches an IAQ and answers with an IAR.
 
-It reads the query as Nlets text, looks up the IDENT record, the criminal history (III) and,
-with the status-currency safeguard on, the USCIS benefit records; the rule set in force on
-the day it answers gives the level, and the IAR names that rule set's version.
+It reads the query as Nlets text; the IDENT record and the criminal history (III) it
+researched travel with the query (LESC keeps no copy of either), and with the
+status-currency safeguard on it looks up its USCIS benefit records (`uow.benefits`). The
+rule set in force on the day it answers gives the level, and the IAR names that rule set's
+version.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
-
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import (
     DETERMINATION_TEXT,
     RecordedStatus,
@@ -17,7 +18,7 @@ from scomm.domain.immigration import (
     removability,
     status_change_since,
 )
-from scomm.domain.levels import CriminalFacts, determine, level_2009, rule_set_at
+from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import (
     Actor,
     HistoryEntry,
@@ -25,49 +26,44 @@ from scomm.domain.messages import (
     ImmigrationAlienResponse,
     Message,
 )
-from scomm.domain.offenses import classify_literal, is_felony
-from scomm.domain.records import Repository
+from scomm.domain.records import EncounterKind
 from scomm.nist.nlets import parse_iaq
 from scomm.services.common import reply
 from scomm.services.context import ServiceContext
-from scomm.services.uscis import benefits_for
-from scomm.store.models import CriminalSubmissionRow, EncounterRow, SubjectRow
 
 ME = Actor.LESC
-# IDENT encounters that are not status events: the interoperability search of this booking
-NOT_A_STATUS_ENCOUNTER = ("interoperability_search",)
 
 
 class LawEnforcementSupportCenter:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         if not isinstance(message, ImmigrationAlienQuery):
             raise ValueError(f"LESC does not handle {message.type}")
         offense_code = message.offense_code
         if message.nlets_text:  # the query as Nlets carried it is what LESC reads
             offense_code = parse_iaq(message.nlets_text).offense_code
-        subject = uow.session.get(SubjectRow, (Repository.IMMIGRATION.value, message.ident_id))
-        if subject is None or subject.recorded_status is None:
+        if message.recorded_status is None:
             raise LookupError(f"IDENT identity {message.ident_id} has no immigration record")
-        status = RecordedStatus(subject.recorded_status)
-        history = self._criminal_history(uow, message.fbi_number, message.tcn)
+        status = RecordedStatus(message.recorded_status)
+        rules = self.ctx.rules
+        history = criminal_history(message, rules)
         facts = CriminalFacts(
             charges=(offense_code, *(h.ncic_code for h in history if h.kind != "conviction")),
             convictions=tuple(h.ncic_code for h in history if h.kind == "conviction"),
             recorded_status=status.value,
         )
-        rule_set = rule_set_at(uow.now)
-        found = determine(rule_set, facts)
+        rule_set = rules.rule_set_at(uow.now)
+        found = rules.determine(rule_set, facts)
         # Removability is a status question, answered at booking before any conviction: it
         # follows the seriousness of the charges and convictions (the offense-type table);
         # the priority level follows the rule set in force.
-        severity = level_2009([*facts.charges, *facts.convictions])
+        severity = rules.level_2009([*facts.charges, *facts.convictions])
         determination = removability(status, severity)
         safeguards = self.ctx.settings.safeguards
         if determination is Removability.REMOVABLE and safeguards.status_currency:
-            determination = self._status_currency(uow, message, subject.a_number, determination)
+            determination = self._status_currency(uow, message, message.a_number, determination)
         candidates = message.candidates if safeguards.match_evidence else ()
         uow.record(
             "decision",
@@ -95,7 +91,7 @@ class LawEnforcementSupportCenter:
                 ME,
                 Actor.CJIS,
                 ident_id=message.ident_id,
-                a_number=subject.a_number,
+                a_number=message.a_number,
                 recorded_status=status,
                 removability=determination,
                 level=found.level,
@@ -115,7 +111,7 @@ class LawEnforcementSupportCenter:
 
     def _status_currency(
         self,
-        uow: UnitOfWork,
+        uow: AbstractUnitOfWork,
         message: ImmigrationAlienQuery,
         a_number: str | None,
         determination: Removability,
@@ -124,17 +120,9 @@ class LawEnforcementSupportCenter:
         the last immigration encounter makes the answer "status unresolved, possible citizen"."""
         if a_number is None:  # nothing to look up by: the USCIS systems are keyed by A-number
             return determination
-        last = uow.session.scalar(
-            select(EncounterRow.at)
-            .where(
-                EncounterRow.repository == Repository.IMMIGRATION.value,
-                EncounterRow.identity_id == message.ident_id,
-                EncounterRow.kind.not_in(NOT_A_STATUS_ENCOUNTER),
-            )
-            .order_by(EncounterRow.at.desc())
-            .limit(1)
-        )
-        change = status_change_since(last, benefits_for(uow.session, a_number))
+        status_events = [e.at for e in message.encounters if EncounterKind(e.kind).is_status_event]
+        last = max(status_events, default=None)
+        change = status_change_since(last, uow.benefits.for_a_number(a_number))
         if change is None:
             return determination
         uow.record(
@@ -153,33 +141,20 @@ class LawEnforcementSupportCenter:
         )
         return Removability.STATUS_UNRESOLVED
 
-    def _criminal_history(self, uow: UnitOfWork, fbi_number: str, tcn: str) -> list[HistoryEntry]:
-        """The criminal record (the III check): arrests and convictions before this booking,
-        whose own charges arrive as the IAQ's offense code."""
-        booked = uow.session.scalar(
-            select(CriminalSubmissionRow.received_at).where(CriminalSubmissionRow.tcn == tcn)
+
+def criminal_history(message: ImmigrationAlienQuery, rules: RuleCatalogue) -> list[HistoryEntry]:
+    """The criminal record (the III check) as the IAR summarises it: the arrests and
+    convictions before this booking, whose own charges arrive as the IAQ's offense code."""
+    entries = []
+    for entry in message.criminal_record:
+        code = rules.classify(entry.detail).ncic_code
+        conviction = entry.kind == EncounterKind.CONVICTION
+        entries.append(
+            HistoryEntry(
+                kind="conviction" if conviction else "arrest",
+                literal=entry.detail,
+                ncic_code=code,
+                felony=rules.is_felony(code),
+            )
         )
-        earlier = EncounterRow.kind.in_(("prior_arrest", "conviction"))
-        if booked is not None:
-            earlier = or_(earlier, and_(EncounterRow.kind == "arrest", EncounterRow.at < booked))
-        rows = uow.session.execute(
-            select(EncounterRow.kind, EncounterRow.detail)
-            .where(
-                EncounterRow.repository == Repository.CRIMINAL.value,
-                EncounterRow.identity_id == fbi_number,
-                earlier,
-            )
-            .order_by(EncounterRow.at, EncounterRow.id)
-        ).all()
-        entries = []
-        for kind, literal in rows:
-            code = classify_literal(literal).ncic_code
-            entries.append(
-                HistoryEntry(
-                    kind="conviction" if kind == "conviction" else "arrest",
-                    literal=literal,
-                    ncic_code=code,
-                    felony=is_felony(code),
-                )
-            )
-        return entries
+    return entries

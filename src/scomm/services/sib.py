@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
 from scomm.domain.messages import (
     Actor,
@@ -16,12 +16,12 @@ from scomm.domain.switches import Switch
 from scomm.nist.car import decode_tenprint
 from scomm.nist.errors import TransactionError
 from scomm.nist.forward import FBI_CJIS_DAI, readdress
-from scomm.nist.responses import errt_messages
 from scomm.services.common import (
     jurisdiction,
     load_case,
     move_case,
     record_outcome,
+    reject,
     reply,
     switch_on,
 )
@@ -34,7 +34,7 @@ class StateIdentificationBureau:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def handle(self, message: Message, uow: UnitOfWork) -> None:
+    def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         match message:
             case CriminalTenprintSubmission(sender=Actor.LEA):
                 self._on_car(message, uow)
@@ -65,7 +65,7 @@ class StateIdentificationBureau:
             case _:
                 raise ValueError(f"the SIB does not handle {message.type}")
 
-    def _on_car(self, message: CriminalTenprintSubmission, uow: UnitOfWork) -> None:
+    def _on_car(self, message: CriminalTenprintSubmission, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         try:
             submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
@@ -81,7 +81,7 @@ class StateIdentificationBureau:
                 )
             forwarded = readdress(message.transaction, ori=place.sib_ori, dai=FBI_CJIS_DAI)
         except TransactionError as error:
-            reject(uow, message, case_id=case.case_id, actor=ME, error=error)
+            reject(uow, message, case=case, actor=ME, error=error)
             return
         if not switch_on(uow, message.booking_ori, Switch.A_PRINTS_TO_FBI, uow.now):
             move_case(uow, case, CaseState.STATE_ONLY, ME, "switch A off: state search only")
@@ -99,28 +99,3 @@ class StateIdentificationBureau:
             ),
             delay=self.ctx.settings.delays.sib_forward,
         )
-
-
-def reject(
-    uow: UnitOfWork,
-    message: CriminalTenprintSubmission,
-    *,
-    case_id: str,
-    actor: Actor,
-    error: TransactionError,
-) -> None:
-    """Answer a malformed CAR with an ERRT that names the problem; nothing else is kept."""
-    case = load_case(uow, case_id)
-    move_case(uow, case, CaseState.REJECTED, actor, str(error))
-    recipient = Actor.LEA if actor is Actor.SIB else Actor.SIB
-    uow.emit(
-        reply(
-            uow,
-            message,
-            TransactionErrorResponse,
-            actor,
-            recipient,
-            messages=errt_messages(error),
-            field_tag=error.field,
-        )
-    )

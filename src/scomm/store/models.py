@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from scomm.domain.messages import DeliveryStatus
+
 
 class Base(DeclarativeBase):
     pass
@@ -125,7 +127,7 @@ class EncounterRow(Base):
     repository: Mapped[str] = mapped_column(String(12))
     identity_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(30))  # an EncounterKind
     detail: Mapped[str] = mapped_column(Text)
     ori: Mapped[str] = mapped_column(String(9), default="")
     __table_args__ = (Index("ix_encounters_identity", "repository", "identity_id"),)
@@ -156,7 +158,7 @@ class DetainerRow(Base):
     form: Mapped[str] = mapped_column(String(10))
     lodged_at: Mapped[datetime] = mapped_column(DateTime)
     decided_by: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # a DetainerStatus
     honoured: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     hold_deadline: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     rule_set: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -203,7 +205,7 @@ class OutboxRow(Base):
     available_at: Mapped[datetime] = mapped_column(DateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.PENDING.value)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
 

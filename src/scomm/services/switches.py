@@ -1,0 +1,87 @@
+"""Switches A-D as the actors and the operators see them: the value in force, audited changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from scomm.bus.unit_of_work import AbstractUnitOfWork
+from scomm.domain.switches import (
+    DEFAULTS,
+    OWNERS,
+    Switch,
+    SwitchChange,
+    SwitchSetting,
+    check_owner,
+    switch_is_on,
+)
+from scomm.services.errors import ServiceError
+
+
+class UnknownJurisdiction(ServiceError):
+    """A switch change for an ORI that no jurisdiction in the database has."""
+
+
+def switch_on(uow: AbstractUnitOfWork, ori: str, switch: Switch, at: datetime) -> bool:
+    """The switch's value for `ori` at `at` (the later recorded setting wins a tie)."""
+    settings = [change.setting for change in uow.switches.history(ori)]
+    return switch_is_on(settings, ori, switch, at)
+
+
+def set_switch(
+    uow: AbstractUnitOfWork, setting: SwitchSetting, *, require_known_ori: bool = False
+) -> int:
+    """Record a switch setting and its audit entry in `uow` (not committed); returns its id.
+
+    Raises SwitchPermissionError when `setting.changed_by` does not own the switch, and
+    UnknownJurisdiction (with `require_known_ori`) for an ORI the database does not serve.
+    """
+    check_owner(setting.switch, setting.changed_by)
+    if setting.effective_to is not None and setting.effective_to <= setting.effective_from:
+        raise ValueError("the setting must end after it starts (effective_to > effective_from)")
+    if require_known_ori and uow.jurisdictions.get(setting.ori) is None:
+        raise UnknownJurisdiction(f"no jurisdiction with ORI {setting.ori!r} in this database")
+    setting_id = uow.switches.add(setting, uow.now)
+    uow.record(
+        "switch",
+        f"SWITCH_{setting.switch.value}",
+        setting.changed_by.value,
+        "",
+        {
+            "setting_id": setting_id,
+            "ori": setting.ori,
+            "enabled": setting.enabled,
+            "effective_from": setting.effective_from.isoformat(),
+            "effective_to": setting.effective_to.isoformat() if setting.effective_to else None,
+            "reason": setting.reason,
+        },
+    )
+    return setting_id
+
+
+def switch_history(uow: AbstractUnitOfWork, ori: str | None = None) -> list[SwitchChange]:
+    """Every recorded setting (of one ORI, or all), in the order they were recorded."""
+    return uow.switches.history(ori)
+
+
+def switches_in_force(
+    uow: AbstractUnitOfWork, at: datetime, ori: str | None = None
+) -> dict[str, dict[Switch, bool]]:
+    """The value of A-D for each ORI (every jurisdiction and every ORI with a setting) at `at`."""
+    settings = [change.setting for change in uow.switches.history(ori)]
+    oris = {s.ori for s in settings}
+    if ori is None:
+        oris |= set(uow.jurisdictions.oris())
+    else:
+        oris.add(ori)
+    return {
+        o: {switch: switch_is_on(settings, o, switch, at) for switch in Switch}
+        for o in sorted(oris)
+    }
+
+
+def owners_text(switch: Switch) -> str:
+    return ", ".join(sorted(OWNERS[switch]))
+
+
+def default_text(switch: Switch) -> str:
+    return "on" if DEFAULTS[switch] else "off"
