@@ -8,7 +8,7 @@ from datetime import date, datetime
 from scomm.biometrics.profiles import Engine, build_engine, load_profile, resolve_profile
 from scomm.biometrics.protocols import Gallery
 from scomm.biometrics.wsq_codec import DecodedImageCache
-from scomm.bus.dispatcher import Dispatcher, FaultHook
+from scomm.bus.dispatcher import Dispatcher, FaultHook, Handler
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
 from scomm.domain.clock import Clock, ScenarioClock
@@ -80,7 +80,7 @@ class System:
                     self.ctx.engine_name,
                 )  # fmt: skip
         self.lea = BookingJail(self.ctx)
-        handlers = {
+        handlers: dict[Actor, Handler] = {
             Actor.LEA: self.lea,
             Actor.SIB: StateIdentificationBureau(self.ctx),
             Actor.CJIS: CriminalJusticeInformationServices(self.ctx),

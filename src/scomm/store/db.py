@@ -43,7 +43,8 @@ class Database:
         from sqlalchemy import text
 
         with self.engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0
+            count: int = connection.execute(text("SELECT count(*) FROM outbox")).scalar_one()
+            return count == 0
 
     def dispose(self) -> None:
         self.engine.dispose()
