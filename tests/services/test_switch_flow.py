@@ -18,8 +18,8 @@ from scomm.domain.clock import ScenarioClock
 from scomm.domain.messages import Actor, IdentResultsToJail
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
-from scomm.sim.ops_run import booking_transaction
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import World
 from scomm.store.models import (
     AuditEntryRow,

@@ -54,7 +54,7 @@ def demo(
 ) -> None:
     """Build a synthetic world and run its bookings through every hop of the flow."""
     from scomm.sim.demo import run_demo
-    from scomm.sim.simulation import SimulationError
+    from scomm.sim.driver import RunRefused
 
     settings = load_settings(seed=seed)
     if "SCOMM_DATABASE_URL" not in os.environ:
@@ -66,7 +66,7 @@ def demo(
     try:
         with progress_bars(console) as progress:
             result = run_demo(settings, bookings, seed, out, stage=rich_stage(progress))
-    except SimulationError as error:
+    except RunRefused as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     _print_summary(result.summary)

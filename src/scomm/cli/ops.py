@@ -202,16 +202,17 @@ def ops_run_world(
     progress: bool = typer.Option(False, help="Print a line per booking and per message."),
 ) -> None:
     """Run a synthetic world on a database, or resume the run a killed process left there."""
-    from scomm.sim.ops_run import RunRefused, RunSpec, run_resumable
+    from scomm.sim.driver import RunRefused, RunSpec, run
 
-    spec = RunSpec(seed, bookings, population, engine, compression, fingers)
+    spec = RunSpec.demo(seed, bookings, population, engine, compression, fingers)
 
     def say(line: str) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
     try:
-        booked = run_resumable(database, spec, say if progress else None)
+        settings = load_settings(database_url=database)
+        result = run(spec, settings, report=say if progress else None)
     except RunRefused as error:
         raise _fail(str(error)) from error
-    say(f"run complete: {booked} bookings made by this start")
+    say(f"run complete: {result.booked} bookings made by this start")

@@ -111,7 +111,7 @@ def simulate(
     """Run a scenario through the full flow on scenario time: counts of every message and
     outcome per month, jurisdiction and level, and the published figures it targets."""
     from scomm.sim.demo import run_scenario
-    from scomm.sim.simulation import SimulationError
+    from scomm.sim.driver import RunRefused
 
     chosen = _scenario(scenario, scale, seed, safeguards)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def simulate(
     try:
         with progress_bars(console) as progress:
             result = run_scenario(settings, chosen, out, stage=rich_stage(progress))
-    except SimulationError as error:
+    except RunRefused as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from error
     if json_out is not None:
