@@ -73,9 +73,9 @@ def enrol_repositories(
     extra: dict[str, T] = {}
     for start in range(0, len(people), ENROL_BATCH):
         batch = people[start : start + ENROL_BATCH]
-        for person, (templates, result) in zip(batch, parallel_map(work, batch), strict=True):
-            if templates is not None:
-                _enrol_person(system, person, templates)
+        for person, (made, result) in zip(batch, parallel_map(work, batch), strict=True):
+            if made is not None:
+                _enrol_person(system, person, made)
             if also is not None:
                 extra[person.person_id] = result  # type: ignore[assignment]
             if progress:
