@@ -18,7 +18,7 @@ from scomm.config import Settings
 from scomm.reports.html import render_report
 from scomm.reports.summary import summarise
 from scomm.sim.driver import RunSpec, Stage, run, silent
-from scomm.sim.scenario_report import ground_truth, measure, target_table, window_text
+from scomm.sim.scenario_report import RunRecord, ground_truth, measure, target_table, window_text
 from scomm.sim.synth.scenario import Scenario
 from scomm.sim.synth.world import World
 from scomm.store.db import Database
@@ -65,10 +65,11 @@ def run_scenario(
         with db.sessions() as session:
             summary = summarise(session).as_dict()
             check = verify(session)
-            truth = ground_truth(session, world)
-            targets = target_table(world, measure(session, world))
+            record = RunRecord.read(session)
     finally:
         db.dispose()
+    truth = ground_truth(record, world)
+    targets = target_table(world, measure(record, world))
     summary["audit_verified"] = check.ok
     summary["ground_truth"] = truth
     summary["targets"] = targets
