@@ -63,7 +63,10 @@ def prepare(
                 f"database {url} holds a run of this spec on another world (the world's "
                 "code changed since it started): it cannot be resumed"
             )
-        raise RunRefused(f"database {url} holds another run: {_spec_text(found)}")
+        raise RunRefused(
+            f"database {url} holds another run ({_differences(found, wanted)}): resume it "
+            "with its own options, or start this one on an empty database"
+        )
     if not _is_empty(url):
         raise RunRefused(
             f"database {url} is neither empty nor prepared for this run "
@@ -131,9 +134,14 @@ def prepared_spec(url: str) -> dict[str, Any] | None:
     return None if payload is None else dict(json.loads(payload))
 
 
-def _spec_text(spec: dict[str, Any]) -> str:
-    keys = ("scenario", "seed", "bookings", "scale", "population", "engine", "compression")
-    return ", ".join(f"{k} {spec.get(k)}" for k in (*keys, "fingers"))
+def _differences(found: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """How the spec a database holds differs from this run's (its world left out)."""
+    keys = [k for k in found.keys() | wanted.keys() if k != "world"]
+    return "; ".join(
+        f"{k} {found.get(k)!r} there, {wanted.get(k)!r} here"
+        for k in sorted(keys)
+        if found.get(k) != wanted.get(k)
+    )
 
 
 def _is_empty(url: str) -> bool:
