@@ -26,7 +26,7 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
     │     UnknownJurisdiction
     ├── SimulatorError                      scomm.sim.errors
-    │     SimulationError, RunRefused, ScenarioError, RealismError, BenchError
+    │     RunRefused, ScenarioError, RealismError, BenchError
     └── CliError                            scomm.cli.errors
           BadInput, CheckFailed
 

@@ -92,7 +92,7 @@ def test_each_noun_registers_its_own_commands() -> None:
 
 def test_choices_match_what_the_simulator_accepts() -> None:
     from scomm.cli.options import Extractor, RunEngine
-    from scomm.sim.ops_run import ENGINES
+    from scomm.sim.driver_spec import ENGINES
     from scomm.sim.synth.realism import EXTRACTORS
 
     assert tuple(RunEngine) == ENGINES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -168,3 +169,38 @@ def test_an_unknown_scenario_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["simulate", "--scenario", "atlantis", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "atlantis" in result.output and "rollout-2008-2011" in result.output
+
+
+def test_simulate_on_a_finished_run_resumes_it_and_another_is_refused(
+    simulated: tuple[dict, Path], tmp_path: Path
+) -> None:
+    summary, out = simulated
+    for path in out.glob("scomm.db*"):
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, tmp_path / path.name)
+    url = f"sqlite:///{tmp_path / 'scomm.db'}"
+    scenario = str(out.parent / "tiny.yaml")
+    again = CliRunner().invoke(
+        app, ["simulate", "--scenario", scenario, "--database", url, "--out", str(tmp_path / "a")]
+    )
+    assert again.exit_code == 0, again.output
+    resumed = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert {k: v for k, v in resumed.items() if k != "run"} == {
+        k: v for k, v in summary.items() if k != "run"
+    }
+    other = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--scenario",
+            scenario,
+            "--seed",
+            "5",
+            "--database",
+            url,
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert other.exit_code == 2
+    said = " ".join(other.output.split())  # the console wraps long lines
+    assert "holds another run" in said and "seed 4 there, 5 here" in said

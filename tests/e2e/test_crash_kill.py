@@ -19,8 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scomm.audit.chain import verify
+from scomm.bus.unit_of_work import UnitOfWork
+from scomm.config import Settings
 from scomm.domain.case import CaseState, CustodyState, is_final
-from scomm.sim.ops_run import PREPARED, RunRefused, RunSpec, run_resumable
+from scomm.domain.clock import SystemClock
+from scomm.sim.driver import PREPARED, RunRefused, RunSpec, run
 from scomm.sim.synth.world import build_world
 from scomm.store.db import Database
 from scomm.store.models import (
@@ -169,18 +172,36 @@ def hops_of(hops: Counter[tuple[str, str, str, str]], kind: str) -> int:
 
 
 def test_a_run_resumes_only_on_its_own_world(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'small.db'}"
-    spec = RunSpec(seed=2, bookings=4, population=10, engine="baseline", compression="NONE")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'small.db'}")
+    spec = RunSpec.demo(seed=2, bookings=4, population=10, engine="baseline", compression="NONE")
     lines: list[str] = []
-    assert run_resumable(url, spec, lines.append) == 4
+    first = run(spec, settings, report=lines.append)
+    assert first.booked == 4 and not first.resumed
     assert sum(line.startswith("booked") for line in lines) == 4
-    assert run_resumable(url, spec) == 0  # finished: a restart books nothing again
+    again = run(spec, settings)  # finished: a restart books nothing again
+    assert again.booked == 0 and again.resumed
     with pytest.raises(RunRefused, match="another run"):
-        run_resumable(url, dataclasses.replace(spec, seed=3))
-    db = Database(url)
+        run(RunSpec.demo(seed=3, bookings=4, population=10, engine="baseline"), settings)
+    with pytest.raises(RunRefused, match="another run"):
+        run(dataclasses.replace(spec, fingers=2), settings)
+    db = Database(settings.database_url)
     with db.sessions() as session, session.begin():
         marker = session.scalars(select(AuditEntryRow).where(AuditEntryRow.name == PREPARED)).one()
         marker.payload = marker.payload.replace('"world":"', '"world":"0')
     db.dispose()
     with pytest.raises(RunRefused, match="another world"):
-        run_resumable(url, spec)
+        run(spec, settings)
+
+
+def test_a_database_holding_something_else_is_refused(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'other.db'}")
+    db = Database(settings.database_url)
+    db.migrate()
+    with UnitOfWork(db, SystemClock()) as uow:
+        uow.record("operation", "SOMETHING_ELSE", "operator", "", {})
+        uow.commit()
+    db.dispose()
+    with pytest.raises(RunRefused, match="neither empty nor prepared"):
+        run(RunSpec.demo(seed=2, bookings=4, engine="baseline"), settings)
+    with pytest.raises(RunRefused, match="unknown engine"):
+        run(RunSpec.demo(seed=2, bookings=4, engine="fastest"), settings)

@@ -15,14 +15,15 @@ from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.reports.summary import summarise
-from scomm.sim.ops_run import RunSpec, run_resumable
-from scomm.sim.synth.world import build_world
+from scomm.sim.driver import RunSpec, run
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, CriminalSubmissionRow, OutboxRow, SubjectRow
 from scomm.system import System, baseline_context
 
 # The fast settings: the correlation engine, two raw finger images per CAR.
-SPEC = RunSpec(seed=3, bookings=60, population=40, engine="baseline", compression="NONE", fingers=2)
+SPEC = RunSpec.demo(
+    seed=3, bookings=60, population=40, engine="baseline", compression="NONE", fingers=2
+)
 COMPARED = ("messages", "hops", "outcomes", "decisions", "final_states", "levels")
 
 
@@ -44,8 +45,8 @@ def test_crashes_and_full_replay_change_nothing(tmp_path: Path) -> None:
         assert crashed[key] == clean[key], key
 
     # Replay the whole outbox, as an operator might after losing the delivery marks.
-    world = build_world(seed=SPEC.seed, bookings=SPEC.bookings, population=SPEC.population)
-    settings = Settings(database_url=url, seed=SPEC.seed)
+    world = SPEC.world()
+    settings = Settings(database_url=url, seed=SPEC.scenario.seed)
     system = System(
         settings,
         ScenarioClock(world.end + (world.end - world.start) + timedelta(days=1)),
@@ -74,7 +75,7 @@ def run_and_summarise(url: str, fault: FaultHook | None = None) -> dict:
     """Run SPEC to the end, starting again (in this process) after every SimulatedCrash."""
     for _ in range(500):
         try:
-            run_resumable(url, SPEC, fault=fault)
+            run(SPEC, Settings(database_url=url), fault=fault)
             break
         except SimulatedCrash:
             continue

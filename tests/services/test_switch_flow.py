@@ -20,8 +20,8 @@ from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
-from scomm.sim.ops_run import booking_transaction
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
+from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import World
 from scomm.store.models import (
     AuditEntryRow,

@@ -18,8 +18,7 @@ from sqlalchemy import text
 from scomm.audit.chain import verify
 from scomm.config import Settings
 from scomm.reports.summary import summarise
-from scomm.sim.simulation import run_world
-from scomm.sim.synth.world import build_world
+from scomm.sim.driver import RunSpec, run
 from scomm.store.db import Database
 from scomm.store.models import Base
 
@@ -48,9 +47,9 @@ def test_migration_on_postgres_builds_the_models(postgres: Database) -> None:
 
 def test_a_run_on_postgres_matches_sqlite(postgres: Database, tmp_path: Path) -> None:
     assert URL is not None
-    world = build_world(seed=4, bookings=15, population=40)
-    run_world(world, Settings(database_url=URL, seed=4))
-    run_world(world, Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", seed=4))
+    spec = RunSpec.demo(seed=4, bookings=15, population=40)
+    run(spec, Settings(database_url=URL))
+    run(spec, Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
     lite = Database(f"sqlite:///{tmp_path / 'x.db'}")
     with postgres.sessions() as pg_session, lite.sessions() as lite_session:
         on_pg, on_lite = summarise(pg_session).as_dict(), summarise(lite_session).as_dict()

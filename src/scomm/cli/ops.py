@@ -101,13 +101,14 @@ def ops_run_world(
     """Run a synthetic world on a database, or resume the run a killed process left there.
 
     With --progress, it prints a line per booking and per delivered message."""
-    from scomm.sim.ops_run import RunSpec, run_resumable
+    from scomm.config import load_settings
+    from scomm.sim.driver import RunSpec, run
 
-    spec = RunSpec(seed, bookings, population, engine.value, compression.value, fingers)
+    spec = RunSpec.demo(seed, bookings, population, engine.value, compression.value, fingers)
 
     def say(line: str) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    booked = run_resumable(database, spec, say if progress else None)
-    say(f"run complete: {booked} bookings made by this start")
+    result = run(spec, load_settings(database_url=database), report=say if progress else None)
+    say(f"run complete: {result.booked} bookings made by this start")

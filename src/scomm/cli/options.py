@@ -86,7 +86,7 @@ class OnOff(StrEnum):
 
 
 class RunEngine(StrEnum):
-    """Engines of `ops run-world` (scomm.sim.ops_run.ENGINES)."""
+    """Engines of `ops run-world` (scomm.sim.driver_spec.ENGINES)."""
 
     MINUTIAE = "minutiae"
     BASELINE = "baseline"

@@ -25,7 +25,7 @@ def progress_bars(console: Console) -> Iterator[Progress]:
 def rich_stage(
     progress: Progress,
 ) -> Callable[[str, int], AbstractContextManager[Callable[[int], None]]]:
-    """A stage reporter (see `scomm.sim.simulation.Stage`) that shows each stage as a bar."""
+    """A stage reporter (see `scomm.sim.driver.Stage`) that shows each stage as a bar."""
 
     @contextmanager
     def stage(description: str, total: int) -> Iterator[Callable[[int], None]]:

@@ -1,4 +1,4 @@
-"""Scenario runs: build a scenario's world, run it through every hop, write the summary.
+"""Scenario runs: a scenario's world through every hop (`scomm.sim.driver`), then the summary.
 
 `run_scenario` is `scomm simulate`; `run_demo` is `scomm demo`, the small "demo" scenario
 with a chosen number of bookings.
@@ -17,10 +17,10 @@ from scomm.audit.chain import verify
 from scomm.config import Settings
 from scomm.reports.html import render_report
 from scomm.reports.summary import summarise
-from scomm.sim.scenario_report import ground_truth, measure, target_table, window_text
-from scomm.sim.simulation import Stage, run_world, scenario_settings, silent
-from scomm.sim.synth.scenario import Scenario, load_scenario
-from scomm.sim.synth.world import DEMO_SCENARIO, World, build_scenario_world
+from scomm.sim.driver import RunSpec, Stage, run, silent
+from scomm.sim.scenario_report import RunRecord, ground_truth, measure, target_table, window_text
+from scomm.sim.synth.scenario import Scenario
+from scomm.sim.synth.world import World
 from scomm.store.db import Database
 
 __all__ = ["DemoResult", "ground_truth", "run_demo", "run_scenario"]
@@ -37,10 +37,9 @@ def run_demo(
     settings: Settings, bookings: int, seed: int, out_dir: Path, stage: Stage = silent
 ) -> DemoResult:
     """Run the demo scenario with `bookings` bookings; write `summary.json` and `report.html`."""
-    scenario = load_scenario(DEMO_SCENARIO).with_overrides(seed=seed, bookings=bookings)
     return run_scenario(
         settings,
-        scenario,
+        RunSpec.demo(seed, bookings).scenario,
         out_dir,
         stage=stage,
         title="scomm demo: the Secure Communities flow, end to end",
@@ -54,30 +53,29 @@ def run_scenario(
     stage: Stage = silent,
     title: str | None = None,
 ) -> DemoResult:
-    """Build the scenario's world, run it on scenario time, and write `summary.json` (every
-    count per type, month, jurisdiction and level; ground truth; target against simulated)
-    and `report.html` to `out_dir`."""
+    """Run (or resume) the scenario on scenario time with the driver, and write
+    `summary.json` (every count per type, month, jurisdiction and level; ground truth;
+    target against simulated) and `report.html` to `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    with stage("building the world", 1) as advance:
-        world = build_scenario_world(scenario)
-        advance(1)
-    run = run_world(world, scenario_settings(settings, scenario), stage=stage)
+    result = run(RunSpec(scenario), settings, stage=stage)
+    world = result.world
     db = Database(settings.database_url)
     try:
         with db.sessions() as session:
             summary = summarise(session).as_dict()
             check = verify(session)
-            truth = ground_truth(session, world)
-            targets = target_table(world, measure(session, world))
+            record = RunRecord.read(session)
     finally:
         db.dispose()
+    truth = ground_truth(record, world)
+    targets = target_table(world, measure(record, world))
     summary["audit_verified"] = check.ok
     summary["ground_truth"] = truth
     summary["targets"] = targets
     summary["run"] = run_facts(world, scenario) | {
-        "scenario_end": run.scenario_end.isoformat(),
-        "engine": run.engine,
+        "scenario_end": result.scenario_end.isoformat(),
+        "engine": result.engine,
         "seconds": round(time.monotonic() - began, 1),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,24 +1,26 @@
 """A scenario run against the world's ground truth and the published figures it targets.
 
-The counts come from the run's database (cases, bookings, switches, detainers); who each
-person really is (a citizen? convicted?) only the synthetic world knows. Removals happen
-after the flow scomm models, so they are drawn here, per transferred case, with the
-scenario's `ice_custody.removal_share` (citizens are never removed), and counted by the
-conviction-based levels on the person's convictions, this booking's included when the court
-convicted.
+What the run did is read from its audit record alone (`RunRecord.read`: bookings, switch
+settings, searches and their answers, case states, custody, detainers), as
+`scomm.reports.summary` reads it; who each person really is (a citizen? convicted?) only
+the synthetic world knows. Removals happen after the flow scomm models, so they are drawn
+here, per transferred case, with the scenario's `ice_custody.removal_share` (citizens are
+never removed), and counted by the conviction-based levels on the person's convictions,
+this booking's included when the court convicted.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scomm.audit.chain import entries
 from scomm.domain.ids import derived_id
 from scomm.domain.levels import CriminalFacts, determine, rule_set_named
 from scomm.domain.messages import DispositionOutcome
@@ -28,14 +30,6 @@ from scomm.services.common import seeded_draw
 from scomm.sim.synth.population import Person
 from scomm.sim.synth.scenario import Target
 from scomm.sim.synth.world import World
-from scomm.store.models import (
-    BookingRow,
-    CaseRow,
-    CriminalSubmissionRow,
-    DetainerRow,
-    OutboxRow,
-    SwitchSettingRow,
-)
 
 Z95 = 1.96
 # ICE counted removals by the conviction-based levels (Morton memos): level 0 is
@@ -43,37 +37,108 @@ Z95 = 1.96
 REMOVAL_LEVELS = rule_set_named("2011-conviction-based")
 
 
-def ground_truth(session: Session, world: World) -> dict[str, int]:
+@dataclass(frozen=True)
+class CriminalSearch:
+    """CJIS's answer to one accepted CAR (its SRE), as the audit record holds it."""
+
+    at: datetime
+    tcn: str
+    identified: bool
+    fbi_number: str | None
+
+
+@dataclass
+class RunRecord:
+    """What a run did, read from its audit log in chain order."""
+
+    switch_settings: list[SwitchSetting] = field(default_factory=list)
+    bookings: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # case: ori, at
+    ident_replies: set[tuple[str, str]] = field(default_factory=set)  # (IDR type, case)
+    ident_ids: dict[str, str] = field(default_factory=dict)  # case: IDENT identity matched
+    states: dict[str, str] = field(default_factory=dict)  # case: its last case state
+    custody: dict[str, str] = field(default_factory=dict)  # case: its last custody state
+    criminal_searches: list[CriminalSearch] = field(default_factory=list)
+    detainers: list[str] = field(default_factory=list)  # case of each detainer lodged
+
+    @classmethod
+    def read(cls, session: Session) -> RunRecord:
+        record = cls()
+        for row in entries(session):
+            payload = json.loads(row.payload)
+            if row.kind == "switch":
+                record.switch_settings.append(_switch_setting(row.name, row.actor, payload))
+            elif row.kind == "booking":
+                record.bookings[row.case_id] = (payload["ori"], row.recorded_at)
+            elif row.kind == "case_state":
+                record.states[row.case_id] = payload["to"]
+            elif row.kind == "custody":
+                record.custody[row.case_id] = payload["to"]
+            elif row.kind == "message":
+                record._message(row.name, row.actor, row.case_id, row.recorded_at, payload)
+        return record
+
+    def _message(
+        self, name: str, sender: str, case_id: str, at: datetime, payload: dict[str, Any]
+    ) -> None:
+        body = payload.get("body", {})
+        if name in ("IDR_MATCH", "IDR_NO_MATCH"):
+            self.ident_replies.add((name, case_id))
+            if name == "IDR_MATCH":
+                self.ident_ids[case_id] = body["ident_id"]
+        elif name == "SRE" and sender == "cjis":  # CJIS's answer, not the SIB's relay of it
+            self.criminal_searches.append(
+                CriminalSearch(at, body["tcn"], bool(body["identified"]), body.get("fbi_number"))
+            )
+        elif name == "DETAINER":
+            self.detainers.append(case_id)
+
+
+def _switch_setting(name: str, owner: str, payload: dict[str, Any]) -> SwitchSetting:
+    until = payload["effective_to"]
+    return SwitchSetting(
+        ori=payload["ori"],
+        switch=Switch(name.removeprefix("SWITCH_")),
+        enabled=payload["enabled"],
+        effective_from=datetime.fromisoformat(payload["effective_from"]),
+        changed_by=SwitchOwner(owner),
+        reason=payload["reason"],
+        effective_to=datetime.fromisoformat(until) if until else None,
+    )
+
+
+def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
     """What only the synthetic world knows: biometric misses and false hits, detainers on
     citizens and on charges the court later dismissed, citizens handed to ICE."""
     person_of = person_by_case(world)
     truth: Counter[str] = Counter()
-    _criminal_truth(session, world, truth)
-    for case in session.scalars(select(CaseRow)):
-        person = person_of.get(case.case_id)
+    _criminal_truth(record, world, truth)
+    for case_id in record.bookings:
+        person = person_of.get(case_id)
         if person is None:
             continue
-        record = person.immigration
-        if case.ident_id is not None:
+        state = record.states.get(case_id)
+        immigration = person.immigration
+        ident_id = record.ident_ids.get(case_id)
+        if ident_id is not None:
             truth["ident_matches"] += 1
-            if record is None or record.ident_id != case.ident_id:
+            if immigration is None or immigration.ident_id != ident_id:
                 truth["ident_false_matches"] += 1
-        elif record is not None and case.state == "ident_no_match":
+        elif immigration is not None and state == "ident_no_match":
             truth["ident_missed_matches"] += 1
-        if case.custody == "transferred_to_ice" and person.path.is_citizen:
+        if record.custody.get(case_id) == "transferred_to_ice" and person.path.is_citizen:
             truth["us_citizens_transferred_to_ice"] += 1
     cleared = {
         derived_id("case", d.tcn)
         for d in world.dispositions
         if d.outcome in (DispositionOutcome.DISMISSED, DispositionOutcome.ACQUITTED)
     }
-    for detainer in session.scalars(select(DetainerRow)):
-        person = person_of.get(detainer.case_id)
+    for case_id in record.detainers:
+        person = person_of.get(case_id)
         if person is None:
             continue
         truth["detainers"] += 1
         truth["detainers_on_us_citizens"] += person.path.is_citizen
-        truth["detainers_on_charges_later_dismissed"] += detainer.case_id in cleared
+        truth["detainers_on_charges_later_dismissed"] += case_id in cleared
     return {
         k: truth[k]
         for k in (
@@ -95,28 +160,23 @@ def person_by_case(world: World) -> dict[str, Person]:
     return {derived_id("case", p.booking.tcn): world.people[p.person_id] for p in world.bookings}
 
 
-def _criminal_truth(session: Session, world: World, truth: Counter[str]) -> None:
+def _criminal_truth(record: RunRecord, world: World, truth: Counter[str]) -> None:
     """Each CJIS search against who the person is: someone with a record, or booked (and so
     enrolled) before, must be identified as that FBI number; anyone else must not be."""
     planned = {p.booking.tcn: p for p in world.bookings}
-    known: dict[str, str] = {}  # person id -> FBI number the repository holds them under
-    rows = session.scalars(
-        select(CriminalSubmissionRow).order_by(
-            CriminalSubmissionRow.received_at, CriminalSubmissionRow.tcn
-        )
-    )
-    for row in rows:
-        booking = planned.get(row.tcn)
+    known: dict[str, str | None] = {}  # person id -> FBI number the repository holds them under
+    for search in sorted(record.criminal_searches, key=lambda s: (s.at, s.tcn)):
+        booking = planned.get(search.tcn)
         if booking is None:
             continue
         person = world.people[booking.person_id]
         expected = person.criminal.fbi_number if person.criminal else known.get(person.person_id)
-        if row.identified:
+        if search.identified:
             truth["criminal_identifications"] += 1
-            truth["criminal_false_matches"] += row.fbi_number != expected
+            truth["criminal_false_matches"] += search.fbi_number != expected
         elif expected is not None:
             truth["criminal_missed_matches"] += 1
-        known.setdefault(person.person_id, row.fbi_number)
+        known.setdefault(person.person_id, search.fbi_number)
 
 
 # -- the published figures --
@@ -129,42 +189,21 @@ class Measured:
     denominator: float  # 0 for a count
 
 
-def measure(session: Session, world: World) -> dict[str, Measured]:
+def measure(record: RunRecord, world: World) -> dict[str, Measured]:
     """Every target figure measured on the run, over the scenario's target window."""
     scenario = world.scenario
     assert scenario is not None
     start, end = scenario.target_window
-    settings = [
-        SwitchSetting(
-            ori=r.ori,
-            switch=Switch(r.switch),
-            enabled=r.enabled,
-            effective_from=r.effective_from,
-            changed_by=SwitchOwner(r.changed_by),
-            reason=r.reason,
-            effective_to=r.effective_to,
-        )
-        for r in session.scalars(select(SwitchSettingRow))
-    ]
-    submitted: set[str] = set()
-    for booking in session.scalars(
-        select(BookingRow).where(BookingRow.booked_at >= start, BookingRow.booked_at < end)
-    ):
-        if switch_is_on(settings, booking.ori, Switch.B_FORWARD_TO_IDENT, booking.booked_at):
-            submitted.add(booking.case_id)
-    replies = Counter(
-        session.execute(
-            select(OutboxRow.type, OutboxRow.case_id).where(
-                OutboxRow.type.in_(("IDR_MATCH", "IDR_NO_MATCH"))
-            )
-        ).all()
-    )
+    submitted = {
+        case_id
+        for case_id, (ori, booked_at) in record.bookings.items()
+        if start <= booked_at < end
+        and switch_is_on(record.switch_settings, ori, Switch.B_FORWARD_TO_IDENT, booked_at)
+    }
+    replies = record.ident_replies
     matched = {case for (kind, case) in replies if kind == "IDR_MATCH" and case in submitted}
     searched = {case for (_, case) in replies if case in submitted}
-    cases = {
-        c.case_id: c for c in session.scalars(select(CaseRow).where(CaseRow.case_id.in_(submitted)))
-    }
-    arrested = [c for c in cases.values() if c.custody == "transferred_to_ice"]
+    arrested = sorted(c for c in submitted if record.custody.get(c) == "transferred_to_ice")
     person_of = person_by_case(world)
     convicted_now = {
         derived_id("case", d.tcn)
@@ -174,14 +213,14 @@ def measure(session: Session, world: World) -> dict[str, Measured]:
     charges = {derived_id("case", b.booking.tcn): b.booking.charges for b in world.bookings}
     removals: Counter[str] = Counter()
     for case in arrested:
-        person = person_of[case.case_id]
+        person = person_of[case]
         if person.path.is_citizen:
             continue
-        if seeded_draw(scenario.seed, "removal", case.case_id) >= scenario.removal_share:
+        if seeded_draw(scenario.seed, "removal", case) >= scenario.removal_share:
             continue
         convictions = [o.ncic_code for o in person.criminal.convictions] if person.criminal else []
-        if case.case_id in convicted_now:
-            convictions += [classify_literal(c.literal).ncic_code for c in charges[case.case_id]]
+        if case in convicted_now:
+            convictions += [classify_literal(c.literal).ncic_code for c in charges[case]]
         level = determine(REMOVAL_LEVELS, CriminalFacts(convictions=tuple(convictions))).level
         removals["total"] += 1
         if level == 0:
@@ -190,7 +229,7 @@ def measure(session: Session, world: World) -> dict[str, Measured]:
             removals["level_1_or_2"] += 1
         else:
             removals["level_3"] += 1
-    citizens = sum(person_of[c.case_id].path.is_citizen for c in arrested)
+    citizens = sum(person_of[c].path.is_citizen for c in arrested)
     n_sub, n_arr, n_rem = len(submitted), len(arrested), removals["total"]
     return {
         "submissions": Measured(n_sub, n_sub, 0),

@@ -1,5 +1,5 @@
 """A world's prints: rolled captures of the SFinGe-style masters, enrolment templates made
-once, and the same results on one thread or several."""
+once by their owner, and the same results on one thread or several."""
 
 from __future__ import annotations
 
@@ -63,26 +63,42 @@ class CountingExtractor:
         return self.inner.extract(image, ppi, finger)
 
 
-def test_enrolment_templates_are_extracted_once_per_engine_and_person() -> None:
+def test_enrolment_templates_are_extracted_once_per_person_by_their_owner() -> None:
     extractor = CountingExtractor()
-    source = EnrolmentTemplates(extractor, "test-counting-engine")
+    source = EnrolmentTemplates(extractor)
     first = source.templates(PERSON)
     assert extractor.calls == 10 and sorted(first) == [1, 2, 4, 5, 6, 7, 8, 9, 10]
-    again = EnrolmentTemplates(extractor, "test-counting-engine").templates(PERSON)
-    assert extractor.calls == 10  # from the cache
+    again = source.templates(PERSON)
+    assert extractor.calls == 10  # from this object's cache
     assert {f: t.to_bytes() for f, t in again.items()} == {
         f: t.to_bytes() for f, t in first.items()
     }
     again.pop(1)  # a caller's copy: the cache keeps all nine
     assert len(source.templates(PERSON)) == 9
+    # Another owner (another run) shares nothing with it: no process-wide cache.
+    other = EnrolmentTemplates(extractor)
+    assert {f: t.to_bytes() for f, t in other.templates(PERSON).items()} == {
+        f: t.to_bytes() for f, t in first.items()
+    }
+    assert extractor.calls == 20
+
+
+def test_an_owner_keeps_at_most_its_people() -> None:
+    extractor = CountingExtractor()
+    source = EnrolmentTemplates(extractor, people=1)
+    source.templates(PERSON)
+    source.templates(PERSON + 3)
+    assert list(source.cache) == [PERSON + 3]
+    source.templates(PERSON)
+    assert extractor.calls == 30
 
 
 def test_several_threads_make_the_same_templates_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
     people = [PERSON + 1, PERSON + 2]
     monkeypatch.setenv("SCOMM_SYNTH_THREADS", "1")
-    one = EnrolmentTemplates(demo_extractor(), "test-one-thread").many(people)
+    one = EnrolmentTemplates(demo_extractor()).many(people)
     monkeypatch.setenv("SCOMM_SYNTH_THREADS", "2")
-    two = EnrolmentTemplates(demo_extractor(), "test-two-threads").many(people)
+    two = EnrolmentTemplates(demo_extractor()).many(people)
     for a, b in zip(one, two, strict=True):
         assert {f: t.to_bytes() for f, t in a.items()} == {f: t.to_bytes() for f, t in b.items()}
 

@@ -49,6 +49,7 @@ def enrol_repositories(
     world: World,
     progress: Progress | None = None,
     also: Callable[[Person], T] | None = None,
+    templates: EnrolmentTemplates | None = None,
 ) -> dict[str, T]:
     """Each person with a record is enrolled from an earlier capture of their fingers
     (`world_prints.ENROLMENT_CAPTURE`, the same templates in both repositories).
@@ -56,8 +57,12 @@ def enrol_repositories(
     `also(person)`, when given, runs for every person in the same parallel pass, right
     after their templates are made (their ridge masters are then still cached: the
     simulation draws the person's booking transactions there, so each person's masters
-    are grown once); the results are returned by person id."""
-    source = EnrolmentTemplates(system.ctx.extractor, system.ctx.engine_name)
+    are grown once); the results are returned by person id.
+
+    `templates` extracts the enrolment templates (with `system`'s engine) and keeps them:
+    pass one to share them between several loads of the same people; by default they are
+    made for this call alone."""
+    source = templates or EnrolmentTemplates(system.ctx.extractor)
     people = list(world.people.values())
 
     def work(person: Person) -> tuple[dict[int, Template] | None, T | None]:
@@ -68,9 +73,9 @@ def enrol_repositories(
     extra: dict[str, T] = {}
     for start in range(0, len(people), ENROL_BATCH):
         batch = people[start : start + ENROL_BATCH]
-        for person, (templates, result) in zip(batch, parallel_map(work, batch), strict=True):
-            if templates is not None:
-                _enrol_person(system, person, templates)
+        for person, (made, result) in zip(batch, parallel_map(work, batch), strict=True):
+            if made is not None:
+                _enrol_person(system, person, made)
             if also is not None:
                 extra[person.person_id] = result  # type: ignore[assignment]
             if progress:

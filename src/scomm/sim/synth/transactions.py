@@ -6,7 +6,9 @@ from scomm.domain.records import Booking
 from scomm.nist.car import encode_tenprint
 from scomm.nist.tenprint import ArrestCharge, FingerImage, TenprintSubmission
 from scomm.sim.synth.population import Person
-from scomm.sim.synth.world_prints import capture_images
+from scomm.sim.synth.ridge_master import FINGERS
+from scomm.sim.synth.world import World
+from scomm.sim.synth.world_prints import booking_capture, capture_images
 
 ROUTINE_CRIMINAL_PRIORITY = 4
 
@@ -65,3 +67,18 @@ def transaction_bytes(
     """The CAR's bytes (Type-14 WSQ images), damaged as `defect` says."""
     raw = encode_tenprint(submission(booking, person, capture, sib_ori))
     return damage(raw, defect) if defect else raw
+
+
+def booking_transaction(
+    world: World, index: int, compression: str = "WSQ20", fingers: int = 10
+) -> bytes:
+    """The CAR of the world's booking number `index` (with its planned defect, if any):
+    capture `booking_capture(index)` of the person's fingers 1..`fingers`, so that a
+    resumed run makes only the ones still to book, the same as the first run would have.
+    With the defaults it is `transaction_bytes` of that capture."""
+    planned = world.bookings[index]
+    person = world.people[planned.person_id]
+    images = capture_images(person.finger_seed, booking_capture(index), FINGERS[:fingers])
+    sub = submission(planned.booking, person, 0, world.sib_ori(planned.booking.ori), images)
+    raw = encode_tenprint(sub, compression=compression)
+    return damage(raw, planned.defect) if planned.defect else raw

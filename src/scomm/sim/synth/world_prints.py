@@ -14,15 +14,22 @@ capture number per occasion:
 
 Growing a person's ten masters is most of the cost (about 0.45 s of one core; a capture of
 cached masters about 0.2 s, extracting its ten templates 0.1 s), so enrolment templates
-are extracted once per (engine, person) and process (`EnrolmentTemplates`), and work for
-several people runs on a thread pool as wide as the CPUs this process may use: the numba
-kernels of the generator and of the skeleton extractor release the GIL.  Every result is a
-pure function of its person and capture, whatever ran in parallel.
+are extracted once per person by an `EnrolmentTemplates` that the simulation driver makes
+for a run (and a test fixture for its tests), and work for several people runs on a thread
+pool as wide as the CPUs this process may use: the numba kernels of the generator and of
+the skeleton extractor release the GIL.  Every result is a pure function of its person and
+capture, whatever ran in parallel.
+
+The ridge masters themselves are memoised per process (`ridge_master.cached_master`, the
+last 256 fingers): that is no state a run can see. The key is every input of a pure,
+deterministic function (generator seed, identity, finger; default parameters), the arrays
+are read-only, and a run that finds a finger there gets the very master it would have
+grown, so no run's outcome depends on what ran before it in the process.
 
 Public API:
     PRINTS_SEED, ENROLMENT_CAPTURE, booking_capture(index) -> int
     capture_images(finger_seed, capture, positions=1..10) -> tuple of FingerImage
-    EnrolmentTemplates(extractor, engine_name): templates(finger_seed) -> {FGP: Template}
+    EnrolmentTemplates(extractor): templates(finger_seed) -> {FGP: Template}, many(seeds)
     parallel_map(fn, items) -> list, workers() -> int
 """
 
@@ -57,8 +64,8 @@ PRINTS_SEED = 0
 ENROLMENT_CAPTURE = 0
 PPI = 500
 LIVE_SCAN_ROLLED = 1  # 14.003 IMP
-# Enrolment templates kept per process: a few kB a person, so a whole demo world (or a test
-# session's worlds) stays in memory.
+# Enrolment templates an `EnrolmentTemplates` keeps by default: a few kB a person, so a whole
+# demo world stays in memory.
 TEMPLATE_CACHE_PEOPLE = 20_000
 
 T = TypeVar("T")
@@ -104,16 +111,18 @@ def extract_all(extractor: Extractor, images: Iterable[FingerImage]) -> dict[int
 
 
 class EnrolmentTemplates:
-    """Enrolment templates (capture `ENROLMENT_CAPTURE`) of people, extracted once per
-    process for each engine: `templates(finger_seed)`."""
+    """Enrolment templates (capture `ENROLMENT_CAPTURE`) of people, each extracted once
+    with this object's extractor: `templates(finger_seed)`.
 
-    _shared: dict[str, OrderedDict[int, dict[int, Template]]] = {}
-    _lock = threading.Lock()
+    The cache is this object's, nothing else's: whoever runs a world (the simulation driver,
+    a test's fixture) makes one and passes it on, and it goes with them. Several threads
+    may share one."""
 
-    def __init__(self, extractor: Extractor, engine_name: str) -> None:
+    def __init__(self, extractor: Extractor, people: int = TEMPLATE_CACHE_PEOPLE) -> None:
         self.extractor = extractor
-        with self._lock:
-            self.cache = self._shared.setdefault(engine_name, OrderedDict())
+        self.people = people
+        self.cache: OrderedDict[int, dict[int, Template]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def templates(self, finger_seed: int) -> dict[int, Template]:
         with self._lock:
@@ -124,7 +133,7 @@ class EnrolmentTemplates:
         made = extract_all(self.extractor, capture_images(finger_seed, ENROLMENT_CAPTURE))
         with self._lock:
             self.cache[finger_seed] = made
-            while len(self.cache) > TEMPLATE_CACHE_PEOPLE:
+            while len(self.cache) > self.people:
                 self.cache.popitem(last=False)
         return dict(made)
 
