@@ -69,13 +69,21 @@ def test_demo_writes_its_outputs_and_report_regenerates_them(
     assert json.loads(regenerated.read_text())["messages"] == summary["messages"]
 
 
-def test_demo_refuses_a_database_that_already_holds_a_run(
+def test_demo_on_a_database_holding_a_run_resumes_it_or_refuses_another(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     monkeypatch.setenv("SCOMM_DATABASE_URL", url)
     first = runner.invoke(app, ["demo", "--bookings", "3", "--out", str(tmp_path / "a")])
     assert first.exit_code == 0, first.output
-    second = runner.invoke(app, ["demo", "--bookings", "3", "--out", str(tmp_path / "b")])
-    assert second.exit_code == 2
-    assert "already holds a run" in second.output
+    same = runner.invoke(app, ["demo", "--bookings", "3", "--out", str(tmp_path / "b")])
+    assert same.exit_code == 0, same.output  # the same run: resumed (nothing left to do)
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert b["messages"] == a["messages"] and b["audit_entries"] == a["audit_entries"]
+    other = runner.invoke(
+        app, ["demo", "--bookings", "3", "--seed", "2", "--out", str(tmp_path / "c")]
+    )
+    assert other.exit_code == 2
+    assert "holds another run" in other.output
+    assert len(other.stderr.strip().splitlines()) == 1  # one error line (the bars go to stdout)
