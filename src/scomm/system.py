@@ -11,6 +11,7 @@ from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.dispatcher import Dispatcher, FaultHook, Handler
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.config import Settings
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import Clock, ScenarioClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.domain.ids import derived_id
@@ -34,10 +35,14 @@ BASELINE_ENGINE = "correlation-baseline-v1"
 
 
 def engine_context(
-    settings: Settings, is_holiday: Callable[[date], bool], engine: Engine | None = None
+    settings: Settings,
+    is_holiday: Callable[[date], bool],
+    rules: RuleCatalogue,
+    engine: Engine | None = None,
 ) -> ServiceContext:
     """The services' context around `engine`, by default the one `settings.engine` names (a
-    shipped profile, or a profile file): loaded from its profile, nothing fitted."""
+    shipped profile, or a profile file): loaded from its profile, nothing fitted; the
+    actors apply `rules`."""
     engine = engine or build_engine(resolve_profile(settings.engine))
     return ServiceContext(
         settings=settings,
@@ -47,13 +52,16 @@ def engine_context(
         criminal_gallery=engine.new_gallery(),
         immigration_gallery=engine.new_gallery(),
         is_holiday=is_holiday,
+        rules=rules,
         decoded_images=DecodedImageCache(),  # one per system: its actors share the decodes
     )
 
 
 def baseline_context(settings: Settings, is_holiday: Callable[[date], bool]) -> ServiceContext:
-    """The context of the correlation baseline engine, whatever `settings.engine` says."""
-    return engine_context(settings, is_holiday, build_engine(load_profile(BASELINE_ENGINE)))
+    """The context of the correlation baseline engine, whatever `settings.engine` says, with
+    the package's rule catalogue."""
+    baseline = build_engine(load_profile(BASELINE_ENGINE))
+    return engine_context(settings, is_holiday, RuleCatalogue.load(), baseline)
 
 
 class System:
@@ -69,7 +77,7 @@ class System:
         self.settings = settings
         self.clock = clock
         # the engine first: an unknown or broken profile stops the start before the database
-        self.ctx = context or engine_context(settings, us_federal_holiday())
+        self.ctx = context or engine_context(settings, us_federal_holiday(), RuleCatalogue.load())
         self.db = Database(settings.database_url)
         self.db.migrate()
         self.snapshots = snapshot_folder(settings.database_url)

@@ -11,6 +11,7 @@ from scomm.biometrics.extract_nbis import (
     MIN_SIDE,
     MindtctExtractor,
     NbisFeatures,
+    NbisNative,
     compare_bozorth3,
 )
 from scomm.biometrics.images import decode_image
@@ -208,3 +209,16 @@ def test_minutiae_is_extract_minutiae(
     assert extractor.minutiae(image) == features.minutiae
     rgb = np.dstack([image] * 3)  # colour input is made grey first
     assert extractor.minutiae(rgb) == features.minutiae
+
+
+def test_each_owner_keeps_its_own_native_extractor() -> None:
+    """No process-wide extractor: an NbisNative makes its nbis-py object on first use and
+    keeps it for the next extractions; another owner has its own."""
+    blank = np.full((64, 64), 255, np.uint8)
+    one, two = NbisNative(compute_nfiq2=False), NbisNative(compute_nfiq2=False)
+    assert one._extractor is None
+    one.run(blank)
+    made = one._extractor
+    one.run(blank)
+    assert made is not None and one._extractor is made
+    assert two._extractor is None

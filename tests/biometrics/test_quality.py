@@ -13,6 +13,7 @@ from scomm.biometrics.images import decode_image
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import (
     MIN_USABLE_AREA_MM2,
+    Nfiq2Scorer,
     QualityError,
     QualityReport,
     assess,
@@ -34,34 +35,40 @@ def good_print(data_dir: Path) -> np.ndarray:
     return _fvc(data_dir, "DB1_B/101_1.tif")
 
 
-def test_nfiq2_scores_a_real_print(good_print: np.ndarray) -> None:
-    score = nfiq2(good_print)
+@pytest.fixture(scope="module")
+def scorer() -> Nfiq2Scorer:
+    return Nfiq2Scorer()  # its native extractor is made on the first score, then reused
+
+
+def test_nfiq2_scores_a_real_print(good_print: np.ndarray, scorer: Nfiq2Scorer) -> None:
+    score = scorer.score(good_print)
     assert isinstance(score, int) and 40 <= score <= 100
-    assert nfiq2(good_print) == score  # deterministic
+    assert scorer.score(good_print) == score  # deterministic
+    assert nfiq2(good_print) == score  # a scorer made for one image scores the same
 
 
-def test_nfiq2_drops_when_the_print_degrades(good_print: np.ndarray) -> None:
-    score = nfiq2(good_print)
+def test_nfiq2_drops_when_the_print_degrades(good_print: np.ndarray, scorer: Nfiq2Scorer) -> None:
+    score = scorer.score(good_print)
     blurred = np.asarray(Image.fromarray(good_print).filter(ImageFilter.GaussianBlur(3)))
     noise = np.random.default_rng(0).normal(0, 60, good_print.shape)
     washed_out = np.clip(np.rint(128 + (good_print + noise - 128) * 0.3), 0, 255)
     for degraded in (blurred, washed_out.astype(np.uint8)):
         try:
-            assert nfiq2(degraded) < score - 15  # 65 -> about 40 for both
+            assert scorer.score(degraded) < score - 15  # 65 -> about 40 for both
         except QualityError:
             pass  # NFIQ 2 giving up on it is also a drop
 
 
-def test_nfiq2_fails_cleanly_on_non_prints() -> None:
+def test_nfiq2_fails_cleanly_on_non_prints(scorer: Nfiq2Scorer) -> None:
     with pytest.raises(QualityError):
-        nfiq2(np.full((300, 300), 255, np.uint8))
+        scorer.score(np.full((300, 300), 255, np.uint8))
     with pytest.raises(ValueError):
-        nfiq2(np.zeros((10, 10), np.uint8))  # the native code would crash on this
+        scorer.score(np.zeros((10, 10), np.uint8))  # the native code would crash on this
     assert issubclass(QualityError, ValueError)
 
 
-def test_assess_a_real_print(good_print: np.ndarray) -> None:
-    report = assess(good_print)
+def test_assess_a_real_print(good_print: np.ndarray, scorer: Nfiq2Scorer) -> None:
+    report = assess(good_print, scorer=scorer)
     assert isinstance(report, QualityReport)
     assert report.enrolable and report.nfiq2 is not None and 0 <= report.nfiq2 <= 100
     assert 100 < report.usable_area_mm2 < good_print.size * (25.4 / 500) ** 2
@@ -71,8 +78,8 @@ def test_assess_a_real_print(good_print: np.ndarray) -> None:
     assert without.nfiq2 is None and without.usable_area_mm2 == report.usable_area_mm2
 
 
-def test_blank_image_fails_to_enrol() -> None:
-    report = assess(np.full((400, 400), 250, np.uint8))
+def test_blank_image_fails_to_enrol(scorer: Nfiq2Scorer) -> None:
+    report = assess(np.full((400, 400), 250, np.uint8), scorer=scorer)
     assert not report.enrolable and report.usable_area_mm2 == 0.0 and report.nfiq2 is None
     assert "failure to enrol" in report.reason and "NFIQ 2 not available" in report.reason
     with pytest.raises(FailureToEnrol, match="usable fingerprint area 0.0 mm"):

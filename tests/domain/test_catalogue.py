@@ -6,17 +6,20 @@ import dataclasses
 from datetime import date
 
 from scomm.domain.catalogue import RuleCatalogue
-from scomm.domain.levels import CriminalFacts, determine, rule_set_at
-from scomm.domain.offenses import Offense, classify_literal
+from scomm.domain.levels import CriminalFacts, determine, load_rule_sets, rule_set_at
+from scomm.domain.offenses import Offense, classify_literal, load_ncic_table
 
 
 def test_the_loaded_catalogue_decides_as_the_package_tables_do() -> None:
     rules = RuleCatalogue.load()
+    table, rule_sets = load_ncic_table(), load_rule_sets()
+    assert rules == RuleCatalogue(table, rule_sets)
     day = date(2011, 6, 1)
-    assert rules.rule_set_at(day) == rule_set_at(day)
+    in_force = rule_set_at(day, rule_sets)
+    assert rules.rule_set_at(day) == in_force
     facts = CriminalFacts(charges=("1299",), convictions=("2399",), recorded_status="overstay")
-    assert rules.determine(rules.rule_set_at(day), facts) == determine(rule_set_at(day), facts)
-    assert rules.classify("BURGLARY") == classify_literal("BURGLARY")
+    assert rules.determine(rules.rule_set_at(day), facts) == determine(in_force, facts, table)
+    assert rules.classify("BURGLARY") == classify_literal("BURGLARY", table)
     assert rules.level_2009(["1299", "5404"]) == 1
 
 

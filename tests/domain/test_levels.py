@@ -7,15 +7,16 @@ from importlib.resources import files
 
 import pytest
 
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.levels import (
     RULE_SET_FILES,
     CriminalFacts,
     NoRuleSetInForce,
     check_catalogue,
     determine,
+    load_rule_sets,
     parse_rule_set,
     rule_set_at,
-    rule_sets,
 )
 from scomm.domain.rule_errors import RuleFileError
 
@@ -36,17 +37,19 @@ def text_of(name: str) -> str:
         (datetime(2030, 1, 1, 12), "2014-pep-priorities"),
     ],
 )
-def test_the_rule_set_in_force_is_chosen_by_date(day: date, version: str) -> None:
-    assert rule_set_at(day).version == version
+def test_the_rule_set_in_force_is_chosen_by_date(
+    day: date, version: str, catalogue: RuleCatalogue
+) -> None:
+    assert rule_set_at(day, catalogue.rule_sets).version == version
 
 
-def test_before_the_program_no_rule_set_is_in_force() -> None:
+def test_before_the_program_no_rule_set_is_in_force(catalogue: RuleCatalogue) -> None:
     with pytest.raises(NoRuleSetInForce, match="2007-01-01"):
-        rule_set_at(date(2007, 1, 1))
+        rule_set_at(date(2007, 1, 1), catalogue.rule_sets)
 
 
 def test_the_catalogue_covers_every_day_from_its_start_without_overlap() -> None:
-    catalogue = rule_sets()
+    catalogue = load_rule_sets()
     assert [r.version for r in catalogue] == [
         "2009-offense-type",
         "2011-conviction-based",
@@ -57,48 +60,54 @@ def test_the_catalogue_covers_every_day_from_its_start_without_overlap() -> None
         assert earlier.effective_to == later.effective_from
 
 
-def test_2009_levels_count_charges_as_much_as_convictions() -> None:
-    rules = rule_set_at(date(2009, 6, 1))
-    assert determine(rules, CriminalFacts(charges=("1299",))).level == 1  # robbery charged
-    assert determine(rules, CriminalFacts(charges=("3562",))).level == 2  # minor drugs
-    assert determine(rules, CriminalFacts(charges=("1313",))).level == 3  # simple assault
-    assert determine(rules, CriminalFacts(charges=("5404", "2399"))).level == 2
+def test_2009_levels_count_charges_as_much_as_convictions(catalogue: RuleCatalogue) -> None:
+    rules = rule_set_at(date(2009, 6, 1), catalogue.rule_sets)
+    table = catalogue.ncic
+    assert determine(rules, CriminalFacts(charges=("1299",)), table).level == 1  # robbery charged
+    assert determine(rules, CriminalFacts(charges=("3562",)), table).level == 2  # minor drugs
+    assert determine(rules, CriminalFacts(charges=("1313",)), table).level == 3  # simple assault
+    assert determine(rules, CriminalFacts(charges=("5404", "2399")), table).level == 2
 
 
-def test_conviction_based_levels_ignore_charges() -> None:
-    rules = rule_set_at(date(2011, 6, 1))
-    assert determine(rules, CriminalFacts(charges=("0999",))).level == 0  # charged only
+def test_conviction_based_levels_ignore_charges(catalogue: RuleCatalogue) -> None:
+    rules = rule_set_at(date(2011, 6, 1), catalogue.rule_sets)
+    table = catalogue.ncic
+    assert determine(rules, CriminalFacts(charges=("0999",)), table).level == 0  # charged only
     one_felony = CriminalFacts(convictions=("2299",))  # burglary: a felony, not aggravated
-    assert determine(rules, one_felony).level == 2
-    assert determine(rules, CriminalFacts(convictions=("2299", "2404"))).level == 1
-    assert determine(rules, CriminalFacts(convictions=("1299",))).level == 1  # aggravated
-    assert determine(rules, CriminalFacts(convictions=("2399", "5311", "5499"))).level == 2
-    assert determine(rules, CriminalFacts(convictions=("5499",))).level == 3
+    assert determine(rules, one_felony, table).level == 2
+    assert determine(rules, CriminalFacts(convictions=("2299", "2404")), table).level == 1
+    assert determine(rules, CriminalFacts(convictions=("1299",)), table).level == 1  # aggravated
+    assert determine(rules, CriminalFacts(convictions=("2399", "5311", "5499")), table).level == 2
+    assert determine(rules, CriminalFacts(convictions=("5499",)), table).level == 3
 
 
-def test_december_2012_criteria_decide_whether_a_detainer_may_be_lodged() -> None:
-    rules = rule_set_at(date(2013, 6, 1))
-    traffic = determine(rules, CriminalFacts(charges=("5499",), convictions=("2399",)))
+def test_december_2012_criteria_decide_whether_a_detainer_may_be_lodged(
+    catalogue: RuleCatalogue,
+) -> None:
+    rules = rule_set_at(date(2013, 6, 1), catalogue.rule_sets)
+    table = catalogue.ncic
+    traffic = determine(rules, CriminalFacts(charges=("5499",), convictions=("2399",)), table)
     assert traffic.level == 3 and not traffic.detainer_allowed
-    dui = determine(rules, CriminalFacts(charges=("5404",)))  # a listed offense, charged
+    dui = determine(rules, CriminalFacts(charges=("5404",)), table)  # a listed offense, charged
     assert dui.detainer_allowed
-    felony_charge = determine(rules, CriminalFacts(charges=("2299",)))
+    felony_charge = determine(rules, CriminalFacts(charges=("2299",)), table)
     assert felony_charge.detainer_allowed and "pending felony charge" in felony_charge.basis
-    removed = determine(rules, CriminalFacts(recorded_status="previously_removed"))
+    removed = determine(rules, CriminalFacts(recorded_status="previously_removed"), table)
     assert removed.detainer_allowed
 
 
-def test_pep_priorities_and_the_hold_rule() -> None:
-    rules = rule_set_at(date(2016, 1, 1))
-    felon = determine(rules, CriminalFacts(convictions=("2299",)))
+def test_pep_priorities_and_the_hold_rule(catalogue: RuleCatalogue) -> None:
+    rules = rule_set_at(date(2016, 1, 1), catalogue.rule_sets)
+    table = catalogue.ncic
+    felon = determine(rules, CriminalFacts(convictions=("2299",)), table)
     assert (felon.level, felon.hold_allowed) == (1, True)
-    dui = determine(rules, CriminalFacts(convictions=("5404",)))  # significant misdemeanor
+    dui = determine(rules, CriminalFacts(convictions=("5404",)), table)  # significant misdemeanor
     assert (dui.level, dui.hold_allowed) == (2, True)
-    three_traffic = determine(rules, CriminalFacts(convictions=("5499", "5499", "5499")))
+    three_traffic = determine(rules, CriminalFacts(convictions=("5499", "5499", "5499")), table)
     assert three_traffic.level == 0  # minor traffic does not count
-    order = determine(rules, CriminalFacts(recorded_status="previously_removed"))
+    order = determine(rules, CriminalFacts(recorded_status="previously_removed"), table)
     assert (order.level, order.detainer_allowed, order.hold_allowed) == (3, True, False)
-    nobody = determine(rules, CriminalFacts(charges=("0999",)))
+    nobody = determine(rules, CriminalFacts(charges=("0999",)), table)
     assert (nobody.level, nobody.detainer_allowed) == (0, False)
 
 

@@ -1,5 +1,6 @@
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import RecordedStatus, Removability, removability
-from scomm.domain.levels import level_2009, offense_level
+from scomm.domain.levels import RULE_SET_2009, level_2009, offense_level, rule_set_named
 from scomm.domain.offenses import UNKNOWN_OFFENSE_CODE, classify_literal
 from scomm.domain.policies import (
     DetainerPolicy,
@@ -9,23 +10,28 @@ from scomm.domain.policies import (
 )
 
 
-def test_literal_classification_and_unknown_default() -> None:
-    assert classify_literal("driving under influence").ncic_code == "5404"
-    assert classify_literal("Driving-Under  Influence").confidence == 1.0
-    unknown = classify_literal("FTA WARRANT")
+def test_literal_classification_and_unknown_default(catalogue: RuleCatalogue) -> None:
+    table = catalogue.ncic
+    assert classify_literal("driving under influence", table).ncic_code == "5404"
+    assert classify_literal("Driving-Under  Influence", table).confidence == 1.0
+    unknown = classify_literal("FTA WARRANT", table)
     assert unknown.ncic_code == UNKNOWN_OFFENSE_CODE and unknown.confidence == 0.0
 
 
-def test_offense_type_levels() -> None:
-    assert offense_level("0999") == 1  # homicide
-    assert offense_level("1315") == 1  # aggravated assault
-    assert offense_level("1313") == 3  # simple assault
-    assert offense_level("3530") == 1  # drug distribution (felony)
-    assert offense_level("3562") == 2  # possession
-    assert offense_level("2299") == 2  # burglary
-    assert offense_level("5404") == 3  # DUI
-    assert level_2009(["5404", "2399"]) == 2
-    assert level_2009([]) == 3
+def test_offense_type_levels(catalogue: RuleCatalogue) -> None:
+    rules = rule_set_named(RULE_SET_2009, catalogue.rule_sets).offense_type
+    assert rules is not None
+    table = catalogue.ncic
+    assert offense_level("0999", rules, table) == 1  # homicide
+    assert offense_level("1315", rules, table) == 1  # aggravated assault
+    assert offense_level("1313", rules, table) == 3  # simple assault
+    assert offense_level("3530", rules, table) == 1  # drug distribution (felony)
+    assert offense_level("3562", rules, table) == 2  # possession
+    assert offense_level("2299", rules, table) == 2  # burglary
+    assert offense_level("5404", rules, table) == 3  # DUI
+    assert level_2009(["5404", "2399"], rules, table) == 2
+    assert level_2009([], rules, table) == 3
+    assert catalogue.offense_level("3530") == 1 and catalogue.level_2009(["5404", "2399"]) == 2
 
 
 def test_removability_follows_the_recorded_status() -> None:

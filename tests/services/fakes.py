@@ -66,6 +66,9 @@ class FakeJurisdictions:
     def get(self, ori: str) -> Jurisdiction | None:
         return self.by_ori.get(ori)
 
+    def set_detainer_policy(self, ori: str, policy: DetainerPolicy) -> None:
+        self.by_ori[ori] = dataclasses.replace(self.by_ori[ori], detainer_policy=policy)
+
     def oris(self) -> list[str]:
         return sorted(self.by_ori)
 

@@ -17,7 +17,7 @@ from scomm.bus.unit_of_work import AbstractUnitOfWork, UnitOfWork
 from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.immigration import BenefitKind, BenefitRecord, RecordedStatus, Removability
-from scomm.domain.policies import OfficerAction
+from scomm.domain.policies import DetainerPolicy, OfficerAction
 from scomm.domain.records import (
     Booking,
     Case,
@@ -212,3 +212,15 @@ def test_switch_settings_are_kept_in_the_order_recorded(open_uow: Open) -> None:
         assert mine[0].setting == setting(ORI, Switch.D_HONOUR_DETAINERS, False)
         assert mine[0].recorded_at == NOW
         assert len(uow.switches.history()) == 3
+
+
+def test_a_jurisdictions_detainer_policy_is_changed_in_place(open_uow: Open) -> None:
+    with open_uow() as uow:
+        uow.jurisdictions.add(jurisdiction())
+        uow.commit()
+    with open_uow() as uow:
+        uow.jurisdictions.set_detainer_policy(ORI, DetainerPolicy.TRUST_ACT)
+        uow.commit()
+    with open_uow() as uow:
+        assert uow.jurisdictions.get(ORI) == jurisdiction(policy=DetainerPolicy.TRUST_ACT)
+        assert uow.jurisdictions.oris() == [ORI]

@@ -22,15 +22,17 @@ minutiae from conformant records (0 from FVC2002's SecuGen templates). scomm's o
 codecs own that format; this module only keeps the native object for BOZORTH3.
 
 The native code is not known to be safe for concurrent calls, so every call into it holds
-one process-wide lock. It crashes the process (SIGSEGV) on images less than 12 pixels high
-(seen with 11x11 and 10x500), so images with a side under MIN_SIDE are refused before they
-reach it; a 600-run fuzz (random, blank, periodic and sparse images of 12-300 pixels
-a side, with and without NFIQ 2) crashed nothing.
+one process-wide lock: the one piece of module state here, since it guards the C library's
+own globals, which are process-wide whoever owns the extractor objects. The extractor
+objects themselves belong to their users (`NbisNative`). The native code crashes the
+process (SIGSEGV) on images less than 12 pixels high (seen with 11x11 and 10x500), so
+images with a side under MIN_SIDE are refused before they reach it; a 600-run fuzz
+(random, blank, periodic and sparse images of 12-300 pixels a side, with and without
+NFIQ 2) crashed nothing.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import threading
 from dataclasses import dataclass
@@ -75,24 +77,32 @@ def png_bytes(image: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-@functools.cache
-def nbis_extractor(compute_nfiq2: bool) -> Any:
-    """The shared nbis-py extractor: all minutiae kept, no SIVV check, 500 ppi."""
-    settings = nbis.NbisExtractorSettings(
-        min_quality=0.0,
-        get_center=False,
-        check_fingerprint=False,
-        compute_nfiq2=compute_nfiq2,
-        ppi=NBIS_PPI,
-    )
-    return nbis.new_nbis_extractor(settings)
+class NbisNative:
+    """One nbis-py extractor (all minutiae kept, no SIVV check, 500 ppi), owned by whoever
+    made it (`MindtctExtractor`, `quality.Nfiq2Scorer`). The native object costs about 0.5 s
+    to make, so it is made on the first extraction and kept for the next ones."""
 
+    def __init__(self, *, compute_nfiq2: bool) -> None:
+        self.compute_nfiq2 = compute_nfiq2
+        self._extractor: Any = None
 
-def run_native(image500: np.ndarray, *, compute_nfiq2: bool) -> Any:
-    """Extract with nbis-py (holding the lock): its `Minutiae` object. Raises nbis errors."""
-    data = png_bytes(as_image500(image500))
-    with _NATIVE_LOCK:
-        return nbis_extractor(compute_nfiq2).extract_minutiae(data)
+    def _made(self) -> Any:
+        if self._extractor is None:
+            settings = nbis.NbisExtractorSettings(
+                min_quality=0.0,
+                get_center=False,
+                check_fingerprint=False,
+                compute_nfiq2=self.compute_nfiq2,
+                ppi=NBIS_PPI,
+            )
+            self._extractor = nbis.new_nbis_extractor(settings)
+        return self._extractor
+
+    def run(self, image500: np.ndarray) -> Any:
+        """Extract (holding the lock): nbis-py's `Minutiae` object. Raises nbis errors."""
+        data = png_bytes(as_image500(image500))
+        with _NATIVE_LOCK:
+            return self._made().extract_minutiae(data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +134,12 @@ def _convert(native: Any, width: int, height: int) -> Minutiae:
 
 
 class MindtctExtractor:
-    """NIST MINDTCT (NBIS) minutiae from a 500 ppi grey image, for the NBIS peer baseline."""
+    """NIST MINDTCT (NBIS) minutiae from a 500 ppi grey image, for the NBIS peer baseline.
+    Each extractor owns its native nbis-py object (made on first use): keep one for many
+    images."""
+
+    def __init__(self) -> None:
+        self._native = NbisNative(compute_nfiq2=False)
 
     def extract(self, image500: np.ndarray) -> NbisFeatures:
         """Minutiae of a 500 ppi grey image (HxW, at least MIN_SIDE a side), with the native
@@ -132,7 +147,7 @@ class MindtctExtractor:
         when the native code fails."""
         grey = as_image500(image500)
         try:
-            native = run_native(grey, compute_nfiq2=False)
+            native = self._native.run(grey)
         except nbis.NbisError as exc:
             raise MindtctError(f"MINDTCT failed: {exc!r}") from exc
         height, width = grey.shape

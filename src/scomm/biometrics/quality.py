@@ -1,10 +1,11 @@
 """Finger image quality: NFIQ 2 and the failure-to-enrol rule.
 
-`nfiq2` is NIST's own NFIQ 2 (ISO/IEC 29794-4), run by nbis-py on a 500 ppi image. nbis-py
-computes it together with a MINDTCT extraction, so one call costs an extraction plus
-NFIQ 2: about 2-2.5x the time of `MindtctExtractor.extract`. NFIQ 2 fails outright on some
-images (blank, noise, too small; also on one real FVC2002 DB3 impression, 110_5): `nfiq2`
-raises `QualityError` then, and `assess` reports `nfiq2=None`.
+`Nfiq2Scorer` gives NIST's own NFIQ 2 (ISO/IEC 29794-4), run by nbis-py on a 500 ppi image
+with an nbis-py extractor the scorer owns. nbis-py computes it together with a MINDTCT
+extraction, so one score costs an extraction plus NFIQ 2: about 2-2.5x the time of
+`MindtctExtractor.extract`. NFIQ 2 fails outright on some images (blank, noise, too small;
+also on one real FVC2002 DB3 impression, 110_5): `score` raises `QualityError` then, and
+`assess` reports `nfiq2=None`.
 
 Failure to enrol (FTE). An image fails to enrol when its usable area, the foreground
 `segmentation.foreground_mask` finds, is under MIN_USABLE_AREA_MM2 = 40 mm^2 (15,500 pixels
@@ -35,7 +36,7 @@ import nbis
 import numpy as np
 
 from scomm.biometrics.errors import BiometricsError
-from scomm.biometrics.extract_nbis import as_image500, run_native
+from scomm.biometrics.extract_nbis import NbisNative, as_image500
 from scomm.biometrics.images import to_grey_uint8
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.segmentation import foreground_mask, usable_area_mm2
@@ -48,21 +49,34 @@ class QualityError(BiometricsError, ValueError):
     """NFIQ 2 could not compute a score for this image."""
 
 
-def nfiq2(image500: np.ndarray) -> int:
-    """NIST NFIQ 2 score (0-100, higher is better) of a 500 ppi grey image.
+class Nfiq2Scorer:
+    """NIST NFIQ 2 scores through an nbis-py extractor this scorer owns; it is made on the
+    first score (about 0.5 s), so keep one scorer for many images."""
 
-    Raises ValueError for an image NBIS cannot take (under 32 pixels a side) and QualityError
-    when NFIQ 2 itself fails (it does on blank and non-fingerprint images).
-    """
-    grey = as_image500(image500)
-    try:
-        native = run_native(grey, compute_nfiq2=True)
-        score = int(native.quality().score)
-    except nbis.NbisError as exc:
-        raise QualityError(f"NFIQ 2 could not score the image: {exc!r}") from exc
-    if not 0 <= score <= 100:
-        raise QualityError(f"NFIQ 2 returned {score}, outside 0-100")
-    return score
+    def __init__(self) -> None:
+        self._native = NbisNative(compute_nfiq2=True)
+
+    def score(self, image500: np.ndarray) -> int:
+        """NIST NFIQ 2 score (0-100, higher is better) of a 500 ppi grey image.
+
+        Raises ValueError for an image NBIS cannot take (under 32 pixels a side) and
+        QualityError when NFIQ 2 itself fails (it does on blank and non-fingerprint images).
+        """
+        grey = as_image500(image500)
+        try:
+            native = self._native.run(grey)
+            score = int(native.quality().score)
+        except nbis.NbisError as exc:
+            raise QualityError(f"NFIQ 2 could not score the image: {exc!r}") from exc
+        if not 0 <= score <= 100:
+            raise QualityError(f"NFIQ 2 returned {score}, outside 0-100")
+        return score
+
+
+def nfiq2(image500: np.ndarray) -> int:
+    """One image's NFIQ 2 score (`Nfiq2Scorer.score`) with a scorer made for it: for more
+    than one image, keep a `Nfiq2Scorer`."""
+    return Nfiq2Scorer().score(image500)
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,10 @@ def assess(
     *,
     compute_nfiq2: bool = True,
     min_usable_area_mm2: float = MIN_USABLE_AREA_MM2,
+    scorer: Nfiq2Scorer | None = None,
 ) -> QualityReport:
-    """Quality report of a 500 ppi grey image: NFIQ 2, usable area, enrolable or not."""
+    """Quality report of a 500 ppi grey image: NFIQ 2 (by `scorer`, else one made for this
+    image), usable area, enrolable or not."""
     grey = to_grey_uint8(image500)
     if grey.ndim != 2 or grey.size == 0:
         raise ValueError(f"expected a non-empty grey HxW image, got shape {grey.shape}")
@@ -110,7 +126,7 @@ def assess(
     score: int | None = None
     if compute_nfiq2:
         try:
-            score = nfiq2(grey)
+            score = (scorer or Nfiq2Scorer()).score(grey)
         except (QualityError, ValueError) as exc:
             reason += f"; NFIQ 2 not available ({exc})"
     return QualityReport(score, area, enrolable, reason)
@@ -121,8 +137,12 @@ def check_enrolable(
     *,
     compute_nfiq2: bool = True,
     min_usable_area_mm2: float = MIN_USABLE_AREA_MM2,
+    scorer: Nfiq2Scorer | None = None,
 ) -> QualityReport:
     """`assess`, raising FailureToEnrol (with the reason) when the image is not enrolable."""
     return assess(
-        image500, compute_nfiq2=compute_nfiq2, min_usable_area_mm2=min_usable_area_mm2
+        image500,
+        compute_nfiq2=compute_nfiq2,
+        min_usable_area_mm2=min_usable_area_mm2,
+        scorer=scorer,
     ).require_enrolable()

@@ -1,5 +1,7 @@
 """The rule catalogue: the NCIC offense table and the dated rule sets, as one value that
-whoever builds the system loads and hands to the actors (no process-wide copy)."""
+whoever builds the system (`scomm.system`, the simulator's world builder) loads and hands on.
+There is no process-wide copy: the functions of `offenses` and `levels` take the table and
+the rule sets they apply as arguments."""
 
 from __future__ import annotations
 
@@ -20,13 +22,20 @@ from scomm.domain.levels import (
     rule_set_at,
     rule_set_named,
 )
-from scomm.domain.offenses import Classification, NcicTable, classify_literal, load_ncic_table
+from scomm.domain.offenses import (
+    Classification,
+    NcicTable,
+    Offense,
+    OffenseTally,
+    classify_literal,
+    load_ncic_table,
+)
 
 
 @dataclass(frozen=True)
 class RuleCatalogue:
     """What LESC and CJIS apply: `classify` an arrest literal, the rule set in force on a day,
-    the level it gives, the 2009 offense-type level of a code."""
+    the level it gives, the 2009 offense-type level of a code; and the offenses by code."""
 
     ncic: NcicTable
     rule_sets: tuple[RuleSet, ...]
@@ -38,6 +47,20 @@ class RuleCatalogue:
 
     def classify(self, literal: str) -> Classification:
         return classify_literal(literal, self.ncic)
+
+    def tally(self) -> OffenseTally:
+        """A fresh count of classifications by method, with this catalogue's table."""
+        return OffenseTally(self.ncic)
+
+    def offense(self, ncic_code: str) -> Offense | None:
+        """The table's offense with this NCIC code (None: the table has no such code)."""
+        return self.ncic.by_code(ncic_code)
+
+    @property
+    def common_offenses(self) -> tuple[Offense, ...]:
+        """The usual booking offenses, in the data file's order (the synthetic world draws
+        from them)."""
+        return self.ncic.common
 
     def is_felony(self, ncic_code: str) -> bool:
         return self.ncic.is_felony(ncic_code)

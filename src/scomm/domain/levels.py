@@ -3,11 +3,12 @@
 Each rule set is a TOML file in `scomm/rules/` (`levels_2009_offense_type.toml`,
 `levels_2011_conviction_based.toml`, `detainers_2012_criteria.toml`,
 `priorities_2014_pep.toml`): a `[rule_set]` header (version, effective_from, effective_to
-exclusive, method) and the method's parameters. `rule_set_at(day)` picks the one in force;
-`determine(rule_set, facts)` gives the level (1 most serious; 0 = no level: "non-criminal"
-under conviction-based rules, "not a priority" under PEP), whether the detainer criteria
-allow a detainer, and whether a hold (not only a notification) may be asked. Every IAR and
-detainer records the rule set's version.
+exclusive, method) and the method's parameters. `rule_set_at(day, rule_sets)` picks the one
+in force; `determine(rule_set, facts, table)` gives the level (1 most serious; 0 = no level:
+"non-criminal" under conviction-based rules, "not a priority" under PEP), whether the
+detainer criteria allow a detainer, and whether a hold (not only a notification) may be
+asked. Every IAR and detainer records the rule set's version. The rule sets and the NCIC
+table are arguments, never module state: `RuleCatalogue` holds the ones a system applies.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from scomm.domain.errors import DomainError
-from scomm.domain.offenses import NcicTable, code_matches, ncic_table
+from scomm.domain.offenses import NcicTable, code_matches
 from scomm.domain.rule_errors import RuleFileError
 
 RULE_SET_FILES = (
@@ -250,7 +250,8 @@ def check_catalogue(rule_sets: Iterable[RuleSet]) -> tuple[RuleSet, ...]:
 
 
 def load_rule_sets() -> tuple[RuleSet, ...]:
-    """The package's rule sets, read afresh and checked (`RuleCatalogue.load`)."""
+    """The package's rule sets, read afresh each call and checked: whoever builds the system
+    keeps the ones it read (`RuleCatalogue.load`)."""
     folder = files("scomm.rules")
     return check_catalogue(
         parse_rule_set(folder.joinpath(name).read_text(encoding="utf-8"), name)
@@ -258,23 +259,17 @@ def load_rule_sets() -> tuple[RuleSet, ...]:
     )
 
 
-@cache
-def rule_sets() -> tuple[RuleSet, ...]:
-    """The package's rule sets, read once: the default below, for the simulator and the
-    reports. The actors use the `RuleCatalogue` their context was given."""
-    return load_rule_sets()
-
-
-def rule_set_at(when: date | datetime, catalogue: Iterable[RuleSet] | None = None) -> RuleSet:
+def rule_set_at(when: date | datetime, rule_sets: Iterable[RuleSet]) -> RuleSet:
+    """The one of `rule_sets` in force on the day of `when`."""
     day = when.date() if isinstance(when, datetime) else when
-    for rule_set in catalogue if catalogue is not None else rule_sets():
+    for rule_set in rule_sets:
         if rule_set.in_force(day):
             return rule_set
     raise NoRuleSetInForce(f"no rule set in force on {day.isoformat()}")
 
 
-def rule_set_named(version: str, catalogue: Iterable[RuleSet] | None = None) -> RuleSet:
-    for rule_set in catalogue if catalogue is not None else rule_sets():
+def rule_set_named(version: str, rule_sets: Iterable[RuleSet]) -> RuleSet:
+    for rule_set in rule_sets:
         if rule_set.version == version:
             return rule_set
     raise NoRuleSetInForce(f"no rule set {version!r}")
@@ -283,12 +278,8 @@ def rule_set_named(version: str, catalogue: Iterable[RuleSet] | None = None) -> 
 # -- applying them --
 
 
-def determine(
-    rule_set: RuleSet, facts: CriminalFacts, table: NcicTable | None = None
-) -> LevelDetermination:
-    """The level under `rule_set`; `table` says which codes are felonies (default: the
-    package's NCIC table)."""
-    table = table if table is not None else ncic_table()
+def determine(rule_set: RuleSet, facts: CriminalFacts, table: NcicTable) -> LevelDetermination:
+    """The level under `rule_set`; `table` (the NCIC table) says which codes are felonies."""
     if rule_set.offense_type is not None:
         level, basis = _offense_type(rule_set.offense_type, facts, table)
         hold = True
@@ -309,15 +300,8 @@ def determine(
     return LevelDetermination(level, rule_set.version, basis, allowed, hold and allowed)
 
 
-def offense_level(
-    ncic_code: str, rules: OffenseTypeRules | None = None, table: NcicTable | None = None
-) -> int:
-    """The 2009 offense-type level of one code (1 is most serious)."""
-    if rules is None:
-        first = rule_set_named(RULE_SET_2009).offense_type
-        assert first is not None
-        rules = first
-    table = table if table is not None else ncic_table()
+def offense_level(ncic_code: str, rules: OffenseTypeRules, table: NcicTable) -> int:
+    """The offense-type level (2009) of one code under `rules` (1 is most serious)."""
     family = ncic_code[:2]
     if family in rules.by_grade:
         felony_level, other_level = rules.by_grade[family]
@@ -325,11 +309,7 @@ def offense_level(
     return rules.families.get(family, rules.default_level)
 
 
-def level_2009(
-    ncic_codes: Iterable[str],
-    rules: OffenseTypeRules | None = None,
-    table: NcicTable | None = None,
-) -> int:
+def level_2009(ncic_codes: Iterable[str], rules: OffenseTypeRules, table: NcicTable) -> int:
     """The most serious 2009 level among charges and convictions (1 is most serious)."""
     return min((offense_level(code, rules, table) for code in ncic_codes), default=3)
 

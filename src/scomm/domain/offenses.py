@@ -12,7 +12,6 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -45,7 +44,7 @@ class Offense:
 class NcicTable:
     version: str
     offenses: tuple[Offense, ...]
-    common: tuple[Offense, ...]
+    common: tuple[Offense, ...]  # the usual booking offenses, in the file's order
     families: dict[str, str]
     aliases: dict[str, str]  # normalised literal -> code
     keywords: dict[str, tuple[str, ...]]  # word -> codes
@@ -133,20 +132,10 @@ def _get(data: Any, key: str, kind: type, source: str, where: str) -> Any:
 
 
 def load_ncic_table() -> NcicTable:
-    """The table as the package's data file holds it, read afresh (`RuleCatalogue.load`)."""
+    """The table as the package's data file holds it, read afresh each call: whoever builds
+    the system keeps the one it read (`RuleCatalogue.load`)."""
     text = files("scomm.rules").joinpath(NCIC_TABLE_FILE).read_text(encoding="utf-8")
     return parse_ncic_table(text)
-
-
-@cache
-def ncic_table() -> NcicTable:
-    """The package's table, read once: the default of the functions below, for the simulator
-    and the reports. The actors use the `RuleCatalogue` their context was given."""
-    return load_ncic_table()
-
-
-# The booking offenses the synthetic world draws from (kept in the data file's order).
-OFFENSES: tuple[Offense, ...] = ncic_table().common
 
 
 @dataclass(frozen=True)
@@ -160,7 +149,7 @@ class Classification:
         return self.method == "unknown"
 
 
-def classify_literal(literal: str, table: NcicTable | None = None) -> Classification:
+def classify_literal(literal: str, table: NcicTable) -> Classification:
     """Map an arrest offense literal to an NCIC code with a confidence in [0, 1].
 
     Exact literal (1.0) or alias (0.95) from the table; else every table keyword found among
@@ -168,7 +157,6 @@ def classify_literal(literal: str, table: NcicTable | None = None) -> Classifica
     confidence 0.8 * votes / (votes + rivals' votes + 1) per word of the literal matched;
     nothing matched (or a tie): 0399 with confidence 0.
     """
-    table = table or ncic_table()
     key = normalise_literal(literal)
     code = table.aliases.get(key)
     if code is not None:
@@ -195,25 +183,19 @@ def classify_literal(literal: str, table: NcicTable | None = None) -> Classifica
 
 @dataclass
 class OffenseTally:
-    """Counts classifications by method; the unknown literals are kept, never dropped."""
+    """Classifies literals with `table`, counting them by method; the unknown literals are
+    kept, never dropped."""
 
+    table: NcicTable
     by_method: Counter[str] = field(default_factory=Counter)
     unknown_literals: Counter[str] = field(default_factory=Counter)
 
     def classify(self, literal: str) -> Classification:
-        result = classify_literal(literal)
+        result = classify_literal(literal, self.table)
         self.by_method[result.method] += 1
         if result.unknown:
             self.unknown_literals[normalise_literal(literal)] += 1
         return result
-
-
-def offense_for_code(ncic_code: str) -> Offense | None:
-    return ncic_table().by_code(ncic_code)
-
-
-def is_felony(ncic_code: str, table: NcicTable | None = None) -> bool:
-    return (table if table is not None else ncic_table()).is_felony(ncic_code)
 
 
 def code_matches(ncic_code: str, patterns: tuple[str, ...]) -> bool:

@@ -22,6 +22,6 @@ class ServiceContext:
     criminal_gallery: Gallery
     immigration_gallery: Gallery
     is_holiday: Callable[[date], bool]
+    rules: RuleCatalogue  # NCIC table and rule sets: whoever builds the context loads them
     # WSQ images already decoded: SIB, CJIS and IDENT read the same booking's images
     decoded_images: DecodedImageCache = field(default_factory=DecodedImageCache)
-    rules: RuleCatalogue = field(default_factory=RuleCatalogue.load)  # NCIC table, rule sets

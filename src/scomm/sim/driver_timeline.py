@@ -14,14 +14,17 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from scomm.services.jurisdictions import (
+    OPT_OUT_AUDIT,
+    POLICY_AUDIT,
+    record_opt_out_request,
+    set_detainer_policy,
+)
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import OptOutRequest, PolicyChange
 from scomm.sim.synth.world import PlannedBooking, PlannedDisposition, World
-from scomm.store.models import AuditEntryRow, BookingRow, JurisdictionRow, OutboxRow
+from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow
 from scomm.system import System
-
-POLICY_AUDIT = "DETAINER_POLICY"
-OPT_OUT_AUDIT = "OPT_OUT_REQUEST"
 
 
 @dataclass(frozen=True)
@@ -111,35 +114,33 @@ def play(system: System, event: Event, transaction: bytes | None = None) -> None
     elif isinstance(h, PlannedDisposition):
         system.record_disposition(h.tcn, h.outcome, event.at)
     elif isinstance(h, PolicyEvent):
-        set_detainer_policy(system, h)
+        change_detainer_policy(system, h)
     else:
-        record_opt_out_request(system, h)
+        request_opt_out(system, h)
 
 
-def set_detainer_policy(system: System, event: PolicyEvent) -> None:
-    """A jurisdiction's detainer policy changes (local or state law, DOMAIN.md §3.4): the
-    jail applies it to detainers from then on; the change is audited (a change to the
-    policy already in force changes nothing and is not)."""
-    ori = event.plan.jurisdiction.ori
+def change_detainer_policy(system: System, event: PolicyEvent) -> None:
+    """The jurisdiction changes its detainer policy (`services.jurisdictions`: audited,
+    unless it is the policy already in force)."""
+    change = event.change
     with system.unit_of_work() as uow:
-        row = uow.session.get(JurisdictionRow, ori)
-        if row is None or row.detainer_policy == event.change.policy.value:
-            return
-        before = row.detainer_policy
-        row.detainer_policy = event.change.policy.value
-        uow.record("policy", POLICY_AUDIT, "jurisdiction", "", policy_payload(event, before))
-        uow.commit()
+        ori = event.plan.jurisdiction.ori
+        if set_detainer_policy(uow, ori, change.policy, change.reason, change.at):
+            uow.commit()
 
 
-def record_opt_out_request(system: System, event: OptOutEvent) -> None:
+def request_opt_out(system: System, event: OptOutEvent) -> None:
     """A county's opt-out request, recorded with its answer; a granted one is already in the
     plan's switch settings (it takes effect through them)."""
+    ori, r = event.plan.jurisdiction.ori, event.request
     with system.unit_of_work() as uow:
-        uow.record("switch_request", OPT_OUT_AUDIT, "jurisdiction", "", opt_out_payload(event))
+        record_opt_out_request(uow, ori, r.switch, r.granted, r.at, r.reason)
         uow.commit()
 
 
 def policy_payload(event: PolicyEvent, before: str) -> dict[str, object]:
+    """The audit payload of the change (`services.jurisdictions.set_detainer_policy`), to
+    find it done."""
     change = event.change
     return {
         "ori": event.plan.jurisdiction.ori,
@@ -151,6 +152,7 @@ def policy_payload(event: PolicyEvent, before: str) -> dict[str, object]:
 
 
 def opt_out_payload(event: OptOutEvent) -> dict[str, object]:
+    """The audit payload of the request (`services.jurisdictions.record_opt_out_request`)."""
     request = event.request
     return {
         "ori": event.plan.jurisdiction.ori,

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from scomm.audit.chain import entries
 from scomm.domain.ids import derived_id
-from scomm.domain.levels import CriminalFacts, determine, rule_set_named
+from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import DispositionOutcome
-from scomm.domain.offenses import classify_literal
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, switch_is_on
 from scomm.services.common import seeded_draw
 from scomm.sim.synth.population import Person
@@ -34,7 +33,7 @@ from scomm.sim.synth.world import World
 Z95 = 1.96
 # ICE counted removals by the conviction-based levels (Morton memos): level 0 is
 # "non-criminal", no conviction at the time of removal.
-REMOVAL_LEVELS = rule_set_named("2011-conviction-based")
+REMOVAL_LEVELS = "2011-conviction-based"  # the rule set, by version
 
 
 @dataclass(frozen=True)
@@ -190,9 +189,12 @@ class Measured:
 
 
 def measure(record: RunRecord, world: World) -> dict[str, Measured]:
-    """Every target figure measured on the run, over the scenario's target window."""
+    """Every target figure measured on the run, over the scenario's target window; the
+    removals' levels by the world's own rule catalogue."""
     scenario = world.scenario
     assert scenario is not None
+    rules = world.catalogue
+    removal_levels = rules.rule_set_named(REMOVAL_LEVELS)
     start, end = scenario.target_window
     submitted = {
         case_id
@@ -220,8 +222,8 @@ def measure(record: RunRecord, world: World) -> dict[str, Measured]:
             continue
         convictions = [o.ncic_code for o in person.criminal.convictions] if person.criminal else []
         if case in convicted_now:
-            convictions += [classify_literal(c.literal).ncic_code for c in charges[case]]
-        level = determine(REMOVAL_LEVELS, CriminalFacts(convictions=tuple(convictions))).level
+            convictions += [rules.classify(c.literal).ncic_code for c in charges[case]]
+        level = rules.determine(removal_levels, CriminalFacts(convictions=tuple(convictions))).level
         removals["total"] += 1
         if level == 0:
             removals["non_criminal"] += 1

@@ -160,6 +160,7 @@ class NbisEngine:
         import nbis
 
         self._nbis: Any = nbis
+        self._mindtct = MindtctExtractor()  # its native extractor is made once, then reused
         self._extractor: Any = nbis.new_nbis_extractor(
             nbis.NbisExtractorSettings(
                 min_quality=0.0,
@@ -177,7 +178,7 @@ class NbisEngine:
 
     def extract(self, image: np.ndarray, ppi: int) -> object:
         try:
-            features = MindtctExtractor().extract(to_500_ppi(image, ppi))
+            features = self._mindtct.extract(to_500_ppi(image, ppi))
         except (MindtctError, ValueError) as exc:
             raise FailureToEnrol(f"nbis extraction failed: {exc!r}") from exc
         return self._checked(features.native, "image")

@@ -7,13 +7,11 @@ from typing import TypeVar
 
 from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import UnitOfWork
-from scomm.domain.immigration import BenefitKind
-from scomm.domain.records import Repository
+from scomm.domain.immigration import BenefitKind, BenefitRecord, RecordedStatus
+from scomm.domain.records import Encounter, EncounterKind, Repository, Subject
 from scomm.sim.synth.population import CitizenshipPath, Person
 from scomm.sim.synth.world import World
 from scomm.sim.synth.world_prints import EnrolmentTemplates, parallel_map
-from scomm.store.models import BenefitRecordRow, EncounterRow, JurisdictionRow, SubjectRow
-from scomm.store.templates import store_templates
 from scomm.system import System
 
 Progress = Callable[[int], None]
@@ -21,19 +19,10 @@ T = TypeVar("T")
 
 
 def load_jurisdictions(system: System, world: World) -> None:
+    """The world's jurisdictions (the ORI directory), then their switch settings."""
     with system.unit_of_work() as uow:
         for plan in world.jurisdictions:
-            j = plan.jurisdiction
-            uow.session.add(
-                JurisdictionRow(
-                    ori=j.ori,
-                    name=j.name,
-                    state=j.state,
-                    sib_ori=j.sib_ori,
-                    detainer_policy=j.detainer_policy.value,
-                    activation_at=j.activation_at,
-                )
-            )
+            uow.jurisdictions.add(plan.jurisdiction)
         uow.commit()
     for plan in world.jurisdictions:
         for setting in plan.settings:
@@ -84,21 +73,22 @@ def enrol_repositories(
 
 
 def _enrol_person(system: System, person: Person, templates: dict[int, Template]) -> None:
-    """A person's records, encounters and benefit in one unit of work."""
+    """A person's records, encounters and benefit in one unit of work, through the
+    repositories the actors use."""
     with system.unit_of_work() as uow:
         if person.criminal is not None:
-            _enrol(system, uow, Repository.CRIMINAL, person.criminal.fbi_number, person, templates)
             criminal = person.criminal
-            history = [("prior_arrest", o) for o in criminal.prior_arrests]
-            history += [("conviction", o) for o in criminal.convictions]
+            _enrol(system, uow, Repository.CRIMINAL, criminal.fbi_number, person, templates)
+            history = [(EncounterKind.PRIOR_ARREST, o) for o in criminal.prior_arrests]
+            history += [(EncounterKind.CONVICTION, o) for o in criminal.convictions]
             for kind, offense in history:
-                uow.session.add(
-                    EncounterRow(
-                        repository=Repository.CRIMINAL.value,
-                        identity_id=criminal.fbi_number,
-                        at=criminal.first_arrest,
-                        kind=kind,
-                        detail=offense.literal,
+                uow.identities(Repository.CRIMINAL).add_encounter(
+                    Encounter(
+                        Repository.CRIMINAL,
+                        criminal.fbi_number,
+                        criminal.first_arrest,
+                        kind,
+                        offense.literal,
                     )
                 )
         if person.immigration is not None:
@@ -111,15 +101,15 @@ def _enrol_person(system: System, person: Person, templates: dict[int, Template]
                 person,
                 templates,
                 a_number=record.a_number,
-                status=record.recorded_status.value,
+                status=record.recorded_status,
             )
-            uow.session.add(
-                EncounterRow(
-                    repository=Repository.IMMIGRATION.value,
-                    identity_id=record.ident_id,
-                    at=record.first_encounter,
-                    kind="immigration_encounter",
-                    detail=record.recorded_status.value,
+            uow.identities(Repository.IMMIGRATION).add_encounter(
+                Encounter(
+                    Repository.IMMIGRATION,
+                    record.ident_id,
+                    record.first_encounter,
+                    EncounterKind.IMMIGRATION_ENCOUNTER,
+                    record.recorded_status.value,
                 )
             )
             _benefit(uow, person)
@@ -138,13 +128,8 @@ def _benefit(uow: UnitOfWork, person: Person) -> None:
         if person.path is CitizenshipPath.NATURALIZED
         else BenefitKind.DERIVED_CITIZENSHIP
     )
-    uow.session.add(
-        BenefitRecordRow(
-            a_number=record.a_number,
-            kind=kind.value,
-            granted_at=person.citizenship_since,
-            receipt=f"USCIS-{person.person_id}",
-        )
+    uow.benefits.add(
+        BenefitRecord(record.a_number, kind, person.citizenship_since, f"USCIS-{person.person_id}")
     )
 
 
@@ -156,25 +141,23 @@ def _enrol(
     person: Person,
     templates: dict[int, Template],
     a_number: str | None = None,
-    status: str | None = None,
+    status: RecordedStatus | None = None,
 ) -> None:
     ctx = system.ctx
     templates = dict(templates)  # each repository's gallery gets its own mapping
-    uow.session.add(
-        SubjectRow(
-            repository=repository.value,
-            identity_id=identity_id,
-            name=person.name,
-            dob=person.dob,
-            sex=person.sex,
-            pob=person.pob,
-            a_number=a_number,
-            recorded_status=status,
-            enrolled_at=system.clock.now(),
-        )
+    subject = Subject(
+        repository=repository,
+        identity_id=identity_id,
+        name=person.name,
+        dob=person.dob,
+        sex=person.sex,
+        pob=person.pob,
+        enrolled_at=system.clock.now(),
+        a_number=a_number,
+        recorded_status=status,
     )
+    uow.identities(repository).enrol(subject, templates, ctx.engine_name)
     if not templates:  # no finger to search by: the record stays, unreachable by prints
         return
-    store_templates(uow.session, repository, identity_id, templates, ctx.engine_name)
     gallery = ctx.criminal_gallery if repository is Repository.CRIMINAL else ctx.immigration_gallery
     uow.after_commit(lambda: gallery.enrol(identity_id, templates))

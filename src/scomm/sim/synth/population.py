@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import RecordedStatus
-from scomm.domain.offenses import OFFENSES, Offense, offense_for_code
+from scomm.domain.offenses import Offense
 
 if TYPE_CHECKING:
     from scomm.sim.synth.scenario import PathSpec, PopulationSpec
@@ -126,26 +127,30 @@ def make_population(
     size: int,
     spec: PopulationSpec,
     before: datetime,
+    catalogue: RuleCatalogue,
     prior_offenses: dict[str, float] | None = None,
 ) -> list[Person]:
     """`size` people with the scenario's citizenship paths, records and criminal histories,
-    all of whose records predate `before` (the scenario's start)."""
+    all of whose records predate `before` (the scenario's start); their earlier offenses
+    are the `catalogue`'s."""
     paths = list(spec.paths)
     weights = np.array([spec.paths[p].share for p in paths])
     weights = weights / weights.sum()
     choices = rng.choice(len(paths), size=size, p=weights)
-    offenses = _offense_table(prior_offenses)
+    offenses = _offense_table(catalogue, prior_offenses)
     return [_person(rng, i, paths[int(c)], spec, before, offenses) for i, c in enumerate(choices)]
 
 
-def _offense_table(mix: dict[str, float] | None) -> tuple[list[Offense], np.ndarray]:
+def _offense_table(
+    catalogue: RuleCatalogue, mix: dict[str, float] | None
+) -> tuple[list[Offense], np.ndarray]:
     """What earlier arrests were for: the scenario's booking offense mix, else every
-    offense of the table alike."""
+    common offense of the table alike."""
     if mix:
-        table = [o for o in (offense_for_code(c) for c in mix) if o is not None]
+        table = [o for o in (catalogue.offense(c) for c in mix) if o is not None]
         weights = np.array([mix[o.ncic_code] for o in table])
     else:
-        table = [o for o in OFFENSES if o.ncic_code != "0399"]
+        table = [o for o in catalogue.common_offenses if o.ncic_code != "0399"]
         weights = np.ones(len(table))
     return table, weights / weights.sum()
 

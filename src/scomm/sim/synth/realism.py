@@ -35,7 +35,7 @@ from scomm.biometrics.evaluation import fvc_pairs
 from scomm.biometrics.images import decode_image
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import FailureToEnrol
-from scomm.biometrics.quality import QualityError, nfiq2
+from scomm.biometrics.quality import Nfiq2Scorer, QualityError
 from scomm.biometrics.resample import to_500_ppi
 from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.impression_image import PLAIN_IMAGE, ImpressionImageParams, impression
@@ -194,13 +194,13 @@ def _minutiae_arrays(m: Minutiae) -> dict[str, np.ndarray]:
 
 
 def _features(
-    engine: FingerprintEngine, image: np.ndarray, with_nfiq2: bool
+    engine: FingerprintEngine, image: np.ndarray, nfiq2: Nfiq2Scorer | None
 ) -> tuple[Minutiae | None, int | None]:
     """Minutiae (None: failure to enrol) and NFIQ 2 (None: not computed or failed)."""
     score = None
-    if with_nfiq2:
+    if nfiq2 is not None:
         try:
-            score = nfiq2(image)
+            score = nfiq2.score(image)
         except (QualityError, ValueError):
             score = None
     try:
@@ -211,7 +211,7 @@ def _features(
 
 
 def _cached(
-    engine: FingerprintEngine, item: _Item, with_nfiq2: bool
+    engine: FingerprintEngine, item: _Item, nfiq2: Nfiq2Scorer | None
 ) -> tuple[Minutiae | None, int | None]:
     _, _, _, load, cache = item
     if cache is not None and cache.is_file():
@@ -221,7 +221,7 @@ def _cached(
             return None, score
         w, h, ppi = (int(v) for v in z["size"])
         return Minutiae(z["x"], z["y"], z["angle"], z["kind"], z["quality"], w, h, ppi), score
-    minutiae, score = _features(engine, load(), with_nfiq2)
+    minutiae, score = _features(engine, load(), nfiq2)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = _minutiae_arrays(minutiae) if minutiae is not None else {}
@@ -235,7 +235,7 @@ def _measure(
     name: str,
     items: list[_Item],
     engine: FingerprintEngine,
-    with_nfiq2: bool,
+    nfiq2: Nfiq2Scorer | None,
     progress: Progress | None,
 ) -> SampleSet:
     out = SampleSet(name)
@@ -243,7 +243,7 @@ def _measure(
     templates: dict[str, dict[tuple[int, int], FingerTemplate | None]] = {}
     for item in items:
         database, finger, number = item[0], item[1], item[2]
-        minutiae, score = _cached(engine, item, with_nfiq2)
+        minutiae, score = _cached(engine, item, nfiq2)
         out.images += 1
         if score is not None:
             out.nfiq2.append(score)
@@ -343,7 +343,8 @@ def measure_sets(
         "db4_sfinge": lambda: _real_items(options, (SFINGE_DATABASE,)),
         "synthetic": lambda: _synthetic_items(options),
     }
-    return {n: _measure(n, makers[n](), engine, options.nfiq2, progress) for n in names}
+    nfiq2 = Nfiq2Scorer() if options.nfiq2 else None  # one for every set: made once
+    return {n: _measure(n, makers[n](), engine, nfiq2, progress) for n in names}
 
 
 def run_realism(options: RealismOptions, progress: Progress | None = None) -> RealismReport:

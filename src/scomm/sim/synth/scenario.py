@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from scomm.domain.messages import DispositionOutcome
-from scomm.domain.offenses import offense_for_code
+from scomm.domain.offenses import NcicTable, load_ncic_table
 from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, check_owner
@@ -199,37 +199,39 @@ def builtin_scenarios() -> list[str]:
     )
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
+def load_scenario(name_or_path: str | Path, offenses: NcicTable | None = None) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path; its offense codes are
+    checked against `offenses` (without one: the package's NCIC table, read afresh)."""
     text_name = str(name_or_path)
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ScenarioError(f"{path}: no such scenario file")
-        return parse_scenario(path.read_text(), str(path))
+        return parse_scenario(path.read_text(), str(path), offenses)
     resource = files(SCENARIO_PACKAGE) / f"{text_name}.yaml"
     if not resource.is_file():
         known = ", ".join(builtin_scenarios())
         raise ScenarioError(
             f"{text_name!r} is neither a scenario file nor a built-in scenario ({known})"
         )
-    return parse_scenario(resource.read_text(), f"built-in scenario {text_name}")
+    return parse_scenario(resource.read_text(), f"built-in scenario {text_name}", offenses)
 
 
-def parse_scenario(text: str, source: str) -> Scenario:
+def parse_scenario(text: str, source: str, offenses: NcicTable | None = None) -> Scenario:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ScenarioError(f"{source}: not valid YAML: {error}") from error
-    return _Reader(source).scenario(data)
+    return _Reader(source, offenses if offenses is not None else load_ncic_table()).scenario(data)
 
 
 # -- the reader: every access names its key path, so errors can say where --
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, offenses: NcicTable) -> None:
         self.source = source
+        self.offenses = offenses  # the NCIC table the offense mix must come from
 
     def fail(self, where: str, expected: str, got: object) -> ScenarioError:
         shown = repr(got)
@@ -557,7 +559,7 @@ class _Reader:
         )
         mix = self.weights(m["offense_mix"], "arrests.offense_mix")
         for code in mix:
-            if offense_for_code(code) is None:
+            if self.offenses.by_code(code) is None:
                 raise self.fail(
                     f"arrests.offense_mix.{code}", "an NCIC code of scomm's offense table", code
                 )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 
+from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.ids import transaction_control_number
 from scomm.domain.messages import DispositionOutcome
-from scomm.domain.offenses import offense_for_code
 from scomm.domain.records import Booking, Charge
 from scomm.sim.synth.jurisdictions import JurisdictionPlan, jurisdiction_plans
 from scomm.sim.synth.population import Person, make_population
-from scomm.sim.synth.scenario import ArrestSpec, Scenario, load_scenario
+from scomm.sim.synth.scenario import ArrestSpec, Scenario, ScenarioError, load_scenario
 
 DEMO_SCENARIO = "demo"
 
@@ -46,6 +46,8 @@ class World:
     jurisdictions: tuple[JurisdictionPlan, ...]
     people: dict[str, Person]
     bookings: tuple[PlannedBooking, ...]
+    # the NCIC table and rule sets the world was drawn with (its reports apply them too)
+    catalogue: RuleCatalogue = field(repr=False, compare=False)
     dispositions: tuple[PlannedDisposition, ...] = ()
     scenario: Scenario | None = None
 
@@ -61,20 +63,31 @@ Progress = Callable[[int], None]
 
 
 def build_world(
-    seed: int, bookings: int, population: int | None = None, scenario: Scenario | None = None
+    seed: int,
+    bookings: int,
+    population: int | None = None,
+    scenario: Scenario | None = None,
+    catalogue: RuleCatalogue | None = None,
 ) -> World:
     """The demo scenario (or `scenario`) with exactly `bookings` bookings. Deterministic:
     the same seed gives the same world."""
-    base = scenario or load_scenario(DEMO_SCENARIO)
+    catalogue = catalogue or RuleCatalogue.load()
+    base = scenario or load_scenario(DEMO_SCENARIO, catalogue.ncic)
     return build_scenario_world(
-        base.with_overrides(seed=seed, bookings=bookings), population=population
+        base.with_overrides(seed=seed, bookings=bookings), population, catalogue=catalogue
     )
 
 
 def build_scenario_world(
-    scenario: Scenario, population: int | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    population: int | None = None,
+    progress: Progress | None = None,
+    catalogue: RuleCatalogue | None = None,
 ) -> World:
-    """Everything the scenario describes, drawn from one seeded generator."""
+    """Everything the scenario describes, drawn from one seeded generator. The offenses
+    are the `catalogue`'s; the world builder is the simulator's composition point, so
+    without one it reads the package's (`RuleCatalogue.load`), afresh."""
+    catalogue = catalogue or RuleCatalogue.load()
     rng = np.random.default_rng(scenario.seed)
     places = jurisdiction_plans(scenario)
     slots = _booking_slots(rng, scenario, places)
@@ -85,6 +98,7 @@ def build_scenario_world(
         size,
         spec,
         before=scenario.start,
+        catalogue=catalogue,
         prior_offenses=scenario.arrests.offense_mix if spec.priors_like_bookings else None,
     )
     planned: list[PlannedBooking] = []
@@ -108,7 +122,7 @@ def build_scenario_world(
             dob=person.dob,
             sex=person.sex,
             pob=person.pob,
-            charges=_charges(rng, scenario.arrests, booked_at),
+            charges=_charges(rng, scenario.arrests, booked_at, catalogue),
         )
         planned.append(PlannedBooking(booking, person.person_id, _defect(rng, scenario), weight))
         outcome = disposition_outcomes[int(rng.choice(len(disposition_outcomes), p=disposition_p))]
@@ -123,6 +137,7 @@ def build_scenario_world(
         jurisdictions=places,
         people={p.person_id: p for p in people},
         bookings=tuple(planned),
+        catalogue=catalogue,
         dispositions=tuple(sorted(dispositions, key=lambda d: (d.decided_at, d.tcn))),
         scenario=scenario,
     )
@@ -156,7 +171,9 @@ def _booking_slots(
     return slots
 
 
-def _charges(rng: np.random.Generator, spec: ArrestSpec, booked_at: datetime) -> tuple[Charge, ...]:
+def _charges(
+    rng: np.random.Generator, spec: ArrestSpec, booked_at: datetime, catalogue: RuleCatalogue
+) -> tuple[Charge, ...]:
     counts = list(spec.charges_per_booking)
     count_p = np.array([spec.charges_per_booking[c] for c in counts])
     codes = list(spec.offense_mix)
@@ -165,8 +182,9 @@ def _charges(rng: np.random.Generator, spec: ArrestSpec, booked_at: datetime) ->
     charges = []
     for _ in range(n):
         code = codes[int(rng.choice(len(codes), p=code_p / code_p.sum()))]
-        offense = offense_for_code(code)
-        assert offense is not None  # the loader checked every code
+        offense = catalogue.offense(code)
+        if offense is None:  # the loader checked every code against the package's table
+            raise ScenarioError(f"arrests.offense_mix.{code}: not in the catalogue's table")
         variants = spec.literal_variants.get(code)
         literal = variants[int(rng.integers(len(variants)))] if variants else offense.literal
         # literals no classifier knows reach the IAQ as 0399 (counted, never dropped)

@@ -55,7 +55,8 @@ class SqlIdentities:
                 enrolled_at=subject.enrolled_at,
             )
         )
-        store_templates(self._session, self.repository, subject.identity_id, templates, engine)
+        if templates:  # no template, no change to the repository's gallery
+            store_templates(self._session, self.repository, subject.identity_id, templates, engine)
 
     def subject(self, identity_id: str) -> Subject | None:
         row = self._session.get(SubjectRow, (self.repository.value, identity_id))

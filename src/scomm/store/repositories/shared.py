@@ -32,6 +32,10 @@ class Jurisdictions(Protocol):
 
     def get(self, ori: str) -> Jurisdiction | None: ...
 
+    def set_detainer_policy(self, ori: str, policy: DetainerPolicy) -> None:
+        """The jurisdiction's detainer policy from now on (it must be served)."""
+        ...
+
     def oris(self) -> list[str]: ...
 
 
@@ -117,6 +121,12 @@ class SqlJurisdictions:
             detainer_policy=DetainerPolicy(row.detainer_policy),
             activation_at=row.activation_at,
         )
+
+    def set_detainer_policy(self, ori: str, policy: DetainerPolicy) -> None:
+        row = self._session.get(JurisdictionRow, ori)
+        if row is None:
+            raise LookupError(f"no jurisdiction with ORI {ori!r}")
+        row.detainer_policy = policy.value
 
     def oris(self) -> list[str]:
         return list(
