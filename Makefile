@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # pytest exits 5 when it collected no test: for this project that is a failure, said plainly.
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q -n auto --dist loadgroup; rc=$$?; \
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)

@@ -35,14 +35,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[POSTGRES_ENV] = base.set(database=name).render_as_string(hide_password=False)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `--dist loadgroup` a test file stays on one worker (its module and session
-    fixtures are built once there) unless a test names its own `xdist_group`."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The shared data folder ($SCOMM_DATA_DIR, default ../shared/data next to the repository);
