@@ -55,8 +55,8 @@ def synth_fingers(
     """Draw SFinGe-style master fingerprints and their impressions as 500 ppi PNG files."""
     from PIL import Image
 
-    from scomm.sim.synth.impression_image import impression
-    from scomm.sim.synth.ridge_master import make_master, master_image
+    from scomm.sim.synth.impression_image import impression, master_image
+    from scomm.sim.synth.ridge_master import make_master
 
     out.mkdir(parents=True, exist_ok=True)
     classes: dict[str, int] = {}

@@ -8,10 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from scomm.sim.synth.impression_image import impression, impression_ink
+from scomm.sim.synth.impression_image import impression, impression_ink, master_image
 from scomm.sim.synth.minutiae_params import DEFAULT_PATTERN_FREQUENCIES, PATTERN_CLASS_NAMES
 from scomm.sim.synth.minutiae_sets import pattern_classes
-from scomm.sim.synth.ridge_master import make_master, master_image, person_masters
+from scomm.sim.synth.ridge_master import make_master, person_masters
 
 
 def test_master_is_a_pure_function_of_seed_identity_and_finger() -> None:

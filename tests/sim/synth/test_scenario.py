@@ -13,7 +13,7 @@ from scomm.domain.policies import DetainerPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch
 from scomm.sim.driver import scenario_settings
-from scomm.sim.synth.population import CitizenshipPath
+from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_scenario
 
 MINIMAL = """

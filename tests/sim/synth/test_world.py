@@ -10,7 +10,7 @@ import pytest
 from scomm.domain.immigration import RecordedStatus
 from scomm.domain.messages import DispositionOutcome
 from scomm.domain.switches import Switch
-from scomm.sim.synth.population import CitizenshipPath
+from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.scenario import Scenario, load_scenario
 from scomm.sim.synth.world import World, build_scenario_world, build_world
 from scomm.sim.synth.world_export import world_statistics, write_world

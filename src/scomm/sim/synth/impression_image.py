@@ -22,7 +22,7 @@ impression is rendered straight at 500 ppi in one pass (a few milliseconds).
 Public API:
     ImpressionImageParams, PLAIN_IMAGE, ROLLED_IMAGE
     impression(master, number, kind="plain", params=None) -> uint8 image at 500 ppi
-    render_master(master) -> uint8 image of the whole master
+    master_image(master) -> uint8 image of the whole master
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ __all__ = [
     "ImpressionImageParams",
     "impression",
     "impression_ink",
-    "render_master",
+    "master_image",
     "sensor_image",
 ]
 
@@ -240,8 +240,9 @@ def impression(
     return sensor_image(ink, p, rng)
 
 
-def render_master(master: RidgeMaster) -> np.ndarray:
-    """The whole master at 500 ppi in its frame: no placement, distortion or noise."""
+def master_image(master: RidgeMaster) -> np.ndarray:
+    """The whole master at 500 ppi (uint8, frame size): dark ridges on white, no placement,
+    distortion, noise or other capture effects."""
     w, h = master.frame
     g = master.geometry
     contact = np.array([g[mk.F_CX], g[mk.F_CY], g[mk.F_A] * 2, g[mk.F_B] * 2, 4.0, 1e9])

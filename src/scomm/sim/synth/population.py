@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,28 +11,10 @@ import numpy as np
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import RecordedStatus
 from scomm.domain.offenses import Offense
+from scomm.sim.synth.citizenship import CitizenshipPath
 
 if TYPE_CHECKING:
     from scomm.sim.synth.scenario import PathSpec, PopulationSpec
-
-
-class CitizenshipPath(StrEnum):
-    NATIVE_CITIZEN = "native_citizen"
-    NATURALIZED = "naturalized"
-    DERIVED_CITIZEN = "derived_citizen"
-    PERMANENT_RESIDENT = "permanent_resident"
-    VISA_HOLDER = "visa_holder"
-    OVERSTAY = "overstay"
-    ENTERED_WITHOUT_INSPECTION = "entered_without_inspection"
-    PREVIOUSLY_REMOVED = "previously_removed"
-
-    @property
-    def is_citizen(self) -> bool:
-        return self in (
-            CitizenshipPath.NATIVE_CITIZEN,
-            CitizenshipPath.NATURALIZED,
-            CitizenshipPath.DERIVED_CITIZEN,
-        )
 
 
 # NCIC place-of-birth codes for a few countries ([M]: check against the NCIC code manual).

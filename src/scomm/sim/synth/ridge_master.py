@@ -30,7 +30,7 @@ Public API:
     make_master(seed, identity, finger, ridge=..., master=...) -> RidgeMaster
     person_masters(seed, identity) -> tuple of 10 RidgeMaster (cached)
     cached_master(seed, identity, finger) -> RidgeMaster (the same cache)
-    master_image(master) -> uint8 500 ppi picture of the whole master.
+    (`impression_image.master_image(master)` draws a whole master at 500 ppi.)
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ __all__ = [
     "RidgeParams",
     "cached_master",
     "make_master",
-    "master_image",
     "person_masters",
 ]
 
@@ -253,11 +252,3 @@ def person_masters(seed: int, identity: int) -> tuple[RidgeMaster, ...]:
     """The ten masters (FGP 1-10) of `identity` with the default parameters; the last 256
     fingers made are kept, so further captures of a person skip the growth."""
     return tuple(_cached_master(seed, identity, f) for f in FINGERS)
-
-
-def master_image(master: RidgeMaster) -> np.ndarray:
-    """The whole master at 500 ppi (uint8, frame size): dark ridges on white, no capture
-    effects."""
-    from scomm.sim.synth.impression_image import render_master
-
-    return render_master(master)

@@ -23,7 +23,7 @@ from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, check_owner
 from scomm.sim.errors import SimulatorError
-from scomm.sim.synth.population import CitizenshipPath
+from scomm.sim.synth.citizenship import CitizenshipPath
 
 SCENARIO_PACKAGE = "scomm.sim.scenarios"
 SCHEMA_VERSION = 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scomm.domain.immigration import RecordedStatus
-from scomm.sim.synth.population import CitizenshipPath
+from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.world import World
 
 Progress = Callable[[int], None]
