@@ -33,7 +33,7 @@ def test_the_readme_example_runs(
         pytest.skip("FVC2002 DB1_B is not in the shared data")
     monkeypatch.setitem(os.environ, "SCOMM_DATA_DIR", str(data_dir))
     code = readme_example()
-    assert len([line for line in code.splitlines() if line.strip()]) <= 24
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
     printed = capsys.readouterr().out
     genuine, impostor = (float(v) for v in re.findall(r"(?:mate|stranger) ([0-9.]+)", printed))
