@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -205,3 +206,30 @@ def test_a_database_holding_something_else_is_refused(tmp_path: Path) -> None:
         run(RunSpec.demo(seed=2, bookings=4, engine="baseline"), settings)
     with pytest.raises(RunRefused, match="unknown engine"):
         run(RunSpec.demo(seed=2, bookings=4, engine="fastest"), settings)
+
+
+def test_a_database_that_is_not_scomms_is_left_as_it_was(tmp_path: Path) -> None:
+    """A SQLite file with someone else's table is refused, not migrated and not replaced."""
+    path = tmp_path / "payroll.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE payroll (name TEXT, amount INTEGER)")
+        connection.execute("INSERT INTO payroll VALUES ('clerk', 100)")
+    settings = Settings(database_url=f"sqlite:///{path}")
+    with pytest.raises(RunRefused, match="neither empty nor prepared"):
+        run(RunSpec.demo(seed=2, bookings=4, population=10, engine="baseline"), settings)
+    with sqlite3.connect(path) as connection:
+        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master")]
+        rows = connection.execute("SELECT * FROM payroll").fetchall()
+    assert tables == ["payroll"] and rows == [("clerk", 100)]
+
+
+def test_a_run_records_its_engine_profile_and_honours_the_settings(tmp_path: Path) -> None:
+    """ "minutiae" means the engine the settings name (SCOMM_ENGINE); a restart under another
+    engine is refused instead of switching engines midway."""
+    url = f"sqlite:///{tmp_path / 'engine.db'}"
+    spec = RunSpec.demo(seed=2, bookings=2, population=6, engine="minutiae", compression="NONE")
+    spec = dataclasses.replace(spec, fingers=2)
+    result = run(spec, Settings(database_url=url, engine="correlation-baseline-v1"))
+    assert result.engine == "correlation-baseline-v1"
+    with pytest.raises(RunRefused, match="engine_profile"):
+        run(spec, Settings(database_url=url))  # the default engine now: another run

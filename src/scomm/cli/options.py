@@ -70,7 +70,7 @@ Scale = Annotated[
         "--scale",
         min=0.0,
         show_default=False,
-        help="Simulated bookings per real booking (default: the scenario's).",
+        help="Simulated bookings per real booking, above 0 (default: the scenario's).",
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scomm.cli.errors import BadInput
 from scomm.cli.options import OnOff
 from scomm.domain.safeguards import Safeguards
 from scomm.sim.synth.scenario import Scenario, load_scenario
@@ -11,6 +12,8 @@ def chosen_scenario(
     name: str, scale: float | None, seed: int | None, safeguards: OnOff | None
 ) -> Scenario:
     """Scenario `name` with what the options override (None: the scenario's own value)."""
+    if scale is not None and scale <= 0:
+        raise BadInput(f"--scale must be above 0 (got {scale:g}): a run of no bookings")
     scenario = load_scenario(name)  # a ScenarioError names what is wrong with it
     chosen = None
     if safeguards is not None:

@@ -29,7 +29,13 @@ from scomm.bus.dispatcher import FaultHook
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.sim.driver_prepare import PREPARED, prepare
-from scomm.sim.driver_spec import ENGINE_PROFILES, ENGINES, RunRefused, RunSpec, scenario_settings
+from scomm.sim.driver_spec import (
+    ENGINES,
+    RunRefused,
+    RunSpec,
+    engine_profile,
+    scenario_settings,
+)
 from scomm.sim.driver_timeline import play, resume_point, timeline
 from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import PlannedBooking, World
@@ -90,8 +96,10 @@ def run(
         world = spec.world()
         advance(1)
 
+    profile = engine_profile(spec.engine, settings)
+
     def open_system(chosen: Settings, clock: ScenarioClock) -> System:
-        return _system(chosen, clock, spec.engine, _observed(fault, report))
+        return _system(chosen, clock, profile, _observed(fault, report))
 
     with stage("enrolling repositories, drawing bookings", len(world.people)) as advance:
         drawn = prepare(world, settings, spec, open_system, advance)
@@ -137,10 +145,10 @@ def run(
 
 
 def _system(
-    settings: Settings, clock: ScenarioClock, engine: str, fault: FaultHook | None
+    settings: Settings, clock: ScenarioClock, profile: str, fault: FaultHook | None
 ) -> System:
-    """A System with the engine profile that the run's engine name (one of ENGINES) means."""
-    return System(replace(settings, engine=ENGINE_PROFILES[engine]), clock, fault=fault)
+    """A System running the engine profile `profile` (see `driver_spec.engine_profile`)."""
+    return System(replace(settings, engine=profile), clock, fault=fault)
 
 
 def _observed(fault: FaultHook | None, report: Report | None) -> FaultHook | None:

@@ -19,18 +19,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.sim.driver_spec import RunRefused, RunSpec
+from scomm.sim.driver_spec import RunRefused, RunSpec, engine_profile
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import World
 from scomm.sim.synth.world_prints import EnrolmentTemplates
 from scomm.store.db import Database
-from scomm.store.models import AuditEntryRow
+from scomm.store.models import AuditEntryRow, Base
 from scomm.store.templates import snapshot_folder
 from scomm.system import System
 
@@ -51,7 +51,8 @@ def prepare(
     (the run resumes), else the CARs drawn while enrolling, by TCN (each person's prints
     are grown once, for their enrolment and their bookings together)."""
     url = settings.database_url
-    wanted = spec.recorded(world)
+    # the profile too: a run resumed under another SCOMM_ENGINE would switch engines midway
+    wanted = {**spec.recorded(world), "engine_profile": engine_profile(spec.engine, settings)}
     found = prepared_spec(url)
     if found is not None:
         if found == wanted:
@@ -116,13 +117,15 @@ def _load(system: System, world: World, spec: RunSpec, advance: Advance) -> dict
 
 
 def prepared_spec(url: str) -> dict[str, Any] | None:
-    """The spec a database was prepared for, or None."""
+    """The spec a database was prepared for, or None (read without changing the database:
+    one that is not scomm's is left as it is, to be refused)."""
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         return None
     db = Database(url)
     try:
-        db.migrate()
+        if AuditEntryRow.__tablename__ not in inspect(db.engine).get_table_names():
+            return None
         with db.sessions() as session:
             payload = session.scalar(
                 select(AuditEntryRow.payload).where(
@@ -145,14 +148,22 @@ def _differences(found: dict[str, Any], wanted: dict[str, Any]) -> str:
 
 
 def _is_empty(url: str) -> bool:
+    """No table but scomm's, and no row in them: a database a run may take (a SQLite file
+    is then replaced by the prepared one, so anything else in it would be lost)."""
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         return True
     db = Database(url)
     try:
-        db.migrate()
-        with db.sessions() as session:
-            return session.scalar(select(AuditEntryRow.seq).limit(1)) is None and db.is_empty()
+        tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+        if tables - set(Base.metadata.tables):
+            return False  # someone else's tables: never scomm's to replace
+        with db.engine.connect() as connection:
+            return all(
+                connection.execute(select(func.count()).select_from(Base.metadata.tables[t]))
+                .scalar_one() == 0
+                for t in tables
+            )  # fmt: skip
     finally:
         db.dispose()
 

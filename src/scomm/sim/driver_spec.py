@@ -14,16 +14,23 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from scomm.config import DEFAULT_ENGINE, Settings
+from scomm.config import Settings
 from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.scenario import Scenario, load_scenario
 from scomm.sim.synth.world import DEMO_SCENARIO, World, build_scenario_world
 from scomm.system import BASELINE_ENGINE
 
-# The engines a run may use, by name (`scomm.system` builds them; `driver._system`).
-# A run's engine, by the name its spec records, and the engine profile it means.
-ENGINE_PROFILES = {"minutiae": DEFAULT_ENGINE, "baseline": BASELINE_ENGINE}
-ENGINES = tuple(ENGINE_PROFILES)
+# A run's engine, by the name its spec records: "minutiae" is the engine the settings name
+# (`Settings.engine`, SCOMM_ENGINE; the demo's profile by default), "baseline" the
+# correlation baseline whatever they say. `engine_profile` resolves it.
+ENGINES = ("minutiae", "baseline")
+
+
+def engine_profile(engine: str, settings: Settings) -> str:
+    """The engine profile (a shipped name or a profile file) a run with `engine` uses."""
+    return BASELINE_ENGINE if engine == "baseline" else settings.engine
+
+
 COMPRESSIONS = ("WSQ20", "PNG", "NONE")
 
 
