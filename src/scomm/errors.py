@@ -11,20 +11,21 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     │     NoRuleSetInForce (also LookupError), RuleFileError (also ValueError)
     ├── BiometricsError                     scomm.biometrics.errors
     │     FailureToEnrol, ImageDecodeError, WsqError, QualityError, TemplateDecodeError,
-    │     CompactTemplateError, MatcherTemplateError, MinutiaeRecordError, SnapshotError
-    │     (each also ValueError), MindtctError (also RuntimeError)
+    │     CompactTemplateError, MatcherTemplateError, MinutiaeRecordError, SnapshotError,
+    │     EngineProfileError, UnknownEngine (each also ValueError), MindtctError (also
+    │     RuntimeError)
     ├── NistError                           scomm.nist.errors
     │     TransactionError (a rejected ANSI/NIST-ITL transaction, naming the field),
     │     NletsFormatError (also ValueError)
     ├── FormError                           scomm.forms.errors
     │     NoDetainerForm (also LookupError), FormConditionNotMet (also ValueError)
     ├── StoreError                          scomm.store.errors
-    │     DatabaseNotFound
+    │     DatabaseNotFound, RecordNotFound (also LookupError)
     ├── BusError                            scomm.bus.errors
     │     NothingToReplay
     ├── ServiceError                        scomm.services.errors
     │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
-    │     UnknownJurisdiction
+    │     UnknownJurisdiction, UnknownBooking (also ValueError)
     ├── SimulatorError                      scomm.sim.errors
     │     RunRefused, ScenarioError, RealismError, BenchError
     └── CliError                            scomm.cli.errors

@@ -21,6 +21,7 @@ from scomm.domain.switches import SwitchSetting
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
 from scomm.services.ero import FieldOffice
+from scomm.services.errors import UnknownBooking
 from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
@@ -79,14 +80,18 @@ class System:
         # the engine first: an unknown or broken profile stops the start before the database
         self.ctx = context or engine_context(settings, us_federal_holiday(), RuleCatalogue.load())
         self.db = Database(settings.database_url)
-        self.db.migrate()
-        self.snapshots = snapshot_folder(settings.database_url)
-        with self.db.sessions() as session:
-            for repository, gallery in self._galleries():
-                load_gallery(
-                    session, repository, gallery, self.ctx.codec, self.snapshots,
-                    self.ctx.engine_name,
-                )  # fmt: skip
+        try:
+            self.db.migrate()
+            self.snapshots = snapshot_folder(settings.database_url)
+            with self.db.sessions() as session:
+                for repository, gallery in self._galleries():
+                    load_gallery(
+                        session, repository, gallery, self.ctx.codec, self.snapshots,
+                        self.ctx.engine_name,
+                    )  # fmt: skip
+        except BaseException:
+            self.db.dispose()  # a start that fails leaves no connection open
+            raise
         self.lea = BookingJail(self.ctx)
         handlers: dict[Actor, Handler] = {
             Actor.LEA: self.lea,
@@ -129,7 +134,7 @@ class System:
         case_id = derived_id("case", tcn)
         with self.unit_of_work(cause=f"disposition|{tcn}") as uow:
             if not uow.bookings.tcn_used(tcn):
-                raise ValueError(f"no booking with TCN {tcn!r}")
+                raise UnknownBooking(f"no booking with TCN {tcn!r}")
             uow.emit(
                 CourtDisposition(
                     message_id=uow.new_message_id(),

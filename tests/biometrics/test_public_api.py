@@ -15,7 +15,7 @@ from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.minutiae_records import INCITS378_2004, INCITS378_2009, ISO19794_2_2005
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-HEADING = "### The biometrics API in ten lines"
+HEADING = "## The biometrics API in ten lines"
 
 
 def readme_example() -> str:

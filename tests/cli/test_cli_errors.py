@@ -220,6 +220,9 @@ def test_an_unknown_scenario_is_one_line(tmp_path: Path) -> None:
 def test_scomm_errors_map_by_kind() -> None:
     assert describe(NothingToReplay("no dead letter 7")) == ("no dead letter 7", 1)
     assert describe(KeyError("a bug")) is None
+    # a missing database driver is the user's to install; a missing scomm module is a bug
+    assert describe(ModuleNotFoundError("No module named 'psycopg'", name="psycopg"))[1] == 2
+    assert describe(ModuleNotFoundError("No module named 'scomm.x'", name="scomm.x")) is None
 
 
 # --- markup in stored text -----------------------------------------------------------------
@@ -280,6 +283,10 @@ def test_a_bug_is_one_line_exit_1_and_a_traceback_only_when_asked(
     ]
     monkeypatch.setenv("SCOMM_DEBUG", "1")
     assert isinstance(runner.invoke(broken, ["boom"]).exception, ZeroDivisionError)
+    # with SCOMM_DEBUG an error scomm names shows its traceback too (only the command
+    # line's own refusals stay one line)
+    named = _app_that_fails(NothingToReplay("no dead letter 7"))
+    assert isinstance(runner.invoke(named, ["boom"]).exception, NothingToReplay)
 
 
 def test_the_installed_entry_point_prints_one_line() -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from scomm.cli.errors import BadInput, ErrorHandlingGroup
+from scomm.cli.errors import ErrorHandlingGroup
 from scomm.cli.options import JsonFile, Progress, Seed
 
 # Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
@@ -109,20 +109,15 @@ def verify(
     if root is None:
         raise typer.BadParameter("give --data DIR (images) or --templates DIR", param_hint="--data")
     peer_names = [p for p in ("nbis",) if peers and p != name]
-    try:
-        found = find_databases(
-            root,
-            templates=templates is not None,
-            default_ppi=ppi,
-            only=databases or None,
-            limit_fingers=limit_fingers,
-        )
-        engines = [registry.create(n) for n in (name, *peer_names)]
-        reports = run_benchmark(
-            found, engines, templates=templates is not None, show_progress=progress
-        )
-    except ImportError as exc:
-        raise BadInput(f"{exc} (is the module it needs written yet?)") from exc
+    found = find_databases(
+        root,
+        templates=templates is not None,
+        default_ppi=ppi,
+        only=databases or None,
+        limit_fingers=limit_fingers,
+    )
+    engines = [registry.create(n) for n in (name, *peer_names)]
+    reports = run_benchmark(found, engines, templates=templates is not None, show_progress=progress)
     track = "templates (matcher only)" if templates else f"images, resampled by {resampler_name()}"
     title = f"FVC verification: engine {name!r} on {root} ({track})"
     out.print(results_table(reports, title))

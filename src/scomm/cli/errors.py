@@ -72,7 +72,8 @@ def describe(error: Exception) -> tuple[str, int] | None:
     if isinstance(error, sqlalchemy.exc.SQLAlchemyError):
         # The first line names the fault; the rest is the SQL and a link to SQLAlchemy's docs.
         return f"database: {_first_line(error)}", USAGE
-    if isinstance(error, ImportError):  # a database driver, say, that is not installed
+    if isinstance(error, ModuleNotFoundError) and not (error.name or "").startswith("scomm"):
+        # a database driver, say, that is not installed (a missing scomm module is a bug)
         return f"a module this needs is not installed: {error}", USAGE
     if isinstance(error, OSError) and error.strerror:
         where = f"{error.filename}: " if error.filename is not None else ""
@@ -101,8 +102,8 @@ class ErrorHandlingGroup(TyperGroup):
             raise
         except Exception as error:
             known = describe(error)
-            if known is None and os.environ.get("SCOMM_DEBUG"):
-                raise
+            if os.environ.get("SCOMM_DEBUG") and not isinstance(error, CliError):
+                raise  # the traceback of whatever went wrong below the command line
             message, code = known or (
                 f"internal error, please report it: {type(error).__name__}: {error} "
                 "(SCOMM_DEBUG=1 shows the traceback)",

@@ -28,8 +28,8 @@ NewDatabaseUrl = Annotated[
         "-d",
         metavar="URL",
         show_default=False,
-        help="SQLAlchemy URL of an empty database (default: $SCOMM_DATABASE_URL, else "
-        "OUT/scomm.db, replaced on each run).",
+        help="SQLAlchemy URL of an empty database, or of this run's to resume it (default: "
+        "$SCOMM_DATABASE_URL, else OUT/scomm.db, replaced on each run).",
     ),
 ]
 RunDatabaseUrl = Annotated[

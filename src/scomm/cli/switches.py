@@ -104,7 +104,8 @@ def switches_show(
     for place, values in in_force.items():
         table.add_row(escape(place), *("on" if values[s] else "[red]off[/red]" for s in Switch))
     console.print(table)
-    log = Table(title="history (defaults before any setting: A on, B off, C on, D on)")
+    defaults = ", ".join(f"{s.value} {switches.default_text(s)}" for s in Switch)
+    log = Table(title=f"history (defaults before any setting: {defaults})")
     for column in ("#", "ORI", "switch", "value", "from", "until", "by", "recorded", "reason"):
         log.add_column(column)
     for change in history:

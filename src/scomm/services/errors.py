@@ -5,3 +5,7 @@ from scomm.errors import ScommError
 
 class ServiceError(ScommError):
     """A message an actor cannot handle: an unknown case, a refused booking, a missing decision."""
+
+
+class UnknownBooking(ServiceError, ValueError):
+    """A court disposition (or other news) for a TCN no jail booked."""

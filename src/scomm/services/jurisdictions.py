@@ -24,15 +24,22 @@ def set_detainer_policy(
     if jurisdiction is None or jurisdiction.detainer_policy is policy:
         return False
     uow.jurisdictions.set_detainer_policy(ori, policy)
-    payload = {
+    payload = policy_change_payload(ori, jurisdiction.detainer_policy, policy, reason, at)
+    uow.record("policy", POLICY_AUDIT, ACTOR, "", payload)
+    return True
+
+
+def policy_change_payload(
+    ori: str, before: DetainerPolicy, after: DetainerPolicy, reason: str, at: datetime
+) -> dict[str, object]:
+    """The audit payload of a detainer-policy change (what a replaying driver looks for)."""
+    return {
         "ori": ori,
-        "from": jurisdiction.detainer_policy.value,
-        "to": policy.value,
+        "from": before.value,
+        "to": after.value,
         "reason": reason,
         "effective_at": at.isoformat(),
     }
-    uow.record("policy", POLICY_AUDIT, ACTOR, "", payload)
-    return True
 
 
 def record_opt_out_request(
@@ -46,11 +53,18 @@ def record_opt_out_request(
     """A county's request to leave (or stay out of) a switch, recorded with its answer in
     `uow` (not committed). The request itself changes no switch: a granted one takes
     effect through the switch settings its owner records (`switches.set_switch`)."""
-    payload = {
+    payload = opt_out_payload(ori, switch, granted, requested_at, reason)
+    uow.record("switch_request", OPT_OUT_AUDIT, ACTOR, "", payload)
+
+
+def opt_out_payload(
+    ori: str, switch: Switch, granted: bool, requested_at: datetime, reason: str
+) -> dict[str, object]:
+    """The audit payload of an opt-out request (what a replaying driver looks for)."""
+    return {
         "ori": ori,
         "switch": switch.value,
         "granted": granted,
         "requested_at": requested_at.isoformat(),
         "reason": reason,
     }
-    uow.record("switch_request", OPT_OUT_AUDIT, ACTOR, "", payload)

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from scomm.services.jurisdictions import (
     OPT_OUT_AUDIT,
     POLICY_AUDIT,
+    policy_change_payload,
     record_opt_out_request,
     set_detainer_policy,
 )
+from scomm.services.jurisdictions import opt_out_payload as opt_out_request_payload
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import OptOutRequest, PolicyChange
 from scomm.sim.synth.world import PlannedBooking, PlannedDisposition, World
@@ -139,28 +141,18 @@ def request_opt_out(system: System, event: OptOutEvent) -> None:
 
 
 def policy_payload(event: PolicyEvent, before: str) -> dict[str, object]:
-    """The audit payload of the change (`services.jurisdictions.set_detainer_policy`), to
-    find it done."""
+    """The audit payload of the change, as the service writes it, with `before` as the
+    policy it replaced ("" where that is not known), to find it done."""
     change = event.change
-    return {
-        "ori": event.plan.jurisdiction.ori,
-        "from": before,
-        "to": change.policy.value,
-        "reason": change.reason,
-        "effective_at": change.at.isoformat(),
-    }
+    ori = event.plan.jurisdiction.ori
+    payload = policy_change_payload(ori, change.policy, change.policy, change.reason, change.at)
+    return payload | {"from": before}
 
 
 def opt_out_payload(event: OptOutEvent) -> dict[str, object]:
-    """The audit payload of the request (`services.jurisdictions.record_opt_out_request`)."""
-    request = event.request
-    return {
-        "ori": event.plan.jurisdiction.ori,
-        "switch": request.switch.value,
-        "granted": request.granted,
-        "requested_at": request.at.isoformat(),
-        "reason": request.reason,
-    }
+    """The audit payload of the request, as the service writes it, to find it done."""
+    r = event.request
+    return opt_out_request_payload(event.plan.jurisdiction.ori, r.switch, r.granted, r.at, r.reason)
 
 
 def _key(payload: dict[str, object]) -> str:

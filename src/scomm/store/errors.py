@@ -9,3 +9,7 @@ class StoreError(ScommError):
 
 class DatabaseNotFound(StoreError):
     """A SQLite file that does not exist, named where an existing database is needed."""
+
+
+class RecordNotFound(StoreError, LookupError):
+    """A repository asked to change a record it does not hold."""

@@ -234,10 +234,6 @@ def test_real_templates_track_with_nbis(data_dir: Path, tmp_path: Path) -> None:
     folder = data_dir / "iso-templates" / "secugen" / "fvc2002"
     if not (folder / "DB1_B").is_dir():
         pytest.skip(f"ISO templates not found in {folder}")
-    try:
-        from scomm.biometrics.minutiae_records import read_record  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"scomm.biometrics.minutiae_records.read_record not available yet: {exc}")
     out = tmp_path / "bench.json"
     code, output = run_verify(
         "--templates", str(folder), "--db", "DB1_B", "--limit-fingers", "3",

@@ -9,7 +9,7 @@ expected, so a scenario author never meets a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -694,7 +694,3 @@ TARGET_NAMES = (
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
-
-
-def month_span(start: datetime, end: datetime) -> float:
-    return (end - start) / timedelta(days=365.25 / 12)

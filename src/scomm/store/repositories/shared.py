@@ -13,6 +13,7 @@ from scomm.domain.immigration import Removability
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import Case, Jurisdiction
 from scomm.domain.switches import Switch, SwitchChange, SwitchOwner, SwitchSetting
+from scomm.store.errors import RecordNotFound
 from scomm.store.models import CaseRow, JurisdictionRow, SwitchSettingRow
 from scomm.store.repositories.tracking import Tracked
 
@@ -125,7 +126,7 @@ class SqlJurisdictions:
     def set_detainer_policy(self, ori: str, policy: DetainerPolicy) -> None:
         row = self._session.get(JurisdictionRow, ori)
         if row is None:
-            raise LookupError(f"no jurisdiction with ORI {ori!r}")
+            raise RecordNotFound(f"no jurisdiction with ORI {ori!r}")
         row.detainer_policy = policy.value
 
     def oris(self) -> list[str]:
