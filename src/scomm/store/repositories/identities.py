@@ -20,7 +20,8 @@ class Identities(Protocol):
     """One repository's identities (`uow.identities(Repository.CRIMINAL)`)."""
 
     def enrol(self, subject: Subject, templates: Mapping[int, Template], engine: str) -> None:
-        """Record a new identity and its templates (the gallery learns them on commit)."""
+        """Record a new identity and its templates in the database; the caller tells the
+        in-memory gallery (`uow.after_commit`), which this layer does not hold."""
         ...
 
     def subject(self, identity_id: str) -> Subject | None: ...
