@@ -1,9 +1,10 @@
+import os
 from datetime import datetime
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 
-from scomm.audit.chain import append, verify
+from scomm.audit.chain import append, consistent_snapshot, verify, verify_database
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow
 
@@ -79,3 +80,49 @@ def test_rehashing_a_changed_entry_still_breaks_the_next_link(db: Database) -> N
         session.commit()
         result = verify(session)
     assert not result.ok and result.first_bad_seq == 4
+
+
+def _append_elsewhere(db: Database, first: int, count: int) -> None:
+    """Another writer (its own connection) appends `count` entries and commits."""
+    with db.sessions() as session:
+        for i in range(first, first + count):
+            append(
+                session,
+                recorded_at=datetime(2010, 1, 2, 0, i),
+                kind="message",
+                name="SRE",
+                actor="cjis",
+                case_id=f"case-{i}",
+                payload={"n": i},
+            )
+        session.commit()
+
+
+def _snapshot_sees_one_moment(db: Database) -> None:
+    with consistent_snapshot(db) as session:
+        assert verify(session).entries == 10  # the snapshot starts with this first read
+        _append_elsewhere(db, 11, 3)  # commits while the verify's snapshot is open
+        again = verify(session)
+    assert again.ok and again.entries == 10  # neither the new entries nor the moved head
+    assert verify_database(db).entries == 13  # a new snapshot sees them all, intact
+
+
+def test_a_verify_beside_a_writer_sees_one_moment(db: Database) -> None:
+    _snapshot_sees_one_moment(db)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SCOMM_TEST_POSTGRES_URL"),
+    reason="SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)",
+)
+def test_a_verify_beside_a_writer_sees_one_moment_on_postgresql() -> None:
+    database = Database(os.environ["SCOMM_TEST_POSTGRES_URL"])
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    database.migrate()
+    _append_elsewhere(database, 1, 10)
+    try:
+        _snapshot_sees_one_moment(database)
+    finally:
+        database.dispose()

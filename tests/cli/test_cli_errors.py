@@ -298,3 +298,38 @@ def test_the_installed_entry_point_prints_one_line() -> None:
     assert done.returncode == 2
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_report_refuses_to_publish_from_a_broken_chain(county_db: str) -> None:
+    from datetime import datetime
+
+    from scomm.audit.chain import append
+    from scomm.store.models import AuditEntryRow
+
+    db = Database(county_db)
+    with db.sessions() as session:
+        for i in range(1, 4):
+            append(
+                session,
+                recorded_at=datetime(2010, 1, 1, 0, i),
+                kind="operation",
+                name="NOTE",
+                actor="operator",
+                case_id="",
+                payload={"n": i},
+            )
+        session.commit()
+    assert runner.invoke(app, ["report", "-d", county_db]).exit_code == 0
+    with db.sessions() as session:
+        row = session.get(AuditEntryRow, 2)
+        assert row is not None
+        row.name = "FORGED"  # a rewritten entry, hashes left as they were
+        session.commit()
+    db.dispose()
+    result = runner.invoke(app, ["report", "-d", county_db])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: refusing to publish: audit chain broken at entry 2: entry 2 was changed "
+        "(hash mismatch)"
+    ]
+    assert "scomm summary" not in result.stdout

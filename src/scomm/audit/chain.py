@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, AuditHeadRow
 
 GENESIS_HASH = "0" * 64
@@ -142,3 +144,25 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             f"the chain ends at entry {count} but its head records entry {head_seq}",
         )
     return Verification(True, count)
+
+
+@contextmanager
+def consistent_snapshot(db: Database) -> Iterator[Session]:
+    """A read-only session that sees the database as of one moment, whatever others commit
+    meanwhile: the chain and its head are read in the same state, so a verify running
+    beside a live flow cannot mistake an append in progress for a broken chain."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        elif connection.dialect.name == "sqlite":
+            # pysqlite opens no transaction for reads, so each would see the latest commit
+            connection.exec_driver_sql("BEGIN")
+        with Session(bind=connection) as session:
+            yield session
+        connection.rollback()
+
+
+def verify_database(db: Database, batch: int = 5000) -> Verification:
+    """`verify` in one consistent snapshot of `db` (what `scomm audit verify` runs)."""
+    with consistent_snapshot(db) as session:
+        return verify(session, batch)

@@ -7,16 +7,24 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
+from scomm.audit.chain import consistent_snapshot, verify
 from scomm.cli.console import console
 from scomm.cli.database import open_database
+from scomm.cli.errors import CheckFailed
 from scomm.cli.options import DatabaseUrl, JsonFile
 
 
 def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
-    """Recompute the published statistics from the audit log alone."""
+    """Recompute the published statistics from the audit log alone, once its chain verifies."""
     from scomm.reports.summary import summarise
 
-    with open_database(database) as db, db.sessions() as session:
+    with open_database(database) as db, consistent_snapshot(db) as session:
+        result = verify(session)  # the same snapshot the statistics are counted from
+        if not result.ok:
+            raise CheckFailed(
+                f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
+                f"{result.problem}"
+            )
         summary = summarise(session).as_dict()
     print_summary(summary)
     if json_out is not None:
