@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 
 from scomm.biometrics.index.gallery import IndexedGallery
-from scomm.biometrics.profiles import EngineProfileError, UnknownEngine, load_profile
+from scomm.biometrics.profiles import (
+    BASELINE_ENGINE,
+    EngineProfileError,
+    UnknownEngine,
+    load_profile,
+)
 from scomm.config import DEFAULT_ENGINE, Settings
 from scomm.domain.clock import ScenarioClock
-from scomm.system import BASELINE_ENGINE, System
+from scomm.system import System
 
 START = datetime(2012, 1, 1)
 

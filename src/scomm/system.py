@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from scomm.biometrics.profiles import Engine, build_engine, load_profile, resolve_profile
+from scomm.biometrics.profiles import (
+    BASELINE_ENGINE,
+    Engine,
+    build_engine,
+    load_profile,
+    resolve_profile,
+)
 from scomm.biometrics.protocols import Gallery
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.dispatcher import Dispatcher, FaultHook, Handler
@@ -32,7 +38,6 @@ from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
 
 # The correlation engine the demo used before (`biometrics.baseline`), kept for comparison:
 # fast and simple, blind to rotation and distortion.
-BASELINE_ENGINE = "correlation-baseline-v1"
 
 
 def engine_context(

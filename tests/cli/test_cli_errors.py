@@ -19,7 +19,7 @@ from scomm.errors import ScommError
 from scomm.store.db import Database
 
 runner = CliRunner()
-ORI = "CA0010000"
+ORI = "CA0010000"  # Alder County, the one jurisdiction of the county_db fixture (conftest)
 
 
 def fails(args: list[str], code: int) -> str:
@@ -31,28 +31,6 @@ def fails(args: list[str], code: int) -> str:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     return lines[0]
-
-
-@pytest.fixture
-def county_db(database_url: str) -> str:
-    from scomm.store.models import JurisdictionRow
-
-    db = Database(database_url)
-    db.migrate()
-    with db.sessions() as session:
-        session.add(
-            JurisdictionRow(
-                ori=ORI,
-                name="Alder County",
-                state="CA",
-                sib_ori="CA0000000",
-                detainer_policy="honor_all",
-                activation_at=None,
-            )
-        )
-        session.commit()
-    db.dispose()
-    return database_url
 
 
 # --- usage: options and values the parser refuses ----------------------------------------

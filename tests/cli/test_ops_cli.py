@@ -15,30 +15,10 @@ from scomm.cli import app
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.messages import Actor, Release
 from scomm.store.db import Database
-from scomm.store.models import AuditEntryRow, JurisdictionRow, OutboxRow, SwitchSettingRow
+from scomm.store.models import AuditEntryRow, OutboxRow, SwitchSettingRow
 
 runner = CliRunner()
-ORI = "CA0010000"
-
-
-@pytest.fixture
-def county_db(database_url: str) -> str:
-    db = Database(database_url)
-    db.migrate()
-    with db.sessions() as session:
-        session.add(
-            JurisdictionRow(
-                ori=ORI,
-                name="Alder County",
-                state="CA",
-                sib_ori="CA0000000",
-                detainer_policy="honor_all",
-                activation_at=None,
-            )
-        )
-        session.commit()
-    db.dispose()
-    return database_url
+ORI = "CA0010000"  # Alder County, the one jurisdiction of the county_db fixture (conftest)
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -37,6 +37,8 @@ from scomm.biometrics.minutiae_records import (
     write_iso19794_2,
 )
 from scomm.biometrics.profiles import (
+    DEMO_ENGINE,
+    LEADER_ENGINE,
     EngineProfileError,
     build_engine,
     fingerprint_engine,
@@ -44,8 +46,8 @@ from scomm.biometrics.profiles import (
 )
 from scomm.biometrics.protocols import CandidateList, Gallery
 
-EXTRACTION_ENGINE = "scomm-leader-mcc-v1"
-SEARCH_ENGINE = "skeleton-mcc-v1"
+EXTRACTION_ENGINE = LEADER_ENGINE
+SEARCH_ENGINE = DEMO_ENGINE
 
 
 def decode_image(data: bytes, ppi: float | None = None) -> FingerImage500:

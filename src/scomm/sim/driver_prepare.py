@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
 from scomm.config import Settings
@@ -30,7 +30,7 @@ from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import World
 from scomm.sim.synth.world_prints import EnrolmentTemplates
 from scomm.store.db import Database
-from scomm.store.models import AuditEntryRow, Base
+from scomm.store.models import AuditEntryRow
 from scomm.store.templates import snapshot_folder
 from scomm.system import System
 
@@ -148,22 +148,14 @@ def _differences(found: dict[str, Any], wanted: dict[str, Any]) -> str:
 
 
 def _is_empty(url: str) -> bool:
-    """No table but scomm's, and no row in them: a database a run may take (a SQLite file
-    is then replaced by the prepared one, so anything else in it would be lost)."""
+    """A database a run may take (`Database.is_empty`; a SQLite file is then replaced by the
+    prepared one, so anything else in it would be lost); a missing file is empty."""
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         return True
     db = Database(url)
     try:
-        tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
-        if tables - set(Base.metadata.tables):
-            return False  # someone else's tables: never scomm's to replace
-        with db.engine.connect() as connection:
-            return all(
-                connection.execute(select(func.count()).select_from(Base.metadata.tables[t]))
-                .scalar_one() == 0
-                for t in tables
-            )  # fmt: skip
+        return db.is_empty()
     finally:
         db.dispose()
 

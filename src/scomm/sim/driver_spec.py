@@ -14,11 +14,11 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from scomm.biometrics.profiles import BASELINE_ENGINE
 from scomm.config import Settings
 from scomm.sim.errors import SimulatorError
 from scomm.sim.synth.scenario import Scenario, load_scenario
 from scomm.sim.synth.world import DEMO_SCENARIO, World, build_scenario_world
-from scomm.system import BASELINE_ENGINE
 
 # A run's engine, by the name its spec records: "minutiae" is the engine the settings name
 # (`Settings.engine`, SCOMM_ENGINE; the demo's profile by default), "baseline" the

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from scomm.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -37,14 +39,17 @@ class Database:
             command.upgrade(config, "head")
 
     def is_empty(self) -> bool:
+        """Nothing here but scomm's (possibly empty) schema: no table of anyone else's and
+        no row in scomm's, so a run may take the database (or replace its file)."""
         tables = set(inspect(self.engine).get_table_names()) - {"alembic_version"}
-        if not tables:
-            return True
-        from sqlalchemy import text
-
+        if tables - set(Base.metadata.tables):
+            return False  # someone else's tables: never scomm's to take
         with self.engine.connect() as connection:
-            count: int = connection.execute(text("SELECT count(*) FROM outbox")).scalar_one()
-            return count == 0
+            return all(
+                connection.execute(select(func.count()).select_from(Base.metadata.tables[t]))
+                .scalar_one() == 0
+                for t in tables
+            )  # fmt: skip
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,8 +21,18 @@ from scomm.biometrics.profiles.model import (
     PairCodeFit,
     UnknownEngine,
 )
+from scomm.biometrics.profiles.names import (
+    BASELINE_ENGINE,
+    DEMO_ENGINE,
+    LEADER_ENGINE,
+    MINDTCT_ENGINE,
+)
 
 __all__ = [
+    "BASELINE_ENGINE",
+    "DEMO_ENGINE",
+    "LEADER_ENGINE",
+    "MINDTCT_ENGINE",
     "PROFILE_FORMAT",
     "Engine",
     "EngineProfile",

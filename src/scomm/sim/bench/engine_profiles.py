@@ -19,14 +19,19 @@ from scomm.biometrics import profiles
 from scomm.biometrics.correlation_gallery import DEFAULT_THRESHOLD
 from scomm.biometrics.engine import MATCHER_PARAMS
 from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE
-from scomm.biometrics.profiles import EngineProfile, ExtractorSpec, read_profile, write_profile
+from scomm.biometrics.profiles import (
+    BASELINE_ENGINE,
+    LEADER_ENGINE,
+    MINDTCT_ENGINE,
+    EngineProfile,
+    ExtractorSpec,
+    read_profile,
+    write_profile,
+)
 from scomm.biometrics.protocols import FINGER_POSITIONS
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2
 from scomm.sim.synth import demo_engine
 
-BASELINE_ENGINE = "correlation-baseline-v1"
-LEADER_ENGINE = "scomm-leader-mcc-v1"
-MINDTCT_ENGINE = "scomm-mindtct-mcc-v1"
 _JOB = "scomm.sim.bench.engine_profiles (bench/write_engine_profiles.py)"
 
 

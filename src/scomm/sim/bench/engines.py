@@ -24,6 +24,7 @@ import numpy as np
 
 from scomm.biometrics import resample
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
+from scomm.biometrics.profiles import LEADER_ENGINE, MINDTCT_ENGINE
 from scomm.biometrics.protocols import FailureToEnrol
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ class NbisEngine:
 
 
 EngineFactory = Callable[[], VerificationEngine]
-SCOMM_PROFILES = {"scomm": "scomm-leader-mcc-v1", "scomm-fast": "scomm-mindtct-mcc-v1"}
+SCOMM_PROFILES = {"scomm": LEADER_ENGINE, "scomm-fast": MINDTCT_ENGINE}
 
 
 def profile_engine(profile_name: str) -> VerificationEngine:

@@ -25,6 +25,7 @@ from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.biometrics.minutiae import MIN_COMPARABLE_MINUTIAE, Minutiae
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.biometrics.profiles import (
+    DEMO_ENGINE,
     Engine,
     EngineProfile,
     ExtractorSpec,
@@ -36,7 +37,7 @@ from scomm.biometrics.profiles.factory import skeleton_extractor
 from scomm.biometrics.protocols import Extractor, Gallery
 from scomm.sim.synth.world_prints import ENROLMENT_CAPTURE, capture_images, parallel_map
 
-ENGINE_NAME = "skeleton-mcc-v1"  # stored with every template the demo's repositories hold
+ENGINE_NAME = DEMO_ENGINE  # stored with every template the demo's repositories hold
 PROFILE_VERSION = 1  # count up when a refit or recalibration changes the profile
 
 # Skeleton minutiae of these prints are clean, so the LEADER settings (8x4 cylinders, a
