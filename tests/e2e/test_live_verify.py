@@ -1,0 +1,84 @@
+"""`audit verify` beside a live run: a monitor that cries wolf teaches people to ignore it.
+
+A run of the whole flow appends to the chain in another process while this test verifies
+the chain over and over; every verification must find it intact, and the verifications must
+really have overlapped the run (they saw the chain at several lengths while it grew)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from scomm.audit.chain import verify_database
+from scomm.store.db import Database
+
+RUN = ["--seed", "5", "--bookings", "40", "--population", "20", "--engine", "baseline"]
+RUN += ["--compression", "NONE", "--fingers", "2"]
+
+
+def _chain_exists(url: str, database: Database | None) -> Database | None:
+    """The database once the run has made its chain (a SQLite run prepares its world in a
+    side file and renames it into place: connect only once the file is there)."""
+    if database is None:
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return None
+        database = Database(url)
+    return database
+
+
+def _verify_while_running(url: str, log: Path) -> None:
+    database: Database | None = None
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scomm", "ops", "run-world", "--database", url, *RUN],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    lengths: list[int] = []
+    alarms: list[str] = []
+    try:
+        while process.poll() is None:
+            database = _chain_exists(url, database)
+            if database is None or not inspect(database.engine).has_table("audit_head"):
+                time.sleep(0.05)
+                continue
+            result = verify_database(database)
+            lengths.append(result.entries)
+            if not result.ok:
+                alarms.append(f"at {result.entries} entries: {result.problem}")
+        assert process.returncode == 0, log.read_text()[-2000:]
+        database = database or Database(url)
+        final = verify_database(database)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if database is not None:
+            database.dispose()
+    assert alarms == [], alarms
+    assert final.ok and final.entries > 0
+    growing = sorted({n for n in lengths if 0 < n < final.entries})
+    assert len(growing) >= 3, f"the verifications did not overlap the run: {lengths[:20]}"
+
+
+def test_verify_in_a_loop_beside_a_sqlite_run_sees_no_alarm(tmp_path: Path) -> None:
+    _verify_while_running(f"sqlite:///{tmp_path / 'live.db'}", tmp_path / "run.log")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SCOMM_TEST_POSTGRES_URL"),
+    reason="SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)",
+)
+def test_verify_in_a_loop_beside_a_postgresql_run_sees_no_alarm(tmp_path: Path) -> None:
+    url = os.environ["SCOMM_TEST_POSTGRES_URL"]
+    database = Database(url)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    database.dispose()
+    _verify_while_running(url, tmp_path / "run.log")
