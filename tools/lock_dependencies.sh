@@ -20,7 +20,22 @@ done
 compile=("$uv" --no-config pip compile --quiet --generate-hashes
 	--python-version 3.11 --python-platform x86_64-manylinux_2_34
 	--default-index https://pypi.org/simple --custom-compile-command "make lock" "$@")
-"${compile[@]}" pyproject.toml requirements/build.in --all-extras --output-file requirements/lock.txt
+# Each file is written aside (from a copy, so that uv keeps its pins) and replaces the committed
+# one only where it differs: an unchanged lock keeps its time stamp, and make does not reinstall.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+relock() { # FILE, then uv's inputs and options
+	local file="$1"
+	shift
+	cp "$file" "$work/out.txt" 2>/dev/null || true
+	"${compile[@]}" "$@" --output-file "$work/out.txt"
+	if cmp -s "$work/out.txt" "$file"; then
+		echo "$file: unchanged"
+	else
+		mv "$work/out.txt" "$file"
+		echo "$file: written"
+	fi
+}
+relock requirements/lock.txt pyproject.toml requirements/build.in --all-extras
 # The same releases of pip, setuptools and wheel as in the lock, on their own.
-"${compile[@]}" requirements/build.in --constraint requirements/lock.txt \
-	--output-file requirements/build.txt
+relock requirements/build.txt requirements/build.in --constraint requirements/lock.txt
