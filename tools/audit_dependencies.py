@@ -23,6 +23,7 @@ from pathlib import Path
 PYPI = "PyPI"
 OSV = "OSV"
 PROBE_TIMEOUT_S = 10.0
+NAMES = {PYPI: "PyPI's per-release JSON API", OSV: "OSV's query API"}
 
 # A fetch answers (status, error): status is the HTTP status, or None with the error text.
 Fetch = Callable[[str, str, dict[str, object] | None], tuple[int | None, str]]
@@ -86,7 +87,7 @@ def choose_service(name: str, version: str, get: Fetch) -> tuple[str | None, str
         status, error = get(method, url, body)
         if status == 200:
             return service, ""
-        failures.append(f"{service} ({url}: {error or f'HTTP {status}'})")
+        failures.append(f"{NAMES[service]} ({error or f'HTTP {status}'})")
     return None, " nor ".join(failures)
 
 

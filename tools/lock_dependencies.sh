@@ -7,8 +7,8 @@
 #   --upgrade  move every pin to the newest release allowed (without it, the pins in the lock
 #              are kept and only what pyproject.toml's changes need moves)
 # The target is the machine `make` installs on, and CI: CPython 3.11 on x86_64 Linux with glibc
-# 2.34 or newer (nbis-py's wheels need 2.34). The lock always comes from PyPI: uv reads no
-# pip.conf, and its own configuration and index variables are set aside here.
+# 2.34 or newer (nbis-py's wheels need 2.34). The lock always comes from PyPI, uv's default
+# index: uv reads no pip.conf, and its own configuration and index variables are set aside here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv="$1"
@@ -19,7 +19,7 @@ for var in UV_INDEX UV_INDEX_URL UV_DEFAULT_INDEX UV_EXTRA_INDEX_URL UV_FIND_LIN
 done
 compile=("$uv" --no-config pip compile --quiet --generate-hashes
 	--python-version 3.11 --python-platform x86_64-manylinux_2_34
-	--default-index https://pypi.org/simple --custom-compile-command "make lock" "$@")
+	--custom-compile-command "make lock" "$@")
 # Each file is written aside (from a copy, so that uv keeps its pins) and replaces the committed
 # one only where it differs: an unchanged lock keeps its time stamp, and make does not reinstall.
 work="$(mktemp -d)"
