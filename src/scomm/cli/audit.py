@@ -80,11 +80,11 @@ def audit_verify(
         raise CheckFailed(
             f"audit chain does not extend its signed checkpoints{where}: {anchored.problem}"
         )
-    console.print(f"audit chain intact: {chain.entries} entries")
     if strict and anchored.unanchored:
         raise CheckFailed(
             f"{anchored.unanchored} entries after the last signed checkpoint are not yet anchored"
         )
+    console.print(f"audit chain intact: {chain.entries} entries")
     console.print(escape(describe(anchored)))
 
 
