@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 
 from scomm.audit.checkpoints import Anchor
@@ -102,6 +103,9 @@ class System:
                         self.ctx.engine_name,
                     )  # fmt: skip
         except BaseException:
+            if self.anchor is not None:  # this writer stops before it appended anything
+                with suppress(Exception):
+                    self.anchor.close()
             self.db.dispose()  # a start that fails leaves no connection open
             raise
         self.lea = BookingJail(self.ctx)

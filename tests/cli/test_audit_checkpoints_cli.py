@@ -164,3 +164,13 @@ def test_a_bad_cadence_is_one_line(county_db: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SCOMM_CHECKPOINT_EVERY", "9" * 5000)
     line = one_line_error(runner.invoke(app, [*SET_SWITCH, "-d", county_db]), 2)
     assert "SCOMM_CHECKPOINT_EVERY" in line
+
+
+def test_a_failing_export_hook_is_reported_and_the_local_line_kept(
+    county_db: str, signing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCOMM_CHECKPOINT_HOOK", "echo 'transparency log down' >&2; exit 7")
+    failed = runner.invoke(app, ["audit", "checkpoint", "-d", county_db])
+    assert failed.exit_code == 1, failed.output
+    assert "export hook failed for entry 0 (exit 7: transparency log down)" in failed.output
+    assert len(signing.read_text().splitlines()) == 1

@@ -242,7 +242,9 @@ def read_log(path: Path) -> list[Checkpoint]:
     """Every checkpoint in the log, in order; `CheckpointLogError` for a missing file or a
     line that is no checkpoint (naming the line)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as log_file:
+            fcntl.flock(log_file, fcntl.LOCK_SH)  # no line half-written by a writer
+            text = log_file.read().decode("utf-8")
     except FileNotFoundError as error:
         raise CheckpointLogError(f"no checkpoint log at {path}") from error
     except IsADirectoryError as error:
