@@ -125,6 +125,7 @@ def test_report_publishes_the_public_key_and_the_checkpoint_it_verified(
     out = tmp_path / "report.json"
     done = runner.invoke(app, ["report", "-d", county_db, "--json", str(out)])
     assert done.exit_code == 0, done.output
+    assert "public key (key id " in done.output and "BEGIN PUBLIC KEY" in done.output
     anchor = json.loads(out.read_text())["anchor"]
     assert anchor["public_key"] == (keys / PUBLIC_KEY_FILE).read_text()
     assert anchor["checkpoint"]["seq"] == 1 and anchor["checkpoint"]["state"] == "closed"

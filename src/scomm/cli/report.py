@@ -8,7 +8,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from scomm.audit.chain import consistent_snapshot, verify
-from scomm.audit.checkpoints import compare, describe, published, read_log, verifying_key
+from scomm.audit.checkpoints import (
+    compare,
+    describe,
+    public_pem,
+    published,
+    read_log,
+    verifying_key,
+)
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import CheckFailed
@@ -47,8 +54,10 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
     if anchored is not None and key is not None:
         summary["anchor"] = published(anchored, key)
     print_summary(summary)
-    if anchored is not None:
+    if anchored is not None and key is not None:
         console.print(escape(describe(anchored)))
+        console.print(f"public key (key id {anchored.key_id}):")
+        console.print(escape(public_pem(key).strip()))
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
 

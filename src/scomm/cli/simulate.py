@@ -113,14 +113,15 @@ def simulate(
 
 def demo_anchor(settings: Settings, out: Path, replaced: bool) -> Settings:
     """With no signing key configured, the demo signs its checkpoints with a key of its own
-    (OUT/keys, made once) into OUT/checkpoints.jsonl, both outside the database; a log
-    belongs to the database it signs, so it goes when the demo replaces the database."""
+    (OUT/keys, made once) into a log of its own, OUT/checkpoints.jsonl, both outside the
+    database; a log belongs to the database it signs, so it goes when the demo replaces the
+    database. A configured key signs into the configured log, as any run does."""
     if settings.audit_key is not None:
         return settings
     keys = out / "keys"
     if not (keys / PRIVATE_KEY_FILE).exists():
         generate_keys(keys)
-    log = settings.checkpoint_log or out / "checkpoints.jsonl"
+    log = out / "checkpoints.jsonl"
     if replaced:
         log.unlink(missing_ok=True)
     return replace(settings, audit_key=keys / PRIVATE_KEY_FILE, checkpoint_log=log)
