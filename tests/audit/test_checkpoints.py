@@ -36,7 +36,9 @@ from scomm.audit.checkpoints import (
     signature_valid,
     verify_anchored,
 )
-from scomm.audit.errors import CheckpointLogError, KeyFileError
+from scomm.audit.errors import AuditError, CheckpointLogError, KeyFileError
+from scomm.config import DEFAULT_CHECKPOINT_EVERY, Settings, load_settings
+from scomm.errors import ScommError
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, AuditHeadRow
 
@@ -371,3 +373,29 @@ def test_attack_delete_every_entry(
     result = check(db, log_path, public)
     assert not result.ok and result.first_bad_seq == 1
     assert "entry 1 is missing" in result.problem
+
+
+def test_the_anchoring_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for variable in ("SCOMM_AUDIT_KEY", "SCOMM_CHECKPOINT_LOG", "SCOMM_CHECKPOINT_EVERY"):
+        monkeypatch.delenv(variable, raising=False)
+    plain = load_settings()
+    assert plain.audit_key is None and plain.checkpoint_every == DEFAULT_CHECKPOINT_EVERY == 1000
+    monkeypatch.setenv("SCOMM_AUDIT_KEY", str(tmp_path / "k.pem"))
+    monkeypatch.setenv("SCOMM_CHECKPOINT_LOG", str(tmp_path / "c.jsonl"))
+    monkeypatch.setenv("SCOMM_CHECKPOINT_EVERY", "25")
+    monkeypatch.setenv("SCOMM_CHECKPOINT_HOOK", "cat >/dev/null")
+    chosen = load_settings()
+    assert (chosen.audit_key, chosen.checkpoint_log) == (tmp_path / "k.pem", tmp_path / "c.jsonl")
+    assert chosen.checkpoint_every == 25 and chosen.checkpoint_hook == "cat >/dev/null"
+    for bad in ("0", "-3", "ten", "²", "9" * 5000):
+        monkeypatch.setenv("SCOMM_CHECKPOINT_EVERY", bad)
+        with pytest.raises(ScommError, match="SCOMM_CHECKPOINT_EVERY"):
+            load_settings()
+
+
+def test_a_key_without_a_log_is_refused(db: Database, key_pair: tuple[Path, Path]) -> None:
+    with pytest.raises(AuditError, match="SCOMM_CHECKPOINT_LOG is not"):
+        Anchor.from_settings(Settings(audit_key=key_pair[0]), db)
+    assert Anchor.from_settings(Settings(), db) is None
