@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 
 import scomm
+from scomm.audit.errors import AuditError
 from scomm.biometrics.errors import BiometricsError
 from scomm.bus.errors import BusError
 from scomm.cli.errors import CliError
@@ -27,6 +28,7 @@ FAMILIES: dict[str, type[ScommError]] = {
     "scomm.nist": NistError,
     "scomm.forms": FormError,
     "scomm.store": StoreError,
+    "scomm.audit": AuditError,
     "scomm.bus": BusError,
     "scomm.services": ServiceError,
     "scomm.sim": SimulatorError,

@@ -9,12 +9,16 @@ from pathlib import Path
 
 from scomm.domain.policies import SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
+from scomm.errors import ScommError
 
 DEFAULT_DATABASE_URL = "sqlite:///demo-out/scomm.db"
 # The fingerprint engine the system runs: a profile shipped in scomm/biometrics/profiles/data
 # (or the path of a profile file ending in .json).  The demo's engine, fitted and calibrated
 # on synthetic prints, until an engine calibrated on real prints ships.
 DEFAULT_ENGINE = "skeleton-mcc-v1"
+# A signed checkpoint of the audit chain's head at least every this many entries (and at the
+# end of every run): see scomm.audit.checkpoints.
+DEFAULT_CHECKPOINT_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,22 @@ class Settings:
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
     safeguards: Safeguards = field(default_factory=Safeguards)
+    # Anchoring the audit chain (scomm.audit.checkpoints): the Ed25519 private key that signs
+    # checkpoints and the file they are appended to, both outside the database; nothing is
+    # signed without a key. The public key verifiers use (default: the private key's).
+    audit_key: Path | None = None
+    audit_public_key: Path | None = None
+    checkpoint_log: Path | None = None
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
+    # A shell command run with each new checkpoint's JSON line on stdin (an external
+    # transparency log, say); a failure is logged and reported, the local line kept.
+    checkpoint_hook: str | None = None
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR` and `SCOMM_ENGINE`, then explicit
-    overrides."""
+    """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
+    ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
+    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), then explicit overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
         env["database_url"] = url
@@ -53,5 +68,29 @@ def load_settings(**overrides: object) -> Settings:
         env["data_dir"] = Path(data)
     if engine := os.environ.get("SCOMM_ENGINE"):
         env["engine"] = engine
+    for variable, name in (
+        ("SCOMM_AUDIT_KEY", "audit_key"),
+        ("SCOMM_AUDIT_PUBLIC_KEY", "audit_public_key"),
+        ("SCOMM_CHECKPOINT_LOG", "checkpoint_log"),
+    ):
+        if path := os.environ.get(variable):
+            env[name] = Path(path)
+    if every := os.environ.get("SCOMM_CHECKPOINT_EVERY"):
+        env["checkpoint_every"] = checkpoint_every(every)
+    if hook := os.environ.get("SCOMM_CHECKPOINT_HOOK"):
+        env["checkpoint_hook"] = hook
     env.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**env)  # type: ignore[arg-type]
+
+
+def checkpoint_every(text: str) -> int:
+    """`SCOMM_CHECKPOINT_EVERY`: a whole number of entries, at least 1."""
+    value = text.strip()
+    if (
+        not (value.isascii() and value.isdigit() and len(value) <= 10)
+        or not 1 <= int(value) <= 10**9
+    ):
+        raise ScommError(  # the root: the command line reports it in one line, exit 2
+            f"SCOMM_CHECKPOINT_EVERY={text!r} is not a number of entries from 1 to 10^9"
+        )
+    return int(value)

@@ -21,6 +21,8 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     │     NoDetainerForm (also LookupError), FormConditionNotMet (also ValueError)
     ├── StoreError                          scomm.store.errors
     │     DatabaseNotFound, RecordNotFound (also LookupError)
+    ├── AuditError                          scomm.audit.errors
+    │     KeyFileError, CheckpointLogError
     ├── BusError                            scomm.bus.errors
     │     NothingToReplay
     ├── ServiceError                        scomm.services.errors

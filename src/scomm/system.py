@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 
+from scomm.audit.checkpoints import Anchor
 from scomm.biometrics.profiles import (
     BASELINE_ENGINE,
     Engine,
@@ -85,8 +87,14 @@ class System:
         # the engine first: an unknown or broken profile stops the start before the database
         self.ctx = context or engine_context(settings, us_federal_holiday(), RuleCatalogue.load())
         self.db = Database(settings.database_url)
+        self.anchor: Anchor | None = None
         try:
             self.db.migrate()
+            # signed checkpoints of the audit chain's head, when a key is configured: an
+            # "open" one now, before this process appends anything (scomm.audit.checkpoints)
+            self.anchor = Anchor.from_settings(settings, self.db)
+            if self.anchor is not None:
+                self.anchor.begin()
             self.snapshots = snapshot_folder(settings.database_url)
             with self.db.sessions() as session:
                 for repository, gallery in self._galleries():
@@ -95,6 +103,9 @@ class System:
                         self.ctx.engine_name,
                     )  # fmt: skip
         except BaseException:
+            if self.anchor is not None:  # this writer stops before it appended anything
+                with suppress(Exception):
+                    self.anchor.close()
             self.db.dispose()  # a start that fails leaves no connection open
             raise
         self.lea = BookingJail(self.ctx)
@@ -130,6 +141,7 @@ class System:
         with self.unit_of_work() as uow:
             booked = self.lea.book(uow, booking, transaction)
             uow.commit()
+        self.checkpoint_due()
         return booked
 
     def record_disposition(
@@ -153,6 +165,7 @@ class System:
                 at=max(decided_at, uow.now),
             )
             uow.commit()
+        self.checkpoint_due()
 
     def set_switch(self, setting: SwitchSetting) -> None:
         """The only way a switch changes: checked against its owner, and audited
@@ -160,6 +173,7 @@ class System:
         with self.unit_of_work() as uow:
             set_switch(uow, setting)
             uow.commit()
+        self.checkpoint_due()
 
     def run_until(self, moment: datetime | None = None) -> int:
         """Deliver messages in time order up to `moment` (all of them when None), moving a
@@ -174,9 +188,22 @@ class System:
             elif due > self.clock.now():
                 break
             handled += self.dispatcher.run_due()
+            self.checkpoint_due()
         if moment is not None and isinstance(self.clock, ScenarioClock):
             self.clock.advance_to(moment)
         return handled
 
+    def checkpoint_due(self) -> None:
+        """A signed checkpoint of the chain's head if `settings.checkpoint_every` entries
+        were appended since the last (nothing without a signing key)."""
+        if self.anchor is not None:
+            self.anchor.tick()
+
     def close(self) -> None:
-        self.db.dispose()
+        """The end of this process's appends: a "closed" checkpoint of the head (with a
+        signing key), then the database let go."""
+        try:
+            if self.anchor is not None:
+                self.anchor.close()
+        finally:
+            self.db.dispose()

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from scomm.store.db import Database
+from scomm.store.models import AuditEntryRow
 
 SQLITE_GUARD_TRIGGERS = ("audit_entries_no_update", "audit_entries_no_delete")
 
@@ -23,7 +24,8 @@ def lift_audit_guard(db: Database) -> None:
     """Drop (SQLite) or disable (PostgreSQL) the triggers that keep audit rows append-only."""
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE audit_entries DISABLE TRIGGER USER")
+            table = AuditEntryRow.__tablename__  # audit_log
+            connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         else:
             for name in SQLITE_GUARD_TRIGGERS:
                 connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")

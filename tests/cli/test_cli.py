@@ -55,7 +55,8 @@ def test_audit_verify_passes_then_names_the_tampered_entry(audited_db: str) -> N
 def test_demo_writes_its_outputs_and_report_regenerates_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SCOMM_DATABASE_URL", raising=False)
+    for variable in ("SCOMM_DATABASE_URL", "SCOMM_AUDIT_KEY", "SCOMM_CHECKPOINT_LOG"):
+        monkeypatch.delenv(variable, raising=False)
     out = tmp_path / "out"
     result = runner.invoke(app, ["demo", "--bookings", "12", "--seed", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -67,6 +68,18 @@ def test_demo_writes_its_outputs_and_report_regenerates_them(
     again = runner.invoke(app, ["report", "--database", url, "--json", str(regenerated)])
     assert again.exit_code == 0, again.output
     assert json.loads(regenerated.read_text())["messages"] == summary["messages"]
+    # the demo signs its chain with a key of its own, outside the database, and says so
+    public = out / "keys" / "audit-signing-key.pub.pem"
+    assert summary["anchor"]["verified"] and summary["anchor"]["checkpoint"]["state"] == "closed"
+    assert summary["anchor"]["checkpoint"]["seq"] == summary["audit_entries"]
+    assert summary["anchor"]["public_key"] == public.read_text()
+    assert "Signed checkpoints" in (out / "report.html").read_text()
+    checked = runner.invoke(
+        app,
+        ["audit", "verify", "-d", url, "--checkpoint", str(out / "checkpoints.jsonl"),
+         "--public-key", str(public)],
+    )  # fmt: skip
+    assert checked.exit_code == 0 and "anchored" in checked.output, checked.output
 
 
 def test_demo_on_a_database_holding_a_run_resumes_it_or_refuses_another(

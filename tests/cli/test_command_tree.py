@@ -21,6 +21,8 @@ DOCUMENTED = {
     ("report",),
     ("db", "upgrade"),
     ("audit", "verify"),
+    ("audit", "checkpoint"),
+    ("audit", "keygen"),
     ("switches", "set"),
     ("switches", "show"),
     ("ops", "dead-letters"),

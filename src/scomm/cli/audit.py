@@ -1,23 +1,126 @@
-"""`scomm audit verify`: check the hash-chained audit log."""
+"""`scomm audit verify | checkpoint | keygen`: check the hash-chained audit log, and anchor it
+with signed checkpoints kept outside the database."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.markup import escape
 
 from scomm.audit.chain import verify_database
+from scomm.audit.checkpoints import CLOSED, Anchor, describe, generate_keys, verifying_key
+from scomm.audit.checkpoints import verify_anchored as verify_with_checkpoints
 from scomm.cli.console import console
 from scomm.cli.database import open_database
-from scomm.cli.errors import CheckFailed
+from scomm.cli.errors import BadInput, CheckFailed
 from scomm.cli.options import DatabaseUrl
+from scomm.config import load_settings
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
+NO_KEY = (
+    "no audit signing key configured: set SCOMM_AUDIT_KEY (and SCOMM_CHECKPOINT_LOG); "
+    "`scomm audit keygen --out DIR` makes one"
+)
+
 
 @audit_app.command("verify")
-def audit_verify(database: DatabaseUrl = None) -> None:
-    """Check the audit chain; exit 1 naming the first bad entry if a row was changed or deleted."""
+def audit_verify(
+    database: DatabaseUrl = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            dir_okay=False,
+            metavar="FILE",
+            show_default=False,
+            help="A checkpoint log: also prove the chain extends every head it signs.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            dir_okay=False,
+            metavar="FILE",
+            show_default=False,
+            help="The checkpoints' public key (PEM); default: $SCOMM_AUDIT_PUBLIC_KEY, else "
+            "the public half of $SCOMM_AUDIT_KEY.",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="With --checkpoint: fail if entries after the last one are unsigned."
+        ),
+    ] = False,
+) -> None:
+    """Check the audit chain; exit 1 naming the first bad entry if a row was changed or deleted.
+
+    With --checkpoint, also exit 1 if the chain does not extend the signed checkpoints: an
+    entry rewritten (even with every hash recomputed), the tail cut, the table emptied, or
+    entries appended after the run's closing checkpoint."""
+    if checkpoint is None:
+        if public_key is not None or strict:
+            raise BadInput("--public-key and --strict go with --checkpoint FILE")
+        with open_database(database) as db:
+            result = verify_database(db)  # one snapshot: a live flow's appends raise no alarm
+        _require_intact(result.ok, result.first_bad_seq, result.problem)
+        console.print(f"audit chain intact: {result.entries} entries")
+        return
+    key = verifying_key(load_settings(), public_key)
     with open_database(database) as db:
-        result = verify_database(db)  # one snapshot: a live flow's appends raise no alarm
-    if not result.ok:
-        raise CheckFailed(f"audit chain broken at entry {result.first_bad_seq}: {result.problem}")
-    console.print(f"audit chain intact: {result.entries} entries")
+        chain, anchored = verify_with_checkpoints(db, checkpoint, key)
+    _require_intact(chain.ok, chain.first_bad_seq, chain.problem)
+    assert anchored is not None
+    if not anchored.ok:
+        where = f" at entry {anchored.first_bad_seq}" if anchored.first_bad_seq else ""
+        raise CheckFailed(
+            f"audit chain does not extend its signed checkpoints{where}: {anchored.problem}"
+        )
+    if strict and anchored.unanchored:
+        raise CheckFailed(
+            f"{anchored.unanchored} entries after the last signed checkpoint are not yet anchored"
+        )
+    console.print(f"audit chain intact: {chain.entries} entries")
+    console.print(escape(describe(anchored)))
+
+
+def _require_intact(ok: bool, seq: int | None, problem: str) -> None:
+    if not ok:
+        raise CheckFailed(f"audit chain broken at entry {seq}: {problem}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(database: DatabaseUrl = None) -> None:
+    """Sign the chain's current head now and append it to the checkpoint log."""
+    settings = load_settings()
+    if settings.audit_key is None:
+        raise BadInput(NO_KEY)
+    with open_database(database) as db:
+        anchor = Anchor.from_settings(settings, db)
+        assert anchor is not None
+        signed = anchor.checkpoint(CLOSED)
+    console.print(
+        f"signed the head, entry {signed.seq} ({signed.entry_hash[:16]}...), "
+        f"into {escape(str(anchor.log_path))}"
+    )
+    if anchor.failures:
+        raise CheckFailed(anchor.failures[0])
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[
+        Path,
+        typer.Option("--out", file_okay=False, metavar="DIR", help="Folder for the new key pair."),
+    ],
+) -> None:
+    """Make an Ed25519 key pair for signing checkpoints (never overwrites a key).
+
+    Keep the private key outside the database's reach; publish the public key."""
+    private, public = generate_keys(out)
+    console.print(f"private key {escape(str(private))} (mode 0600): set SCOMM_AUDIT_KEY to it")
+    console.print(f"public key {escape(str(public))}: publish it with every release and report")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from scomm.audit.checkpoints import Anchor
 from scomm.cli.errors import mask_passwords
 from scomm.config import load_settings
 from scomm.store.db import Database
@@ -42,14 +43,24 @@ def require_existing(url: str) -> None:
 def open_database(
     option: str | None, *, migrate: bool = False, must_exist: bool = True
 ) -> Iterator[Database]:
-    """The database `--database` names, disposed of afterwards; by default it must exist."""
+    """The database `--database` names, disposed of afterwards; by default it must exist.
+    With `migrate` (the commands that write), a configured signing key signs an "open"
+    checkpoint of the audit chain's head first and a "closed" one afterwards."""
     url = database_url(option)
     if must_exist:
         require_existing(url)
     db = Database(url)
+    anchor: Anchor | None = None
     try:
-        if migrate:
+        if migrate:  # a command that writes: with a signing key, it signs the head around it
             db.migrate()
+            anchor = Anchor.from_settings(load_settings(), db)
+            if anchor is not None:
+                anchor.begin()
         yield db
     finally:
-        db.dispose()
+        try:
+            if anchor is not None:
+                anchor.close()
+        finally:
+            db.dispose()

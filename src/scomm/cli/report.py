@@ -8,16 +8,33 @@ from rich.markup import escape
 from rich.table import Table
 
 from scomm.audit.chain import consistent_snapshot, verify
+from scomm.audit.checkpoints import (
+    compare,
+    describe,
+    public_pem,
+    published,
+    read_log,
+    verifying_key,
+)
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import CheckFailed
 from scomm.cli.options import DatabaseUrl, JsonFile
+from scomm.config import load_settings
 
 
 def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
-    """Recompute the published statistics from the audit log alone, once its chain verifies."""
+    """Recompute the published statistics from the audit log alone, once its chain verifies.
+
+    With a checkpoint log configured ($SCOMM_CHECKPOINT_LOG), the chain must also extend its
+    signed checkpoints; the public key and the checkpoint verified against are published."""
     from scomm.reports.summary import summarise
 
+    settings = load_settings()
+    log_path = settings.checkpoint_log
+    key = verifying_key(settings) if log_path is not None else None
+    before = read_log(log_path) if log_path is not None else None  # before the snapshot
+    anchored = None
     with open_database(database) as db, consistent_snapshot(db) as session:
         result = verify(session)  # the same snapshot the statistics are counted from
         if not result.ok:
@@ -25,8 +42,22 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
                 f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
                 f"{result.problem}"
             )
+        if log_path is not None and before is not None and key is not None:
+            anchored = compare(session, result.entries, before, read_log(log_path), key)
+            if not anchored.ok:
+                where = f" at entry {anchored.first_bad_seq}" if anchored.first_bad_seq else ""
+                raise CheckFailed(
+                    f"refusing to publish: audit chain does not extend its signed checkpoints"
+                    f"{where}: {anchored.problem}"
+                )
         summary = summarise(session).as_dict()
+    if anchored is not None and key is not None:
+        summary["anchor"] = published(anchored, key)
     print_summary(summary)
+    if anchored is not None and key is not None:
+        console.print(escape(describe(anchored)))
+        console.print(f"public key (key id {anchored.key_id}):")
+        console.print(escape(public_pem(key).strip()))
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from scomm.audit.checkpoints import PRIVATE_KEY_FILE, generate_keys
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.options import (
@@ -28,7 +30,7 @@ from scomm.cli.options import (
 from scomm.cli.progress_bars import progress_bars, rich_stage
 from scomm.cli.report import print_summary
 from scomm.cli.scenarios import chosen_scenario
-from scomm.config import load_settings
+from scomm.config import Settings, load_settings
 from scomm.store.db import sqlite_url
 
 
@@ -43,11 +45,13 @@ def demo(
     from scomm.sim.demo import run_demo
 
     settings = load_settings(seed=seed)
-    if "SCOMM_DATABASE_URL" not in os.environ:
+    replaced = "SCOMM_DATABASE_URL" not in os.environ
+    if replaced:
         db_file = out / "scomm.db"
         out.mkdir(parents=True, exist_ok=True)
         _remove_sqlite(db_file)
         settings = load_settings(seed=seed, database_url=sqlite_url(db_file.resolve()))
+    settings = demo_anchor(settings, out, replaced)
     with progress_bars(console) as progress:
         result = run_demo(settings, bookings, seed, out, stage=rich_stage(progress))
     print_summary(result.summary)
@@ -55,6 +59,13 @@ def demo(
         f"wrote {out / 'summary.json'} and {out / 'report.html'}; "
         f"database {escape(masked(result.database_url))}"
     )
+    if settings.checkpoint_log is not None and settings.audit_key is not None:
+        anchor = result.summary.get("anchor") or {}
+        console.print(
+            f"signed checkpoints in {escape(str(settings.checkpoint_log))} (key "
+            f"{escape(str(settings.audit_key))}): "
+            + escape(str(anchor.get("line") or anchor.get("problem") or "not verified"))
+        )
 
 
 def simulate(
@@ -98,6 +109,22 @@ def simulate(
         f"{result.summary['run']['bookings']} bookings in {time.monotonic() - began:.0f} s; "
         f"wrote {out / 'summary.json'} and {out / 'report.html'}; database {escape(masked(url))}"
     )
+
+
+def demo_anchor(settings: Settings, out: Path, replaced: bool) -> Settings:
+    """With no signing key configured, the demo signs its checkpoints with a key of its own
+    (OUT/keys, made once) into a log of its own, OUT/checkpoints.jsonl, both outside the
+    database; a log belongs to the database it signs, so it goes when the demo replaces the
+    database. A configured key signs into the configured log, as any run does."""
+    if settings.audit_key is not None:
+        return settings
+    keys = out / "keys"
+    if not (keys / PRIVATE_KEY_FILE).exists():
+        generate_keys(keys)
+    log = out / "checkpoints.jsonl"
+    if replaced:
+        log.unlink(missing_ok=True)
+    return replace(settings, audit_key=keys / PRIVATE_KEY_FILE, checkpoint_log=log)
 
 
 def _remove_sqlite(db_file: Path) -> None:

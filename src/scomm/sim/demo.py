@@ -14,6 +14,13 @@ from typing import Any
 
 import scomm
 from scomm.audit.chain import verify
+from scomm.audit.checkpoints import (
+    describe,
+    public_pem,
+    published,
+    verify_anchored,
+    verifying_key,
+)
 from scomm.config import Settings
 from scomm.reports.html import render_report
 from scomm.reports.summary import summarise
@@ -66,11 +73,14 @@ def run_scenario(
             summary = summarise(session).as_dict()
             check = verify(session)
             record = RunRecord.read(session)
+        anchor = _anchor(settings, db)
     finally:
         db.dispose()
     truth = ground_truth(record, world)
     targets = target_table(world, measure(record, world))
     summary["audit_verified"] = check.ok
+    if anchor is not None:
+        summary["anchor"] = anchor
     summary["ground_truth"] = truth
     summary["targets"] = targets
     summary["run"] = run_facts(world, scenario) | {
@@ -89,6 +99,7 @@ def run_scenario(
             "and an ICE field office.",
             "audit_ok": check.ok,
             "audit_problem": check.problem,
+            "anchor": anchor,
             "ground_truth": truth,
             "targets": targets,
             "target_window": window_text(scenario.target_window),
@@ -101,6 +112,23 @@ def run_scenario(
     )
     (out_dir / "report.html").write_text(html)
     return DemoResult(summary, out_dir, settings.database_url)
+
+
+def _anchor(settings: Settings, db: Database) -> dict[str, Any] | None:
+    """With a signing key and checkpoint log: the run's chain verified against the log (the
+    run ended with a closed checkpoint), and what the report publishes of it."""
+    if settings.audit_key is None or settings.checkpoint_log is None:
+        return None
+    key = verifying_key(settings)
+    chain, anchored = verify_anchored(db, settings.checkpoint_log, key)
+    if anchored is None:
+        return {"verified": False, "problem": chain.problem, "public_key": public_pem(key)}
+    return published(anchored, key) | {
+        "verified": anchored.ok,
+        "problem": anchored.problem,
+        "line": describe(anchored),
+        "checkpoint_log": str(settings.checkpoint_log),
+    }
 
 
 def run_facts(world: World, scenario: Scenario) -> dict[str, Any]:

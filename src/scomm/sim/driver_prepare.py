@@ -78,7 +78,8 @@ def prepare(
     work = settings
     if side is not None:
         _remove_database(side)
-        work = _with_url(settings, f"sqlite:///{side}")
+        # unsigned: the side file may be thrown away; the run's own start signs its head
+        work = replace(_with_url(settings, f"sqlite:///{side}"), audit_key=None)
     system = open_system(work, ScenarioClock(world.start - timedelta(days=1)))
     try:
         cars = _load(system, world, spec, advance)
