@@ -8,6 +8,7 @@ is decided above this layer, against the hash the audit chain recorded when it w
 (`scomm.audit.gallery_snapshots`).  The rows stay the source of truth: deleting a snapshot
 costs only time.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from scomm.biometrics.protocols import Gallery, Template, TemplateCodec
 from scomm.domain.records import Repository
 from scomm.store.models import FingerTemplateRow, GalleryGenerationRow
+
 
 @runtime_checkable
 class SnapshotGallery(Gallery, Protocol):
