@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from scomm.audit.chain import verify
 from scomm.audit.gallery_snapshots import load_gallery, recorded_hash, save_snapshot
 from scomm.biometrics.index.finger_arrays import snapshot_sha256
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
+from scomm.config import Settings
+from scomm.domain.clock import ScenarioClock
+from scomm.domain.hold import us_federal_holiday
 from scomm.domain.records import Repository
 from scomm.sim.synth import minutiae_sets
 from scomm.sim.synth.pair_coder import synthetic_pair_coder
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow
 from scomm.store.templates import gallery_generation, store_templates
+from scomm.system import System, baseline_context
 
 ENGINE = "test-engine"
 AT = datetime(2026, 1, 5, 9, 0)
@@ -47,11 +53,33 @@ class CountingCodec(MinutiaeCodec):
         return super().decode(data, finger)
 
 
-@pytest.fixture
-def db(database_url: str) -> Database:
-    database = Database(database_url)
+POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES,
+                reason="SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)",
+            ),
+        ),
+    ]
+)
+def db(request: pytest.FixtureRequest, database_url: str) -> Any:
+    if request.param == "postgresql":
+        assert POSTGRES is not None
+        database = Database(POSTGRES)
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        database = Database(database_url)
     database.migrate()
-    return database
+    yield database
+    database.dispose()
 
 
 def store(db: Database, numbers: range) -> None:
@@ -236,3 +264,54 @@ def test_a_snapshot_no_audit_entry_records_is_not_used(
     assert [payload["generation"] for _, _, payload in audited(db, "gallery")] == [3]
     count, again = load(db, snapshots, codec)  # the one saved after the rebuild is used
     assert count == 3 and codec.calls == 60
+
+
+def system(tmp_path: Path) -> System:
+    """A System on a SQLite file (its galleries snapshotted beside it) whose repositories are
+    this module's galleries."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'run.db'}")
+    context = replace(
+        baseline_context(settings, us_federal_holiday()),
+        codec=MinutiaeCodec(),
+        engine_name=ENGINE,
+        criminal_gallery=new_gallery(),
+        immigration_gallery=new_gallery(),
+    )
+    return System(settings, ScenarioClock(AT), context=context)
+
+
+def test_a_system_starts_on_a_snapshot_only_where_the_chain_vouches_for_it(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'run.db'}")
+    db.migrate()
+    store(db, range(3))
+    db.dispose()
+    first = system(tmp_path)  # built from the rows, snapshotted and recorded
+    try:
+        first.save_galleries()  # what the end of a run does: unchanged, not recorded again
+        assert [p["generation"] for _, _, p in audited(first.db, "gallery")] == [3]
+    finally:
+        first.close()
+    folder = tmp_path / "run.db.galleries" / "criminal"
+    swap_two_ids(folder)
+
+    second = system(tmp_path)
+    try:
+        gallery = second.ctx.criminal_gallery
+        assert isinstance(gallery, IndexedGallery)
+        assert [top(gallery, n) for n in range(3)] == ["F0", "F1", "F2"]
+        alarms = [(n, p["repository"], p["folder"]) for n, _, p in audited(second.db, "alarm")]
+        assert alarms == [("GALLERY_SNAPSHOT_MISMATCH", "criminal", str(folder))]
+        entries = len(audited(second.db, "gallery"))
+    finally:
+        second.close()
+
+    third = system(tmp_path)  # the snapshot saved after the rebuild is used, and no alarm
+    try:
+        gallery = third.ctx.criminal_gallery
+        assert isinstance(gallery, IndexedGallery) and top(gallery, 1) == "F1"
+        assert len(audited(third.db, "alarm")) == 1
+        assert len(audited(third.db, "gallery")) == entries
+    finally:
+        third.close()

@@ -83,10 +83,13 @@ def save_snapshot(
     current generation, and record its content hash in the chain (in `session`'s
     transaction: the caller commits).  A snapshot that is byte for byte the one the chain
     already records for this generation and engine is not recorded again.  False when the
-    gallery cannot snapshot itself."""
+    gallery cannot snapshot itself, or the repository never stored a template (nothing to
+    save a start from)."""
     if not isinstance(gallery, SnapshotGallery):
         return False
     generation = gallery_generation(session, repository)
+    if generation == 0:
+        return False
     content_sha256 = gallery.save(
         snapshots / repository.value, {"generation": generation, "engine": engine}
     )
@@ -122,8 +125,7 @@ def load_gallery(
 
     With `snapshots` (a folder) and a `SnapshotGallery`, the snapshot in
     `snapshots/<repository>` is used when the chain vouches for it (see the module);
-    otherwise the gallery is built from the rows and, where the repository holds any,
-    snapshotted again.  What this records (an alarm, the new snapshot) is in `session`'s
+    otherwise the gallery is built from the rows and snapshotted again (`save_snapshot`).  What this records (an alarm, the new snapshot) is in `session`'s
     transaction: the caller commits."""
     if snapshots is None or not isinstance(gallery, SnapshotGallery):
         return load_rows(session, repository, gallery, codec)
@@ -134,8 +136,7 @@ def load_gallery(
             return len(gallery)
         gallery.clear()
     count = load_rows(session, repository, gallery, codec)
-    if generation > 0:  # a repository that never stored a template has nothing to save
-        save_snapshot(session, repository, gallery, snapshots, engine, recorded_at)
+    save_snapshot(session, repository, gallery, snapshots, engine, recorded_at)
     return count
 
 
