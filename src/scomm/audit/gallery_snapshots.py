@@ -125,8 +125,9 @@ def load_gallery(
 
     With `snapshots` (a folder) and a `SnapshotGallery`, the snapshot in
     `snapshots/<repository>` is used when the chain vouches for it (see the module);
-    otherwise the gallery is built from the rows and snapshotted again (`save_snapshot`).  What this records (an alarm, the new snapshot) is in `session`'s
-    transaction: the caller commits."""
+    otherwise the gallery is built from the rows and snapshotted again (`save_snapshot`).
+    What this records (an alarm, the new snapshot) is in `session`'s transaction: the
+    caller commits."""
     if snapshots is None or not isinstance(gallery, SnapshotGallery):
         return load_rows(session, repository, gallery, codec)
     generation = gallery_generation(session, repository)
