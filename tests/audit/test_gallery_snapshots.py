@@ -151,7 +151,7 @@ def test_a_saved_snapshot_is_recorded_in_the_chain_and_used(db: Database, tmp_pa
         session.commit()
     folder = snapshots / "criminal"
     digest = snapshot_sha256(folder)
-    assert json.loads((folder / "header.json").read_text())["content_sha256"] == digest
+    assert (folder / "content.sha256").read_text() == digest + "\n"
     entries = audited(db, "gallery")
     assert [(name, actor) for name, actor, _ in entries] == [("GALLERY_SNAPSHOT", "cjis")] * 2
     assert entries[-1][2] == {
@@ -194,7 +194,20 @@ def write_garbage(folder: Path) -> None:
     (folder / "codes.npy").write_bytes(b"garbage")
 
 
-@pytest.mark.parametrize("tamper", [swap_two_ids, change_one_byte, write_garbage])
+def change_the_header(folder: Path) -> None:
+    """The image size the minutiae are read back against (not an array, still the content)."""
+    header = json.loads((folder / "header.json").read_text())
+    header["width"] += 100
+    (folder / "header.json").write_text(json.dumps(header, indent=2))
+
+
+def add_a_file(folder: Path) -> None:
+    (folder / "extra.npy").write_bytes(b"")
+
+
+@pytest.mark.parametrize(
+    "tamper", [swap_two_ids, change_one_byte, write_garbage, change_the_header, add_a_file]
+)
 def test_a_changed_snapshot_is_not_used_and_raises_an_alarm(
     db: Database, tmp_path: Path, tamper: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

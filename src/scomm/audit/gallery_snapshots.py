@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,20 +80,21 @@ def save_snapshot(
     engine: str,
     recorded_at: datetime,
 ) -> bool:
-    """Write `gallery`'s snapshot into `snapshots/<repository>` with the repository's
-    current generation, and record its content hash in the chain (in `session`'s
-    transaction: the caller commits).  A snapshot that is byte for byte the one the chain
-    already records for this generation and engine is not recorded again.  False when the
-    gallery cannot snapshot itself, or the repository never stored a template (nothing to
-    save a start from)."""
+    """Write `gallery`'s snapshot into `snapshots/<repository>` (in place of what the folder
+    held) with the repository's current generation, and record its content hash in the
+    chain (in `session`'s transaction: the caller commits).  A snapshot that is byte for
+    byte the one the chain already records for this generation and engine is not recorded
+    again.  False when the gallery cannot snapshot itself, or the repository never stored
+    a template (nothing to save a start from)."""
     if not isinstance(gallery, SnapshotGallery):
         return False
     generation = gallery_generation(session, repository)
     if generation == 0:
         return False
-    content_sha256 = gallery.save(
-        snapshots / repository.value, {"generation": generation, "engine": engine}
-    )
+    folder = snapshots / repository.value
+    if folder.is_dir():  # scomm's own folder: nothing but the snapshot written now stays in it
+        shutil.rmtree(folder)
+    content_sha256 = gallery.save(folder, {"generation": generation, "engine": engine})
     if recorded_hash(session, repository, generation, engine) != content_sha256:
         chain.append(
             session,

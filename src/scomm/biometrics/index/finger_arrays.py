@@ -14,9 +14,10 @@ Minutiae rows are appended; an update or a delete leaves the old rows unused unt
 `compact()` (which `save` runs) drops them.  `save` writes one .npy file per array and a
 JSON header into a folder; `load(..., mmap=True)` maps them read-only, so a million
 identities open in about the time it takes to read the ids, and the pages come in on first
-use.  The first change after such a load copies the arrays into memory.  The header records
-the snapshot's content hash (`snapshot_sha256`: every other file of the folder, names
-included), which whoever keeps the snapshot can record elsewhere and check on load.
+use.  The first change after such a load copies the arrays into memory.  `save` seals the
+folder last: `content.sha256` holds the snapshot's content hash (`snapshot_sha256`: every
+other file of the folder, the header included, names included), which whoever keeps the
+snapshot can record elsewhere and check on load.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from scomm.biometrics.minutiae_batch import MinutiaeBatch
 FINGERS = 10
 MINUTIA_DTYPE = np.dtype([("x", "<u2"), ("y", "<u2"), ("angle", "u1"), ("kq", "u1")])
 SNAPSHOT_VERSION = 1
-SNAPSHOT_HEADER = "header.json"  # the snapshot's meta file: the one file its hash leaves out
+SNAPSHOT_HEADER = "header.json"
+SNAPSHOT_SEAL = "content.sha256"  # the snapshot's content hash: the one file it leaves out
 _ARRAYS = ("codes", "present", "starts", "counts", "minutiae")
 _ANGLE_STEP = 2 * math.pi / 256
 
@@ -48,14 +50,15 @@ class SnapshotError(BiometricsError, ValueError):
 
 
 def snapshot_sha256(folder: Path) -> str:
-    """The content hash of a snapshot folder: sha256 over every file in it but the header,
-    in sorted order of their paths (relative, `/`-separated), each as its path's length and
+    """The content hash of a snapshot folder: sha256 over every file in it but its seal (the
+    arrays, and the header with the coder, the image size and the caller's meta), in sorted
+    order of their paths (relative, `/`-separated), each as its path's length and
     path, then the sha256 of its bytes; a changed byte, a renamed, added or removed file all
     change it.  One pass over the files at hashlib's speed (no per-identity work)."""
     files = sorted(
         (path.relative_to(folder).as_posix(), path)
         for path in folder.rglob("*")
-        if path.is_file() and path.relative_to(folder).as_posix() != SNAPSHOT_HEADER
+        if path.is_file() and path.relative_to(folder).as_posix() != SNAPSHOT_SEAL
     )
     digest = hashlib.sha256()
     for name, path in files:
@@ -279,7 +282,7 @@ class FingerArrays:
 
     def save(self, folder: Path, meta: dict[str, Any] | None = None) -> str:
         """Write the arrays (compacted) and `meta` into `folder`, replacing what was there;
-        returns the snapshot's content hash (`snapshot_sha256`), which the header records."""
+        returns the snapshot's content hash (`snapshot_sha256`), which its seal records."""
         self.compact()
         folder.mkdir(parents=True, exist_ok=True)
         n = self.slots
@@ -293,7 +296,6 @@ class FingerArrays:
         for name, array in arrays.items():
             np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
         np.save(folder / "ids.npy", np.array(self.ids, dtype=np.str_))
-        content_sha256 = snapshot_sha256(folder)
         header = {
             "version": SNAPSHOT_VERSION,
             "words": self.words,
@@ -301,10 +303,11 @@ class FingerArrays:
             "height": self.height,
             "slots": n,
             "identities": len(self),
-            "content_sha256": content_sha256,
             "meta": meta or {},
         }
         (folder / SNAPSHOT_HEADER).write_text(json.dumps(header, indent=2))
+        content_sha256 = snapshot_sha256(folder)
+        (folder / SNAPSHOT_SEAL).write_text(content_sha256 + "\n")
         return content_sha256
 
     @classmethod
