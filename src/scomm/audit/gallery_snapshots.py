@@ -13,8 +13,12 @@ of this generation and engine but the folder holds other content (or no longer r
 warning is logged and an `alarm`/`GALLERY_SNAPSHOT_MISMATCH` entry names the repository,
 the folder and both hashes.
 
-The hash covers the snapshot's files (`SnapshotGallery.snapshot_sha256`), one pass at
-hashlib's speed; the check costs that pass at every start that uses a snapshot.
+The hash covers every file of the snapshot, its header (coder, image size, generation,
+engine) included, all but the seal that holds it (`SnapshotGallery.snapshot_sha256`): one
+pass at hashlib's speed, which every start that uses a snapshot pays (it reads the files a
+memory-mapped load would otherwise page in only when searched).  A snapshot whose header
+claims another generation or engine is stale and not used, without an alarm (the chain
+is not asked about it).
 """
 
 from __future__ import annotations
@@ -178,7 +182,8 @@ def _vouched(
     if found == recorded:
         if meta is not None:
             return True
-        log.warning("gallery snapshot %s not used: %s", folder, problem)  # its header only
+        # the recorded snapshot, unchanged, but not for this gallery (another pair coder)
+        log.warning("gallery snapshot %s not used: %s", folder, problem)
         return False
     log.warning(
         "gallery snapshot %s not used: its content hash %s is not the %s the audit chain "
