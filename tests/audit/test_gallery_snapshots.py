@@ -153,7 +153,7 @@ def test_a_saved_snapshot_is_recorded_in_the_chain_and_used(db: Database, tmp_pa
     digest = snapshot_sha256(folder)
     assert (folder / "content.sha256").read_text() == digest + "\n"
     entries = audited(db, "gallery")
-    assert [(name, actor) for name, actor, _ in entries] == [("GALLERY_SNAPSHOT", "cjis")] * 2
+    assert [(name, actor) for name, actor, _ in entries] == [("GALLERY_SNAPSHOT", "system")] * 2
     assert entries[-1][2] == {
         "repository": "criminal",
         "generation": 3,
@@ -233,7 +233,7 @@ def test_a_changed_snapshot_is_not_used_and_raises_an_alarm(
     assert audited(db, "alarm") == [
         (
             "GALLERY_SNAPSHOT_MISMATCH",
-            "cjis",
+            "system",
             {
                 "repository": "criminal",
                 "folder": str(folder),

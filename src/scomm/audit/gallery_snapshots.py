@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from scomm.audit import chain
 from scomm.biometrics.protocols import Gallery, TemplateCodec
-from scomm.domain.messages import Actor
 from scomm.domain.records import Repository
 from scomm.store.models import AuditEntryRow
 from scomm.store.templates import SnapshotGallery, gallery_generation
@@ -47,8 +46,9 @@ SNAPSHOT_KIND = "gallery"
 SNAPSHOT = "GALLERY_SNAPSHOT"
 ALARM_KIND = "alarm"
 MISMATCH = "GALLERY_SNAPSHOT_MISMATCH"
-# the repository that keeps the gallery is the actor of its entries
-OWNER = {Repository.CRIMINAL: Actor.CJIS, Repository.IMMIGRATION: Actor.IDENT}
+# scomm itself keeps the snapshots (not the repository, which takes no part in it): an
+# entry by IDENT would say a message reached it
+ACTOR = "system"
 
 
 def recorded_hash(
@@ -105,7 +105,7 @@ def save_snapshot(
             recorded_at=recorded_at,
             kind=SNAPSHOT_KIND,
             name=SNAPSHOT,
-            actor=OWNER[repository].value,
+            actor=ACTOR,
             case_id="",
             payload={
                 "repository": repository.value,
@@ -200,7 +200,7 @@ def _vouched(
         recorded_at=recorded_at,
         kind=ALARM_KIND,
         name=MISMATCH,
-        actor=OWNER[repository].value,
+        actor=ACTOR,
         case_id="",
         payload={
             "repository": repository.value,
