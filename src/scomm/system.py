@@ -7,6 +7,7 @@ from contextlib import suppress
 from datetime import date, datetime
 
 from scomm.audit.checkpoints import Anchor
+from scomm.audit.gallery_snapshots import load_gallery, save_snapshot
 from scomm.biometrics.profiles import (
     BASELINE_ENGINE,
     Engine,
@@ -36,7 +37,7 @@ from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
 from scomm.services.switches import set_switch
 from scomm.store.db import Database
-from scomm.store.templates import load_gallery, save_snapshot, snapshot_folder
+from scomm.store.templates import snapshot_folder
 
 # The correlation engine the demo used before (`biometrics.baseline`), kept for comparison:
 # fast and simple, blind to rotation and distortion.
@@ -98,10 +99,13 @@ class System:
             self.snapshots = snapshot_folder(settings.database_url)
             with self.db.sessions() as session:
                 for repository, gallery in self._galleries():
+                    # a snapshot only where the audit chain vouches for it; a rebuild is
+                    # snapshotted and recorded again (an alarm too, for a changed snapshot)
                     load_gallery(
                         session, repository, gallery, self.ctx.codec, self.snapshots,
-                        self.ctx.engine_name,
+                        self.ctx.engine_name, clock.now(),
                     )  # fmt: skip
+                    session.commit()
         except BaseException:
             if self.anchor is not None:  # this writer stops before it appended anything
                 with suppress(Exception):
@@ -126,13 +130,18 @@ class System:
         )
 
     def save_galleries(self) -> None:
-        """Snapshot both galleries beside the database (after a run), so that the next start
-        loads them instead of rebuilding them from the template rows."""
+        """Snapshot both galleries beside the database (after a run), each with its audit
+        entry, so that the next start loads them instead of rebuilding them from the
+        template rows."""
         if self.snapshots is None:
             return
         with self.db.sessions() as session:
             for repository, gallery in self._galleries():
-                save_snapshot(session, repository, gallery, self.snapshots, self.ctx.engine_name)
+                save_snapshot(
+                    session, repository, gallery, self.snapshots, self.ctx.engine_name,
+                    self.clock.now(),
+                )  # fmt: skip
+                session.commit()
 
     def unit_of_work(self, cause: str = "") -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, cause=cause)

@@ -3,14 +3,14 @@
 Every write of a repository's templates also counts up that repository's generation
 (`gallery_generations`), in the same transaction.  A gallery that can snapshot itself
 (`SnapshotGallery`, e.g. `IndexedGallery`) is saved next to the database with the
-generation it holds; at start-up `load_gallery` takes the snapshot when its generation and
-engine are the database's, and otherwise rebuilds the gallery from the rows (and saves a
-fresh snapshot).  The rows stay the source of truth: deleting a snapshot costs only time.
+generation it holds and a content hash; whether a snapshot may be used instead of the rows
+is decided above this layer, against the hash the audit chain recorded when it was saved
+(`scomm.audit.gallery_snapshots`).  The rows stay the source of truth: deleting a snapshot
+costs only time.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,16 +23,23 @@ from scomm.biometrics.protocols import Gallery, Template, TemplateCodec
 from scomm.domain.records import Repository
 from scomm.store.models import FingerTemplateRow, GalleryGenerationRow
 
-log = logging.getLogger(__name__)
-
 
 @runtime_checkable
 class SnapshotGallery(Gallery, Protocol):
     """A gallery that can be written to a folder and read back."""
 
-    def save(self, folder: Path, extra: Mapping[str, Any] | None = None) -> None: ...
+    def save(self, folder: Path, extra: Mapping[str, Any] | None = None) -> str:
+        """Write the snapshot with `extra` metadata; returns its content hash."""
+        ...
 
-    def restore(self, folder: Path) -> dict[str, Any]: ...
+    def restore(self, folder: Path) -> dict[str, Any]:
+        """Take the snapshot's contents; returns its metadata (raises ValueError or OSError
+        when it cannot be read)."""
+        ...
+
+    def snapshot_sha256(self, folder: Path) -> str:
+        """The content hash of the snapshot in `folder` as its files are now."""
+        ...
 
     def clear(self) -> None: ...
 
@@ -71,52 +78,11 @@ def store_templates(
 
 
 def load_gallery(
-    session: Session,
-    repository: Repository,
-    gallery: Gallery,
-    codec: TemplateCodec,
-    snapshots: Path | None = None,
-    engine: str = "",
-) -> int:
-    """Fill `gallery` with every stored identity of `repository`; returns how many.
-
-    With `snapshots` (a folder) and a `SnapshotGallery`, a current snapshot in
-    `snapshots/<repository>` is used instead of the rows, and a stale or missing one is
-    rewritten after the rebuild."""
-    generation = gallery_generation(session, repository)
-    folder = snapshots / repository.value if snapshots is not None else None
-    if folder is not None and isinstance(gallery, SnapshotGallery):
-        if (folder / "header.json").exists():
-            try:
-                meta = gallery.restore(folder)
-            except (ValueError, OSError) as error:  # SnapshotError is a ValueError
-                log.warning("gallery snapshot %s not used: %s", folder, error)
-            else:
-                if meta.get("generation") == generation and meta.get("engine") == engine:
-                    return len(gallery)
-                log.info("gallery snapshot %s is stale; rebuilding from the database", folder)
-            gallery.clear()
-        count = _enrol_rows(session, repository, gallery, codec)
-        gallery.save(folder, {"generation": generation, "engine": engine})
-        return count
-    return _enrol_rows(session, repository, gallery, codec)
-
-
-def save_snapshot(
-    session: Session, repository: Repository, gallery: Gallery, snapshots: Path, engine: str
-) -> bool:
-    """Write `gallery`'s snapshot with the repository's current generation (after a run);
-    False when the gallery cannot snapshot itself."""
-    if not isinstance(gallery, SnapshotGallery):
-        return False
-    generation = gallery_generation(session, repository)
-    gallery.save(snapshots / repository.value, {"generation": generation, "engine": engine})
-    return True
-
-
-def _enrol_rows(
     session: Session, repository: Repository, gallery: Gallery, codec: TemplateCodec
 ) -> int:
+    """Fill `gallery` with every stored identity of `repository` from the rows; returns how
+    many.  (A snapshot is taken instead only where the audit chain vouches for it:
+    `scomm.audit.gallery_snapshots.load_gallery`.)"""
     by_identity: dict[str, dict[int, Template]] = defaultdict(dict)
     rows = session.execute(
         select(

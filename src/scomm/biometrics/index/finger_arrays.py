@@ -14,11 +14,15 @@ Minutiae rows are appended; an update or a delete leaves the old rows unused unt
 `compact()` (which `save` runs) drops them.  `save` writes one .npy file per array and a
 JSON header into a folder; `load(..., mmap=True)` maps them read-only, so a million
 identities open in about the time it takes to read the ids, and the pages come in on first
-use.  The first change after such a load copies the arrays into memory.
+use.  The first change after such a load copies the arrays into memory.  `save` seals the
+folder last: `content.sha256` holds the snapshot's content hash (`snapshot_sha256`: every
+other file of the folder, the header included, names included), which whoever keeps the
+snapshot can record elsewhere and check on load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -35,12 +39,34 @@ from scomm.biometrics.minutiae_batch import MinutiaeBatch
 FINGERS = 10
 MINUTIA_DTYPE = np.dtype([("x", "<u2"), ("y", "<u2"), ("angle", "u1"), ("kq", "u1")])
 SNAPSHOT_VERSION = 1
+SNAPSHOT_HEADER = "header.json"
+SNAPSHOT_SEAL = "content.sha256"  # the snapshot's content hash: the one file it leaves out
 _ARRAYS = ("codes", "present", "starts", "counts", "minutiae")
 _ANGLE_STEP = 2 * math.pi / 256
 
 
 class SnapshotError(BiometricsError, ValueError):
     """A snapshot folder that cannot be read back."""
+
+
+def snapshot_sha256(folder: Path) -> str:
+    """The content hash of a snapshot folder: sha256 over every file in it but its seal (the
+    arrays, and the header with the coder, the image size and the caller's meta), in sorted
+    order of their paths (relative, `/`-separated), each as its path's length and
+    path, then the sha256 of its bytes; a changed byte, a renamed, added or removed file all
+    change it.  One pass over the files at hashlib's speed (no per-identity work)."""
+    files = sorted(
+        (path.relative_to(folder).as_posix(), path)
+        for path in folder.rglob("*")
+        if path.is_file() and path.relative_to(folder).as_posix() != SNAPSHOT_SEAL
+    )
+    digest = hashlib.sha256()
+    for name, path in files:
+        encoded = name.encode()
+        with path.open("rb") as file:
+            content = hashlib.file_digest(file, "sha256").digest()
+        digest.update(len(encoded).to_bytes(8, "big") + encoded + content)
+    return digest.hexdigest()
 
 
 def quantise(batch: MinutiaeBatch) -> np.ndarray:
@@ -254,8 +280,9 @@ class FingerArrays:
 
     # --- snapshot --------------------------------------------------------------------------
 
-    def save(self, folder: Path, meta: dict[str, Any] | None = None) -> None:
-        """Write the arrays (compacted) and `meta` into `folder`, replacing what was there."""
+    def save(self, folder: Path, meta: dict[str, Any] | None = None) -> str:
+        """Write the arrays (compacted) and `meta` into `folder`, replacing what was there;
+        returns the snapshot's content hash (`snapshot_sha256`), which its seal records."""
         self.compact()
         folder.mkdir(parents=True, exist_ok=True)
         n = self.slots
@@ -278,13 +305,16 @@ class FingerArrays:
             "identities": len(self),
             "meta": meta or {},
         }
-        (folder / "header.json").write_text(json.dumps(header, indent=2))
+        (folder / SNAPSHOT_HEADER).write_text(json.dumps(header, indent=2))
+        content_sha256 = snapshot_sha256(folder)
+        (folder / SNAPSHOT_SEAL).write_text(content_sha256 + "\n")
+        return content_sha256
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> tuple[FingerArrays, dict[str, Any]]:
         """(arrays, meta) of a snapshot written by `save`."""
         try:
-            header = json.loads((folder / "header.json").read_text())
+            header = json.loads((folder / SNAPSHOT_HEADER).read_text())
         except (OSError, ValueError) as error:
             raise SnapshotError(f"{folder}: no readable header.json ({error})") from error
         if header.get("version") != SNAPSHOT_VERSION:

@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 
 from scomm.biometrics import compact_minutiae
-from scomm.biometrics.index.finger_arrays import FINGERS, FingerArrays, SnapshotError
+from scomm.biometrics.index.finger_arrays import (
+    FINGERS,
+    FingerArrays,
+    SnapshotError,
+    snapshot_sha256,
+)
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
@@ -133,14 +138,20 @@ class IndexedGallery:
         """Forget every identity."""
         self._use(FingerArrays(self.coder.params.words))
 
-    def save(self, folder: Path, extra: Mapping[str, Any] | None = None) -> None:
-        """Snapshot the gallery (arrays, coder, and `extra` metadata) into `folder`."""
+    def save(self, folder: Path, extra: Mapping[str, Any] | None = None) -> str:
+        """Snapshot the gallery (arrays, coder, and `extra` metadata) into `folder`; returns
+        the snapshot's content hash (`snapshot_sha256`)."""
         meta = {
             "coder_mean": self.coder.mean.tolist(),
             "coder_params": _params_json(self.coder.params),
             **dict(extra or {}),
         }
-        self.arrays.save(folder, meta)
+        return self.arrays.save(folder, meta)
+
+    def snapshot_sha256(self, folder: Path) -> str:
+        """The content hash of the snapshot in `folder` as it is now (what `save` returned
+        when it wrote it, unless a file changed since)."""
+        return snapshot_sha256(folder)
 
     def restore(self, folder: Path) -> dict[str, Any]:
         """Replace the gallery's contents with a snapshot made with the same coder; returns
