@@ -23,7 +23,7 @@ def lift_audit_guard(db: Database) -> None:
     """Drop (SQLite) or disable (PostgreSQL) the triggers that keep audit rows append-only."""
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("ALTER TABLE audit_entries DISABLE TRIGGER USER")
+            connection.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
         else:
             for name in SQLITE_GUARD_TRIGGERS:
                 connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
