@@ -85,6 +85,7 @@ READ_COMMANDS = [
     ["report"],
     ["switches", "show"],
     ["ops", "dead-letters"],
+    ["ops", "alarms"],
     ["ops", "replay", "--all"],
     ["switches", "set", "--ori", ORI, "--switch", "C", "--off", "--effective", "2011-06-01",
      "--by", "jurisdiction", "--reason", "vote"],
