@@ -202,3 +202,72 @@ def test_a_replayed_tampered_letter_is_refused_again(
     cjis, _ = deliver_all(db, clock)
     assert cjis.seen == [] and outbox(db, "iar-1").status == DEAD
     assert len(alarms(db)) == 2
+
+
+def test_rows_queued_before_the_binding_are_bound_by_the_migration(database_url: str) -> None:
+    """An outbox row and message entry written by the schema before 0004 (no audit_seq, no
+    payload_sha256): the upgrade binds the row to its entry, and the dispatcher compares the
+    audited body with the payload: the untouched row is delivered, a changed one refused."""
+    from alembic import command
+
+    from scomm.audit.chain import append
+    from scomm.bus.unit_of_work import audit_view
+    from scomm.store.db import alembic_config
+
+    db = Database(database_url)
+    config = alembic_config(database_url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    clock = ScenarioClock(datetime(2010, 1, 1))
+    with db.sessions() as session, session.begin():
+        for i, reason in enumerate(["kept", "changed"]):
+            release = Release(
+                message_id=f"old-{i}",
+                case_id=f"case-{i}",
+                tcn=f"t{i}",
+                sender=Actor.LEA,
+                recipient=Actor.ERO,
+                reason=reason,
+            )
+            payload = release.payload()
+            append(
+                session,
+                recorded_at=clock.now(),
+                kind="message",
+                name=release.type,
+                actor=release.sender.value,
+                case_id=release.case_id,
+                payload={
+                    "message_id": release.message_id,
+                    "recipient": release.recipient.value,
+                    "tcn": release.tcn,
+                    "available_at": clock.now().isoformat(),
+                    "body": audit_view(payload),
+                },
+            )
+            stored = json.dumps(payload if reason == "kept" else {**payload, "reason": "forged"})
+            session.execute(
+                OutboxRow.__table__.insert().values(
+                    message_id=release.message_id,
+                    type=release.type,
+                    sender=release.sender.value,
+                    recipient=release.recipient.value,
+                    case_id=release.case_id,
+                    tcn=release.tcn,
+                    payload=stored,
+                    created_at=clock.now(),
+                    available_at=clock.now(),
+                    attempts=0,
+                    status="pending",
+                )
+            )
+    db.migrate()
+    assert outbox(db, "old-0").audit_seq == 1 and outbox(db, "old-1").audit_seq == 2
+    ero = Recording()
+    Dispatcher(db, clock, {Actor.ERO: ero}).run_due()
+    assert [m.message_id for m in ero.seen] == ["old-0"]
+    refused = outbox(db, "old-1")
+    assert refused.status == DEAD
+    assert refused.last_error == f"outbox {refused.seq}: payload differs from audit entry 2"
+    db.dispose()

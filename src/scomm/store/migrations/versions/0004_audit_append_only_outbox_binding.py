@@ -9,6 +9,8 @@ Create Date: 2026-12-07 06:00:00
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,6 +34,7 @@ PG_TRUNCATE_TRIGGER = "audit_entries_no_truncate"
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("audit_seq", sa.Integer(), nullable=True))
+    _bind_undelivered_rows()
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             f"CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -51,6 +54,29 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {name} BEFORE {event} ON audit_log "
                 f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
             )
+
+
+def _bind_undelivered_rows() -> None:
+    """Rows queued before this revision (pending or dead, so still deliverable) get the seq
+    of their message's audit entry; that entry has no payload_sha256, and the dispatcher
+    compares the audited body with the payload instead."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text("SELECT message_id, seq FROM outbox WHERE status <> 'delivered'"))
+    waiting: dict[str, int] = {message_id: seq for message_id, seq in rows}
+    if not waiting:
+        return
+    found: dict[str, int] = {}
+    for seq, payload in bind.execute(
+        sa.text("SELECT seq, payload FROM audit_log WHERE kind = 'message' ORDER BY seq")
+    ):
+        message_id = json.loads(payload).get("message_id")
+        if message_id in waiting:
+            found.setdefault(message_id, seq)
+    for message_id, audit_seq in found.items():
+        bind.execute(
+            sa.text("UPDATE outbox SET audit_seq = :audit_seq WHERE seq = :seq"),
+            {"audit_seq": audit_seq, "seq": waiting[message_id]},
+        )
 
 
 def downgrade() -> None:
