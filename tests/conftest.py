@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# tests/audit/tampering.py (`from tampering import tampering`), for tamper tests in any folder
+sys.path.insert(0, str(Path(__file__).parent / "audit"))
 
 ImageMaker = Callable[..., np.ndarray]
 POSTGRES_ENV = "SCOMM_TEST_POSTGRES_URL"

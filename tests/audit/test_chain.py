@@ -3,6 +3,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import delete, text, update
+from tampering import tampering
 
 from scomm.audit.chain import append, consistent_snapshot, verify, verify_database
 from scomm.store.db import Database
@@ -35,27 +36,27 @@ def test_an_untouched_chain_verifies(db: Database) -> None:
 
 
 def test_a_changed_payload_is_named(db: Database) -> None:
-    with db.sessions() as session:
+    with tampering(db) as session:
         session.execute(
             update(AuditEntryRow).where(AuditEntryRow.seq == 4).values(payload='{"n":40}')
         )
-        session.commit()
+    with db.sessions() as session:
         result = verify(session)
     assert not result.ok and result.first_bad_seq == 4 and "changed" in result.problem
 
 
 def test_a_deleted_entry_is_named(db: Database) -> None:
-    with db.sessions() as session:
+    with tampering(db) as session:
         session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq == 6))
-        session.commit()
+    with db.sessions() as session:
         result = verify(session)
     assert not result.ok and result.first_bad_seq == 6 and "missing" in result.problem
 
 
 def test_deleting_the_last_entry_is_caught_by_the_head(db: Database) -> None:
-    with db.sessions() as session:
+    with tampering(db) as session:
         session.execute(delete(AuditEntryRow).where(AuditEntryRow.seq == 10))
-        session.commit()
+    with db.sessions() as session:
         result = verify(session)
     assert not result.ok and result.first_bad_seq == 10
 
@@ -63,7 +64,7 @@ def test_deleting_the_last_entry_is_caught_by_the_head(db: Database) -> None:
 def test_rehashing_a_changed_entry_still_breaks_the_next_link(db: Database) -> None:
     from scomm.audit.chain import entry_hash
 
-    with db.sessions() as session:
+    with tampering(db) as session:
         row = session.get(AuditEntryRow, 3)
         assert row is not None
         row.payload = '{"n":300}'
@@ -77,7 +78,7 @@ def test_rehashing_a_changed_entry_still_breaks_the_next_link(db: Database) -> N
             row.case_id,
             row.payload,
         )
-        session.commit()
+    with db.sessions() as session:
         result = verify(session)
     assert not result.ok and result.first_bad_seq == 4
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
+from tampering import tampering
 from typer.testing import CliRunner
 
 from scomm.audit.chain import append
@@ -43,9 +44,8 @@ def test_audit_verify_passes_then_names_the_tampered_entry(audited_db: str) -> N
     assert ok.exit_code == 0, ok.output
     assert "7 entries" in ok.output
     db = Database(audited_db)
-    with db.sessions() as session:
+    with tampering(db) as session:
         session.execute(update(AuditEntryRow).where(AuditEntryRow.seq == 5).values(name="Y"))
-        session.commit()
     db.dispose()
     bad = runner.invoke(app, ["audit", "verify", "--database", audited_db])
     assert bad.exit_code == 1

@@ -85,6 +85,7 @@ READ_COMMANDS = [
     ["report"],
     ["switches", "show"],
     ["ops", "dead-letters"],
+    ["ops", "alarms"],
     ["ops", "replay", "--all"],
     ["switches", "set", "--ori", ORI, "--switch", "C", "--off", "--effective", "2011-06-01",
      "--by", "jurisdiction", "--reason", "vote"],
@@ -281,6 +282,8 @@ def test_the_installed_entry_point_prints_one_line() -> None:
 def test_report_refuses_to_publish_from_a_broken_chain(county_db: str) -> None:
     from datetime import datetime
 
+    from tampering import tampering
+
     from scomm.audit.chain import append
     from scomm.store.models import AuditEntryRow
 
@@ -298,11 +301,10 @@ def test_report_refuses_to_publish_from_a_broken_chain(county_db: str) -> None:
             )
         session.commit()
     assert runner.invoke(app, ["report", "-d", county_db]).exit_code == 0
-    with db.sessions() as session:
+    with tampering(db) as session:
         row = session.get(AuditEntryRow, 2)
         assert row is not None
         row.name = "FORGED"  # a rewritten entry, hashes left as they were
-        session.commit()
     db.dispose()
     result = runner.invoke(app, ["report", "-d", county_db])
     assert result.exit_code == 1

@@ -26,6 +26,7 @@ DOCUMENTED = {
     ("switches", "set"),
     ("switches", "show"),
     ("ops", "dead-letters"),
+    ("ops", "alarms"),
     ("ops", "replay"),
     ("ops", "run-world"),
     ("synth", "fingers"),

@@ -171,3 +171,42 @@ def test_dead_letters_are_listed_and_replayed_with_an_audit_entry(county_db: str
         assert set(session.scalars(select(OutboxRow.status))) == {"pending"}
         assert verify(session).ok
     db.dispose()
+
+
+def test_a_tampered_outbox_row_shows_as_an_alarm_and_a_dead_letter(county_db: str) -> None:
+    from scomm.bus.dispatcher import Dispatcher
+
+    code, out = invoke("ops", "alarms", "--database", county_db)
+    assert code == 0 and "no alarms" in out
+    db = Database(county_db)
+    clock = ScenarioClock(datetime(2011, 1, 1))
+    with UnitOfWork(db, clock, cause="seed") as uow:
+        uow.emit(
+            Release(
+                message_id="m[/bold]",  # stored text, printed as it is
+                case_id="case-0",
+                tcn="t0",
+                sender=Actor.LEA,
+                recipient=Actor.ERO,
+                reason="test",
+            )
+        )
+        uow.commit()
+    with db.sessions() as session, session.begin():
+        row = session.scalars(select(OutboxRow)).one()
+        row.payload = row.payload.replace('"test"', '"forged"')
+        seq, audit_seq = row.seq, row.audit_seq
+
+    class Never:
+        def handle(self, message: object, uow: object) -> None:
+            raise AssertionError("a tampered message was handled")
+
+    Dispatcher(db, clock, {Actor.ERO: Never()}).run_due()
+    db.dispose()
+    code, out = invoke("ops", "alarms", "--database", county_db)
+    assert code == 0, out
+    assert "1 alarm(s)" in out and "OUTBOX_TAMPERED" in out and "m[/bold]" in out
+    assert f"payload differs from audit entry {audit_seq}" in out
+    code, out = invoke("ops", "dead-letters", "--database", county_db)
+    assert code == 0, out
+    assert f"outbox {seq}: payload differs from audit entry {audit_seq}" in out

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tampering import tampering
 
 from scomm.audit.chain import verify
 from scomm.bus.unit_of_work import UnitOfWork
@@ -186,7 +187,7 @@ def test_a_run_resumes_only_on_its_own_world(tmp_path: Path) -> None:
     with pytest.raises(RunRefused, match="another run"):
         run(dataclasses.replace(spec, fingers=2), settings)
     db = Database(settings.database_url)
-    with db.sessions() as session, session.begin():
+    with tampering(db) as session:
         marker = session.scalars(select(AuditEntryRow).where(AuditEntryRow.name == PREPARED)).one()
         marker.payload = marker.payload.replace('"world":"', '"world":"0')
     db.dispose()

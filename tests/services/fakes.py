@@ -218,7 +218,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def identities(self, repository: Repository) -> FakeIdentities:
         return self._identities[repository]
 
-    def _queue(self, message: Message, payload: dict[str, Any], available_at: datetime) -> None:
+    def _queue(
+        self, message: Message, text: str, available_at: datetime, audit_seq: int | None
+    ) -> None:
         self.outbox.append(Sent(message, available_at))
 
     def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:

@@ -5,24 +5,33 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, defer
 
-from scomm.audit import chain
-from scomm.bus.unit_of_work import AbstractUnitOfWork, UnitOfWork
+from scomm.audit import alarms, chain
+from scomm.bus.unit_of_work import (
+    PAYLOAD_SHA256,
+    AbstractUnitOfWork,
+    UnitOfWork,
+    audit_view,
+    payload_digest,
+)
 from scomm.domain.clock import Clock
 from scomm.domain.messages import Actor, DeliveryStatus, Message, message_from_payload
 from scomm.store.db import Database
-from scomm.store.models import OutboxRow
+from scomm.store.models import AuditEntryRow, OutboxRow
 
 log = logging.getLogger(__name__)
 
 PENDING = DeliveryStatus.PENDING.value
 DELIVERED = DeliveryStatus.DELIVERED.value
 DEAD = DeliveryStatus.DEAD.value
+OUTBOX_TAMPERED = "OUTBOX_TAMPERED"  # the alarm of a row refused at delivery
+DISPATCHER = "dispatcher"  # the alarm's actor
 
 
 class Handler(Protocol):
@@ -143,11 +152,46 @@ class Dispatcher:
             stored.attempts += 1
             session.flush()
             # The payload (a whole transaction, perhaps) is read only for a delivery.
-            return session.scalar(
+            row = session.scalar(
                 select(OutboxRow)
                 .where(OutboxRow.seq == seq)
                 .execution_options(populate_existing=True)
             )
+            if row is None:
+                return None
+            tampered = check_binding(session, row)
+            if tampered is not None:
+                self._refuse(session, row, tampered)
+                return None
+            return row
+
+    def _refuse(self, session: Session, row: OutboxRow, tampered: Tampered) -> None:
+        """A row whose payload is not the audited one: a dead letter at once, and an alarm."""
+        log.error(
+            "refused %s %s: %s (expected sha256 %s, found %s)",
+            row.type,
+            row.message_id,
+            tampered.reason,
+            tampered.expected,
+            tampered.found,
+        )
+        self._give_up(session, row, tampered.reason)
+        alarms.record(
+            session,
+            recorded_at=self.clock.now(),
+            name=OUTBOX_TAMPERED,
+            actor=DISPATCHER,
+            case_id=row.case_id,
+            details={
+                "seq": row.seq,
+                "message_id": row.message_id,
+                "type": row.type,
+                "audit_seq": row.audit_seq,
+                "expected": tampered.expected,
+                "found": tampered.found,
+                "problem": tampered.reason,
+            },
+        )
 
     def _retry_later(self, seq: int, error: str) -> None:
         with self.db.sessions() as session, session.begin():
@@ -179,3 +223,66 @@ class Dispatcher:
                 "error": error,
             },
         )
+
+
+@dataclass(frozen=True)
+class Tampered:
+    """Why an outbox row is not the message its audit entry records."""
+
+    reason: str  # "outbox 1234: payload differs from audit entry 567"
+    expected: str | None  # the payload's sha256 as the audit entry records it
+    found: str  # the sha256 of the payload in the outbox
+
+
+def check_binding(session: Session, row: OutboxRow) -> Tampered | None:
+    """Compare outbox `row` with the audit entry it is bound to (read from the audit log,
+    not from the outbox): the message entry of the same message, whose recorded sha256 is
+    that of the payload about to be delivered. None when they agree."""
+    found = payload_digest(row.payload)
+    where = f"outbox {row.seq}"
+    if row.audit_seq is None:
+        return Tampered(f"{where}: no audit entry is bound to it", None, found)
+    entry = session.get(AuditEntryRow, row.audit_seq)
+    if entry is None:
+        return Tampered(f"{where}: audit entry {row.audit_seq} is missing", None, found)
+    recorded = _json_object(entry.payload)
+    digest = recorded.get(PAYLOAD_SHA256)
+    expected = digest if isinstance(digest, str) else None
+    same_message = (
+        (entry.kind, entry.name, entry.actor, entry.case_id)
+        == ("message", row.type, row.sender, row.case_id)
+        and recorded.get("message_id") == row.message_id
+        and recorded.get("recipient") == row.recipient
+    )
+    if not same_message:
+        return Tampered(
+            f"{where}: audit entry {entry.seq} is not the message entry of {row.message_id}",
+            expected,
+            found,
+        )
+    agrees = expected == found if expected is not None else _same_body(recorded, row.payload)
+    if not agrees:
+        return Tampered(f"{where}: payload differs from audit entry {entry.seq}", expected, found)
+    return None
+
+
+def _same_body(recorded: dict[str, Any], text: str) -> bool:
+    """A message entry written before entries kept the payload's hash (migration 0004):
+    its audited body against the payload's."""
+    if "body" not in recorded:
+        return False
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    return chain.canonical_json(recorded["body"]) == chain.canonical_json(audit_view(payload))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

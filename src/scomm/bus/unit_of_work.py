@@ -82,11 +82,14 @@ class AbstractUnitOfWork(ABC):
     def emit(
         self, message: Message, delay: timedelta = timedelta(0), at: datetime | None = None
     ) -> None:
-        """Queue a message in the outbox and log it in the audit chain, in this transaction."""
+        """Queue a message in the outbox and log it in the audit chain, in this transaction.
+
+        The audit entry keeps the sha256 of the exact outbox payload text, and the outbox
+        row the entry's seq: the dispatcher refuses a payload that differs from it."""
         available_at = at if at is not None else self.now + delay
         payload = message.payload()
-        self._queue(message, payload, available_at)
-        self.record(
+        text = json.dumps(payload)
+        audit_seq = self.record(
             "message",
             message.type,
             message.sender.value,
@@ -97,16 +100,22 @@ class AbstractUnitOfWork(ABC):
                 "tcn": message.tcn,
                 "available_at": available_at.isoformat(),
                 "body": audit_view(payload),
+                PAYLOAD_SHA256: payload_digest(text),
             },
         )
+        self._queue(message, text, available_at, audit_seq)
 
     @abstractmethod
-    def _queue(self, message: Message, payload: dict[str, Any], available_at: datetime) -> None:
-        """Put `message` in the outbox, due at `available_at`."""
+    def _queue(
+        self, message: Message, text: str, available_at: datetime, audit_seq: int | None
+    ) -> None:
+        """Put `message` (its payload as `text`) in the outbox, due at `available_at`, bound
+        to audit entry `audit_seq`."""
 
     @abstractmethod
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
-        """An audit entry: a decision, an outcome, a switch change."""
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int | None:
+        """An audit entry: a decision, an outcome, a switch change. Returns its seq where
+        the chain numbers it (None in memory)."""
 
     @abstractmethod
     def already_processed(self, consumer: str, message_id: str) -> bool: ...
@@ -168,7 +177,9 @@ class UnitOfWork(AbstractUnitOfWork):
     def identities(self, repository: Repository) -> SqlIdentities:
         return self._identities[repository]
 
-    def _queue(self, message: Message, payload: dict[str, Any], available_at: datetime) -> None:
+    def _queue(
+        self, message: Message, text: str, available_at: datetime, audit_seq: int | None
+    ) -> None:
         self.session.add(
             OutboxRow(
                 message_id=message.message_id,
@@ -177,16 +188,17 @@ class UnitOfWork(AbstractUnitOfWork):
                 recipient=message.recipient.value,
                 case_id=message.case_id,
                 tcn=message.tcn,
-                payload=json.dumps(payload),
+                payload=text,
                 created_at=self.now,
                 available_at=available_at,
                 attempts=0,
                 status=DeliveryStatus.PENDING.value,
+                audit_seq=audit_seq,
             )
         )
 
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
-        chain.append(
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
+        return chain.append(
             self.session,
             recorded_at=self.now,
             kind=kind,
@@ -194,7 +206,7 @@ class UnitOfWork(AbstractUnitOfWork):
             actor=actor,
             case_id=case_id,
             payload=payload,
-        )
+        ).seq
 
     def already_processed(self, consumer: str, message_id: str) -> bool:
         return self.session.get(ProcessedMessageRow, (consumer, message_id)) is not None
@@ -209,6 +221,14 @@ class UnitOfWork(AbstractUnitOfWork):
         self.detainers.sync()
         self.session.commit()
         self._committed = True
+
+
+PAYLOAD_SHA256 = "payload_sha256"  # the message entry's field: the outbox payload's digest
+
+
+def payload_digest(text: str) -> str:
+    """The sha256 (hex) of an outbox payload as stored."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def audit_view(payload: dict[str, Any]) -> dict[str, Any]:

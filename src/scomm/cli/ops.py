@@ -1,7 +1,9 @@
-"""`scomm ops dead-letters | replay | run-world`: operations on the message bus and its runs."""
+"""`scomm ops dead-letters | alarms | replay | run-world`: operations on the message bus, its
+alarms and its runs."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -9,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from scomm.audit import alarms
 from scomm.bus import dead_letters
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli.console import console
@@ -18,7 +21,8 @@ from scomm.cli.options import Compression, DatabaseUrl, Progress, RunDatabaseUrl
 from scomm.domain.clock import SystemClock
 
 ops_app = typer.Typer(
-    help="Operations: dead letters and their replay, resumable runs.", no_args_is_help=True
+    help="Operations: dead letters and their replay, alarms, resumable runs.",
+    no_args_is_help=True,
 )
 MAX_SEQ = 2**63 - 1  # the outbox's seq is a 64-bit integer
 
@@ -46,6 +50,36 @@ def ops_dead_letters(database: DatabaseUrl = None) -> None:
             escape(row.last_error or ""),
         )
     console.print(table)
+
+
+@ops_app.command("alarms")
+def ops_alarms(database: DatabaseUrl = None) -> None:
+    """List the alarms in the audit log (an outbox payload that differs from its audit entry,
+    ...): seq, when, alarm, raised by, case, and each detail on a line of its own."""
+    with open_database(database, migrate=True) as db, db.sessions() as session:
+        rows = alarms.alarms(session)
+    if not rows:
+        console.print("no alarms")
+        return
+    console.print(f"{len(rows)} alarm(s)")
+    for row in rows:
+        console.print(
+            f"entry {row.seq} {row.recorded_at:%Y-%m-%d %H:%M:%S} {escape(row.name)} "
+            f"by {escape(row.actor)}" + (f", case {escape(row.case_id)}" if row.case_id else ""),
+            soft_wrap=True,
+        )
+        for key, value in _details(row.payload).items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            console.print(f"  {escape(key)}: {escape(shown)}", soft_wrap=True)
+
+
+def _details(payload: str) -> dict[str, object]:
+    """An alarm's payload as key: value (whatever else it is, as one "details" value)."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        value = payload
+    return value if isinstance(value, dict) else {"details": value}
 
 
 @ops_app.command("replay")

@@ -207,6 +207,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12), default=DeliveryStatus.PENDING.value)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # the audit entry that records this message (its payload's sha256 is in it); None only
+    # for rows queued before migration 0004
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
 
 
