@@ -105,8 +105,8 @@ class AbstractUnitOfWork(ABC):
         """Put `message` in the outbox, due at `available_at`."""
 
     @abstractmethod
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
-        """An audit entry: a decision, an outcome, a switch change."""
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
+        """An audit entry: a decision, an outcome, a switch change; returns its seq."""
 
     @abstractmethod
     def already_processed(self, consumer: str, message_id: str) -> bool: ...
@@ -141,6 +141,16 @@ class UnitOfWork(AbstractUnitOfWork):
         super().__init__(clock, cause)
         self._db = db
         self._committed = False
+        self._now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The moment of this transaction, read from the clock once: the rows it writes and
+        the audit entries that record them carry the same time (a wall clock would give
+        each read its own microsecond, and the audit log could not rebuild the rows)."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._db.sessions()
@@ -185,8 +195,8 @@ class UnitOfWork(AbstractUnitOfWork):
             )
         )
 
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
-        chain.append(
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
+        return chain.append(
             self.session,
             recorded_at=self.now,
             kind=kind,
@@ -194,7 +204,7 @@ class UnitOfWork(AbstractUnitOfWork):
             actor=actor,
             case_id=case_id,
             payload=payload,
-        )
+        ).seq
 
     def already_processed(self, consumer: str, message_id: str) -> bool:
         return self.session.get(ProcessedMessageRow, (consumer, message_id)) is not None
