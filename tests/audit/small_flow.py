@@ -21,9 +21,9 @@ from scomm.config import Settings
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.ids import derived_id
+from scomm.domain.immigration import RecordedStatus
 from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
 from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
-from scomm.domain.immigration import RecordedStatus
 from scomm.domain.records import Booking, Charge, Jurisdiction, Repository, Subject
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
 from scomm.nist.car import encode_tenprint
@@ -145,7 +145,9 @@ def run_small_flow(url: str) -> None:
     try:
         with UnitOfWork(db, clock) as uow:
             uow.jurisdictions.add(
-                Jurisdiction(ORI, "ALDER COUNTY SHERIFF", "CA", SIB_ORI, DetainerPolicy.HONOR_ALL, None)
+                Jurisdiction(
+                    ORI, "ALDER COUNTY SHERIFF", "CA", SIB_ORI, DetainerPolicy.HONOR_ALL, None
+                )
             )
             uow.identities(Repository.IMMIGRATION).enrol(
                 Subject(

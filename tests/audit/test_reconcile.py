@@ -128,13 +128,13 @@ def test_a_row_that_borrows_another_settings_entry_is_not_honoured(db: Database)
 
 def test_a_switch_row_whose_value_was_changed_is_named_and_not_honoured(db: Database) -> None:
     with db.sessions() as session:
-        c_row = session.scalars(select(SwitchSettingRow).where(SwitchSettingRow.switch == "C")).one()
+        c_row = session.scalars(
+            select(SwitchSettingRow).where(SwitchSettingRow.switch == "C")
+        ).one()
         c_id, c_seq = c_row.id, c_row.audit_seq
         session.execute(text("UPDATE switch_settings SET enabled = false WHERE switch = 'C'"))
         session.commit()
-    assert lines(db) == [
-        f"switch_settings {c_id}: enabled is False, the audit log says True"
-    ]
+    assert lines(db) == [f"switch_settings {c_id}: enabled is False, the audit log says True"]
     assert flow_reads(db, Switch.C_RESULTS_TO_JAIL) is True  # the "off" is not acted on
     with UnitOfWork(db, ScenarioClock(START)) as uow:
         (refused,) = refused_settings(uow)
@@ -188,7 +188,9 @@ def test_the_command_says_all_agree_then_names_each_row_and_exits_1(db: Database
     )
     with db.sessions() as session:
         case_id = session.scalars(select(CaseRow.case_id).order_by(CaseRow.case_id)).first()
-        session.execute(text("UPDATE cases SET custody = 'released' WHERE case_id = :c"), {"c": case_id})
+        session.execute(
+            text("UPDATE cases SET custody = 'released' WHERE case_id = :c"), {"c": case_id}
+        )
         session.execute(text("UPDATE switch_settings SET reason = '[/bold] x' WHERE switch = 'B'"))
         session.commit()
     bad = runner.invoke(app, ["audit", "reconcile", "--database", db.url])

@@ -197,12 +197,14 @@ class SqlSwitchSettings:
         )
         if ori is not None:
             query = query.where(SwitchSettingRow.ori == ori)
-        checked = []
+        checked: list[tuple[SwitchSettingRow, SwitchSetting | None, str | None]] = []
         for row, entry in self._session.execute(query):
+            setting: SwitchSetting | None = None
+            problem: str | None
             try:
-                setting: SwitchSetting | None = _setting(row)
+                setting = _setting(row)
             except ValueError as error:
-                setting, problem = None, f"unreadable row: {error}"
+                problem = f"unreadable row: {error}"
             else:
                 problem = setting_problem(row, entry)
             if problem is not None:
@@ -275,7 +277,9 @@ def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str |
         if not _same(recorded, stored)
     ]
     if differs:
-        return f"{', '.join(differs)} differ{'s' if len(differs) == 1 else ''} from audit entry {seq}"
+        return (
+            f"{', '.join(differs)} differ{'s' if len(differs) == 1 else ''} from audit entry {seq}"
+        )
     try:
         check_owner(Switch(row.switch), SwitchOwner(row.changed_by))
     except SwitchPermissionError as error:
