@@ -6,6 +6,7 @@ switch setting the audit log does not record as it stands."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,7 @@ from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, CaseRow, DetainerRow, SwitchSettingRow
 
 runner = CliRunner()
+POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +39,31 @@ def flowed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(flowed: Path, tmp_path: Path) -> Iterator[Database]:
-    """A copy of the flowed database, for one test to tamper with."""
+def sqlite_db(flowed: Path, tmp_path: Path) -> Iterator[Database]:
+    """A copy of the flowed SQLite database, for one test to tamper with."""
     path = tmp_path / "scomm.db"
     shutil.copyfile(flowed, path)
     database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The flowed database on SQLite (a copy) and, where CI provides one, PostgreSQL (the
+    flow run again on an empty schema)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_db")
+        return
+    if not POSTGRES:
+        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
+    scratch = Database(POSTGRES)
+    with scratch.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    scratch.dispose()
+    run_small_flow(POSTGRES)
+    database = Database(POSTGRES)
     yield database
     database.dispose()
 
@@ -202,9 +224,9 @@ def test_the_command_says_all_agree_then_names_each_row_and_exits_1(db: Database
     assert "2 disagreement(s) with the audit log" in error
 
 
-def test_reconcile_refuses_a_broken_chain(db: Database) -> None:
-    with tampering(db) as session:
+def test_reconcile_refuses_a_broken_chain(sqlite_db: Database) -> None:
+    with tampering(sqlite_db) as session:
         raw(session, "UPDATE audit_log SET payload = '{}' WHERE seq = 5")
-    result = runner.invoke(app, ["audit", "reconcile", "--database", db.url])
+    result = runner.invoke(app, ["audit", "reconcile", "--database", sqlite_db.url])
     assert result.exit_code == 1
     assert "audit chain broken at entry 5" in result.stderr

@@ -208,7 +208,7 @@ class SqlSwitchSettings:
             else:
                 problem = setting_problem(row, entry)
             if problem is not None:
-                _report_refused(row, problem)
+                _report_refused(str(self._session.get_bind().engine.url), row, problem)
             checked.append((row, setting, problem))
         return checked
 
@@ -305,14 +305,15 @@ def _same(recorded: Any, stored: Any) -> bool:
     return bool(recorded == stored) and type(recorded) is type(stored)
 
 
-_reported: set[tuple[int, str]] = set()
+_reported: set[tuple[str, int, str]] = set()
 
 
-def _report_refused(row: SwitchSettingRow, problem: str) -> None:
-    """Log a refused row at error level, once per process (the flow reads it per booking)."""
-    if (row.id, problem) in _reported:
+def _report_refused(database: str, row: SwitchSettingRow, problem: str) -> None:
+    """Log a refused row at error level, once per database and process (the flow reads
+    the settings for each booking)."""
+    if (database, row.id, problem) in _reported:
         return
-    _reported.add((row.id, problem))
+    _reported.add((database, row.id, problem))
     log.error(
         "switch setting %s (%s %s %s) is not honoured: %s",
         row.id,
