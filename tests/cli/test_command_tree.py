@@ -21,6 +21,7 @@ DOCUMENTED = {
     ("report",),
     ("db", "upgrade"),
     ("audit", "verify"),
+    ("audit", "reconcile"),
     ("switches", "set"),
     ("switches", "show"),
     ("ops", "dead-letters"),
