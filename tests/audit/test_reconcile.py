@@ -5,6 +5,7 @@ switch setting the audit log does not record as it stands."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -18,7 +19,7 @@ from sqlalchemy import func, select, text
 from tampering import raw, tampering
 from typer.testing import CliRunner
 
-from scomm.audit.reconcile import Disagreement, reconcile_database
+from scomm.audit.reconcile import Disagreement, compare, rebuild, reconcile_database
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli import app
 from scomm.domain.clock import ScenarioClock
@@ -230,3 +231,36 @@ def test_reconcile_refuses_a_broken_chain(sqlite_db: Database) -> None:
     result = runner.invoke(app, ["audit", "reconcile", "--database", sqlite_db.url])
     assert result.exit_code == 1
     assert "audit chain broken at entry 5" in result.stderr
+
+
+def entry(seq: int, kind: str, name: str, payload: dict[str, object]) -> AuditEntryRow:
+    return AuditEntryRow(
+        seq=seq,
+        recorded_at=START,
+        kind=kind,
+        name=name,
+        actor="cjis",
+        case_id="case-1",
+        payload=json.dumps(payload),
+    )
+
+
+def test_fields_an_older_log_did_not_record_are_unchecked_never_agreeing() -> None:
+    older = [
+        entry(1, "booking", "BOOKED", {"tcn": "T-1", "ori": ORI}),
+        entry(2, "case_state", "criminal_searched", {"from": "booked", "to": "criminal_searched"}),
+    ]
+    case = {
+        "tcn": "T-1", "ori": ORI, "state": "criminal_searched", "custody": "in_custody",
+        "opened_at": START, "updated_at": START, "fbi_number": "FBI-9", "ident_id": None,
+        "level": None, "rule_set": None, "removability": None, "notify_on_release": False,
+    }  # fmt: skip
+    tables = {"switch_settings": {}, "cases": {"case-1": case}, "detainers": {}}
+    result = compare(rebuild(older), tables)
+    assert result.ok and result.unchecked == {"cases.fbi_number": 1}
+    assert result.first_unrecorded == 2
+    newer = [*older[:1], entry(2, "case_state", "criminal_searched", {
+        "from": "booked", "to": "criminal_searched", "noted": {"fbi_number": "FBI-1"},
+    })]  # fmt: skip
+    (wrong,) = compare(rebuild(newer), tables).disagreements
+    assert wrong.describe() == "cases case-1: fbi_number is 'FBI-9', the audit log says 'FBI-1'"

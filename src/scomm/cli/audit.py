@@ -50,8 +50,8 @@ def audit_reconcile(database: DatabaseUrl = None) -> None:
     if result.unchecked:
         fields = ", ".join(f"{tag} ({n})" for tag, n in sorted(result.unchecked.items()))
         console.print(
-            f"unchecked: the audit log before entry {result.first_unrecorded} does not record "
-            f"{escape(fields)}",
+            "unchecked, not recorded by older audit entries "
+            f"(the first: entry {result.first_unrecorded}): {escape(fields)}",
             soft_wrap=True,
         )
     if not result.ok:
