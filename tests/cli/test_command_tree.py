@@ -23,6 +23,7 @@ DOCUMENTED = {
     ("audit", "verify"),
     ("audit", "checkpoint"),
     ("audit", "keygen"),
+    ("audit", "reconcile"),
     ("switches", "set"),
     ("switches", "show"),
     ("ops", "dead-letters"),

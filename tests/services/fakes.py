@@ -33,7 +33,7 @@ from scomm.domain.records import (
     Repository,
     Subject,
 )
-from scomm.domain.switches import SwitchChange, SwitchSetting
+from scomm.domain.switches import RefusedSetting, SwitchChange, SwitchSetting
 from scomm.nist.car import encode_tenprint
 from scomm.nist.tenprint import ArrestCharge, FingerImage, TenprintSubmission
 from scomm.services.context import ServiceContext
@@ -76,13 +76,22 @@ class FakeJurisdictions:
 class FakeSwitchSettings:
     def __init__(self) -> None:
         self.changes: list[SwitchChange] = []
+        self.attested: dict[int, int] = {}  # setting id -> the seq of its audit entry
 
     def add(self, setting: SwitchSetting, recorded_at: datetime) -> int:
         self.changes.append(SwitchChange(len(self.changes) + 1, setting, recorded_at))
         return len(self.changes)
 
+    def attest(self, setting_id: int, audit_seq: int) -> None:
+        self.attested[setting_id] = audit_seq
+
     def history(self, ori: str | None = None) -> list[SwitchChange]:
+        """Every setting: in memory nobody writes around `set_switch` (the SQL repository
+        checks each row against its audit entry; tests/services/test_switch_audit.py)."""
         return [c for c in self.changes if ori is None or c.setting.ori == ori]
+
+    def refused(self, ori: str | None = None) -> list[RefusedSetting]:
+        return []
 
 
 class FakeBookings:
@@ -223,8 +232,9 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     ) -> None:
         self.outbox.append(Sent(message, available_at))
 
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> None:
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
         self.audit.append(Entry(kind, name, actor, case_id, payload))
+        return len(self.audit)
 
     def already_processed(self, consumer: str, message_id: str) -> bool:
         return (consumer, message_id) in self.processed

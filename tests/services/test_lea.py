@@ -143,6 +143,9 @@ def test_a_notification_request_is_noted_on_the_case() -> None:
     )
     jail().handle(request, uow)
     assert found.notify_on_release
+    # audited, so that the audit log alone rebuilds the case (scomm audit reconcile)
+    (receipt,) = uow.entries("received", "NOTIFICATION_REQUEST")
+    assert receipt.payload == {"message_id": request.message_id, "notify_on_release": True}
 
 
 # -- the detainer and the jail's policy --

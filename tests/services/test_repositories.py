@@ -32,6 +32,7 @@ from scomm.domain.records import (
     Subject,
 )
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
+from scomm.services.switches import set_switch
 from scomm.store.db import Database
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
@@ -195,13 +196,13 @@ def test_the_jail_cjis_ero_and_lesc_records(open_uow: Open) -> None:
 
 def test_switch_settings_are_kept_in_the_order_recorded(open_uow: Open) -> None:
     def setting(ori: str, switch: Switch, on: bool) -> SwitchSetting:
-        return SwitchSetting(ori, switch, on, NOW, SwitchOwner.JURISDICTION, "why", NOW)
+        return SwitchSetting(ori, switch, on, NOW, SwitchOwner.JURISDICTION, "why")
 
-    with open_uow() as uow:
+    with open_uow() as uow:  # through set_switch: a setting counts with its audit entry
         ids = [
-            uow.switches.add(setting(ORI, Switch.D_HONOUR_DETAINERS, False), NOW),
-            uow.switches.add(setting("NV0010000", Switch.C_RESULTS_TO_JAIL, False), NOW),
-            uow.switches.add(setting(ORI, Switch.D_HONOUR_DETAINERS, True), NOW),
+            set_switch(uow, setting(ORI, Switch.D_HONOUR_DETAINERS, False)),
+            set_switch(uow, setting("NV0010000", Switch.C_RESULTS_TO_JAIL, False)),
+            set_switch(uow, setting(ORI, Switch.D_HONOUR_DETAINERS, True)),
         ]
         uow.commit()
     assert ids == sorted(ids) and len(set(ids)) == 3

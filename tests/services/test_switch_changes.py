@@ -54,6 +54,7 @@ def test_a_change_is_recorded_with_its_audit_entry() -> None:
     assert (first, second) == (1, 2)
     assert [e.name for e in uow.audit] == ["SWITCH_B", "SWITCH_C"]
     assert uow.audit[1].actor == "state" and uow.audit[1].payload["setting_id"] == 2
+    assert uow.switches.attested == {1: 1, 2: 2}  # each row bound to its entry's seq
     assert [c.setting.switch for c in switch_history(uow, ORI)] == [
         Switch.B_FORWARD_TO_IDENT,
         Switch.C_RESULTS_TO_JAIL,

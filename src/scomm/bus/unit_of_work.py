@@ -113,9 +113,8 @@ class AbstractUnitOfWork(ABC):
         to audit entry `audit_seq`."""
 
     @abstractmethod
-    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int | None:
-        """An audit entry: a decision, an outcome, a switch change. Returns its seq where
-        the chain numbers it (None in memory)."""
+    def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
+        """An audit entry: a decision, an outcome, a switch change; returns its seq."""
 
     @abstractmethod
     def already_processed(self, consumer: str, message_id: str) -> bool: ...
@@ -150,6 +149,16 @@ class UnitOfWork(AbstractUnitOfWork):
         super().__init__(clock, cause)
         self._db = db
         self._committed = False
+        self._now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The moment of this transaction, read from the clock once: the rows it writes and
+        the audit entries that record them carry the same time (a wall clock would give
+        each read its own microsecond, and the audit log could not rebuild the rows)."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._db.sessions()

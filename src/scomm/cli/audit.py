@@ -1,5 +1,6 @@
-"""`scomm audit verify | checkpoint | keygen`: check the hash-chained audit log, and anchor it
-with signed checkpoints kept outside the database."""
+"""`scomm audit verify | checkpoint | keygen | reconcile`: check the hash-chained audit log,
+anchor it with signed checkpoints kept outside the database, and check the rows the flow
+acts on against it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from scomm.audit.chain import verify_database
 from scomm.audit.checkpoints import CLOSED, Anchor, describe, generate_keys, verifying_key
 from scomm.audit.checkpoints import verify_anchored as verify_with_checkpoints
+from scomm.audit.reconcile import reconcile_database
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import BadInput, CheckFailed
@@ -124,3 +126,39 @@ def audit_keygen(
     private, public = generate_keys(out)
     console.print(f"private key {escape(str(private))} (mode 0600): set SCOMM_AUDIT_KEY to it")
     console.print(f"public key {escape(str(public))}: publish it with every release and report")
+
+
+@audit_app.command("reconcile")
+def audit_reconcile(database: DatabaseUrl = None) -> None:
+    """Rebuild switch settings, cases and detainers from the audit log alone and name every
+    row that disagrees with it, one line each (table, key, field); exit 1 if any does.
+
+    The chain is verified first, in the same snapshot: a broken chain is no ground to
+    rebuild from. Every column of the three tables is rebuilt; in a log written before its
+    entries carried the case and detainer details (FBI number, IDENT id, level, rule set,
+    removability, the detainer's record and hold deadline, the jail's receipt of a
+    notification request) those fields are unknown: they are counted as unchecked, never
+    as agreeing. Officer decisions, bookings and the other tables are not reconciled."""
+    with open_database(database) as db:
+        verification, result = reconcile_database(db)
+    if result is None:
+        raise CheckFailed(
+            f"audit chain broken at entry {verification.first_bad_seq}: "
+            f"{verification.problem} (reconcile rebuilds only from an intact chain)"
+        )
+    for disagreement in result.disagreements:
+        console.print(escape(disagreement.describe()), soft_wrap=True)
+    checked = ", ".join(f"{n} {table}" for table, n in result.rows.items())
+    if result.unchecked:
+        fields = ", ".join(f"{tag} ({n})" for tag, n in sorted(result.unchecked.items()))
+        console.print(
+            "unchecked, not recorded by older audit entries "
+            f"(the first: entry {result.first_unrecorded}): {escape(fields)}",
+            soft_wrap=True,
+        )
+    if not result.ok:
+        raise CheckFailed(
+            f"{len(result.disagreements)} disagreement(s) with the audit log "
+            f"({checked} rows read, {result.entries} entries)"
+        )
+    console.print(f"all rows agree with the audit log: {checked} ({result.entries} entries)")

@@ -92,11 +92,15 @@ def switches_show(
     ] = None,
     database: DatabaseUrl = None,
 ) -> None:
-    """The switches in force at a moment, per jurisdiction, and the history of changes."""
+    """The switches in force at a moment, per jurisdiction, and the history of changes.
+
+    Only settings the audit log records count; a row written around `switches set` (no
+    audit entry, or one it disagrees with) is left out, with a warning line naming it."""
     when = moment(at, "--at") if at else SystemClock().now()
     with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
         in_force = switches.switches_in_force(uow, when, ori)
         history = switches.switch_history(uow, ori)
+        refused = switches.refused_settings(uow, ori)
     table = Table(title=f"switches in force at {when:%Y-%m-%d %H:%M}")
     table.add_column("ORI")
     for switch in Switch:
@@ -122,3 +126,5 @@ def switches_show(
             escape(s.reason),  # typed by people: "[/x]" in it must print, not break the table
         )
     console.print(log)
+    for row in refused:  # rows written around `switches set`: left out above, and by the flow
+        console.print(f"[red]warning:[/red] {escape(row.describe())}", soft_wrap=True)

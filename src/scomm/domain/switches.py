@@ -72,6 +72,27 @@ class SwitchChange:
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class RefusedSetting:
+    """A row of the switch settings the flow does not honour: no audit entry records it as
+    it stands (inserted or changed outside `set_switch`), or its party does not own it."""
+
+    setting_id: int
+    ori: str
+    switch: str
+    enabled: bool
+    effective_from: datetime
+    changed_by: str
+    problem: str
+
+    def describe(self) -> str:
+        value = "on" if self.enabled else "off"
+        return (
+            f"switch setting {self.setting_id} ({self.ori} {self.switch} {value} from "
+            f"{self.effective_from:%Y-%m-%d} by {self.changed_by}) is not honoured: {self.problem}"
+        )
+
+
 def check_owner(switch: Switch, changed_by: SwitchOwner) -> None:
     if changed_by not in OWNERS[switch]:
         owners = ", ".join(sorted(OWNERS[switch]))

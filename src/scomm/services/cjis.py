@@ -113,7 +113,14 @@ class CriminalJusticeInformationServices:
             )
         )
         case.fbi_number = fbi_number
-        move_case(uow, case, CaseState.CRIMINAL_SEARCHED, ME, f"SRE {'I' if identified else 'N'}")
+        move_case(
+            uow,
+            case,
+            CaseState.CRIMINAL_SEARCHED,
+            ME,
+            f"SRE {'I' if identified else 'N'}",
+            noted={"fbi_number": fbi_number},
+        )
         delay = self.ctx.settings.delays.cjis_search
         uow.emit(
             reply(
@@ -185,7 +192,14 @@ class CriminalJusticeInformationServices:
     def _on_ident_match(self, message: IdentMatch, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)
         case.ident_id = message.ident_id
-        move_case(uow, case, CaseState.IDENT_MATCH, ME, f"IDENT identity {message.ident_id}")
+        move_case(
+            uow,
+            case,
+            CaseState.IDENT_MATCH,
+            ME,
+            f"IDENT identity {message.ident_id}",
+            noted={"ident_id": message.ident_id},
+        )
         sub = uow.submissions.get(message.tcn)
         if sub is None:
             raise LookupError(f"no accepted submission for TCN {message.tcn}")
@@ -248,6 +262,11 @@ class CriminalJusticeInformationServices:
             CaseState.IAR_RETURNED,
             ME,
             f"IAR {message.removability.value}, level {message.level}",
+            noted={
+                "level": message.level,
+                "rule_set": message.rule_set,
+                "removability": message.removability.value,
+            },
         )
         sub = uow.submissions.get(message.tcn)
         uow.emit(

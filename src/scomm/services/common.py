@@ -46,7 +46,18 @@ def load_case(uow: AbstractUnitOfWork, case_id: str) -> Case:
     return case
 
 
-def move_case(uow: AbstractUnitOfWork, case: Case, new: CaseState, actor: Actor, why: str) -> None:
+def move_case(
+    uow: AbstractUnitOfWork,
+    case: Case,
+    new: CaseState,
+    actor: Actor,
+    why: str,
+    **detail: Any,
+) -> None:
+    """Move the case along its identification track, audited. `detail` goes into the entry
+    too: what the actor noted on the case with the move (`noted`: case fields by name) or
+    the record it made (`detainer`), so that the audit log alone rebuilds the case file
+    (`scomm.audit.reconcile`)."""
     old = case.state
     case.state = next_case_state(old, new)
     case.updated_at = uow.now
@@ -55,13 +66,19 @@ def move_case(uow: AbstractUnitOfWork, case: Case, new: CaseState, actor: Actor,
         new.value,
         actor.value,
         case.case_id,
-        {"from": old.value, "to": new.value, "why": why},
+        {"from": old.value, "to": new.value, "why": why, **detail},
     )
 
 
 def move_custody(
-    uow: AbstractUnitOfWork, case: Case, new: CustodyState, actor: Actor, why: str
+    uow: AbstractUnitOfWork,
+    case: Case,
+    new: CustodyState,
+    actor: Actor,
+    why: str,
+    **detail: Any,
 ) -> None:
+    """Move the case along its custody track, audited (`detail` as for `move_case`)."""
     old = case.custody
     case.custody = next_custody_state(old, new)
     case.updated_at = uow.now
@@ -70,7 +87,7 @@ def move_custody(
         new.value,
         actor.value,
         case.case_id,
-        {"from": old.value, "to": new.value, "why": why},
+        {"from": old.value, "to": new.value, "why": why, **detail},
     )
 
 

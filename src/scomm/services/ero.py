@@ -218,19 +218,34 @@ class FieldOffice:
             )
         delay = self.ctx.settings.delays.ero_decision
         detainer_id = derived_id("det", case.case_id)
+        lodged_at = uow.now + delay
         uow.detainers.add(
             DetainerRecord(
                 detainer_id=detainer_id,
                 case_id=case.case_id,
                 form=form,
-                lodged_at=uow.now + delay,
+                lodged_at=lodged_at,
                 decided_by=decision.decided_by,
                 status=DetainerStatus.LODGED,
                 rule_set=message.rule_set,
                 decision_id=decision_id,
             )
         )
-        move_case(uow, case, CaseState.DETAINER_LODGED, ME, f"{form}: {decision.reason}")
+        move_case(
+            uow,
+            case,
+            CaseState.DETAINER_LODGED,
+            ME,
+            f"{form}: {decision.reason}",
+            detainer={
+                "detainer_id": detainer_id,
+                "form": form,
+                "lodged_at": lodged_at.isoformat(),
+                "decided_by": decision.decided_by,
+                "rule_set": message.rule_set,
+                "decision_id": decision_id,
+            },
+        )
         uow.emit(
             reply(
                 uow,

@@ -132,6 +132,13 @@ class BookingJail:
                 self._on_detainer(message, uow)
             case NotificationRequest():
                 load_case(uow, message.case_id).notify_on_release = True
+                uow.record(
+                    "received",
+                    message.type,
+                    ME.value,
+                    message.case_id,
+                    {"message_id": message.message_id, "notify_on_release": True},
+                )
             case ReleaseDue():
                 self._on_release_due(message, uow)
             case CustodyPickup():
@@ -245,6 +252,8 @@ class BookingJail:
             CustodyState.HELD_ON_DETAINER,
             ME,
             f"detainer {detainer.detainer_id}: hold until {deadline.isoformat()}",
+            detainer_id=detainer.detainer_id,
+            hold_deadline=deadline.isoformat(),
         )
         uow.emit(
             reply(

@@ -8,6 +8,7 @@ from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.switches import (
     DEFAULTS,
     OWNERS,
+    RefusedSetting,
     Switch,
     SwitchChange,
     SwitchSetting,
@@ -22,7 +23,9 @@ class UnknownJurisdiction(ServiceError):
 
 
 def switch_on(uow: AbstractUnitOfWork, ori: str, switch: Switch, at: datetime) -> bool:
-    """The switch's value for `ori` at `at` (the later recorded setting wins a tie)."""
+    """The switch's value for `ori` at `at` (the later recorded setting wins a tie), from
+    the settings the audit chain records: a row written around `set_switch` (no audit
+    entry, or one that does not agree with it) is not honoured (and is logged)."""
     settings = [change.setting for change in uow.switches.history(ori)]
     return switch_is_on(settings, ori, switch, at)
 
@@ -41,7 +44,7 @@ def set_switch(
     if require_known_ori and uow.jurisdictions.get(setting.ori) is None:
         raise UnknownJurisdiction(f"no jurisdiction with ORI {setting.ori!r} in this database")
     setting_id = uow.switches.add(setting, uow.now)
-    uow.record(
+    seq = uow.record(
         "switch",
         f"SWITCH_{setting.switch.value}",
         setting.changed_by.value,
@@ -55,12 +58,18 @@ def set_switch(
             "reason": setting.reason,
         },
     )
+    uow.switches.attest(setting_id, seq)  # the flow honours the row through this entry
     return setting_id
 
 
 def switch_history(uow: AbstractUnitOfWork, ori: str | None = None) -> list[SwitchChange]:
-    """Every recorded setting (of one ORI, or all), in the order they were recorded."""
+    """Every honoured setting (of one ORI, or all), in the order they were recorded."""
     return uow.switches.history(ori)
+
+
+def refused_settings(uow: AbstractUnitOfWork, ori: str | None = None) -> list[RefusedSetting]:
+    """The rows of the switch settings the flow does not honour, each with the reason."""
+    return uow.switches.refused(ori)
 
 
 def switches_in_force(

@@ -46,6 +46,9 @@ class SwitchSettingRow(Base):
     changed_by: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    # the seq of the audit entry that records this setting: the flow honours a setting
+    # only when that entry exists and agrees with the row (None: no entry, never honoured)
+    audit_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class BookingRow(Base):

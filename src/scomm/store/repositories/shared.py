@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,10 +14,20 @@ from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.immigration import Removability
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import Case, Jurisdiction
-from scomm.domain.switches import Switch, SwitchChange, SwitchOwner, SwitchSetting
+from scomm.domain.switches import (
+    RefusedSetting,
+    Switch,
+    SwitchChange,
+    SwitchOwner,
+    SwitchPermissionError,
+    SwitchSetting,
+    check_owner,
+)
 from scomm.store.errors import RecordNotFound
-from scomm.store.models import CaseRow, JurisdictionRow, SwitchSettingRow
+from scomm.store.models import AuditEntryRow, CaseRow, JurisdictionRow, SwitchSettingRow
 from scomm.store.repositories.tracking import Tracked
+
+log = logging.getLogger(__name__)
 
 
 class Cases(Protocol):
@@ -41,14 +53,27 @@ class Jurisdictions(Protocol):
 
 
 class SwitchSettings(Protocol):
-    """Every recorded setting of switches A-D; settings are added, never changed."""
+    """Every recorded setting of switches A-D; settings are added, never changed.
+
+    A setting counts only through the audit chain: `attest` binds it to the audit entry
+    that records it, and `history` (what the flow reads) returns only the settings whose
+    entry exists and agrees with them; `refused` lists the others."""
 
     def add(self, setting: SwitchSetting, recorded_at: datetime) -> int:
         """Record `setting`; returns its id."""
         ...
 
+    def attest(self, setting_id: int, audit_seq: int) -> None:
+        """Bind setting `setting_id` to the audit entry (its seq) that records it."""
+        ...
+
     def history(self, ori: str | None = None) -> list[SwitchChange]:
-        """The settings (of one ORI, or all) in the order they were recorded."""
+        """The settings (of one ORI, or all) the audit chain records, in the order they
+        were recorded."""
+        ...
+
+    def refused(self, ori: str | None = None) -> list[RefusedSetting]:
+        """The rows (of one ORI, or all) `history` leaves out, each with the reason."""
         ...
 
 
@@ -154,13 +179,59 @@ class SqlSwitchSettings:
         self._session.flush()  # the id the audit entry names
         return row.id
 
-    def history(self, ori: str | None = None) -> list[SwitchChange]:
-        query = select(SwitchSettingRow).order_by(SwitchSettingRow.id)
+    def attest(self, setting_id: int, audit_seq: int) -> None:
+        row = self._session.get(SwitchSettingRow, setting_id)  # in the session: no query
+        if row is None:
+            raise RecordNotFound(f"no switch setting {setting_id}")
+        row.audit_seq = audit_seq
+
+    def _checked(
+        self, ori: str | None
+    ) -> list[tuple[SwitchSettingRow, SwitchSetting | None, str | None]]:
+        """Each row with its audit entry (one query, one join), the setting it holds and
+        why it is refused (None: honoured)."""
+        query = (
+            select(SwitchSettingRow, AuditEntryRow)
+            .outerjoin(AuditEntryRow, AuditEntryRow.seq == SwitchSettingRow.audit_seq)
+            .order_by(SwitchSettingRow.id)
+        )
         if ori is not None:
             query = query.where(SwitchSettingRow.ori == ori)
+        checked: list[tuple[SwitchSettingRow, SwitchSetting | None, str | None]] = []
+        for row, entry in self._session.execute(query):
+            setting: SwitchSetting | None = None
+            problem: str | None
+            try:
+                setting = _setting(row)
+            except ValueError as error:
+                problem = f"unreadable row: {error}"
+            else:
+                problem = setting_problem(row, entry)
+            if problem is not None:
+                _report_refused(str(self._session.get_bind().engine.url), row, problem)
+            checked.append((row, setting, problem))
+        return checked
+
+    def history(self, ori: str | None = None) -> list[SwitchChange]:
         return [
-            SwitchChange(setting_id=row.id, setting=_setting(row), recorded_at=row.recorded_at)
-            for row in self._session.scalars(query)
+            SwitchChange(setting_id=row.id, setting=setting, recorded_at=row.recorded_at)
+            for row, setting, problem in self._checked(ori)
+            if problem is None and setting is not None
+        ]
+
+    def refused(self, ori: str | None = None) -> list[RefusedSetting]:
+        return [
+            RefusedSetting(
+                setting_id=row.id,
+                ori=row.ori,
+                switch=row.switch,
+                enabled=row.enabled,
+                effective_from=row.effective_from,
+                changed_by=row.changed_by,
+                problem=problem,
+            )
+            for row, _, problem in self._checked(ori)
+            if problem is not None
         ]
 
 
@@ -173,4 +244,81 @@ def _setting(row: SwitchSettingRow) -> SwitchSetting:
         effective_to=row.effective_to,
         changed_by=SwitchOwner(row.changed_by),
         reason=row.reason,
+    )
+
+
+def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str | None:
+    """Why the audit chain does not vouch for `row` (None when it does): `entry` (the row's
+    `audit_seq`) must be the switch entry of this very setting, agree with the row on every
+    field, and name a party that owns the switch."""
+    if row.audit_seq is None:
+        return "no audit entry records it"
+    if entry is None:
+        return f"its audit entry {row.audit_seq} does not exist"
+    seq = entry.seq
+    if entry.kind != "switch" or entry.name != f"SWITCH_{row.switch}":
+        return f"audit entry {seq} is not the switch {row.switch} entry ({entry.kind} {entry.name})"
+    try:
+        payload = json.loads(entry.payload)
+    except ValueError:
+        return f"audit entry {seq} is unreadable"
+    if not isinstance(payload, dict) or payload.get("setting_id") != row.id:
+        return f"audit entry {seq} records another setting"
+    differs = [
+        name
+        for name, recorded, stored in (
+            ("ori", payload.get("ori"), row.ori),
+            ("enabled", payload.get("enabled"), row.enabled),
+            ("effective_from", _moment(payload.get("effective_from")), row.effective_from),
+            ("effective_to", _moment(payload.get("effective_to")), row.effective_to),
+            ("changed_by", entry.actor, row.changed_by),
+            ("reason", payload.get("reason"), row.reason),
+        )
+        if not _same(recorded, stored)
+    ]
+    if differs:
+        return (
+            f"{', '.join(differs)} differ{'s' if len(differs) == 1 else ''} from audit entry {seq}"
+        )
+    try:
+        check_owner(Switch(row.switch), SwitchOwner(row.changed_by))
+    except SwitchPermissionError as error:
+        return str(error)
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _same(recorded: Any, stored: Any) -> bool:
+    """A recorded value equals the stored one; a moment the audit keeps with its zone equals
+    the stored wall time (older rows dropped the zone the audit kept)."""
+    if isinstance(recorded, datetime) and isinstance(stored, datetime):
+        if (recorded.tzinfo is None) != (stored.tzinfo is None):
+            return recorded.replace(tzinfo=None) == stored.replace(tzinfo=None)
+    return bool(recorded == stored) and type(recorded) is type(stored)
+
+
+_reported: set[tuple[str, int, str]] = set()
+
+
+def _report_refused(database: str, row: SwitchSettingRow, problem: str) -> None:
+    """Log a refused row at error level, once per database and process (the flow reads
+    the settings for each booking)."""
+    if (database, row.id, problem) in _reported:
+        return
+    _reported.add((database, row.id, problem))
+    log.error(
+        "switch setting %s (%s %s %s) is not honoured: %s",
+        row.id,
+        row.ori,
+        row.switch,
+        "on" if row.enabled else "off",
+        problem,
     )
