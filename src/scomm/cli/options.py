@@ -32,6 +32,17 @@ NewDatabaseUrl = Annotated[
         "$SCOMM_DATABASE_URL, else OUT/scomm.db, replaced on each run).",
     ),
 ]
+UpgradedDatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        metavar="URL",
+        show_default=False,
+        help="SQLAlchemy URL of the database to create or migrate; default: "
+        "$SCOMM_DATABASE_URL, else the demo's sqlite:///demo-out/scomm.db.",
+    ),
+]
 RunDatabaseUrl = Annotated[
     str,
     typer.Option(
