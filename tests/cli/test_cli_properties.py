@@ -181,6 +181,8 @@ def good_values(param: typing.Any) -> list[str]:
     kind = param.type_descriptor.annotation
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return [str(member.value) for member in kind]
+    if param.name == "scenario":
+        return ["demo", "rollout-2008-2011"]
     return [valid_value(param)]
 
 
@@ -305,6 +307,16 @@ def test_no_command_line_gives_a_traceback_or_a_password(
     env = {"SCOMM_DATABASE_URL": where[DB], "COLUMNS": "200", "SCOMM_DEBUG": None}
     result = runner.invoke(app, real, env=env)
     check_outcome(real, result)
+
+
+def test_every_count_has_a_bound() -> None:
+    # An unbounded count lets a typo (an extra zero, a pasted id) start a run that overflows
+    # an array or runs for ever; a bound refuses it in one line before any work.
+    for path, command in COMMANDS.items():
+        for param in command.params:
+            if param.type_descriptor.annotation is int:
+                where = f"scomm {' '.join(path)} {param.opts[0]}"
+                assert param.min is not None and param.max is not None, where
 
 
 # --- reads never create a database ------------------------------------------------------------

@@ -9,6 +9,9 @@ from typing import Annotated, Any
 import typer
 
 MAX_SEED = 2**32 - 1  # numpy's legacy generators take no more; no run needs more
+# The most of anything a command counts (bookings, people, fingers, searches): more than one
+# machine runs; a larger number is a typo, refused before it overflows an array or a clock.
+MAX_COUNT = 100_000_000
 
 DatabaseUrl = Annotated[
     str | None,

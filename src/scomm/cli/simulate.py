@@ -16,6 +16,7 @@ from rich.table import Table
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.options import (
+    MAX_COUNT,
     JsonFile,
     NewDatabaseUrl,
     OnOff,
@@ -33,7 +34,9 @@ from scomm.store.db import sqlite_url
 
 
 def demo(
-    bookings: Annotated[int, typer.Option(min=1, help="How many bookings to run.")] = 200,
+    bookings: Annotated[
+        int, typer.Option(min=1, max=MAX_COUNT, help="How many bookings to run.")
+    ] = 200,
     seed: Seed = 1,
     out: Annotated[
         Path, out_folder("Folder for summary.json, report.html and the SQLite database.")
