@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import os
 import shutil
+import sqlite3
 import tempfile
 import typing
 from collections.abc import Iterator
@@ -335,21 +336,34 @@ def test_the_read_commands_are_found() -> None:
     assert ("db", "upgrade") not in set(reads())
 
 
+def someone_elses(file: Path) -> None:
+    """A SQLite database of another program: one table, one row."""
+    with sqlite3.connect(file) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+        connection.execute("INSERT INTO notes (text) VALUES ('mine')")
+    connection.close()
+
+
+@pytest.mark.parametrize("there", ["missing", "empty file", "someone else's"])
 @pytest.mark.parametrize("path", sorted(reads()), ids=" ".join)
-def test_a_read_command_on_a_missing_database_creates_nothing(
-    path: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_read_command_makes_no_database_of_what_is_not_one(
+    path: tuple[str, ...], there: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    missing = tmp_path / "typo.db"
+    file = tmp_path / "typo.db"
+    if there == "empty file":
+        file.write_bytes(b"")
+    elif there == "someone else's":
+        someone_elses(file)
+    before = file.read_bytes() if file.exists() else None
     args = [*path]
     for param in COMMANDS[path].params:
         if param.required and param.name != "database":
             args += tokens(param, None if getattr(param, "is_flag", False) else valid_value(param))
-    args += ["--database", f"sqlite:///{missing}"]
+    args += ["--database", f"sqlite:///{file}"]
     args = filled(args, {NEW: str(tmp_path / "new"), DIR: str(tmp_path)})
     result = runner.invoke(app, args, env={"SCOMM_DATABASE_URL": None})
     check_outcome(args, result)
     assert result.exit_code != 0, result.stdout  # no all-clear from a database that is not there
-    assert not missing.exists()
-    if os.path.exists(tmp_path / "new"):
-        pytest.fail(f"{' '.join(path)} wrote output before finding its database missing")
+    assert (file.read_bytes() if file.exists() else None) == before  # nothing created in it
+    assert not (tmp_path / "new").exists(), "output written before the database was checked"
