@@ -413,7 +413,7 @@ def test_a_read_command_makes_no_scomm_database_of_an_empty_postgresql_one(
         admin.dispose()
 
 
-# --- the issue's list (issue 13): huge counts, refused before any work ---------------------------
+# --- the issue's list (issue 13): huge counts and unwritable files, refused before any work -----
 
 
 @pytest.mark.parametrize(
@@ -429,14 +429,19 @@ def test_a_read_command_makes_no_scomm_database_of_an_empty_postgresql_one(
         ["bench", "search", "--identities", str(10**12)],
         ["bench", "search", "--identities", "9"],  # too few to calibrate: minutes, then a bug
         ["ops", "run-world", "-d", "not a url"],  # was found only after building the world
+        ["simulate", "-s", "demo", "--json", "."],  # was found only after the run
+        ["simulate", "-s", "demo", "--json", "a-file/summary.json"],
+        ["bench", "search", "--json", "."],
+        ["bench", "verify", "--data", ".", "--json", "a-file/x.json"],
     ],
     ids=lambda args: " ".join(args[:2] + args[-2:]),
 )
-def test_a_count_no_run_can_have_is_one_line_before_any_work(
+def test_what_no_run_can_have_is_one_line_before_any_work(
     args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("a file")
     result = runner.invoke(app, args, env={"SCOMM_DATABASE_URL": None})
     check_outcome(args, result)
     assert result.exit_code == 2
-    assert list(tmp_path.iterdir()) == []  # no folder, no database, no cache
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]  # no folder, database, cache

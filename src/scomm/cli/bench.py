@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from scomm.cli.errors import ErrorHandlingGroup
-from scomm.cli.options import MAX_COUNT, JsonFile, Progress, Seed
+from scomm.cli.options import MAX_COUNT, JsonFile, Progress, Seed, check_file_target
 
 # Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
 bench_app = typer.Typer(
@@ -101,6 +101,7 @@ def verify(
         run_benchmark,
     )
 
+    check_file_target(json_path, "--json")
     out = Console()
     if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         out = Console(width=120)
@@ -172,6 +173,7 @@ def search(
     exhaustive), latency percentiles, memory per finger, enrolment and load speed."""
     from scomm.sim.bench.search import SearchBenchConfig, run_search_bench, search_table
 
+    check_file_target(json_path, "--json")
     out = Console()
     if not out.is_terminal:
         out = Console(width=120)

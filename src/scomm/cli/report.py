@@ -11,13 +11,14 @@ from scomm.audit.chain import consistent_snapshot, verify
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import CheckFailed
-from scomm.cli.options import DatabaseUrl, JsonFile
+from scomm.cli.options import DatabaseUrl, JsonFile, check_file_target
 
 
 def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
     """Recompute the published statistics from the audit log alone, once its chain verifies."""
     from scomm.reports.summary import summarise
 
+    check_file_target(json_out, "--json")
     with open_database(database) as db, consistent_snapshot(db) as session:
         result = verify(session)  # the same snapshot the statistics are counted from
         if not result.ok:

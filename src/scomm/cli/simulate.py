@@ -24,6 +24,7 @@ from scomm.cli.options import (
     Scenario,
     ScenarioSeed,
     Seed,
+    check_file_target,
     out_folder,
 )
 from scomm.cli.progress_bars import progress_bars, rich_stage
@@ -83,6 +84,7 @@ def simulate(
     from scomm.sim.demo import run_scenario
 
     chosen = chosen_scenario(scenario, scale, seed, safeguards)
+    check_file_target(json_out, "--json")
     out.mkdir(parents=True, exist_ok=True)
     url = database or os.environ.get("SCOMM_DATABASE_URL") or None
     if url is None:
