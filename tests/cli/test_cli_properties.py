@@ -311,7 +311,14 @@ def test_no_command_line_gives_a_traceback_or_a_password(
     where = workspace(tmp_path, template)
     monkeypatch.chdir(where["here"])  # defaults such as demo-out/ land in the example's folder
     real = filled(args, where)
-    env = {"SCOMM_DATABASE_URL": where[DB], "COLUMNS": "200", "SCOMM_DEBUG": None}
+    env = {
+        "SCOMM_DATABASE_URL": where[DB],
+        "COLUMNS": "200",
+        "SCOMM_DEBUG": None,
+        "HOME": where["here"],  # a command that keeps files in ~ (a key, say) keeps them here
+        "XDG_CONFIG_HOME": None,
+        "XDG_DATA_HOME": None,
+    }
     result = runner.invoke(app, real, env=env)
     check_outcome(real, result)
 
