@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from scomm.cli.errors import ErrorHandlingGroup
-from scomm.cli.options import JsonFile, Progress, Seed
+from scomm.cli.options import MAX_COUNT, JsonFile, Progress, Seed, check_file_target
 
 # Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
 bench_app = typer.Typer(
@@ -25,6 +25,9 @@ bench_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# The threshold's calibration scores 200 probes against up to 50 identities each and needs
+# 2,000 scores (scomm.biometrics.index.calibration): a gallery of fewer cannot be calibrated.
+MIN_GALLERY = 10
 
 
 @bench_app.callback()
@@ -70,7 +73,10 @@ def verify(
     limit_fingers: Annotated[
         int | None,
         typer.Option(
-            "--limit-fingers", min=2, help="Use only the first N fingers of each database."
+            "--limit-fingers",
+            min=2,
+            max=MAX_COUNT,
+            help="Use only the first N fingers of each database.",
         ),
     ] = None,
     databases: Annotated[
@@ -95,6 +101,7 @@ def verify(
         run_benchmark,
     )
 
+    check_file_target(json_path, "--json")
     out = Console()
     if not out.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         out = Console(width=120)
@@ -136,19 +143,24 @@ def verify(
 
 @bench_app.command("search")
 def search(
-    identities: Annotated[int, typer.Option("--identities", min=2, help="Gallery size.")] = 100_000,
+    identities: Annotated[
+        int, typer.Option("--identities", min=MIN_GALLERY, max=MAX_COUNT, help="Gallery size.")
+    ] = 100_000,
     probes: Annotated[
-        int, typer.Option("--probes", min=2, help="Searches: half mated, half not.")
+        int, typer.Option("--probes", min=2, max=MAX_COUNT, help="Searches: half mated, half not.")
     ] = 200,
     fingers: Annotated[
-        int, typer.Option("--fingers", help="Fingers per identity: 10, 2 or 1.")
+        int, typer.Option("--fingers", min=1, max=10, help="Fingers per identity: 10, 2 or 1.")
     ] = 10,
     json_path: JsonFile = None,
     seed: Seed = 1,
     shortlist: Annotated[
         int,
         typer.Option(
-            "--shortlist", min=1, help="Candidates the first stage passes to the matcher."
+            "--shortlist",
+            min=1,
+            max=MAX_COUNT,
+            help="Candidates the first stage passes to the matcher.",
         ),
     ] = 50,
     cache: Annotated[
@@ -161,6 +173,7 @@ def search(
     exhaustive), latency percentiles, memory per finger, enrolment and load speed."""
     from scomm.sim.bench.search import SearchBenchConfig, run_search_bench, search_table
 
+    check_file_target(json_path, "--json")
     out = Console()
     if not out.is_terminal:
         out = Console(width=120)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from scomm.audit.checkpoints import Anchor
@@ -39,6 +40,24 @@ def require_existing(url: str) -> None:
         )
 
 
+def require_schema(url: str) -> None:
+    """Refuse a database without scomm's tables: migrating it would make an empty scomm
+    database of it (inside someone else's, perhaps), and reading it would report nothing.
+
+    It looks on a plain connection, before `Database` sets its SQLite pragmas (which would
+    switch someone else's file to write-ahead logging)."""
+    engine = create_engine(url)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    if "alembic_version" not in tables:
+        raise DatabaseNotFound(
+            f"not a scomm database: {masked(url)} has no scomm tables "
+            "(`scomm db upgrade` creates them)"
+        )
+
+
 @contextmanager
 def open_database(
     option: str | None, *, migrate: bool = False, must_exist: bool = True
@@ -49,6 +68,7 @@ def open_database(
     url = database_url(option)
     if must_exist:
         require_existing(url)
+        require_schema(url)
     db = Database(url)
     anchor: Anchor | None = None
     try:

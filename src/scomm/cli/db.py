@@ -6,13 +6,13 @@ import typer
 
 from scomm.cli.console import console
 from scomm.cli.database import open_database
-from scomm.cli.options import DatabaseUrl
+from scomm.cli.options import UpgradedDatabaseUrl
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade(database: DatabaseUrl = None) -> None:
+def db_upgrade(database: UpgradedDatabaseUrl = None) -> None:
     """Create the database if it is new, or migrate its schema, to the newest revision."""
     with open_database(database, migrate=True, must_exist=False):
         pass

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from scomm.audit import alarms
 from scomm.bus import dead_letters
@@ -17,7 +18,15 @@ from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import BadInput
-from scomm.cli.options import Compression, DatabaseUrl, Progress, RunDatabaseUrl, RunEngine, Seed
+from scomm.cli.options import (
+    MAX_COUNT,
+    Compression,
+    DatabaseUrl,
+    Progress,
+    RunDatabaseUrl,
+    RunEngine,
+    Seed,
+)
 from scomm.domain.clock import SystemClock
 
 ops_app = typer.Typer(
@@ -117,9 +126,9 @@ def ops_replay(
 def ops_run_world(
     database: RunDatabaseUrl,
     seed: Seed = 1,
-    bookings: Annotated[int, typer.Option(min=1, help="How many bookings.")] = 200,
+    bookings: Annotated[int, typer.Option(min=1, max=MAX_COUNT, help="How many bookings.")] = 200,
     population: Annotated[
-        int | None, typer.Option(min=1, help="People in the world (default: 2x).")
+        int | None, typer.Option(min=1, max=MAX_COUNT, help="People in the world (default: 2x).")
     ] = None,
     engine: Annotated[
         RunEngine, typer.Option(help="minutiae (the demo's) or baseline (fast).")
@@ -138,6 +147,7 @@ def ops_run_world(
     from scomm.config import load_settings
     from scomm.sim.driver import RunSpec, run
 
+    make_url(database)  # a URL that is none fails here, not after the world is built
     spec = RunSpec.demo(seed, bookings, population, engine.value, compression.value, fingers)
 
     def say(line: str) -> None:

@@ -8,7 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
+from scomm.cli.errors import BadInput
+
 MAX_SEED = 2**32 - 1  # numpy's legacy generators take no more; no run needs more
+# The most of anything a command counts (bookings, people, fingers, searches): more than one
+# machine runs; a larger number is a typo, refused before it overflows an array or a clock.
+MAX_COUNT = 100_000_000
 
 DatabaseUrl = Annotated[
     str | None,
@@ -30,6 +35,17 @@ NewDatabaseUrl = Annotated[
         show_default=False,
         help="SQLAlchemy URL of an empty database, or of this run's to resume it (default: "
         "$SCOMM_DATABASE_URL, else OUT/scomm.db, replaced on each run).",
+    ),
+]
+UpgradedDatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        metavar="URL",
+        show_default=False,
+        help="SQLAlchemy URL of the database to create or migrate; default: "
+        "$SCOMM_DATABASE_URL, else the demo's sqlite:///demo-out/scomm.db.",
     ),
 ]
 RunDatabaseUrl = Annotated[
@@ -73,6 +89,19 @@ Scale = Annotated[
         help="Simulated bookings per real booking, above 0 (default: the scenario's).",
     ),
 ]
+
+
+def check_file_target(path: Path | None, option: str) -> None:
+    """Refuse, before any work, a file to write that cannot be: a folder, or below a file."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise BadInput(f"{option} {path} is a directory, not a file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BadInput(f"{option} {path}: {parent} is a file, not a directory")
+            return
 
 
 def out_folder(help: str) -> Any:

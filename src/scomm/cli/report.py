@@ -19,7 +19,7 @@ from scomm.audit.checkpoints import (
 from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import CheckFailed
-from scomm.cli.options import DatabaseUrl, JsonFile
+from scomm.cli.options import DatabaseUrl, JsonFile, check_file_target
 from scomm.config import load_settings
 
 
@@ -30,6 +30,7 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
     signed checkpoints; the public key and the checkpoint verified against are published."""
     from scomm.reports.summary import summarise
 
+    check_file_target(json_out, "--json")
     settings = load_settings()
     log_path = settings.checkpoint_log
     key = verifying_key(settings) if log_path is not None else None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from scomm.cli.errors import BadInput
-from scomm.cli.options import OnOff
+from scomm.cli.options import MAX_COUNT, OnOff
 from scomm.domain.safeguards import Safeguards
 from scomm.sim.synth.scenario import Scenario, load_scenario
 
@@ -18,4 +20,11 @@ def chosen_scenario(
     chosen = None
     if safeguards is not None:
         chosen = Safeguards() if safeguards is OnOff.ON else Safeguards.all_off()
-    return scenario.with_overrides(scale=scale, seed=seed, safeguards=chosen)
+    result = scenario.with_overrides(scale=scale, seed=seed, safeguards=chosen)
+    bookings = result.expected_bookings()
+    if not math.isfinite(bookings) or bookings > MAX_COUNT:
+        raise BadInput(
+            f"--scale {result.scale:g} gives {bookings:.3g} bookings of scenario "
+            f"{result.name}; at most {MAX_COUNT:,} can run"
+        )
+    return result

@@ -18,6 +18,7 @@ from scomm.audit.checkpoints import PRIVATE_KEY_FILE, generate_keys
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.options import (
+    MAX_COUNT,
     JsonFile,
     NewDatabaseUrl,
     OnOff,
@@ -25,6 +26,7 @@ from scomm.cli.options import (
     Scenario,
     ScenarioSeed,
     Seed,
+    check_file_target,
     out_folder,
 )
 from scomm.cli.progress_bars import progress_bars, rich_stage
@@ -35,7 +37,9 @@ from scomm.store.db import sqlite_url
 
 
 def demo(
-    bookings: Annotated[int, typer.Option(min=1, help="How many bookings to run.")] = 200,
+    bookings: Annotated[
+        int, typer.Option(min=1, max=MAX_COUNT, help="How many bookings to run.")
+    ] = 200,
     seed: Seed = 1,
     out: Annotated[
         Path, out_folder("Folder for summary.json, report.html and the SQLite database.")
@@ -91,6 +95,7 @@ def simulate(
     from scomm.sim.demo import run_scenario
 
     chosen = chosen_scenario(scenario, scale, seed, safeguards)
+    check_file_target(json_out, "--json")
     out.mkdir(parents=True, exist_ok=True)
     url = database or os.environ.get("SCOMM_DATABASE_URL") or None
     if url is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Annotated
 
 import typer
@@ -21,6 +21,7 @@ from scomm.services import switches
 switches_app = typer.Typer(
     help="Per-jurisdiction switches A-D: show them, change them (audited).", no_args_is_help=True
 )
+DATE_FORMAT = "YYYY-MM-DD[THH:MM[+HH:MM]], UTC unless an offset is given"
 SWITCH_MEANING = {
     Switch.A_PRINTS_TO_FBI: "prints go to the FBI",
     Switch.B_FORWARD_TO_IDENT: "CJIS forwards to IDENT",
@@ -30,14 +31,31 @@ SWITCH_MEANING = {
 
 
 def moment(text: str, option: str) -> datetime:
-    """A date or date and time typed after `option`, in UTC as the database keeps them."""
+    """A date or date and time typed after `option`, as the database keeps them: naive UTC.
+
+    A time with an offset (`+02:00`, `Z`) is converted to UTC; one without is UTC already
+    (the database's clock, or a simulation's scenario time). The row and its audit entry get
+    the same converted value, so a zone is never kept in one and dropped from the other."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError as error:
-        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD[THH:MM])") from error
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+        raise BadInput(f"{option} {text!r} is not a date ({DATE_FORMAT})") from error
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError as error:  # 0001-01-01T00:00+01:00 is a moment before year 1 in UTC
+        raise BadInput(f"{option} {text!r} lies outside the years 1-9999 in UTC") from error
+
+
+def shown(value: datetime) -> str:
+    """A moment as the command prints it: to the minute, and saying it is UTC."""
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def brief(value: datetime) -> str:
+    """A moment in the history table: its date, and its time unless it is midnight."""
+    return f"{value:%Y-%m-%d}" if value.time() == time() else f"{value:%Y-%m-%d %H:%M}"
 
 
 @switches_app.command("set")
@@ -45,11 +63,12 @@ def switches_set(
     ori: Annotated[str, typer.Option("--ori", help="The booking agency's ORI (9 characters).")],
     switch: Annotated[Switch, typer.Option("--switch", help="Which switch.")],
     on: Annotated[bool, typer.Option("--on/--off", help="Turn the switch on or off.")],
-    effective: Annotated[str, typer.Option("--effective", help="From when (YYYY-MM-DD[THH:MM]).")],
+    effective: Annotated[str, typer.Option("--effective", help=f"From when ({DATE_FORMAT}).")],
     by: Annotated[SwitchOwner, typer.Option("--by", help="The party making the change.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
     until: Annotated[
-        str | None, typer.Option("--until", help="Until when; open-ended if absent.")
+        str | None,
+        typer.Option("--until", help="Until when (the same form); open-ended if absent."),
     ] = None,
     database: DatabaseUrl = None,
 ) -> None:
@@ -76,8 +95,8 @@ def switches_set(
         uow.commit()
     console.print(
         f"switch {switch} of {escape(ori)} {'on' if on else 'off'} from "
-        f"{setting.effective_from:%Y-%m-%d}"
-        f"{f' until {setting.effective_to:%Y-%m-%d}' if setting.effective_to else ''}, "
+        f"{shown(setting.effective_from)}"
+        f"{f' until {shown(setting.effective_to)}' if setting.effective_to else ''}, "
         f"by {by} (setting {setting_id}, audited)"
     )
 
@@ -88,7 +107,7 @@ def switches_show(
         str | None, typer.Option("--ori", help="One jurisdiction; all if absent.")
     ] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="The moment to show; default: now.")
+        str | None, typer.Option("--at", help=f"The moment to show ({DATE_FORMAT}); default: now.")
     ] = None,
     database: DatabaseUrl = None,
 ) -> None:
@@ -101,7 +120,7 @@ def switches_show(
         in_force = switches.switches_in_force(uow, when, ori)
         history = switches.switch_history(uow, ori)
         refused = switches.refused_settings(uow, ori)
-    table = Table(title=f"switches in force at {when:%Y-%m-%d %H:%M}")
+    table = Table(title=f"switches in force at {shown(when)}")
     table.add_column("ORI")
     for switch in Switch:
         table.add_column(f"{switch.value}: {SWITCH_MEANING[switch]}", justify="center")
@@ -119,8 +138,8 @@ def switches_show(
             escape(s.ori),
             s.switch.value,
             "on" if s.enabled else "off",
-            f"{s.effective_from:%Y-%m-%d}",
-            f"{s.effective_to:%Y-%m-%d}" if s.effective_to else "",
+            brief(s.effective_from),
+            brief(s.effective_to) if s.effective_to else "",
             s.changed_by.value,
             f"{change.recorded_at:%Y-%m-%d %H:%M}",
             escape(s.reason),  # typed by people: "[/x]" in it must print, not break the table

@@ -13,6 +13,7 @@ from rich.table import Table
 from scomm.cli.console import console
 from scomm.cli.errors import BadInput
 from scomm.cli.options import (
+    MAX_COUNT,
     Compression,
     Extractor,
     ImpressionKind,
@@ -40,12 +41,12 @@ KINDS = {
 @synth_app.command("fingers")
 def synth_fingers(
     count: Annotated[
-        int, typer.Option(min=1, help="How many fingers (ten per synthetic person).")
+        int, typer.Option(min=1, max=MAX_COUNT, help="How many fingers (ten per synthetic person).")
     ] = 10,
     seed: Seed = 1,
     out: Annotated[Path, out_folder("Folder for the PNG images.")] = Path("synth-fingers"),
     impressions: Annotated[
-        int, typer.Option(min=0, help="Impressions of each kind per finger.")
+        int, typer.Option(min=0, max=MAX_COUNT, help="Impressions of each kind per finger.")
     ] = 2,
     kind: Annotated[
         ImpressionKind, typer.Option(help="Impressions to draw.")
@@ -153,7 +154,7 @@ def synth_realism(
         Extractor, typer.Option(help="leader (about 1 s an image) or mindtct.")
     ] = Extractor.LEADER,
     synthetic_fingers: Annotated[
-        int, typer.Option(min=2, help="Synthetic fingers to measure.")
+        int, typer.Option(min=2, max=MAX_COUNT, help="Synthetic fingers to measure.")
     ] = 20,
     impressions: Annotated[int, typer.Option(min=2, max=8, help="Impressions per finger.")] = 8,
     real_fingers: Annotated[

@@ -35,10 +35,18 @@ def set_switch(
 ) -> int:
     """Record a switch setting and its audit entry in `uow` (not committed); returns its id.
 
-    Raises SwitchPermissionError when `setting.changed_by` does not own the switch, and
-    UnknownJurisdiction (with `require_known_ori`) for an ORI the database does not serve.
+    Its dates are naive (UTC, or a simulation's scenario time), as the row keeps them; the
+    audit entry records the same values. Raises ValueError for a zoned date or a period that
+    ends before it starts, SwitchPermissionError when `setting.changed_by` does not own the
+    switch, and UnknownJurisdiction (with `require_known_ori`) for an ORI nobody serves.
     """
     check_owner(setting.switch, setting.changed_by)
+    if any(
+        m is not None and m.tzinfo is not None
+        for m in (setting.effective_from, setting.effective_to)
+    ):
+        # the row keeps naive times: an offset would stay in the audit entry and not in it
+        raise ValueError("switch dates are naive UTC (or scenario time): convert a zoned one first")
     if setting.effective_to is not None and setting.effective_to <= setting.effective_from:
         raise ValueError("the setting must end after it starts (effective_to > effective_from)")
     if require_known_ori and uow.jurisdictions.get(setting.ori) is None:

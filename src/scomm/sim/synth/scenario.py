@@ -285,16 +285,21 @@ class _Reader:
         return node
 
     def moment(self, node: object, where: str) -> datetime:
+        value: datetime | None = None
         if isinstance(node, datetime):
-            return node
-        if isinstance(node, date):
-            return datetime(node.year, node.month, node.day)
-        if isinstance(node, str):
+            value = node
+        elif isinstance(node, date):
+            value = datetime(node.year, node.month, node.day)
+        elif isinstance(node, str):
             try:
-                return datetime.fromisoformat(node)
+                value = datetime.fromisoformat(node)
             except ValueError:
                 pass
-        raise self.fail(where, "a date (YYYY-MM-DD)", node)
+        if value is None:
+            raise self.fail(where, "a date (YYYY-MM-DD)", node)
+        if value.tzinfo is not None:  # scenario time has no zone to compare an offset with
+            raise self.fail(where, "a date without a time zone (scenario time has none)", node)
+        return value
 
     def choice(self, node: object, where: str, options: dict[str, Any]) -> Any:
         if not isinstance(node, str) or node not in options:
