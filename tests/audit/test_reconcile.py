@@ -116,12 +116,11 @@ def test_a_switch_row_inserted_without_an_audit_entry_is_named_and_not_honoured(
         session.commit()
         inserted = session.scalars(select(func.max(SwitchSettingRow.id))).one()
     assert lines(db) == [f"switch_settings {inserted}: extra row (no audit entry records it)"]
-    with caplog.at_level(logging.ERROR):
-        assert flow_reads(db, Switch.B_FORWARD_TO_IDENT) is True  # still activated
-    assert f"switch setting {inserted} ({ORI} B off) is not honoured" in caplog.text
-    with UnitOfWork(db, ScenarioClock(START)) as uow:
-        (refused,) = refused_settings(uow, ORI)
+    assert flow_reads(db, Switch.B_FORWARD_TO_IDENT) is True  # still activated
+    with caplog.at_level(logging.ERROR), UnitOfWork(db, ScenarioClock(START)) as uow:
+        (refused,) = refused_settings(uow, ORI)  # what `switches show` warns of
     assert refused.setting_id == inserted and refused.problem == "no audit entry records it"
+    assert f"switch setting {inserted} ({ORI} B off) is not honoured" in caplog.text
 
 
 def test_a_row_that_borrows_another_settings_entry_is_not_honoured(db: Database) -> None:

@@ -229,7 +229,8 @@ class AuditEntryRow(Base):
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
-    kind: Mapped[str] = mapped_column(String(20))
+    # indexed: the flow reads the switch settings from their entries (kind "switch")
+    kind: Mapped[str] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(20))
     case_id: Mapped[str] = mapped_column(String(64), index=True)

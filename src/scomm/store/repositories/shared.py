@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -213,11 +213,19 @@ class SqlSwitchSettings:
         return checked
 
     def history(self, ori: str | None = None) -> list[SwitchChange]:
-        return [
-            SwitchChange(setting_id=row.id, setting=setting, recorded_at=row.recorded_at)
-            for row, setting, problem in self._checked(ori)
-            if problem is None and setting is not None
-        ]
+        """The settings as the audit chain records them (its "switch" entries, in chain
+        order), not as the rows hold them: a row inserted, changed or deleted behind the
+        flow's back changes nothing it does (`refused` and `scomm audit reconcile` name such
+        rows). An entry whose party does not own the switch is not honoured either."""
+        query = (
+            select(AuditEntryRow).where(AuditEntryRow.kind == "switch").order_by(AuditEntryRow.seq)
+        )
+        changes = []
+        for entry in self._session.scalars(query):
+            change = audited_change(entry)
+            if change is not None and (ori is None or change.setting.ori == ori):
+                changes.append(change)
+        return changes
 
     def refused(self, ori: str | None = None) -> list[RefusedSetting]:
         return [
@@ -245,6 +253,37 @@ def _setting(row: SwitchSettingRow) -> SwitchSetting:
         changed_by=SwitchOwner(row.changed_by),
         reason=row.reason,
     )
+
+
+def audited_change(entry: AuditEntryRow) -> SwitchChange | None:
+    """The switch setting a "switch" audit entry records (None for one that is unreadable
+    or made by a party that does not own the switch)."""
+    try:
+        payload = json.loads(entry.payload)
+        switch = Switch(entry.name.removeprefix("SWITCH_"))
+        owner = SwitchOwner(entry.actor)
+        check_owner(switch, owner)
+        start = _naive_utc(_moment(payload["effective_from"]))
+        end = payload.get("effective_to")
+        until = _naive_utc(_moment(end)) if end is not None else None
+        if start is None or (end is not None and until is None):
+            return None
+        if not isinstance(payload["enabled"], bool):
+            return None
+        setting = SwitchSetting(
+            ori=str(payload["ori"]),
+            switch=switch,
+            enabled=payload["enabled"],
+            effective_from=start,
+            effective_to=until,
+            changed_by=owner,
+            reason=str(payload.get("reason", "")),
+        )
+        return SwitchChange(
+            setting_id=int(payload["setting_id"]), setting=setting, recorded_at=entry.recorded_at
+        )
+    except (ValueError, KeyError, TypeError, SwitchPermissionError):
+        return None
 
 
 def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str | None:
@@ -285,6 +324,13 @@ def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str |
     except SwitchPermissionError as error:
         return str(error)
     return None
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    """A moment as the flow compares them: naive UTC (an older entry may carry a zone)."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _moment(value: Any) -> datetime | None:
