@@ -543,11 +543,11 @@ def test_a_changed_case_a_deleted_case_and_a_changed_detainer_are_named(scene: S
     assert f"detainers {detainer_id}: status is" in out
 
 
+@pytest.mark.parametrize("signed_run", ["sqlite"], indirect=True)  # snapshots: SQLite only
 def test_two_ids_swapped_in_a_gallery_snapshot_are_caught_on_the_next_start(
     scene: Scene,
 ) -> None:
-    if not scene.url.startswith("sqlite"):
-        pytest.skip("gallery snapshots are kept beside SQLite files only")
+    assert scene.url.startswith("sqlite")
     folder = snapshot_folder(scene.url)
     assert folder is not None
     swapped = next(p for p in sorted(folder.glob("*/ids.npy")) if len(np.load(p)) >= 2)
