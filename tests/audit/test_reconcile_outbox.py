@@ -22,6 +22,7 @@ from tampering import raw, tampering
 from typer.testing import CliRunner
 
 from scomm.audit.reconcile import reconcile, reconcile_database
+from scomm.bus.dead_letters import replay
 from scomm.bus.dispatcher import Dispatcher
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli import app
@@ -231,6 +232,12 @@ def test_a_dead_letter_without_its_entry_and_a_revived_one_are_named(db: Databas
     assert lines(db) == [
         f"outbox {q.seq}: status is 'pending', the audit log says 'dead' (entry {dead_entry})"
     ]
+    # an operator's audited replay puts it back for good
+    change(db, "UPDATE outbox SET status = 'dead' WHERE seq = :s", s=q.seq)
+    with UnitOfWork(db, ScenarioClock(START + timedelta(days=41))) as uow:
+        (replayed,) = replay(uow, str(q.seq), reason="jail system back")
+        uow.commit()
+    assert lines(db) == []
 
 
 def test_a_delivery_put_off_after_a_failure_is_audited_and_agrees(db: Database) -> None:

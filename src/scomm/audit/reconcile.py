@@ -16,6 +16,9 @@ and the entry says what the change was:
   ICE's outcomes its status (hold_honored, hold_declined, detainer_withdrawn, transferred,
   hold_expired; safeguard WITHDRAW_ON_DISMISSAL with the moment of withdrawal).
 
+The outbox and the consumers' processed_messages are checked against the `message`
+entries and the dispatcher's `delivery` entries (`compare_messages`, at the end).
+
 Every column of the three tables is rebuilt. What cannot be: an audit log written before
 its entries carried these fields (the `noted` and `detainer` details, the hold deadline, the
 jail's receipt of a notification request) leaves those fields unknown; they are counted as
