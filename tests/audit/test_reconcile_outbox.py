@@ -284,3 +284,25 @@ def test_an_older_message_entry_without_a_digest_is_compared_by_its_body(db: Dat
         (wrong,) = reconcile(session).disagreements
     assert wrong.describe().startswith(f"outbox {q.seq}: payload (sha256 ")
     assert wrong.describe().endswith("differs from the audited body")
+
+
+def test_a_retry_an_older_dispatcher_did_not_audit_is_unchecked_never_agreeing(
+    db: Database,
+) -> None:
+    """Before DELIVERY_RETRY entries, a failed delivery moved the row's due moment later with
+    no entry: such a row (a last error, due later than its entry says) is counted unchecked
+    and the first older entry named; moved earlier, it is named as a disagreement."""
+    q = queue(db)
+    later = START + timedelta(days=2)
+    change(db, "UPDATE outbox SET available_at = :t, attempts = 1, last_error = 'down' "
+           "WHERE seq = :s", t=later, s=q.seq)  # fmt: skip
+    verification, result = reconcile_database(db)
+    assert verification.ok and result is not None
+    assert result.disagreements == []
+    assert result.unchecked == {"outbox.available_at": 1} and result.first_unrecorded == q.entry
+    earlier = START - timedelta(days=2)
+    change(db, "UPDATE outbox SET available_at = :t WHERE seq = :s", t=earlier, s=q.seq)
+    assert lines(db) == [
+        f"outbox {q.seq}: available_at is {earlier.isoformat()}, "
+        f"the audit log says {START.isoformat()}"
+    ]

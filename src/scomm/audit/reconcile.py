@@ -557,7 +557,7 @@ def _outbox_fields(
         out.append(Disagreement("outbox", key, "audit_seq", row.audit_seq, want["_seq"]))
     due = log.moved.get(row.message_id, want["available_at"])
     if due is None:
-        _unchecked(result, "outbox.available_at")
+        _unchecked(result, "outbox.available_at", want["_seq"])
     elif not _same(row.available_at, due):
         if (
             row.message_id not in log.moved
@@ -565,7 +565,7 @@ def _outbox_fields(
             and (_naive_utc(row.available_at) > _naive_utc(due))
         ):
             # put off after a failure by a dispatcher that did not yet record it
-            _unchecked(result, "outbox.available_at")
+            _unchecked(result, "outbox.available_at", want["_seq"])
         else:
             out.append(Disagreement("outbox", key, "available_at", row.available_at, due))
     digest = payload_digest(row.payload)
@@ -584,7 +584,7 @@ def _outbox_fields(
                 )
             )
     else:
-        _unchecked(result, "outbox.payload")
+        _unchecked(result, "outbox.payload", want["_seq"])
     return out
 
 
@@ -633,8 +633,11 @@ def _same_body(body: Any, text: str) -> bool:
     return canonical_json(body) == canonical_json(audit_view(payload))
 
 
-def _unchecked(result: Reconciliation, tag: str) -> None:
+def _unchecked(result: Reconciliation, tag: str, seq: int) -> None:
+    """A field the message entry `seq` (an older one) does not let reconcile check."""
     result.unchecked[tag] = result.unchecked.get(tag, 0) + 1
+    if result.first_unrecorded is None or seq < result.first_unrecorded:
+        result.first_unrecorded = seq
 
 
 def _moment_or_none(value: Any) -> datetime | None:
