@@ -16,6 +16,9 @@ and the entry says what the change was:
   ICE's outcomes its status (hold_honored, hold_declined, detainer_withdrawn, transferred,
   hold_expired; safeguard WITHDRAW_ON_DISMISSAL with the moment of withdrawal).
 
+The outbox and the consumers' processed_messages are checked against the `message`
+entries and the dispatcher's `delivery` entries (`compare_messages`, at the end).
+
 Every column of the three tables is rebuilt. What cannot be: an audit log written before
 its entries carried these fields (the `noted` and `detainer` details, the hold deadline, the
 jail's receipt of a notification request) leaves those fields unknown; they are counted as
@@ -27,15 +30,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import Verification, consistent_snapshot, entries, verify
+from scomm.audit.chain import Verification, canonical_json, consistent_snapshot, entries, verify
+from scomm.audit.messages import PAYLOAD_SHA256, audit_view, payload_digest
 from scomm.store.db import Database
-from scomm.store.models import AuditEntryRow, CaseRow, DetainerRow, SwitchSettingRow
+from scomm.store.models import (
+    AuditEntryRow,
+    CaseRow,
+    DetainerRow,
+    OutboxRow,
+    ProcessedMessageRow,
+    SwitchSettingRow,
+)
 
 
 class _Unknown:
@@ -112,8 +123,11 @@ class Disagreement:
     stored: Any = None
     rebuilt: Any = None
     seq: int | None = None  # the entry that records the row (a missing row)
+    note: str = ""  # what is wrong, where no field/value pair says it
 
     def describe(self) -> str:
+        if self.note:
+            return f"{self.table} {self.key}: {self.note}"
         if self.field:
             return (
                 f"{self.table} {self.key}: {self.field} is {_show(self.stored)}, "
@@ -148,6 +162,8 @@ class Rebuilt:
     first_unrecorded: int | None = None
     # cases whose detainer the log names without its details (older entries)
     unrecorded_detainers: set[str] = field(default_factory=set)
+    # the messages queued and what the dispatcher recorded of their delivery
+    messages: MessageLog = field(default_factory=lambda: MessageLog())
 
     def unrecorded(self, seq: int) -> None:
         if self.first_unrecorded is None:
@@ -283,6 +299,7 @@ def _received(out: Rebuilt, row: AuditEntryRow, p: dict[str, Any]) -> None:
 
 
 def _message(out: Rebuilt, row: AuditEntryRow, p: dict[str, Any]) -> None:
+    out.messages.queued(row, p)
     # A notification request sent to a jail whose log predates the jail's receipt entries:
     # whether the jail has it yet, the log cannot say.
     case = out.cases.get(row.case_id)
@@ -299,6 +316,8 @@ _HANDLERS: dict[str, Callable[[Rebuilt, AuditEntryRow, dict[str, Any]], None]] =
     "safeguard": _safeguard,
     "received": _received,
     "message": _message,
+    "delivery": lambda out, row, p: out.messages.delivery(row, p),
+    "operation": lambda out, row, p: out.messages.delivery(row, p),
 }
 
 
@@ -357,7 +376,10 @@ def compare(rebuilt: Rebuilt, tables: dict[str, Rows]) -> Reconciliation:
 
 def reconcile(session: Session, batch: int = 5000) -> Reconciliation:
     """Rebuild the tables from the audit log read through `session` and compare."""
-    return compare(rebuild(entries(session, batch)), stored(session))
+    rebuilt = rebuild(entries(session, batch))
+    result = compare(rebuilt, stored(session))
+    compare_messages(session, rebuilt.messages, result, batch)
+    return result
 
 
 def reconcile_database(
@@ -377,18 +399,251 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _same(stored_value: Any, rebuilt_value: Any) -> bool:
-    """Equal values; a moment the audit keeps with its zone equals the stored wall time
-    (rows written before zones were kept dropped them). Booleans are not numbers here."""
+    """Equal values. Moments compare as the flow reads them (`audited_change` in
+    scomm.store.repositories.shared): naive UTC, a zoned one converted first, so a row that
+    kept the wall time of a zoned entry (and dropped its zone) differs from it. Booleans are
+    not numbers here."""
     if isinstance(stored_value, datetime) and isinstance(rebuilt_value, datetime):
-        if (stored_value.tzinfo is None) != (rebuilt_value.tzinfo is None):
-            return stored_value.replace(tzinfo=None) == rebuilt_value.replace(tzinfo=None)
-        return stored_value == rebuilt_value
+        return _naive_utc(stored_value) == _naive_utc(rebuilt_value)
     if isinstance(stored_value, bool) or isinstance(rebuilt_value, bool):
         return type(stored_value) is type(rebuilt_value) and stored_value == rebuilt_value
     return bool(stored_value == rebuilt_value)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """A moment as the flow compares them: naive UTC (an older entry may carry a zone)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _show(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return repr(value)
+
+
+# --- the outbox and the consumers' processed messages ---------------------------------------
+#
+# A queued message is a "message" entry (`UnitOfWork.emit`: message id, recipient, TCN, the
+# moment it is due, the payload's sha256 or, in older entries, its audited body); the
+# dispatcher records a delivery put off after a failure (DELIVERY_RETRY, with the new due
+# moment), a message given up on (DEAD_LETTER), and an operator's replay of one
+# (DEAD_LETTER_REPLAYED). A delivery itself is recorded by the consumer's processed_messages
+# row, written in the transaction that marks the outbox row delivered (same moment).
+# A message still pending long after it was due is no disagreement: the dispatcher may not
+# have run since.
+
+DEAD_LETTER = "DEAD_LETTER"
+DELIVERY_RETRY = "DELIVERY_RETRY"
+DEAD_LETTER_REPLAYED = "DEAD_LETTER_REPLAYED"
+OUTBOX_FIELDS = ("type", "sender", "recipient", "case_id", "tcn")
+
+
+@dataclass
+class MessageLog:
+    """What the audit log says of each queued message, by message id."""
+
+    queued_messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    moved: dict[str, datetime] = field(default_factory=dict)  # due moment after a retry
+    dead: dict[str, int] = field(default_factory=dict)  # dead letters: their entry's seq
+
+    def queued(self, row: AuditEntryRow, p: dict[str, Any]) -> None:
+        message_id = p.get("message_id")
+        if not isinstance(message_id, str):
+            return
+        digest = p.get(PAYLOAD_SHA256)
+        self.queued_messages[message_id] = {
+            "type": row.name,
+            "sender": row.actor,
+            "recipient": p.get("recipient"),
+            "case_id": row.case_id,
+            "tcn": p.get("tcn"),
+            "available_at": _moment_or_none(p.get("available_at")),
+            "sha256": digest if isinstance(digest, str) else None,
+            # the audited body, kept only where the entry has no digest (older entries)
+            "body": p.get("body") if not isinstance(digest, str) else None,
+            "_seq": row.seq,
+        }
+
+    def delivery(self, row: AuditEntryRow, p: dict[str, Any]) -> None:
+        message_id = p.get("message_id")
+        if not isinstance(message_id, str):
+            return
+        if row.name == DELIVERY_RETRY:
+            moment = _moment_or_none(p.get("available_at"))
+            if moment is not None:
+                self.moved[message_id] = moment
+        elif row.name == DEAD_LETTER:
+            self.dead[message_id] = row.seq
+        elif row.name == DEAD_LETTER_REPLAYED:
+            self.dead.pop(message_id, None)
+
+
+def compare_messages(
+    session: Session, log: MessageLog, result: Reconciliation, batch: int = 5000
+) -> None:
+    """Name, in `result`, every outbox row and processed_messages row the audit log does not
+    bear out: a few bulk reads (the payloads streamed, hashed and dropped), no query per row."""
+    processed: dict[tuple[str, str], datetime] = {
+        (consumer, message_id): at
+        for consumer, message_id, at in session.execute(
+            select(
+                ProcessedMessageRow.consumer,
+                ProcessedMessageRow.message_id,
+                ProcessedMessageRow.processed_at,
+            )
+        )
+    }
+    found: list[Disagreement] = []
+    outbox: dict[str, tuple[int, str, str]] = {}  # message id -> seq, recipient, status
+    query = (
+        select(
+            OutboxRow.seq,
+            OutboxRow.message_id,
+            OutboxRow.type,
+            OutboxRow.sender,
+            OutboxRow.recipient,
+            OutboxRow.case_id,
+            OutboxRow.tcn,
+            OutboxRow.payload,
+            OutboxRow.available_at,
+            OutboxRow.delivered_at,
+            OutboxRow.status,
+            OutboxRow.last_error,
+            OutboxRow.audit_seq,
+        )
+        .order_by(OutboxRow.seq)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.execute(query):
+        outbox[row.message_id] = (row.seq, row.recipient, row.status)
+        want = log.queued_messages.get(row.message_id)
+        key = str(row.seq)
+        if want is None:
+            found.append(Disagreement("outbox", key))
+            continue
+        found.extend(_outbox_fields(row, want, log, result))
+        found.extend(_outbox_status(row, log, processed))
+    result.rows["outbox"] = len(outbox)
+    result.rows["processed_messages"] = len(processed)
+    for message_id, want in sorted(log.queued_messages.items(), key=lambda m: m[1]["_seq"]):
+        if message_id not in outbox:
+            found.append(Disagreement("outbox", message_id, seq=want["_seq"]))
+    for consumer, message_id in sorted(processed):
+        seq, recipient, status = outbox.get(message_id, (None, None, None))
+        if seq is None:
+            note = f"extra row (no outbox row holds message {message_id})"
+        elif recipient != consumer:
+            note = f"extra row (outbox {seq} is addressed to {recipient!r}, not to {consumer!r})"
+        elif status != "delivered":
+            note = f"extra row (outbox {seq} is {status!r}, not delivered)"
+        else:
+            continue
+        found.append(Disagreement("processed_messages", f"{consumer}/{message_id}", note=note))
+    result.disagreements.extend(found)
+
+
+def _outbox_fields(
+    row: Any, want: dict[str, Any], log: MessageLog, result: Reconciliation
+) -> list[Disagreement]:
+    key = str(row.seq)
+    out = [
+        Disagreement("outbox", key, name, getattr(row, name), want[name])
+        for name in OUTBOX_FIELDS
+        if not _same(getattr(row, name), want[name])
+    ]
+    if row.audit_seq is not None and row.audit_seq != want["_seq"]:
+        out.append(Disagreement("outbox", key, "audit_seq", row.audit_seq, want["_seq"]))
+    due = log.moved.get(row.message_id, want["available_at"])
+    if due is None:
+        _unchecked(result, "outbox.available_at", want["_seq"])
+    elif not _same(row.available_at, due):
+        if (
+            row.message_id not in log.moved
+            and row.last_error is not None
+            and (_naive_utc(row.available_at) > _naive_utc(due))
+        ):
+            # put off after a failure by a dispatcher that did not yet record it
+            _unchecked(result, "outbox.available_at", want["_seq"])
+        else:
+            out.append(Disagreement("outbox", key, "available_at", row.available_at, due))
+    digest = payload_digest(row.payload)
+    if want["sha256"] is not None:
+        if digest != want["sha256"]:
+            out.append(
+                Disagreement(
+                    "outbox", key, "payload", f"sha256 {digest}", f"sha256 {want['sha256']}"
+                )
+            )
+    elif want["body"] is not None:
+        if not _same_body(want["body"], row.payload):
+            out.append(
+                Disagreement(
+                    "outbox", key, note=f"payload (sha256 {digest}) differs from the audited body"
+                )
+            )
+    else:
+        _unchecked(result, "outbox.payload", want["_seq"])
+    return out
+
+
+def _outbox_status(
+    row: Any, log: MessageLog, processed: dict[tuple[str, str], datetime]
+) -> list[Disagreement]:
+    key = str(row.seq)
+    dead_entry = log.dead.get(row.message_id)
+    if row.status == "dead" and dead_entry is None:
+        note = "status is 'dead', but no DEAD_LETTER audit entry records it"
+        return [Disagreement("outbox", key, "status", note=note)]
+    if row.status != "dead" and dead_entry is not None:
+        note = f"status is {row.status!r}, the audit log says 'dead' (entry {dead_entry})"
+        return [Disagreement("outbox", key, "status", note=note)]
+    if row.status not in ("pending", "delivered", "dead"):
+        return [Disagreement("outbox", key, "status", row.status, "pending")]
+    if row.status != "delivered":
+        return []
+    handled = processed.get((row.recipient, row.message_id))
+    if handled is None:
+        note = (
+            f"status is 'delivered', but {row.recipient} has no processed_messages row "
+            f"for {row.message_id}"
+        )
+        return [Disagreement("outbox", key, "status", note=note)]
+    if row.delivered_at is None or not _same(row.delivered_at, handled):
+        # the flow writes both in one transaction, at one moment: a processed row written
+        # before the delivery made the consumer skip the message
+        note = (
+            f"delivered_at is {_show(row.delivered_at)}, but {row.recipient}'s "
+            f"processed_messages row for {row.message_id} says {_show(handled)}"
+        )
+        return [Disagreement("outbox", key, "delivered_at", note=note)]
+    return []
+
+
+def _same_body(body: Any, text: str) -> bool:
+    """An older message entry's audited body against the payload's (as the dispatcher's
+    `check_binding` compares them)."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    return canonical_json(body) == canonical_json(audit_view(payload))
+
+
+def _unchecked(result: Reconciliation, tag: str, seq: int) -> None:
+    """A field the message entry `seq` (an older one) does not let reconcile check."""
+    result.unchecked[tag] = result.unchecked.get(tag, 0) + 1
+    if result.first_unrecorded is None or seq < result.first_unrecorded:
+        result.first_unrecorded = seq
+
+
+def _moment_or_none(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -32,6 +32,8 @@ DELIVERED = DeliveryStatus.DELIVERED.value
 DEAD = DeliveryStatus.DEAD.value
 OUTBOX_TAMPERED = "OUTBOX_TAMPERED"  # the alarm of a row refused at delivery
 DISPATCHER = "dispatcher"  # the alarm's actor
+DEAD_LETTER = "DEAD_LETTER"  # the audit entry of a message given up on
+DELIVERY_RETRY = "DELIVERY_RETRY"  # the audit entry of a failed delivery put off to later
 
 
 class Handler(Protocol):
@@ -203,6 +205,24 @@ class Dispatcher:
                 self._give_up(session, stored, error)
             else:
                 stored.available_at = self.clock.now() + self.backoff * 2 ** (stored.attempts - 1)
+                # audited, so that `scomm audit reconcile` can tell this move from a row
+                # pushed into the future to suppress it
+                chain.append(
+                    session,
+                    recorded_at=self.clock.now(),
+                    kind="delivery",
+                    name=DELIVERY_RETRY,
+                    actor=stored.recipient,
+                    case_id=stored.case_id,
+                    payload={
+                        "seq": stored.seq,
+                        "message_id": stored.message_id,
+                        "type": stored.type,
+                        "attempts": stored.attempts,
+                        "error": error,
+                        "available_at": stored.available_at.isoformat(),
+                    },
+                )
 
     def _give_up(self, session: Session, stored: OutboxRow, error: str) -> None:
         """Make `stored` a dead letter, with an audit entry, in the caller's transaction."""
@@ -212,7 +232,7 @@ class Dispatcher:
             session,
             recorded_at=self.clock.now(),
             kind="delivery",
-            name="DEAD_LETTER",
+            name=DEAD_LETTER,
             actor=stored.recipient,
             case_id=stored.case_id,
             payload={

@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scomm.audit import chain
+from scomm.audit.messages import PAYLOAD_SHA256 as PAYLOAD_SHA256  # re-exported
+from scomm.audit.messages import audit_view as audit_view
+from scomm.audit.messages import payload_digest as payload_digest
 from scomm.domain.clock import Clock
 from scomm.domain.messages import DeliveryStatus, Message
 from scomm.domain.records import Repository
@@ -230,20 +233,3 @@ class UnitOfWork(AbstractUnitOfWork):
         self.detainers.sync()
         self.session.commit()
         self._committed = True
-
-
-PAYLOAD_SHA256 = "payload_sha256"  # the message entry's field: the outbox payload's digest
-
-
-def payload_digest(text: str) -> str:
-    """The sha256 (hex) of an outbox payload as stored."""
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def audit_view(payload: dict[str, Any]) -> dict[str, Any]:
-    """The message body as the audit keeps it: a whole transaction becomes its digest."""
-    view = dict(payload)
-    if isinstance(view.get("transaction"), str):
-        raw = view["transaction"].encode()
-        view["transaction"] = {"sha256_b64": hashlib.sha256(raw).hexdigest(), "length": len(raw)}
-    return view

@@ -138,7 +138,9 @@ def audit_reconcile(database: DatabaseUrl = None) -> None:
     entries carried the case and detainer details (FBI number, IDENT id, level, rule set,
     removability, the detainer's record and hold deadline, the jail's receipt of a
     notification request) those fields are unknown: they are counted as unchecked, never
-    as agreeing. Officer decisions, bookings and the other tables are not reconciled."""
+    as agreeing. The outbox and processed_messages are checked against the message entries
+    (payload digest, due moment, parties, deliveries, dead letters). Officer decisions,
+    bookings and the other tables are not reconciled."""
     with open_database(database) as db:
         verification, result = reconcile_database(db)
     if result is None:

@@ -343,11 +343,12 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _same(recorded: Any, stored: Any) -> bool:
-    """A recorded value equals the stored one; a moment the audit keeps with its zone equals
-    the stored wall time (older rows dropped the zone the audit kept)."""
+    """A recorded value equals the stored one. Moments compare as the flow reads them
+    (`audited_change`): naive UTC, a zoned one converted first. An older row that kept the
+    wall time of a zoned entry and dropped its zone names another moment than the flow acts
+    on, and differs."""
     if isinstance(recorded, datetime) and isinstance(stored, datetime):
-        if (recorded.tzinfo is None) != (stored.tzinfo is None):
-            return recorded.replace(tzinfo=None) == stored.replace(tzinfo=None)
+        return _naive_utc(recorded) == _naive_utc(stored)
     return bool(recorded == stored) and type(recorded) is type(stored)
 
 
