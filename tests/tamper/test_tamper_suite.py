@@ -22,6 +22,8 @@ Each attack, and what catches it:
 - the application updating or deleting an audit row: the database refuses (triggers);
 - an IAR's level changed in the outbox while pending: the dispatcher refuses it, a dead
   letter and an `OUTBOX_TAMPERED` alarm name the row;
+- a delivered message's row deleted, another's payload changed after delivery: `audit
+  reconcile` names each (outbox rows are checked against their message entries);
 - switch B turned off for six ORIs by a party that does not own it, with no audit entry:
   the flow ignores the rows; `audit reconcile` and `switches show` name each;
 - a switch row's value flipped, or deleted: the flow ignores it; `audit reconcile` names it;
@@ -428,6 +430,26 @@ def test_a_pending_iar_whose_level_was_changed_is_refused_and_raises_an_alarm(
     assert f"outbox {seq}: payload differs from audit entry" in letters
     alarms = scene.scomm("ops", "alarms").stdout
     assert "OUTBOX_TAMPERED" in alarms and message_id in alarms
+
+
+def test_a_deleted_and_a_rewritten_delivered_message_are_named(scene: Scene) -> None:
+    db = scene.db()
+    with db.sessions() as session, session.begin():
+        rows = session.scalars(
+            select(OutboxRow).where(OutboxRow.type == "IAR").order_by(OutboxRow.seq).limit(2)
+        ).all()
+        assert len(rows) == 2, "the run has fewer than two IARs"
+        gone, changed = rows
+        deleted_id, changed_seq = gone.message_id, changed.seq
+        payload = json.loads(changed.payload)
+        payload["level"] = 3 if payload["level"] != 3 else 1
+        changed.payload = json.dumps(payload)
+        session.delete(gone)
+    db.dispose()
+    reconciled = scene.scomm("audit", "reconcile")
+    assert reconciled.exit_code == 1
+    assert f"outbox {deleted_id}: missing row" in reconciled.stdout
+    assert f"outbox {changed_seq}: payload is" in reconciled.stdout
 
 
 def _activated_oris(db: Database, at: datetime) -> list[str]:
