@@ -94,6 +94,11 @@ def append_as_owner(db: Database, seq: int, name: str = "IDR_MATCH") -> None:
         session.commit()
 
 
+def said(result: Result) -> str:
+    """What a command printed, its lines wrapped by the console joined again."""
+    return " ".join(result.output.split())
+
+
 def verify(url: str, log: Path, public: Path, *extra: str) -> Result:
     args = ["audit", "verify", "--checkpoint", str(log), "--public-key", str(public)]
     env = {"COLUMNS": "400", "SCOMM_AUDIT_KEY": None, "SCOMM_CHECKPOINT_LOG": None}
@@ -123,7 +128,7 @@ def test_a_writer_killed_with_sigkill_lets_no_forgery_through(url: str, tmp_path
         append_as_owner(db, 7)  # forged after the kill
         waiting = verify(url, log, public)  # nobody has started since: not yet anchored
         assert waiting.exit_code == 0, waiting.output
-        assert f"writers open: {dead} (last checkpoint: entry 4)" in waiting.stdout
+        assert f"writers open: {dead} (last checkpoint: entry 4)" in said(waiting)
 
         honest = Anchor(db, load_private_key(private), log, 4)  # a later, honest run
         honest.begin()
@@ -134,15 +139,13 @@ def test_a_writer_killed_with_sigkill_lets_no_forgery_through(url: str, tmp_path
 
         plain = verify(url, log, public)
         assert plain.exit_code == 0, plain.output
-        assert f"unanchored gap: entries 5-7 (writer {dead} stopped" in plain.stdout
+        assert f"unanchored gap: entries 5-7 (writer {dead} stopped" in said(plain)
         strict = verify(url, log, public, "--strict")
         assert strict.exit_code == 1, strict.output
 
         append_as_owner(db, 10)  # forged after the honest run closed
         forged = verify(url, log, public)
         assert forged.exit_code == 1, forged.output
-        assert "at entry 10: entry 10 was appended after the run closed at entry 9" in (
-            " ".join(forged.stderr.split())
-        )
+        assert "at entry 10: entry 10 was appended after the run closed at entry 9" in said(forged)
     finally:
         db.dispose()
