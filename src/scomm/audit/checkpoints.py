@@ -464,8 +464,11 @@ class Anchor:
                 out.write("".join(line.line() + "\n" for line in lines).encode())
                 out.flush()
                 os.fsync(out.fileno())
-                for writer in dead:  # signed off: its lock file goes (still under the log lock)
-                    writers_folder(self.log_path).joinpath(f"{writer}.lock").unlink(missing_ok=True)
+                for writer, descriptor in dead.items():  # signed off: its lock file goes
+                    if descriptor is not None:  # (held, and still under the log lock)
+                        writers_folder(self.log_path).joinpath(f"{writer}.lock").unlink(
+                            missing_ok=True
+                        )
         finally:
             for descriptor in dead.values():
                 if descriptor is not None:
