@@ -210,7 +210,9 @@ class System:
 
     def close(self) -> None:
         """The end of this process's appends: a "closed" checkpoint of the head (with a
-        signing key), then the database let go."""
+        signing key), then the database let go. If the checkpoint export hook failed during
+        the run, `Anchor.close` ends it with one warning line on stderr listing each failed
+        checkpoint (the run itself does not fail)."""
         try:
             if self.anchor is not None:
                 self.anchor.close()

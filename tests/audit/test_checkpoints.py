@@ -17,8 +17,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import delete, select, text
 from tampering import tampering  # tests/audit/tampering.py
 
-from scomm.audit.chain import append, consistent_snapshot, entry_hash, verify, verify_database
+from scomm.audit.chain import (
+    GENESIS_HASH,
+    append,
+    consistent_snapshot,
+    entry_hash,
+    verify,
+    verify_database,
+)
 from scomm.audit.checkpoints import (
+    ABANDONED,
     CLOSED,
     OPEN,
     PRIVATE_KEY_FILE,
@@ -26,15 +34,20 @@ from scomm.audit.checkpoints import (
     Anchor,
     AnchorCheck,
     Checkpoint,
+    Gap,
     compare,
+    describe,
     generate_keys,
     key_id,
     load_private_key,
     load_public_key,
     read_log,
+    require_new_log,
     sign,
     signature_valid,
+    unanchored_line,
     verify_anchored,
+    writers_folder,
 )
 from scomm.audit.errors import AuditError, CheckpointLogError, KeyFileError
 from scomm.config import DEFAULT_CHECKPOINT_EVERY, Settings, load_settings
@@ -399,3 +412,146 @@ def test_a_key_without_a_log_is_refused(db: Database, key_pair: tuple[Path, Path
     with pytest.raises(AuditError, match="SCOMM_CHECKPOINT_LOG is not"):
         Anchor.from_settings(Settings(audit_key=key_pair[0]), db)
     assert Anchor.from_settings(Settings(), db) is None
+
+
+# --- writers that die, and logs of another database ----------------------------------------
+
+
+def killed(anchor: Anchor) -> str:
+    """What SIGKILL leaves of a writer: its lock let go by the kernel, its lock file still
+    there, its id open in the log (no "closed" line). tests/tamper/test_tamper_writers.py
+    kills a real process."""
+    assert anchor._lock is not None and anchor.lock_path.exists()
+    os.close(anchor._lock)
+    anchor._lock, anchor._open = None, False
+    return anchor.writer
+
+
+def forge(db: Database, first: int, count: int) -> None:
+    """`count` well-formed entries appended by the database's owner, no writer running."""
+    add_entries(db, first, count)
+
+
+def test_a_killed_writer_no_longer_lets_forgeries_pass_as_not_yet_anchored(
+    db: Database, private: Ed25519PrivateKey, public: Ed25519PublicKey, log_path: Path
+) -> None:
+    first = Anchor(db, private, log_path, 4)
+    first.begin()
+    add_entries(db, 1, 5, first)  # a checkpoint at entry 4
+    dead = killed(first)
+    forge(db, 6, 4)  # 6-9
+    second = Anchor(db, private, log_path, 4)
+    second.begin()
+    assert [(c.state, c.writer, c.seq) for c in read_log(log_path)[-2:]] == [
+        (ABANDONED, dead, 9), (OPEN, second.writer, 9),
+    ]  # fmt: skip
+    assert not first.lock_path.exists()  # signed off: its lock file goes
+    add_entries(db, 10, 2, second)
+    second.close()
+    honest = check(db, log_path, public)
+    assert honest.ok and honest.gaps == (Gap(5, 9, dead, 4, 9),) and honest.unanchored == 5
+    assert "unanchored gap: entries 5-9 (writer " + dead in describe(honest)
+    forge(db, 12, 5)  # after the second run closed, no writer open
+    result = check(db, log_path, public)
+    assert not result.ok and result.first_bad_seq == 12
+    assert "entry 12 was appended after the run closed at entry 11" in result.problem
+
+
+def test_an_honest_crash_and_resume_is_a_named_gap_not_a_forgery(
+    db: Database, private: Ed25519PrivateKey, public: Ed25519PublicKey, log_path: Path
+) -> None:
+    first = Anchor(db, private, log_path, 4)
+    first.begin()
+    add_entries(db, 1, 6, first)
+    dead = killed(first)
+    resumed = Anchor(db, private, log_path, 4)
+    resumed.begin()
+    add_entries(db, 7, 3, resumed)
+    resumed.close()
+    result = check(db, log_path, public)
+    assert result.ok, result.problem
+    assert result.gaps == (Gap(5, 6, dead, 4, 6),) and result.unanchored == 2
+    assert result.not_yet_anchored == 0 and result.writers_open == frozenset()
+    line = unanchored_line(result)
+    assert line.startswith("unanchored gap: entries 5-6 (writer " + dead)
+    assert "forged" not in describe(result)
+    assert not resumed.lock_path.exists() and list(writers_folder(log_path).iterdir()) == []
+
+
+def test_a_live_writer_is_not_signed_off_and_is_named_while_open(
+    db: Database, private: Ed25519PrivateKey, public: Ed25519PublicKey, log_path: Path
+) -> None:
+    running = Anchor(db, private, log_path, 4)
+    running.begin()
+    add_entries(db, 1, 6, running)  # checkpoints at 0 and 4
+    operator = Anchor(db, private, log_path, 4)
+    operator.begin()
+    operator.close()
+    assert ABANDONED not in {c.state for c in read_log(log_path)}
+    result = check(db, log_path, public)
+    assert result.ok and result.open_at == ((running.writer, 4),) and result.unanchored == 2
+    assert f"writers open: {running.writer} (last checkpoint: entry 4)" in describe(result)
+    running.close()
+
+
+def test_a_writer_of_a_log_from_before_writer_locks_is_signed_off(
+    db: Database, private: Ed25519PrivateKey, public: Ed25519PublicKey, log_path: Path
+) -> None:
+    """A log written before lock files existed: its open writer has no lock file."""
+    with log_path.open("w") as out:
+        out.write(sign(private, seq=0, entry_hash=GENESIS_HASH, state=OPEN, writer="old").line())
+        out.write("\n")
+    add_entries(db, 1, 3)
+    assert check(db, log_path, public).unanchored == 3  # the old format verifies as before
+    Anchor(db, private, log_path, 4).begin()
+    assert [c.state for c in read_log(log_path)] == [OPEN, ABANDONED, OPEN]
+    assert check(db, log_path, public).gaps == (Gap(1, 3, "old", 0, 3),)
+
+
+def test_a_log_of_another_database_is_refused_before_anything_is_written(
+    db: Database, private: Ed25519PrivateKey, log_path: Path, tmp_path: Path
+) -> None:
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    other.migrate()
+    try:
+        a_run(other, private, log_path)  # the log signs the other database's chain
+    finally:
+        other.dispose()
+    before = log_path.read_text()
+    for entries in (0, 12):  # an empty chain, and one with other entries at entry 10
+        if entries:
+            add_entries(db, 100, entries)  # not the other chain's entries
+        anchor = Anchor(db, private, log_path, 4)
+        with pytest.raises(CheckpointLogError, match="each database needs its own") as error:
+            anchor.begin()
+        assert f"checkpoint log {log_path} does not sign database" in str(error.value)
+        assert "its last checkpoint signs entry 10" in str(error.value)
+        assert log_path.read_text() == before and not anchor.lock_path.exists()
+    with pytest.raises(CheckpointLogError, match="already signs a chain up to entry 10"):
+        require_new_log(log_path, "postgresql://scomm:secret@db/x")
+    require_new_log(tmp_path / "none.jsonl", "sqlite://")  # no log yet: nothing to refuse
+
+
+def test_the_abandoned_state_parses_and_an_unknown_one_is_refused(
+    private: Ed25519PrivateKey,
+) -> None:
+    line = sign(private, seq=3, entry_hash="ab" * 32, state=ABANDONED, writer="w1").line()
+    assert Checkpoint.parse(line, "line 1").state == ABANDONED
+    bogus = json.dumps({**json.loads(line), "state": "paused"})
+    with pytest.raises(CheckpointLogError, match="is not open, closed or abandoned"):
+        Checkpoint.parse(bogus, "line 1")
+
+
+def test_export_hook_failures_end_the_writer_with_one_warning_line(
+    db: Database, private: Ed25519PrivateKey, log_path: Path
+) -> None:
+    warnings: list[str] = []
+    failing = Anchor(db, private, log_path, 2, hook="exit 4", report=warnings.append)
+    failing.begin()
+    add_entries(db, 1, 2, failing)
+    assert warnings == []  # each failure is logged as it happens; the warning comes at the end
+    failing.close()
+    assert len(warnings) == 1 and warnings[0].startswith("warning: the checkpoint export hook")
+    assert "failed for 3 checkpoint(s)" in warnings[0]
+    for part in ("open checkpoint of entry 0: exit 4", "closed checkpoint of entry 2: exit 4"):
+        assert part in warnings[0]

@@ -2,7 +2,10 @@
 
 A run of the whole flow appends to the chain in another process while this test verifies
 the chain over and over; every verification must find it intact, and the verifications must
-really have overlapped the run (they saw the chain at several lengths while it grew)."""
+really have overlapped the run (they saw the chain at several lengths while it grew). The run
+signs checkpoints (every 25 entries), and once its log holds one, each verification is the
+auditor's `audit verify --checkpoint`: the chain walk, then the chain against the signed
+heads, in one snapshot; it must raise no alarm either."""
 
 from __future__ import annotations
 
@@ -16,9 +19,16 @@ import pytest
 from sqlalchemy import inspect, text
 
 from scomm.audit.chain import verify_database
+from scomm.audit.checkpoints import (
+    describe,
+    generate_keys,
+    load_public_key,
+    read_log,
+    verify_anchored,
+)
 from scomm.store.db import Database
 
-RUN = ["--seed", "5", "--bookings", "40", "--population", "20", "--engine", "baseline"]
+RUN = ["--seed", "5", "--bookings", "30", "--population", "20", "--engine", "baseline"]
 RUN += ["--compression", "NONE", "--fingers", "2"]
 
 
@@ -34,13 +44,23 @@ def _chain_exists(url: str, database: Database | None) -> Database | None:
 
 def _verify_while_running(url: str, log: Path) -> None:
     database: Database | None = None
+    private, public_path = generate_keys(log.parent / "keys")
+    public = load_public_key(public_path)
+    checkpoints = log.parent / "checkpoints.jsonl"
+    env = os.environ | {
+        "SCOMM_AUDIT_KEY": str(private),
+        "SCOMM_CHECKPOINT_LOG": str(checkpoints),
+        "SCOMM_CHECKPOINT_EVERY": "25",
+    }
     with log.open("w") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "scomm", "ops", "run-world", "--database", url, *RUN],
             stdout=subprocess.DEVNULL,
             stderr=err,
+            env=env,
         )
     lengths: list[int] = []
+    anchored_lengths: list[int] = []
     alarms: list[str] = []
     try:
         while process.poll() is None:
@@ -48,13 +68,20 @@ def _verify_while_running(url: str, log: Path) -> None:
             if database is None or not inspect(database.engine).has_table("audit_head"):
                 time.sleep(0.05)
                 continue
-            result = verify_database(database)
-            lengths.append(result.entries)
-            if not result.ok:
-                alarms.append(f"at {result.entries} entries: {result.problem}")
+            if checkpoints.exists() and read_log(checkpoints):
+                chain, anchored = verify_anchored(database, checkpoints, public)
+                if anchored is not None and not anchored.ok:
+                    alarms.append(f"at {chain.entries} entries: {anchored.problem}")
+                elif chain.ok:
+                    anchored_lengths.append(chain.entries)
+            else:
+                chain = verify_database(database)
+            lengths.append(chain.entries)
+            if not chain.ok:
+                alarms.append(f"at {chain.entries} entries: {chain.problem}")
         assert process.returncode == 0, log.read_text()[-2000:]
         database = database or Database(url)
-        final = verify_database(database)
+        final, anchored = verify_anchored(database, checkpoints, public)
     finally:
         if process.poll() is None:
             process.kill()
@@ -62,8 +89,11 @@ def _verify_while_running(url: str, log: Path) -> None:
             database.dispose()
     assert alarms == [], alarms
     assert final.ok and final.entries > 0
+    assert anchored is not None and anchored.ok and anchored.unanchored == 0, describe(anchored)
     growing = sorted({n for n in lengths if 0 < n < final.entries})
     assert len(growing) >= 3, f"the verifications did not overlap the run: {lengths[:20]}"
+    signed = sorted({n for n in anchored_lengths if 0 < n < final.entries})
+    assert len(signed) >= 2, f"no anchored verification overlapped the run: {anchored_lengths}"
 
 
 def test_verify_in_a_loop_beside_a_sqlite_run_sees_no_alarm(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scomm.audit.checkpoints import PRIVATE_KEY_FILE, generate_keys
+from scomm.audit.checkpoints import PRIVATE_KEY_FILE, generate_keys, require_new_log
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.options import (
@@ -52,6 +52,8 @@ def demo(
     replaced = "SCOMM_DATABASE_URL" not in os.environ
     if replaced:
         db_file = out / "scomm.db"
+        # a configured log signs another chain: refused before the old database goes
+        _require_new_log(settings, sqlite_url(db_file.resolve()))
         out.mkdir(parents=True, exist_ok=True)
         _remove_sqlite(db_file)
         settings = load_settings(seed=seed, database_url=sqlite_url(db_file.resolve()))
@@ -100,8 +102,9 @@ def simulate(
     url = database or os.environ.get("SCOMM_DATABASE_URL") or None
     if url is None:
         db_file = out / "scomm.db"
-        _remove_sqlite(db_file)
         url = sqlite_url(db_file.resolve())
+        _require_new_log(load_settings(database_url=url), url)
+        _remove_sqlite(db_file)
     settings = load_settings(database_url=url)
     began = time.monotonic()
     with progress_bars(console) as progress:
@@ -130,6 +133,15 @@ def demo_anchor(settings: Settings, out: Path, replaced: bool) -> Settings:
     if replaced:
         log.unlink(missing_ok=True)
     return replace(settings, audit_key=keys / PRIVATE_KEY_FILE, checkpoint_log=log)
+
+
+def _require_new_log(settings: Settings, url: str) -> None:
+    """With a configured signing key, refuse to replace the database while the configured
+    checkpoint log signs a chain: the new database's chain would not extend it (each
+    database needs its own log). The demo's own log (no key configured) is replaced with
+    the database instead (`demo_anchor`)."""
+    if settings.audit_key is not None:
+        require_new_log(settings.checkpoint_log, url)
 
 
 def _remove_sqlite(db_file: Path) -> None:
