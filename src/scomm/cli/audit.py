@@ -11,7 +11,14 @@ import typer
 from rich.markup import escape
 
 from scomm.audit.chain import verify_database
-from scomm.audit.checkpoints import CLOSED, Anchor, describe, generate_keys, verifying_key
+from scomm.audit.checkpoints import (
+    CLOSED,
+    Anchor,
+    describe,
+    generate_keys,
+    unanchored_line,
+    verifying_key,
+)
 from scomm.audit.checkpoints import verify_anchored as verify_with_checkpoints
 from scomm.audit.reconcile import reconcile_database
 from scomm.cli.console import console
@@ -83,9 +90,7 @@ def audit_verify(
             f"audit chain does not extend its signed checkpoints{where}: {anchored.problem}"
         )
     if strict and anchored.unanchored:
-        raise CheckFailed(
-            f"{anchored.unanchored} entries after the last signed checkpoint are not yet anchored"
-        )
+        raise CheckFailed(unanchored_line(anchored))
     console.print(f"audit chain intact: {chain.entries} entries")
     console.print(escape(describe(anchored)))
 
