@@ -162,8 +162,15 @@ def append_raw(db: Database, kind: str, name: str, payload: str) -> int:
         digest = entry_hash(previous, seq, at, kind, name, "federal", "", payload)
         session.add(
             AuditEntryRow(
-                seq=seq, recorded_at=at, kind=kind, name=name, actor="federal", case_id="",
-                payload=payload, prev_hash=previous, entry_hash=digest,
+                seq=seq,
+                recorded_at=at,
+                kind=kind,
+                name=name,
+                actor="federal",
+                case_id="",
+                payload=payload,
+                prev_hash=previous,
+                entry_hash=digest,
             )  # fmt: skip
         )
         assert head is not None
@@ -182,8 +189,15 @@ def append_raw(db: Database, kind: str, name: str, payload: str) -> int:
         (
             "switch",
             "SWITCH_C",
-            json.dumps({"setting_id": 99, "ori": "CA0010000", "enabled": False,
-                        "effective_from": "last tuesday", "reason": "x"}),
+            json.dumps(
+                {
+                    "setting_id": 99,
+                    "ori": "CA0010000",
+                    "enabled": False,
+                    "effective_from": "last tuesday",
+                    "reason": "x",
+                }
+            ),
             "a field it carries is not what the entry needs",
         ),  # fmt: skip
         ("case_state", "x", '{"to": ["a"]}', None),  # a case the log never opened

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-
 from sqlalchemy.orm import Session
 
 from scomm.audit.chain import Verification, verify_database
