@@ -252,3 +252,24 @@ def test_an_odd_entry_appended_by_the_flows_own_append_is_named_too(copy: Path) 
         "it has no 'lodged_at'"
     ]
     assert seq < odd_seq  # the first: a case the log never opened, nothing to replay onto
+
+
+def test_an_id_of_another_type_is_compared_as_text_not_an_error() -> None:
+    from scomm.audit.reconcile import compare, rebuild
+
+    def entry(seq: int, kind: str, name: str, payload: object) -> AuditEntryRow:
+        return AuditEntryRow(
+            seq=seq, recorded_at=START, kind=kind, name=name, actor="ice", case_id="case-1",
+            payload=json.dumps(payload),
+        )  # fmt: skip
+
+    rows = [
+        entry(1, "booking", "BOOKED", {"tcn": "T-1", "ori": "CA0010000"}),
+        entry(2, "case_state", "detainer_lodged", {"to": "detainer_lodged", "detainer": {
+            "detainer_id": 7, "form": "I-247A", "lodged_at": "2011-06-01T00:00:00",
+            "decided_by": "ice"}}),
+    ]  # fmt: skip
+    stored = {"switch_settings": {}, "cases": {}, "detainers": {"D-1": {"case_id": "case-1"}}}
+    lines = [d.describe() for d in compare(rebuild(rows), stored).disagreements]
+    assert "detainers 7: missing row (audit entry 2 records it)" in lines
+    assert "detainers D-1: extra row (no audit entry records it)" in lines

@@ -253,7 +253,7 @@ def _case_state(out: Rebuilt, row: AuditEntryRow, p: dict[str, Any]) -> None:
             out.unrecorded(row.seq)
             out.unrecorded_detainers.add(row.case_id)
             return
-        out.detainers[d["detainer_id"]] = {
+        out.detainers[str(d["detainer_id"])] = {
             "case_id": row.case_id,
             "form": d["form"],
             "lodged_at": _moment(d["lodged_at"]),
