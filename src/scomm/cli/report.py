@@ -59,7 +59,9 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
                 )
         summary = summarise(session).as_dict()
     # null: published from the chain alone, which whoever writes the database can rewrite
-    summary["anchor"] = published(anchored, key) if anchored is not None and key else None
+    summary["anchor"] = (
+        published(anchored, key) if anchored is not None and key is not None else None
+    )
     print_summary(summary)
     if anchored is not None and key is not None:
         console.print(escape(describe(anchored)))
