@@ -20,7 +20,7 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     ├── FormError                           scomm.forms.errors
     │     NoDetainerForm (also LookupError), FormConditionNotMet (also ValueError)
     ├── StoreError                          scomm.store.errors
-    │     DatabaseNotFound, RecordNotFound (also LookupError)
+    │     DatabaseNotFound, SchemaNotCurrent, RecordNotFound (also LookupError)
     ├── AuditError                          scomm.audit.errors
     │     KeyFileError, CheckpointLogError
     ├── BusError                            scomm.bus.errors

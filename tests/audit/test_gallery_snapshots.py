@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from scomm.audit.chain import verify
+from scomm.audit import chain
+from scomm.audit.chain import entry_hash, verify
 from scomm.audit.gallery_snapshots import load_gallery, recorded_hash, save_snapshot
 from scomm.biometrics.index.finger_arrays import snapshot_sha256
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
@@ -26,7 +28,7 @@ from scomm.domain.records import Repository
 from scomm.sim.synth import minutiae_sets
 from scomm.sim.synth.pair_coder import synthetic_pair_coder
 from scomm.store.db import Database
-from scomm.store.models import AuditEntryRow
+from scomm.store.models import AuditEntryRow, AuditHeadRow
 from scomm.store.templates import gallery_generation, store_templates
 from scomm.system import System, baseline_context
 
@@ -328,3 +330,152 @@ def test_a_system_starts_on_a_snapshot_only_where_the_chain_vouches_for_it(
         assert len(audited(third.db, "gallery")) == entries
     finally:
         third.close()
+
+
+# --- what is hashed is what is used; the latest record, not the generation row, decides ------
+
+
+def overwrite_in_place(path: Path) -> None:
+    """Zero an array file's data where it lies (same file, same size, no truncation): what a
+    memory-mapped array would see at once."""
+    with path.open("r+b") as file:
+        version = np.lib.format.read_magic(file)
+        assert version == (1, 0)
+        np.lib.format.read_array_header_1_0(file)
+        start = file.tell()
+        size = path.stat().st_size - start
+        file.write(b"\0" * size)
+
+
+def test_restore_returns_the_hash_of_the_bytes_it_took(db: Database, tmp_path: Path) -> None:
+    snapshots = tmp_path / "galleries"
+    store(db, range(2))
+    load(db, snapshots, CountingCodec())
+    folder = snapshots / "criminal"
+    gallery = new_gallery()
+    meta, content = gallery.restore(folder)
+    assert content == snapshot_sha256(folder) == (folder / "content.sha256").read_text().strip()
+    assert meta["generation"] == 2 and len(gallery) == 2
+    assert not isinstance(gallery.arrays.minutiae, np.memmap)  # in memory, not mapped
+
+
+def test_a_snapshot_file_changed_after_the_load_changes_nothing_it_answers(
+    db: Database, tmp_path: Path
+) -> None:
+    snapshots = tmp_path / "galleries"
+    store(db, range(3))
+    codec = CountingCodec()
+    load(db, snapshots, codec)
+    count, gallery = load(db, snapshots, codec)  # vouched for: built from the snapshot
+    assert count == 3 and codec.calls == 30
+    before = [(c.identity_id, c.fused_score) for c in gallery.search(person(1)).candidates]
+    assert before[0][0] == "F1"
+    folder = snapshots / "criminal"
+    for name in ("minutiae.npy", "codes.npy"):  # after the check: the live gallery's files
+        overwrite_in_place(folder / name)
+    after = [(c.identity_id, c.fused_score) for c in gallery.search(person(1)).candidates]
+    assert after == before
+
+
+def test_an_older_recorded_snapshot_put_back_with_the_generation_lowered_is_not_used(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    snapshots = tmp_path / "galleries"
+    folder = snapshots / "criminal"
+    store(db, range(3))
+    codec = CountingCodec()
+    load(db, snapshots, codec)  # generation 3: saved and recorded
+    old = snapshot_sha256(folder)
+    shutil.copytree(folder, tmp_path / "kept")
+    store(db, range(3, 5))
+    load(db, snapshots, codec)  # generation 5: saved and recorded
+    latest = snapshot_sha256(folder)
+    with db.sessions() as session:
+        assert recorded_hash(session, CRIMINAL, 3, ENGINE) == old  # the chain did record it
+    # the rollback: the older snapshot put back, the generation row lowered to match it
+    shutil.rmtree(folder)
+    shutil.copytree(tmp_path / "kept", folder)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE gallery_generations SET generation = 3"))
+    calls = codec.calls
+    with caplog.at_level(logging.WARNING, logger="scomm.audit.gallery_snapshots"):
+        count, gallery = load(db, snapshots, codec)
+    assert count == 5 and codec.calls == calls + 50  # built from the rows: F3, F4 kept
+    assert top(gallery, 4) == "F4"
+    assert "recorded last for criminal" in caplog.text and "at generation 5" in caplog.text
+    ((name, _, payload),) = audited(db, "alarm")
+    assert name == "GALLERY_SNAPSHOT_MISMATCH"
+    assert (payload["expected_sha256"], payload["found_sha256"]) == (latest, old)
+    assert payload["generation"] == 3
+
+
+def test_a_snapshot_whose_generation_differs_from_its_latest_record_is_not_used(
+    db: Database, tmp_path: Path
+) -> None:
+    # The latest entry records this very content, but at another generation than the
+    # repository's (a forged entry, or a lowered row): not vouched for.
+    snapshots = tmp_path / "galleries"
+    store(db, range(2))
+    codec = CountingCodec()
+    load(db, snapshots, codec)
+    digest = snapshot_sha256(snapshots / "criminal")
+    with db.sessions() as session:
+        chain.append(
+            session, recorded_at=AT, kind="gallery", name="GALLERY_SNAPSHOT", actor="system",
+            case_id="", payload={"repository": "criminal", "generation": 7, "engine": ENGINE,
+                                 "content_sha256": digest, "identities": 2},
+        )  # fmt: skip
+        session.commit()
+    count, _ = load(db, snapshots, codec)
+    assert count == 2 and codec.calls == 40  # rebuilt from the rows
+    assert [name for name, *_ in audited(db, "alarm")] == ["GALLERY_SNAPSHOT_MISMATCH"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps(
+            {"repository": "criminal", "engine": ENGINE, "generation": "2", "content_sha256": 5}
+        ),
+        json.dumps({"repository": "criminal", "engine": ENGINE, "generation": 2}),
+    ],  # fmt: skip
+)
+def test_an_odd_snapshot_entry_is_no_record_and_no_failed_start(
+    db: Database, tmp_path: Path, payload: str
+) -> None:
+    snapshots = tmp_path / "galleries"
+    store(db, range(2))
+    codec = CountingCodec()
+    load(db, snapshots, codec)  # saved and recorded
+    with db.sessions() as session:  # a well-hashed entry that is not what save_snapshot writes
+        head = session.get(AuditHeadRow, 1)
+        assert head is not None
+        seq = head.seq + 1
+        digest = entry_hash(head.entry_hash, seq, AT, "gallery", "GALLERY_SNAPSHOT", "system",
+                            "", payload)  # fmt: skip
+        session.add(
+            AuditEntryRow(
+                seq=seq,
+                recorded_at=AT,
+                kind="gallery",
+                name="GALLERY_SNAPSHOT",
+                actor="system",
+                case_id="",
+                payload=payload,
+                prev_hash=head.entry_hash,
+                entry_hash=digest,
+            )  # fmt: skip
+        )
+        head.seq, head.entry_hash = seq, digest
+        session.commit()
+    count, gallery = load(db, snapshots, codec)  # no error, whatever the entry holds
+    assert count == 2 and top(gallery, 1) == "F1"
+    with db.sessions() as session:
+        assert verify(session).ok
+    count, _ = load(db, snapshots, codec)  # the next start: a snapshot recorded after it
+    assert count == 2
+    calls = codec.calls
+    load(db, snapshots, codec)
+    assert codec.calls == calls  # used: no row decoded

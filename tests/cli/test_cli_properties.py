@@ -7,6 +7,10 @@ simulator's entry points are replaced by a stand-in that ends the command where 
 would begin (exit 0): minutes of simulation per example are not what this test is about, and
 the simulator has its own tests (tests/sim, tests/cli/test_simulate.py, test_ops_cli.py).
 Everything else, the databases included, is real: a throwaway SQLite database per example.
+The environment is scomm's own for each example: the anchoring settings of the machine that
+runs the tests (a real signing key and log, in CI say) are cleared, and some examples get a
+bad one instead (a missing or garbled key file, a log that is a folder, a cadence that is no
+number), which must be one line too.
 """
 
 from __future__ import annotations
@@ -249,6 +253,55 @@ def simulator_stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(f"{module}.{name}", stand_in)
 
 
+# The settings scomm reads from the environment: none of the test machine's reaches a command.
+CLEARED: dict[str, str | None] = {
+    "SCOMM_AUDIT_KEY": None,
+    "SCOMM_AUDIT_PUBLIC_KEY": None,
+    "SCOMM_CHECKPOINT_LOG": None,
+    "SCOMM_CHECKPOINT_HOOK": None,
+    "SCOMM_CHECKPOINT_EVERY": None,
+    "SCOMM_DATABASE_URL": None,
+    "SCOMM_ENGINE": None,
+}
+KEY, LOG = "{KEY}", "{LOG}"  # a real signing key (made once), a checkpoint log path
+# Bad anchoring settings: each must give one line and exit 2 where a command reads it.
+ENV_FAULTS: dict[str, dict[str, str]] = {
+    "missing key file": {"SCOMM_AUDIT_KEY": MISSING, "SCOMM_CHECKPOINT_LOG": LOG},
+    "garbled key file": {"SCOMM_AUDIT_KEY": FILE, "SCOMM_CHECKPOINT_LOG": LOG},
+    "garbled public key": {"SCOMM_AUDIT_PUBLIC_KEY": FILE, "SCOMM_CHECKPOINT_LOG": LOG},
+    "log is a folder": {"SCOMM_AUDIT_KEY": KEY, "SCOMM_CHECKPOINT_LOG": DIR},
+    "cadence no number": {"SCOMM_CHECKPOINT_EVERY": "often"},
+    "cadence zero": {"SCOMM_CHECKPOINT_EVERY": "0"},
+}
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("keys") / "keys"
+    made = runner.invoke(app, ["audit", "keygen", "--out", str(folder)], env=CLEARED)
+    assert made.exit_code == 0, made.output
+    return folder / "audit-signing-key.pem"
+
+
+def environment(
+    where: dict[str, str], key: Path, fault: str | None = None
+) -> dict[str, str | None]:
+    """The example's environment: scomm's settings cleared, then `fault`'s bad ones."""
+    env: dict[str, str | None] = {
+        **CLEARED,
+        "SCOMM_DATABASE_URL": where[DB],
+        "COLUMNS": "200",
+        "SCOMM_DEBUG": None,
+        "HOME": where["here"],  # a command that keeps files in ~ (a key, say) keeps them here
+        "XDG_CONFIG_HOME": None,
+        "XDG_DATA_HOME": None,
+    }
+    places = {**where, KEY: str(key), LOG: str(Path(where["here"]) / "checkpoints.jsonl")}
+    for name, value in ENV_FAULTS.get(fault or "", {}).items():
+        env[name] = filled([value], places)[0]
+    return env
+
+
 def workspace(root: Path, template: Path) -> dict[str, str]:
     """A fresh folder with a database, a file, an empty folder; the placeholders' values."""
     here = Path(tempfile.mkdtemp(dir=root))
@@ -308,21 +361,59 @@ def test_no_command_line_gives_a_traceback_or_a_password(
     simulator_stubbed: None,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    signing_key: Path,
 ) -> None:
     args = data.draw(command_lines(path), label="args")
+    fault = data.draw(st.sampled_from([None] * 6 + sorted(ENV_FAULTS)), label="environment")
     where = workspace(tmp_path, template)
     monkeypatch.chdir(where["here"])  # defaults such as demo-out/ land in the example's folder
     real = filled(args, where)
-    env = {
-        "SCOMM_DATABASE_URL": where[DB],
-        "COLUMNS": "200",
-        "SCOMM_DEBUG": None,
-        "HOME": where["here"],  # a command that keeps files in ~ (a key, say) keeps them here
-        "XDG_CONFIG_HOME": None,
-        "XDG_DATA_HOME": None,
-    }
-    result = runner.invoke(app, real, env=env)
+    result = runner.invoke(app, real, env=environment(where, signing_key, fault))
+    check_outcome(real, result)  # a bad setting too: one line, never an internal error
+
+
+# Commands that read the anchoring settings (with the database given: `switches show`
+# reads none), each with what it needs to get to them.
+ANCHORED_COMMANDS = [
+    ["switches", "set", "--ori", ORI, "--switch", "C", "--off", "--effective", "2011-06-01",
+     "--by", "jurisdiction", "--reason", "vote", "-d", DB],
+    ["report", "-d", DB],
+    ["audit", "reconcile", "-d", DB],
+    ["audit", "checkpoint", "-d", DB],
+]  # fmt: skip
+
+
+# only the commands that verify read the public key (a write signs with the private one)
+VERIFYING = ("report", "reconcile")
+
+
+@pytest.mark.parametrize(
+    ("fault", "args"),
+    [
+        (fault, args)
+        for fault in sorted(ENV_FAULTS)
+        for args in ANCHORED_COMMANDS
+        if fault != "garbled public key" or args[1] in VERIFYING or args[0] in VERIFYING
+    ],
+    ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else value,
+)
+def test_a_bad_anchoring_setting_is_one_line_and_exit_2(
+    args: list[str],
+    fault: str,
+    template: Path,
+    signing_key: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    where = workspace(tmp_path, template)
+    monkeypatch.chdir(where["here"])
+    real = filled(args, where)
+    before = Path(where["here"], "scomm.db").read_bytes()
+    result = runner.invoke(app, real, env=environment(where, signing_key, fault))
     check_outcome(real, result)
+    assert result.exit_code == 2, (fault, result.stdout, result.stderr)
+    if args[0] == "switches":  # refused before the change: nothing written
+        assert Path(where["here"], "scomm.db").read_bytes() == before
 
 
 def test_every_count_has_a_bound() -> None:

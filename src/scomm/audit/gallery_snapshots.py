@@ -6,19 +6,24 @@ snapshot whose files were changed (two identity ids swapped, one byte altered) w
 IDENT and CJIS results to the wrong person.  So every snapshot saved is recorded in the
 chain, in the transaction of the caller (an audit entry `gallery`/`GALLERY_SNAPSHOT` with
 its repository, generation, engine, content hash and number of identities), and a snapshot
-is used on load only when its files' content hash, computed again, is the one the latest
-such entry for its repository, generation and engine records.  Otherwise it is not used,
-the gallery is rebuilt from the rows and saved again; where the chain recorded a snapshot
-of this generation and engine but the folder holds other content (or no longer reads), a
-warning is logged and an `alarm`/`GALLERY_SNAPSHOT_MISMATCH` entry names the repository,
-the folder and both hashes.
+is used on load only when the content hash of the bytes it was built from is the one the
+LATEST such entry for its repository and engine records (whatever its generation), and
+that entry's generation is the repository's current one: an older snapshot the chain once
+recorded, put back with the generation row lowered to match it, is not used.  Otherwise
+it is not used, the gallery is rebuilt from the rows and saved again; where the chain
+recorded a snapshot for this repository and engine but the folder holds other content (or
+no longer reads), a warning is logged and an `alarm`/`GALLERY_SNAPSHOT_MISMATCH` entry
+names the repository, the folder and both hashes.  An entry that is not what
+`save_snapshot` writes (its payload not JSON, its generation or hash of another type) is
+no record: the snapshot is rebuilt and recorded again, never a failed start.
 
 The hash covers every file of the snapshot, its header (coder, image size, generation,
-engine) included, all but the seal that holds it (`SnapshotGallery.snapshot_sha256`): one
-pass at hashlib's speed, which every start that uses a snapshot pays (it reads the files a
-memory-mapped load would otherwise page in only when searched).  A snapshot whose header
-claims another generation or engine is stale and not used, without an alarm (the chain
-is not asked about it).
+engine) included, all but the seal that holds it (`SnapshotGallery.snapshot_sha256`).  The
+load reads each file into memory once, hashes those bytes and builds the gallery from them
+(`SnapshotGallery.restore`): what is hashed is what is used, and a file changed after the
+check changes nothing (no file stays memory-mapped).  A snapshot whose header claims
+another generation or engine is stale and not used, without an alarm (the chain is not
+asked about it).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,13 +58,23 @@ MISMATCH = "GALLERY_SNAPSHOT_MISMATCH"
 ACTOR = "system"
 
 
-def recorded_hash(
-    session: Session, repository: Repository, generation: int, engine: str
-) -> str | None:
-    """The content hash the latest `GALLERY_SNAPSHOT` entry for `repository`, `generation`
-    and `engine` records; None when the chain records no such snapshot."""
-    payloads = session.scalars(
-        select(AuditEntryRow.payload)
+@dataclass(frozen=True)
+class RecordedSnapshot:
+    """What a `GALLERY_SNAPSHOT` entry records of a snapshot."""
+
+    seq: int
+    generation: int
+    content_sha256: str
+
+
+def _recorded(
+    session: Session, repository: Repository, engine: str
+) -> Iterator[RecordedSnapshot | None]:
+    """The `GALLERY_SNAPSHOT` entries for `repository` and `engine`, latest first; None for
+    one whose generation or hash is not what `save_snapshot` writes. An entry whose payload
+    is not a JSON object names no repository: it is passed over."""
+    rows = session.execute(
+        select(AuditEntryRow.seq, AuditEntryRow.payload)
         .where(
             AuditEntryRow.case_id == "",  # indexed: entries outside any case are few
             AuditEntryRow.kind == SNAPSHOT_KIND,
@@ -65,14 +82,40 @@ def recorded_hash(
         )
         .order_by(AuditEntryRow.seq.desc())
     )
-    for text in payloads:
-        payload = json.loads(text)
-        if (
-            payload.get("repository") == repository.value
-            and payload.get("generation") == generation
-            and payload.get("engine") == engine
-        ):
-            return str(payload.get("content_sha256"))
+    for seq, text in rows:
+        try:
+            payload = json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(payload, dict):
+            continue
+        if payload.get("repository") != repository.value or payload.get("engine") != engine:
+            continue
+        generation, content = payload.get("generation"), payload.get("content_sha256")
+        if type(generation) is not int or not isinstance(content, str):
+            log.warning("audit entry %d records no usable gallery snapshot: %s", seq, text[:200])
+            yield None
+            continue
+        yield RecordedSnapshot(seq, generation, content)
+
+
+def latest_snapshot(
+    session: Session, repository: Repository, engine: str
+) -> RecordedSnapshot | None:
+    """The snapshot the latest `GALLERY_SNAPSHOT` entry for `repository` and `engine`
+    records, whatever its generation; None when the chain records none (or that entry is
+    odd: no record to vouch for a snapshot)."""
+    return next(_recorded(session, repository, engine), None)
+
+
+def recorded_hash(
+    session: Session, repository: Repository, generation: int, engine: str
+) -> str | None:
+    """The content hash the latest `GALLERY_SNAPSHOT` entry for `repository`, `generation`
+    and `engine` records; None when the chain records no such snapshot."""
+    for recorded in _recorded(session, repository, engine):
+        if recorded is not None and recorded.generation == generation:
+            return recorded.content_sha256
     return None
 
 
@@ -99,7 +142,11 @@ def save_snapshot(
     if folder.is_dir():  # scomm's own folder: nothing but the snapshot written now stays in it
         shutil.rmtree(folder)
     content_sha256 = gallery.save(folder, {"generation": generation, "engine": engine})
-    if recorded_hash(session, repository, generation, engine) != content_sha256:
+    latest = latest_snapshot(session, repository, engine)
+    if latest is None or (latest.generation, latest.content_sha256) != (
+        generation,
+        content_sha256,
+    ):
         chain.append(
             session,
             recorded_at=recorded_at,
@@ -157,13 +204,14 @@ def _vouched(
     recorded_at: datetime,
 ) -> bool:
     """Restore the snapshot in `folder` into `gallery`; True when it may be used."""
-    recorded = recorded_hash(session, repository, generation, engine)
+    latest = latest_snapshot(session, repository, engine)
     meta: dict[str, Any] | None
+    found: str | None
     problem = ""
     try:
-        meta = gallery.restore(folder)
+        meta, found = gallery.restore(folder)  # the hash of exactly the bytes restored
     except (ValueError, OSError) as error:  # SnapshotError is a ValueError
-        meta, problem = None, str(error)
+        meta, found, problem = None, getattr(error, "content_sha256", None), str(error)
     current = meta is not None and (meta.get("generation"), meta.get("engine")) == (
         generation,
         engine,
@@ -171,29 +219,37 @@ def _vouched(
     if meta is not None and not current:  # another generation or engine: the usual case
         log.info("gallery snapshot %s is stale; rebuilding from the database", folder)
         return False
-    if recorded is None:
+    if latest is None:
         log.warning(
             "gallery snapshot %s not used: %s",
             folder,
             problem if meta is None else "no audit entry records it",
         )
         return False
-    found = gallery.snapshot_sha256(folder)
-    if found == recorded:
-        if meta is not None:
+    if found is None:  # not even read: what it holds, for the alarm
+        try:
+            found = gallery.snapshot_sha256(folder)
+        except OSError as error:
+            found = f"unreadable ({error.strerror})"
+    if found == latest.content_sha256:
+        if meta is not None and latest.generation == generation:
             return True
-        # the recorded snapshot, unchanged, but not for this gallery (another pair coder)
-        log.warning("gallery snapshot %s not used: %s", folder, problem)
-        return False
+        if meta is None:
+            # the recorded snapshot, unchanged, but not for this gallery (another pair coder)
+            log.warning("gallery snapshot %s not used: %s", folder, problem)
+            return False
     log.warning(
         "gallery snapshot %s not used: its content hash %s is not the %s the audit chain "
-        "recorded for %s generation %d (%s); rebuilding from the database",
+        "recorded last for %s (%s), at generation %d (entry %d), for generation %d now; "
+        "rebuilding from the database",
         folder,
         found,
-        recorded,
+        latest.content_sha256,
         repository.value,
-        generation,
         engine,
+        latest.generation,
+        latest.seq,
+        generation,
     )
     chain.append(
         session,
@@ -207,7 +263,7 @@ def _vouched(
             "folder": str(folder),
             "generation": generation,
             "engine": engine,
-            "expected_sha256": recorded,
+            "expected_sha256": latest.content_sha256,
             "found_sha256": found,
         },
     )

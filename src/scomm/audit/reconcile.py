@@ -124,10 +124,11 @@ class Disagreement:
     rebuilt: Any = None
     seq: int | None = None  # the entry that records the row (a missing row)
     note: str = ""  # what is wrong, where no field/value pair says it
+    problem: str = ""  # an audit entry that cannot be replayed: why ("audit_log", "entry N")
 
     def describe(self) -> str:
-        if self.note:
-            return f"{self.table} {self.key}: {self.note}"
+        if self.note or self.problem:
+            return f"{self.table} {self.key}: {self.note or self.problem}"
         if self.field:
             return (
                 f"{self.table} {self.key}: {self.field} is {_show(self.stored)}, "
@@ -164,6 +165,9 @@ class Rebuilt:
     unrecorded_detainers: set[str] = field(default_factory=set)
     # the messages queued and what the dispatcher recorded of their delivery
     messages: MessageLog = field(default_factory=lambda: MessageLog())
+    # entries that hash well but cannot be replayed (a payload that is not JSON, a field
+    # missing or of the wrong type): each a disagreement naming the entry
+    odd: list[Disagreement] = field(default_factory=list)
 
     def unrecorded(self, seq: int) -> None:
         if self.first_unrecorded is None:
@@ -171,17 +175,42 @@ class Rebuilt:
 
 
 def rebuild(rows: Iterable[AuditEntryRow]) -> Rebuilt:
-    """Replay the audit entries, in chain order, onto empty tables."""
+    """Replay the audit entries, in chain order, onto empty tables. An entry that cannot be
+    replayed (its chain hash may be sound: whoever wrote it hashed it) is named in `odd`,
+    never an error: what it would have changed is left as the entries before made it."""
     out = Rebuilt()
     for row in rows:
         out.entries += 1
-        payload = json.loads(row.payload)
-        if not isinstance(payload, dict):
-            continue
         handler = _HANDLERS.get(row.kind)
-        if handler is not None:
+        try:
+            payload = json.loads(row.payload)
+        except (ValueError, RecursionError):  # every entry's payload is JSON when written
+            out.odd.append(_odd(row, "its payload is not JSON"))
+            continue
+        if handler is None:
+            continue
+        if not isinstance(payload, dict):
+            out.odd.append(_odd(row, "its payload is not a JSON object"))
+            continue
+        try:
             handler(out, row, payload)
+        except (LookupError, TypeError, ValueError, AttributeError) as error:
+            out.odd.append(_odd(row, _why(error)))
     return out
+
+
+def _odd(row: AuditEntryRow, why: str) -> Disagreement:
+    return Disagreement(
+        "audit_log",
+        f"entry {row.seq}",
+        problem=f"{row.kind} entry {row.name!r} cannot be replayed: {why}",
+    )
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"it has no {error.args[0]!r}" if error.args else "a field is missing"
+    return f"a field it carries is not what the entry needs ({' '.join(str(error).split())})"
 
 
 def _switch(out: Rebuilt, row: AuditEntryRow, p: dict[str, Any]) -> None:
@@ -238,7 +267,7 @@ def _case_state(out: Rebuilt, row: AuditEntryRow, p: dict[str, Any]) -> None:
             out.unrecorded(row.seq)
             out.unrecorded_detainers.add(row.case_id)
             return
-        out.detainers[d["detainer_id"]] = {
+        out.detainers[str(d["detainer_id"])] = {
             "case_id": row.case_id,
             "form": d["form"],
             "lodged_at": _moment(d["lodged_at"]),
@@ -345,6 +374,7 @@ def _fields(row: object, names: tuple[str, ...]) -> dict[str, Any]:
 
 def compare(rebuilt: Rebuilt, tables: dict[str, Rows]) -> Reconciliation:
     result = Reconciliation(entries=rebuilt.entries, first_unrecorded=rebuilt.first_unrecorded)
+    result.disagreements.extend(rebuilt.odd)
     expected = {
         "switch_settings": (rebuilt.switch_settings, SWITCH_FIELDS),
         "cases": (rebuilt.cases, CASE_FIELDS),
@@ -383,14 +413,20 @@ def reconcile(session: Session, batch: int = 5000) -> Reconciliation:
 
 
 def reconcile_database(
-    db: Database, batch: int = 5000
+    db: Database,
+    batch: int = 5000,
+    vouch: Callable[[Session, Verification], object] | None = None,
 ) -> tuple[Verification, Reconciliation | None]:
     """Verify the chain, then reconcile, in one consistent snapshot of `db`: a broken chain
-    is no ground to rebuild from (None then)."""
+    is no ground to rebuild from (None then). `vouch` runs in that snapshot once the chain
+    verifies, before anything is rebuilt (the comparison with signed checkpoints, say): it
+    raises to refuse the chain."""
     with consistent_snapshot(db) as session:
         verification = verify(session, batch)
         if not verification.ok:
             return verification, None
+        if vouch is not None:
+            vouch(session, verification)
         return verification, reconcile(session, batch)
 
 

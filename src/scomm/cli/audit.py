@@ -9,13 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from sqlalchemy.orm import Session
 
-from scomm.audit.chain import verify_database
+from scomm.audit.chain import Verification, verify_database
 from scomm.audit.checkpoints import (
     CLOSED,
     Anchor,
+    AnchorCheck,
+    compare,
     describe,
     generate_keys,
+    read_log,
     unanchored_line,
     verifying_key,
 )
@@ -32,6 +36,10 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 NO_KEY = (
     "no audit signing key configured: set SCOMM_AUDIT_KEY (and SCOMM_CHECKPOINT_LOG); "
     "`scomm audit keygen --out DIR` makes one"
+)
+NOT_ANCHORED = (
+    "not anchored: no checkpoint log configured (SCOMM_CHECKPOINT_LOG); "
+    "the rows were checked against the unanchored chain"
 )
 
 
@@ -145,14 +153,37 @@ def audit_reconcile(database: DatabaseUrl = None) -> None:
     notification request) those fields are unknown: they are counted as unchecked, never
     as agreeing. The outbox and processed_messages are checked against the message entries
     (payload digest, due moment, parties, deliveries, dead letters). Officer decisions,
-    bookings and the other tables are not reconciled."""
+    bookings and the other tables are not reconciled.
+
+    With a checkpoint log configured ($SCOMM_CHECKPOINT_LOG; the key as for `scomm report`),
+    the chain must also extend its signed checkpoints (in the same snapshot), or nothing is
+    rebuilt from it; without one, the output says the chain it used is not anchored."""
+    settings = load_settings()
+    log_path = settings.checkpoint_log
+    anchored: list[AnchorCheck] = []
+    vouch = None
+    if log_path is not None:
+        key = verifying_key(settings)
+        before = read_log(log_path)  # before the snapshot begins
+
+        def vouch(session: Session, chain: Verification) -> None:
+            check = compare(session, chain.entries, before, read_log(log_path), key)
+            if not check.ok:
+                where = f" at entry {check.first_bad_seq}" if check.first_bad_seq else ""
+                raise CheckFailed(
+                    f"refusing to reconcile: audit chain does not extend its signed "
+                    f"checkpoints{where}: {check.problem}"
+                )
+            anchored.append(check)
+
     with open_database(database) as db:
-        verification, result = reconcile_database(db)
+        verification, result = reconcile_database(db, vouch=vouch)
     if result is None:
         raise CheckFailed(
             f"audit chain broken at entry {verification.first_bad_seq}: "
             f"{verification.problem} (reconcile rebuilds only from an intact chain)"
         )
+    console.print(escape(describe(anchored[0])) if anchored else NOT_ANCHORED, soft_wrap=True)
     for disagreement in result.disagreements:
         console.print(escape(disagreement.describe()), soft_wrap=True)
     checked = ", ".join(f"{n} {table}" for table, n in result.rows.items())

@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from scomm.audit.checkpoints import Anchor
 from scomm.cli.errors import mask_passwords
 from scomm.config import load_settings
-from scomm.store.db import Database
-from scomm.store.errors import DatabaseNotFound
+from scomm.store.db import Database, alembic_config
+from scomm.store.errors import DatabaseNotFound, SchemaNotCurrent
+
+OLDER_SCHEMA = "database schema is older than this scomm: run `scomm db upgrade`"
 
 
 def database_url(option: str | None) -> str:
@@ -40,15 +44,23 @@ def require_existing(url: str) -> None:
         )
 
 
-def require_schema(url: str) -> None:
+def require_schema(url: str, *, current: bool = False) -> None:
     """Refuse a database without scomm's tables: migrating it would make an empty scomm
     database of it (inside someone else's, perhaps), and reading it would report nothing.
+    With `current` (a command that reads: it does not migrate), refuse one whose schema is
+    not this scomm's newest too: an older one lacks columns the command reads.
 
     It looks on a plain connection, before `Database` sets its SQLite pragmas (which would
     switch someone else's file to write-ahead logging)."""
     engine = create_engine(url)
     try:
-        tables = inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names()
+            found = (
+                set(MigrationContext.configure(connection).get_current_heads())
+                if current and "alembic_version" in tables
+                else set()
+            )
     finally:
         engine.dispose()
     if "alembic_version" not in tables:
@@ -56,6 +68,24 @@ def require_schema(url: str) -> None:
             f"not a scomm database: {masked(url)} has no scomm tables "
             "(`scomm db upgrade` creates them)"
         )
+    if current:
+        require_current(found)
+
+
+def require_current(found: set[str]) -> None:
+    """Refuse a schema at revisions `found` unless they are the newest this scomm knows."""
+    scripts = ScriptDirectory.from_config(alembic_config(""))
+    heads = set(scripts.get_heads())
+    if found == heads:
+        return
+    known = {script.revision for script in scripts.walk_revisions()}
+    if found - known:
+        revisions = ", ".join(sorted(found - known))
+        raise SchemaNotCurrent(
+            f"database schema (revision {revisions}) is newer than this scomm knows: "
+            "use the scomm that upgraded it"
+        )
+    raise SchemaNotCurrent(OLDER_SCHEMA)
 
 
 @contextmanager
@@ -64,11 +94,13 @@ def open_database(
 ) -> Iterator[Database]:
     """The database `--database` names, disposed of afterwards; by default it must exist.
     With `migrate` (the commands that write), a configured signing key signs an "open"
-    checkpoint of the audit chain's head first and a "closed" one afterwards."""
+    checkpoint of the audit chain's head first and a "closed" one afterwards. Without it
+    (the commands that read) nothing is migrated or signed, and a schema older than this
+    scomm's is refused in one line (`scomm db upgrade` brings it up)."""
     url = database_url(option)
     if must_exist:
         require_existing(url)
-        require_schema(url)
+        require_schema(url, current=not migrate)
     db = Database(url)
     anchor: Anchor | None = None
     try:

@@ -39,7 +39,7 @@ MAX_SEQ = 2**63 - 1  # the outbox's seq is a 64-bit integer
 @ops_app.command("dead-letters")
 def ops_dead_letters(database: DatabaseUrl = None) -> None:
     """List the messages the dispatcher gave up on: type, case, attempts, last error."""
-    with open_database(database, migrate=True) as db, db.sessions() as session:
+    with open_database(database) as db, db.sessions() as session:  # reads only
         rows = dead_letters.dead_letters(session)
     if not rows:
         console.print("no dead letters")
@@ -65,7 +65,7 @@ def ops_dead_letters(database: DatabaseUrl = None) -> None:
 def ops_alarms(database: DatabaseUrl = None) -> None:
     """List the alarms in the audit log (an outbox payload that differs from its audit entry,
     ...): seq, when, alarm, raised by, case, and each detail on a line of its own."""
-    with open_database(database, migrate=True) as db, db.sessions() as session:
+    with open_database(database) as db, db.sessions() as session:  # reads only
         rows = alarms.alarms(session)
     if not rows:
         console.print("no alarms")

@@ -22,12 +22,18 @@ from scomm.cli.errors import CheckFailed
 from scomm.cli.options import DatabaseUrl, JsonFile, check_file_target
 from scomm.config import load_settings
 
+NOT_ANCHORED = (
+    "not anchored: no checkpoint log configured (SCOMM_CHECKPOINT_LOG); "
+    "the counts rest on the unanchored chain"
+)
+
 
 def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
     """Recompute the published statistics from the audit log alone, once its chain verifies.
 
     With a checkpoint log configured ($SCOMM_CHECKPOINT_LOG), the chain must also extend its
-    signed checkpoints; the public key and the checkpoint verified against are published."""
+    signed checkpoints; the public key and the checkpoint verified against are published.
+    Without one, the report says it is not anchored (and its JSON has "anchor": null)."""
     from scomm.reports.summary import summarise
 
     check_file_target(json_out, "--json")
@@ -52,13 +58,17 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
                     f"{where}: {anchored.problem}"
                 )
         summary = summarise(session).as_dict()
-    if anchored is not None and key is not None:
-        summary["anchor"] = published(anchored, key)
+    # null: published from the chain alone, which whoever writes the database can rewrite
+    summary["anchor"] = (
+        published(anchored, key) if anchored is not None and key is not None else None
+    )
     print_summary(summary)
     if anchored is not None and key is not None:
         console.print(escape(describe(anchored)))
         console.print(f"public key (key id {anchored.key_id}):")
         console.print(escape(public_pem(key).strip()))
+    else:
+        console.print(NOT_ANCHORED)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -116,7 +116,7 @@ def switches_show(
     Only settings the audit log records count; a row written around `switches set` (no
     audit entry, or one it disagrees with) is left out, with a warning line naming it."""
     when = moment(at, "--at") if at else SystemClock().now()
-    with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
+    with open_database(database) as db, UnitOfWork(db, SystemClock()) as uow:  # reads only
         in_force = switches.switches_in_force(uow, when, ori)
         history = switches.switch_history(uow, ori)
         refused = switches.refused_settings(uow, ori)

@@ -11,5 +11,10 @@ class DatabaseNotFound(StoreError):
     """A SQLite file that does not exist, named where an existing database is needed."""
 
 
+class SchemaNotCurrent(StoreError):
+    """A database whose schema is not the newest this scomm knows, opened by a command that
+    reads (and so does not migrate)."""
+
+
 class RecordNotFound(StoreError, LookupError):
     """A repository asked to change a record it does not hold."""

@@ -32,9 +32,9 @@ class SnapshotGallery(Gallery, Protocol):
         """Write the snapshot with `extra` metadata; returns its content hash."""
         ...
 
-    def restore(self, folder: Path) -> dict[str, Any]:
-        """Take the snapshot's contents; returns its metadata (raises ValueError or OSError
-        when it cannot be read)."""
+    def restore(self, folder: Path) -> tuple[dict[str, Any], str]:
+        """Take the snapshot's contents; returns its metadata and the content hash of exactly
+        the bytes taken (raises ValueError or OSError when it cannot be read)."""
         ...
 
     def snapshot_sha256(self, folder: Path) -> str:

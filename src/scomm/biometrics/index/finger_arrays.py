@@ -17,16 +17,19 @@ identities open in about the time it takes to read the ids, and the pages come i
 use.  The first change after such a load copies the arrays into memory.  `save` seals the
 folder last: `content.sha256` holds the snapshot's content hash (`snapshot_sha256`: every
 other file of the folder, the header included, names included), which whoever keeps the
-snapshot can record elsewhere and check on load.
+snapshot can record elsewhere and check on load.  `read` is the load for such a check: it
+reads every file into memory once, hashes those bytes and builds the arrays from them, so
+the hash is the hash of exactly what is used, and a file changed afterwards changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +49,27 @@ _ANGLE_STEP = 2 * math.pi / 256
 
 
 class SnapshotError(BiometricsError, ValueError):
-    """A snapshot folder that cannot be read back."""
+    """A snapshot folder that cannot be read back (`content_sha256`: the content hash of the
+    bytes read, where they were read before the fault was found)."""
+
+    content_sha256: str | None = None
+
+
+def _snapshot_files(folder: Path) -> list[tuple[str, Path]]:
+    """Every file of the snapshot but its seal: (relative `/`-separated path, path), sorted."""
+    return sorted(
+        (path.relative_to(folder).as_posix(), path)
+        for path in folder.rglob("*")
+        if path.is_file() and path.relative_to(folder).as_posix() != SNAPSHOT_SEAL
+    )
+
+
+def _combined(digests: Iterable[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, content in digests:
+        encoded = name.encode()
+        digest.update(len(encoded).to_bytes(8, "big") + encoded + content)
+    return digest.hexdigest()
 
 
 def snapshot_sha256(folder: Path) -> str:
@@ -55,18 +78,18 @@ def snapshot_sha256(folder: Path) -> str:
     order of their paths (relative, `/`-separated), each as its path's length and
     path, then the sha256 of its bytes; a changed byte, a renamed, added or removed file all
     change it.  One pass over the files at hashlib's speed (no per-identity work)."""
-    files = sorted(
-        (path.relative_to(folder).as_posix(), path)
-        for path in folder.rglob("*")
-        if path.is_file() and path.relative_to(folder).as_posix() != SNAPSHOT_SEAL
-    )
-    digest = hashlib.sha256()
-    for name, path in files:
-        encoded = name.encode()
+    digests = []
+    for name, path in _snapshot_files(folder):
         with path.open("rb") as file:
-            content = hashlib.file_digest(file, "sha256").digest()
-        digest.update(len(encoded).to_bytes(8, "big") + encoded + content)
-    return digest.hexdigest()
+            digests.append((name, hashlib.file_digest(file, "sha256").digest()))
+    return _combined(digests)
+
+
+def read_snapshot(folder: Path) -> tuple[dict[str, bytes], str]:
+    """Every file of the snapshot but its seal, read into memory once, by relative path, and
+    the content hash (`snapshot_sha256`) of exactly those bytes."""
+    files = {name: path.read_bytes() for name, path in _snapshot_files(folder)}
+    return files, _combined((name, hashlib.sha256(data).digest()) for name, data in files.items())
 
 
 def quantise(batch: MinutiaeBatch) -> np.ndarray:
@@ -312,30 +335,77 @@ class FingerArrays:
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> tuple[FingerArrays, dict[str, Any]]:
-        """(arrays, meta) of a snapshot written by `save`."""
+        """(arrays, meta) of a snapshot written by `save` (nothing checks its content hash:
+        `read` is the load for a snapshot whose hash is checked)."""
+        mode: Literal["r"] | None = "r" if mmap else None
+        return cls._build(
+            folder,
+            lambda: (folder / SNAPSHOT_HEADER).read_text(),
+            lambda name: np.load(folder / f"{name}.npy", mmap_mode=mode),
+            mmap,
+        )
+
+    @classmethod
+    def read(cls, folder: Path) -> tuple[FingerArrays, dict[str, Any], str]:
+        """(arrays, meta, content hash) of a snapshot written by `save`: every file read into
+        memory once, the hash computed over those bytes (`snapshot_sha256`'s), the arrays
+        built from them (in memory, no file mapped), so the hash says what is used.  A
+        `SnapshotError` raised after the files were read carries their hash."""
         try:
-            header = json.loads((folder / SNAPSHOT_HEADER).read_text())
+            files, content = read_snapshot(folder)
+        except OSError as error:
+            raise SnapshotError(f"{folder}: {error}") from error
+
+        def take(name: str) -> bytes:
+            try:
+                return files.pop(name)  # each file's bytes dropped once built from
+            except KeyError:
+                raise SnapshotError(f"{folder}: no {name}") from None
+
+        try:
+            arrays, meta = cls._build(
+                folder,
+                lambda: take(SNAPSHOT_HEADER).decode(),
+                lambda name: np.load(io.BytesIO(take(f"{name}.npy")), allow_pickle=False),
+                False,
+            )
+        except SnapshotError as error:
+            error.content_sha256 = content
+            raise
+        return arrays, meta, content
+
+    @classmethod
+    def _build(
+        cls,
+        folder: Path,
+        header_text: Callable[[], str],
+        array: Callable[[str], np.ndarray],
+        read_only: bool,
+    ) -> tuple[FingerArrays, dict[str, Any]]:
+        try:
+            header = json.loads(header_text())
         except (OSError, ValueError) as error:
             raise SnapshotError(f"{folder}: no readable header.json ({error})") from error
-        if header.get("version") != SNAPSHOT_VERSION:
-            raise SnapshotError(f"{folder}: snapshot version {header.get('version')!r}")
-        self = cls(int(header["words"]), 1, int(header["width"]), int(header["height"]))
-        mode: Literal["r"] | None = "r" if mmap else None
+        if not isinstance(header, dict) or header.get("version") != SNAPSHOT_VERSION:
+            version = header.get("version") if isinstance(header, dict) else None
+            raise SnapshotError(f"{folder}: snapshot version {version!r}")
         try:
+            self = cls(int(header["words"]), 1, int(header["width"]), int(header["height"]))
             for name in _ARRAYS:
-                setattr(self, name, np.load(folder / f"{name}.npy", mmap_mode=mode))
-            ids = np.load(folder / "ids.npy")
-        except (OSError, ValueError) as error:
+                setattr(self, name, array(name))
+            ids = array("ids")
+            n = int(header["slots"])
+            meta = dict(header["meta"])
+        except (OSError, ValueError, LookupError, TypeError) as error:
             raise SnapshotError(f"{folder}: {error}") from error
-        n = int(header["slots"])
         if any(len(getattr(self, name)) != n for name in ("codes", "present", "starts", "counts")):
             raise SnapshotError(f"{folder}: arrays disagree with the header's {n} slots")
         self.ids = ids.tolist()
         self.rows_used = len(self.minutiae)
         self._slot = {identity_id: slot for slot, identity_id in enumerate(self.ids) if identity_id}
         self._free = [slot for slot, identity_id in enumerate(self.ids) if not identity_id]
-        self._read_only = mmap
-        return self, dict(header["meta"])
+        self._read_only = read_only
+        return self, meta
 
     # --- internals -------------------------------------------------------------------------
 

@@ -153,16 +153,24 @@ class IndexedGallery:
         when it wrote it, unless a file changed since)."""
         return snapshot_sha256(folder)
 
-    def restore(self, folder: Path) -> dict[str, Any]:
+    def restore(self, folder: Path) -> tuple[dict[str, Any], str]:
         """Replace the gallery's contents with a snapshot made with the same coder; returns
-        the snapshot's metadata.  Raises `SnapshotError` when it cannot be used."""
-        arrays, meta = FingerArrays.load(folder)
-        params = PairCodeParams(**meta.get("coder_params", {}))
-        mean = np.array(meta.get("coder_mean", []), dtype=np.float32)
-        if params != self.coder.params or not np.array_equal(mean, self.coder.mean):
-            raise SnapshotError(f"{folder}: made with another pair coder")
+        the snapshot's metadata and the content hash of exactly the bytes it took (each file
+        read once, into memory: a file changed afterwards changes nothing here).  Raises
+        `SnapshotError` when it cannot be used (with that hash, where the files were read)."""
+        arrays, meta, content_sha256 = FingerArrays.read(folder)
+        try:
+            params = PairCodeParams(**meta.get("coder_params", {}))
+            mean = np.array(meta.get("coder_mean", []), dtype=np.float32)
+            same = params == self.coder.params and np.array_equal(mean, self.coder.mean)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            error = SnapshotError(f"{folder}: made with another pair coder")
+            error.content_sha256 = content_sha256
+            raise error
         self._use(arrays)
-        return meta
+        return meta, content_sha256
 
     @classmethod
     def load(cls, folder: Path, matcher: MccMatcher | None = None, **kwargs: Any) -> IndexedGallery:
