@@ -8,11 +8,14 @@ detainer of another. What `test_reconcile.py` rebuilds from the audit log and ta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from scomm.biometrics.protocols import Candidate, CandidateList, Template
 from scomm.bus.dispatcher import Dispatcher, Handler
@@ -226,3 +229,32 @@ def run(dispatcher: Dispatcher, clock: ScenarioClock, until: datetime | None) ->
         dispatcher.run_due()
     if until is not None:
         clock.advance_to(until)
+
+
+_templates: set[str] = set()
+
+
+@contextmanager
+def small_flow_on_postgresql(server_url: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database holding the small flow, dropped afterwards:
+    the flow runs once per process into a template database, each caller gets a copy
+    (`CREATE DATABASE ... TEMPLATE`), which is much cheaper than running it again."""
+    base = make_url(server_url)
+    template = f"{base.database}_small_flow"
+    copy = f"{template}_copy"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        if template not in _templates:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+                connection.execute(text(f'CREATE DATABASE "{template}"'))
+            run_small_flow(base.set(database=template).render_as_string(hide_password=False))
+            _templates.add(template)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'))
+        yield base.set(database=copy).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

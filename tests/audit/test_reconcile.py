@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from small_flow import ORI, START, run_small_flow
+from small_flow import ORI, START, run_small_flow, small_flow_on_postgresql
 from sqlalchemy import func, select, text
 from tampering import raw, tampering
 from typer.testing import CliRunner
@@ -52,21 +52,16 @@ def sqlite_db(flowed: Path, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """The flowed database on SQLite (a copy) and, where CI provides one, PostgreSQL (the
-    flow run again on an empty schema)."""
+    flow copied from a template database)."""
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_db")
         return
     if not POSTGRES:
         pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
-    scratch = Database(POSTGRES)
-    with scratch.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    scratch.dispose()
-    run_small_flow(POSTGRES)
-    database = Database(POSTGRES)
-    yield database
-    database.dispose()
+    with small_flow_on_postgresql(POSTGRES) as url:
+        database = Database(url)
+        yield database
+        database.dispose()
 
 
 def disagreements(db: Database) -> list[Disagreement]:

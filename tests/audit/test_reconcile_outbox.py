@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from small_flow import START, run_small_flow
+from small_flow import START, run_small_flow, small_flow_on_postgresql
 from sqlalchemy import select, text
 from tampering import raw, tampering
 from typer.testing import CliRunner
@@ -46,7 +46,7 @@ def flowed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, flowed: Path, tmp_path: Path) -> Iterator[Database]:
     """The flowed database: a copy on SQLite; on PostgreSQL (where CI provides one) the
-    flow run again on an empty schema."""
+    flow copied from a template database."""
     if request.param == "sqlite":
         path = tmp_path / "scomm.db"
         shutil.copyfile(flowed, path)
@@ -56,13 +56,11 @@ def db(request: pytest.FixtureRequest, flowed: Path, tmp_path: Path) -> Iterator
             pytest.skip(
                 "SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)"
             )
-        scratch = Database(POSTGRES)
-        with scratch.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        scratch.dispose()
-        run_small_flow(POSTGRES)
-        url = POSTGRES
+        with small_flow_on_postgresql(POSTGRES) as url:
+            database = Database(url)
+            yield database
+            database.dispose()
+        return
     database = Database(url)
     yield database
     database.dispose()

@@ -28,7 +28,7 @@ from scomm.audit.checkpoints import (
 )
 from scomm.store.db import Database
 
-RUN = ["--seed", "5", "--bookings", "30", "--population", "20", "--engine", "baseline"]
+RUN = ["--seed", "5", "--bookings", "20", "--population", "12", "--engine", "baseline"]
 RUN += ["--compression", "NONE", "--fingers", "2"]
 
 
