@@ -400,3 +400,16 @@ def test_zero_padding_does_not_hide_truncation() -> None:
         read_record(ISO[:-3] + bytes(2))
     with pytest.raises(MinutiaeRecordError, match="record truncated: header declares 44 bytes"):
         read_record(INCITS[:-5])
+
+
+@pytest.mark.parametrize("header_21", [False, True], ids=["20-byte", "21-byte"])
+def test_incits_2009_accepts_zero_padding_and_refuses_other_trailing_bytes(
+    header_21: bool,
+) -> None:
+    record = make_record(3, standard=INCITS378_2009, views=2, capture_equipment=0x0123)
+    data = encode_incits2009(record, header_21=header_21)
+    assert read_record(data + bytes(7)) == read_record(data)
+    with pytest.raises(MinutiaeRecordError) as caught:
+        read_record(data + b"\0\x05")
+    assert caught.value.offset == len(data) + 1
+    assert "first non-zero trailing byte is 0x05" in caught.value.reason
