@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from scomm.biometrics import wsq_codec
+from scomm.biometrics.images import ImageDecodeError, decode_image
 from scomm.biometrics.wsq_codec import (
     DecodedImageCache,
     WsqError,
     WsqJob,
     check_wsq_stream,
     decode_wsq_images,
+    describe_wsq_decoder_error,
     encode_wsq,
 )
 
@@ -177,3 +179,60 @@ def test_single_byte_corruptions_never_escape(stream: bytes) -> None:
         except WsqError:
             outcomes["rejected"] += 1
     assert sum(outcomes.values()) == 60
+
+
+def _decoder_failure(stream: bytes) -> tuple[bytes, WsqError]:
+    """A damaged copy of `stream` whose marker structure stays intact (the Python checks
+    pass) but which the native decoder refuses with an error code, and that refusal: the
+    first byte of the first block's coded data, inverted, whose damage does that (the
+    decoder reads through some damage and crashes on other damage)."""
+    start = stream.index(b"\xff\xa3") + 5  # SOB marker, length u16, Huffman table id
+    for at in range(start, start + 200):
+        damaged = stream[:at] + bytes([stream[at] ^ 0xFF]) + stream[at + 1 :]
+        try:
+            check_wsq_stream(damaged, 112, 96)
+            decode_wsq_images([WsqJob(damaged, 112, 96)])  # isolated: a crash is an error
+        except WsqError as error:
+            if "WSQ decoder error code" in error.reason:
+                return damaged, error
+    raise AssertionError("no single-byte damage made the native decoder fail")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="decoder isolation needs os.fork")
+def test_decoder_failures_are_said_in_words(stream: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    damaged, _ = _decoder_failure(stream)
+    for isolate in (True, False):  # the same words from the child process and in-process
+        monkeypatch.setattr(wsq_codec, "ISOLATE_DECODER", isolate)
+        with pytest.raises(WsqError) as caught:
+            decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(damaged, 112, 96)])
+        assert caught.value.index == 1
+        reason = caught.value.reason
+        assert reason.startswith("undecodable WSQ image: ")
+        assert any(
+            f"{words} (WSQ decoder error code {code})" in reason
+            for code, words in wsq_codec.WSQ_DECODER_ERRORS.items()
+        )
+        assert "WSQ Error:" not in reason
+        assert "Exception" not in reason
+    with pytest.raises(ImageDecodeError) as image_error:
+        decode_image(damaged)
+    assert "(WSQ decoder error code -" in str(image_error.value)
+    assert "WSQ Error:" not in str(image_error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Exception: WSQ Error: -51", "undefined Huffman table"),
+        ("WSQ Error: -52", "invalid Huffman code (WSQ decoder error code -52)"),
+        ("Exception: WSQ Error: -88", "does not start with the SOI marker (WSQ decoder error"),
+        ("Exception: WSQ Error: -39", "stream ends early"),
+        ("Exception: WSQ Error: -7", "unknown WSQ decoder error (code -7)"),
+        ("Exception: WSQ Error: 12", "unknown WSQ decoder error (code 12)"),
+        ("ValueError: buffer too small", "ValueError: buffer too small"),
+    ],
+)
+def test_decoder_codes_become_words(text: str, words: str) -> None:
+    described = describe_wsq_decoder_error(text)
+    assert words in described
+    assert "WSQ Error:" not in described

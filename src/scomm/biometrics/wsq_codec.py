@@ -24,6 +24,7 @@ import faulthandler
 import hashlib
 import io
 import os
+import re
 import select
 import signal
 import threading
@@ -66,6 +67,52 @@ _DQT_SEGMENT_LENGTH = 389  # 2 (length) + 3 (bin centre) + 64 subbands x 6
 _SOF_SEGMENT_LENGTH = 17
 _SOB_SEGMENT_LENGTH = 3
 _STANDARD_FILTER_TAPS = frozenset({7, 9})
+
+
+# What the NBIS WSQ decoder (wrapped by the `wsq` package, which reports a failure as
+# "WSQ Error: <code>") means by its return codes, read from NBIS's decoder sources
+# (decoder.c, tableio.c, huff.c, dataio.c, util.c). Some codes are reused by two routines
+# of the decode path; their words name both causes.
+WSQ_DECODER_ERRORS: dict[int, str] = {
+    -1: "Huffman table holds an all-ones code, which the WSQ specification forbids",
+    -2: "Huffman table is empty or defines a table id a second time",
+    -3: "decoder ran out of memory reading a Huffman table",
+    -4: "Huffman table declares more code values than the decoder allows",
+    -5: "decoder ran out of memory reading Huffman table values",
+    -20: "decoder ran out of memory for the image",
+    -39: "stream ends early (a byte is missing)",
+    -40: "stream ends early (a run of bytes is missing)",
+    -41: "coded data has a 0xFF byte without its stuffed zero",
+    -51: "a coded block refers to an undefined Huffman table: its coded data or block header "
+    "is damaged",
+    -52: "coded data holds an invalid Huffman code",
+    -88: "stream does not start with the SOI marker",
+    -89: "expected a frame header, table or comment marker",
+    -90: "expected a block header, table or comment marker",
+    -91: "no marker where one was expected (or out of memory while dequantising)",
+    -92: "marker not allowed at this place (or quantization table not defined)",
+    -93: "invalid marker or table (or an invalid quantized coefficient)",
+    -94: "decoder ran out of memory reading the transform table",
+    -95: "decoder ran out of memory, or the low-pass filter is not defined",
+    -96: "decoder ran out of memory, or the high-pass filter is not defined",
+    -97: "decoder ran out of memory reconstructing the image",
+}
+
+_DECODER_CODE = re.compile(r"(?:Exception: )?WSQ Error: (-?\d+)")
+
+
+def describe_wsq_decoder_error(text: str) -> str:
+    """`text` with each bare "WSQ Error: N" of the native decoder replaced by words, the code
+    kept in parentheses ("unknown WSQ decoder error (code N)" for a code not in the table)."""
+
+    def words(match: re.Match[str]) -> str:
+        code = int(match.group(1))
+        known = WSQ_DECODER_ERRORS.get(code)
+        if known is None:
+            return f"unknown WSQ decoder error (code {code})"
+        return f"{known} (WSQ decoder error code {code})"
+
+    return _DECODER_CODE.sub(words, text)
 
 
 class WsqError(BiometricsError, ValueError):
@@ -313,7 +360,8 @@ def _decode_uncached(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArra
         try:
             raw = _decode_pixels(job)
         except Exception as exc:
-            raise WsqError(f"undecodable WSQ image ({exc})", index) from exc
+            reason = describe_wsq_decoder_error(f"{type(exc).__name__}: {exc}")
+            raise WsqError(f"undecodable WSQ image: {reason}", index) from exc
         results.append(_as_array(raw, job))
     return results
 
@@ -367,8 +415,8 @@ def _decode_in_child(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArra
             if payload is None:
                 raise WsqError(_child_failure(pid), index)
             if status != _OK:
-                reason = payload.decode("utf-8", "replace")
-                raise WsqError(f"undecodable WSQ image ({reason})", index)
+                reason = describe_wsq_decoder_error(payload.decode("utf-8", "replace"))
+                raise WsqError(f"undecodable WSQ image: {reason}", index)
             if size != expected:
                 raise WsqError(f"WSQ decoder returned {size} bytes, expected {expected}", index)
             results.append(_as_array(payload, job))

@@ -210,7 +210,9 @@ BAD_RECORDS = [
     (b"FIR\x00 20\x00" + ISO[8:], "format identifier is b'FIR\\x00'", 0),
     (b"FMR\x00 30\x00" + ISO[8:], "unsupported record version b' 30\\x00'", 4),
     (ISO[:-1], "record truncated: header declares 42 bytes, got 41", 8),
-    (ISO + b"\0", "header declares 42 bytes, got 43 (1 unexpected trailing bytes)", 8),
+    (ISO + b"\x07", "declares 42 bytes, got 43 (1 trailing bytes, not zero padding", 42),
+    (ISO + bytes(5) + b"\x01", "non-zero trailing byte is 0x01 at offset 47", 47),
+    (INCITS + b"\xff" + bytes(9), "declares 44 bytes, got 54 (10 trailing bytes", 44),
     (INCITS[:-5], "record truncated: header declares 44 bytes, got 39", 8),
     (_with_length(ISO[:12], b""), "less than the 24-byte ISO/IEC 19794-2:2005 header", 8),
     (_patched(ISO, 14, b"\0\0"), "image width is 0", 14),
@@ -347,3 +349,67 @@ def test_error_pickles() -> None:
 
     error = pickle.loads(pickle.dumps(MinutiaeRecordError("bad", 3)))
     assert (error.reason, error.offset, str(error)) == ("bad", 3, "bad (at byte offset 3)")
+
+
+@pytest.mark.parametrize("padding", [1, 7, 4096])
+@pytest.mark.parametrize(("writer", "standard", "units"), WRITERS)
+def test_zero_padding_after_the_declared_length_is_accepted(
+    writer: Writer, standard: str, units: int, padding: int
+) -> None:
+    """Records padded with zeros to a block size read as the unpadded record does, in both
+    layouts, with detection still telling them apart."""
+    data = writer(make_record(seed=padding, standard=standard))
+    padded = read_record(data + bytes(padding))
+    assert padded.standard == standard
+    assert padded == read_record(data)
+
+
+@pytest.mark.parametrize(("writer", "standard", "units"), WRITERS)
+def test_a_non_zero_byte_after_zero_padding_is_refused_with_its_offset(
+    writer: Writer, standard: str, units: int
+) -> None:
+    data = writer(make_record(seed=3, standard=standard))
+    bad = data + bytes(7) + b"\x01" + bytes(8)
+    with pytest.raises(MinutiaeRecordError) as caught:
+        read_record(bad)
+    offset = len(data) + 7
+    assert caught.value.offset == offset
+    assert f"header declares {len(data)} bytes, got {len(bad)}" in caught.value.reason
+    assert f"first non-zero trailing byte is 0x01 at offset {offset}" in caught.value.reason
+
+
+@pytest.mark.parametrize("padding", [1, 4096])
+def test_long_form_incits_and_large_iso_records_accept_zero_padding(padding: int) -> None:
+    """The layouts whose length fields the other standard reads differently (INCITS 378-2004
+    long form, ISO records of 64 KiB and more) keep their standard when padded."""
+    many = Minutiae(*[np.zeros(200)] * 5, 300, 400)
+    views = tuple(FingerView(i % 11, i // 11, 0, 0, many) for i in range(60))
+    for writer, standard in (
+        (write_incits378, INCITS378_2004),
+        (write_iso19794_2, ISO19794_2_2005),
+    ):
+        data = writer(MinutiaeRecord(standard, 300, 400, 500, views))
+        assert len(data) >= 65536
+        padded = read_record(data + bytes(padding))
+        assert padded.standard == standard
+        assert padded == read_record(data)
+
+
+def test_zero_padding_does_not_hide_truncation() -> None:
+    with pytest.raises(MinutiaeRecordError, match="record truncated: header declares 42 bytes"):
+        read_record(ISO[:-3] + bytes(2))
+    with pytest.raises(MinutiaeRecordError, match="record truncated: header declares 44 bytes"):
+        read_record(INCITS[:-5])
+
+
+@pytest.mark.parametrize("header_21", [False, True], ids=["20-byte", "21-byte"])
+def test_incits_2009_accepts_zero_padding_and_refuses_other_trailing_bytes(
+    header_21: bool,
+) -> None:
+    record = make_record(3, standard=INCITS378_2009, views=2, capture_equipment=0x0123)
+    data = encode_incits2009(record, header_21=header_21)
+    assert read_record(data + bytes(7)) == read_record(data)
+    with pytest.raises(MinutiaeRecordError) as caught:
+        read_record(data + b"\0\x05")
+    assert caught.value.offset == len(data) + 1
+    assert "first non-zero trailing byte is 0x05" in caught.value.reason

@@ -103,12 +103,14 @@ def read_record(data: bytes) -> MinutiaeRecord:
 
     Raises MinutiaeRecordError, saying what is wrong and at which byte offset, for anything
     that is not a valid record of a supported standard: wrong format identifier, unsupported
-    version, record length different from the data's, truncation anywhere, view or minutiae
+    version, a record length past the data's end, bytes after the declared length that are
+    not all zero (the error names the first non-zero one), truncation anywhere, view or minutiae
     counts the remaining bytes cannot hold, codes out of range (finger position 0-10, impression
     type, view number, qualities 0-100), minutiae outside the image or with reserved type 11,
     INCITS angles above 179, extended data areas that do not tile their block.
 
-    Tolerated: reserved bits and bytes that are not zero (ignored), and extended data blocks
+    Tolerated: zero padding after the record's declared length (the record is read to that
+    length), reserved bits and bytes that are not zero (ignored), and extended data blocks
     whose core/delta area length fields are wrong in a way NIST's libbiomeval reads through
     (its test records have such blocks): when the record only parses consistently by sizing
     core/delta areas from their content, it is read that way and those length fields are
@@ -185,9 +187,13 @@ def _detect_v20(data: bytes) -> str:
     - INCITS, short form: bytes 8-9 hold n >= 26, so the ISO u32 at byte 8 is >= n * 65536 > n.
     - INCITS, long form: bytes 8-9 are 0 and bytes 10-11 hold n >> 16 >= 1 (the long form is
       for n >= 65536), so the ISO u32 at byte 8 is n >> 16 < n.
-    Rule 2 (neither matches: a truncated, padded or corrupted record, which will fail to read
-    anyway, and the error should speak the record's language): the layout whose declared length
-    is closer to the data's length wins, ISO on a tie. A truncated or padded record keeps its
+    Rule 2 (a record followed by zero padding): the layout whose declared length is at least
+    its header and shorter than the data, with only zero bytes after it, wins when it is the
+    only one. The other reading of a padded record is off by a factor of ~65536 (see rule 1),
+    so it is either past the data's end or falls inside the record's non-zero bytes.
+    Rule 3 (neither matches: a truncated or corrupted record, which will fail to read anyway,
+    and the error should speak the record's language): the layout whose declared length is
+    closer to the data's length wins, ISO on a tie. A truncated or padded record keeps its
     true declared length near the data length, while the other reading of the same bytes is off
     by a factor of ~65536.
     """
@@ -197,6 +203,18 @@ def _detect_v20(data: bytes) -> str:
         return ISO19794_2_2005
     if incits == size:
         return INCITS378_2004
+    padded = [
+        standard
+        for standard, declared, header in (
+            (ISO19794_2_2005, iso, ISO_HEADER),
+            (INCITS378_2004, incits, INCITS_HEADER),
+        )
+        if declared is not None
+        and header <= declared < size
+        and _first_nonzero(data, declared) is None
+    ]
+    if len(padded) == 1:
+        return padded[0]
     if incits is None:
         return ISO19794_2_2005
     if iso is None:
@@ -204,16 +222,16 @@ def _detect_v20(data: bytes) -> str:
     return ISO19794_2_2005 if abs(iso - size) <= abs(incits - size) else INCITS378_2004
 
 
-def _check_length(declared: int, size: int, header: int, label: str, offset: int) -> None:
+def _check_length(declared: int, data: bytes, header: int, label: str, offset: int) -> int:
+    """Check the declared record length against the data; return where the record ends.
+
+    Bytes after the declared length are accepted when they are all zero (writers and
+    transports that pad records to a block size); anything else after it is refused, naming
+    the offset of the first non-zero trailing byte."""
+    size = len(data)
     if declared > size:
         raise MinutiaeRecordError(
             f"record truncated: header declares {declared} bytes, got {size}", offset
-        )
-    if declared < size:
-        raise MinutiaeRecordError(
-            f"record length mismatch: header declares {declared} bytes, got {size} "
-            f"({size - declared} unexpected trailing bytes)",
-            offset,
         )
     if declared < header:
         raise MinutiaeRecordError(
@@ -221,6 +239,23 @@ def _check_length(declared: int, size: int, header: int, label: str, offset: int
             f"{header}-byte {label} header",
             offset,
         )
+    if declared < size:
+        stray = _first_nonzero(data, declared)
+        if stray is not None:
+            raise MinutiaeRecordError(
+                f"record length mismatch: header declares {declared} bytes, got {size} "
+                f"({size - declared} trailing bytes, not zero padding: the first non-zero "
+                f"trailing byte is 0x{data[stray]:02x} at offset {stray})",
+                stray,
+            )
+    return declared
+
+
+def _first_nonzero(data: bytes, start: int) -> int | None:
+    """Offset of the first non-zero byte at or after `start`, or None."""
+    tail = data[start:]
+    stripped = tail.lstrip(b"\0")
+    return None if not stripped else start + len(tail) - len(stripped)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +283,7 @@ def _read_iso(data: bytes, repair: bool) -> MinutiaeRecord:
     size = len(data)
     cur = _Cursor(data, 8, size)
     declared = cur.u32("record length")
-    _check_length(declared, size, ISO_HEADER, "ISO/IEC 19794-2:2005", 8)
+    cur.end = _check_length(declared, data, ISO_HEADER, "ISO/IEC 19794-2:2005", 8)
     capture = cur.u16("capture equipment")
     geometry = _Geometry(cur, "image")
     views = _read_v20_views(cur, geometry, Family.ISO, 256, repair)
@@ -271,7 +306,7 @@ def _read_incits2004(data: bytes, repair: bool) -> MinutiaeRecord:
     if declared == 0:
         declared = cur.u32("6-byte record length")
         header += 4
-    _check_length(declared, size, header, "INCITS 378-2004", 8)
+    cur.end = _check_length(declared, data, header, "INCITS 378-2004", 8)
     product = cur.u32("CBEFF product identifier")
     capture = cur.u16("capture equipment")
     geometry = _Geometry(cur, "image")
@@ -487,7 +522,7 @@ def _read_incits2009(data: bytes, header: int, repair: bool) -> MinutiaeRecord:
     size = len(data)
     cur = _Cursor(data, 8, size)
     declared = cur.u32("record length")
-    _check_length(declared, size, header, "INCITS 378-2009", 8)
+    cur.end = _check_length(declared, data, header, "INCITS 378-2009", 8)
     product = cur.u32("CBEFF product identifier")
     if header == INCITS_2009_HEADER:
         capture = cur.u16("capture equipment")
