@@ -189,9 +189,10 @@ def _record_starts(data: bytes, at: int, record_type: int | None, idc: int | Non
     if record_type in _BINARY_RECORD_TYPES:
         if at + 5 > len(data):
             return False
+        # Only the start is judged here: a LEN running past the end is that record's fault.
         length = int.from_bytes(data[at : at + 4], "big")
-        fits = _BINARY_HEADER_SIZES.get(record_type, 6) <= length <= len(data) - at
-        return fits and (idc is None or data[at + 4] == idc)
+        plausible = _BINARY_HEADER_SIZES.get(record_type, 6) <= length
+        return plausible and (idc is None or data[at + 4] == idc)
     match = _RECORD_LEN.match(data, at)
     return match is not None and record_type is not None and int(match.group(1)) == record_type
 
@@ -226,7 +227,8 @@ def _readable_tag(chunk: bytes, record_type: int) -> str:
     digits = re.fullmatch(rb"(\d{1,3})\.(\d{1,9})", head)
     if digits and int(digits.group(1)) == record_type:
         return tag(record_type, int(digits.group(2)))
-    loose = re.fullmatch(rb"\d{1,3}\.(\d{1,9})\D.*", head, re.DOTALL)
+    # A missing ':' ("2.018DOE"): the field number is read when it has its three digits.
+    loose = re.fullmatch(rb"\d{1,3}\.(\d{3,9})\D.*", head, re.DOTALL)
     if loose:
         return tag(record_type, int(loose.group(1)))
     return f"Type-{record_type}"
