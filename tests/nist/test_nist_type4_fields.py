@@ -240,7 +240,7 @@ def test_a_type4_len_shorter_than_its_header_is_named() -> None:
     assert "record 2 (Type-4 IDC 1" in error.reason
 
 
-def test_a_type4_len_wrong_before_a_tagged_record_blames_the_type4(
+def test_our_writer_s_type4_with_a_wrong_len_is_blamed_not_the_next_record(
     make_submission: Maker,
 ) -> None:
     # Our writer's CAR: Type-1, Type-2, then two Type-4 records; the first one's LEN is
