@@ -1,14 +1,21 @@
 """Finger image records: FingerImage to Type-14 (WSQ20, NONE or PNG) or Type-4 and back.
 
 Type-14 is the tagged variable-resolution record EBTS asks for; Type-4 the legacy binary
-500 ppi record (18-byte header: LEN, IDC, IMP, FGP (6 bytes, unused ones 255), ISR, HLL,
-VLL, GCA (0 none, 1 WSQ), then the pixels), which older CARs carry instead.
+record (18-byte header: LEN, IDC, IMP, FGP (6 bytes, unused ones 255), ISR, HLL, VLL,
+GCA (0 none, 1 WSQ), then the pixels), which older CARs carry instead. A Type-4 record's
+resolution is not in the record: its ISR byte says whether the image is at the native
+scanning resolution (ISR 0, Type-1 1.011 NSR) or at the nominal transmitting resolution
+(ISR 1, 1.012 NTR), both in pixels per millimetre with two decimals.
+
+Type-4 fields are bytes, not tags; errors name them as ANSI/NIST-ITL numbers them
+(4.003 IMP ... 4.009 DATA) with the field's name and bytes, and the record.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +35,7 @@ from scomm.biometrics.wsq_codec import (
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError
 from scomm.nist.tenprint import TENPRINT_IMPRESSIONS, FingerImage, PixelArray
-from scomm.nist.wire import Record, record_idc, required_text, text_record
+from scomm.nist.wire import Record, record_idc, required_text, text_record, text_value
 
 # 14.011 CGA values scomm reads and writes; older transactions may say "WSQ" for WSQ20.
 COMPRESSIONS: tuple[str, ...] = ("WSQ20", "NONE", "PNG")
@@ -52,6 +59,18 @@ class PendingFinger:
     height: int
     compression: str
     data: bytes
+    record_type: int = 14
+    where: str = ""
+
+    @property
+    def data_field(self) -> str:
+        """The tag of the image data field: 14.999 or Type-4's 4.009 DATA."""
+        return "4.009" if self.record_type == 4 else "14.999"
+
+    def describe(self) -> str:
+        """The record and finger, for error messages: "(Type-14 IDC 3, FGP 2)"."""
+        record = self.where or f"Type-{self.record_type} IDC {self.idc}"
+        return f"({record}, FGP {self.position})"
 
 
 # --- encoding -------------------------------------------------------------------------
@@ -199,30 +218,118 @@ def _read_pending(record: Record, idc: int) -> PendingFinger:
     return PendingFinger(idc, position, impression, ppi, width, height, compression, data)
 
 
-def read_pending_legacy_finger(record: Record) -> PendingFinger:
-    """Validate the binary header of one Type-4 record, naming the field and the IDC."""
+# Type-4 fields as ANSI/NIST-ITL names them, with their bytes (1-based) in the record.
+LEGACY_FIELDS: dict[str, str] = {
+    "4.001": "Type-4 LEN (record length, bytes 1-4)",
+    "4.002": "Type-4 IDC (information designation character, byte 5)",
+    "4.003": "Type-4 IMP (impression type, byte 6)",
+    "4.004": "Type-4 FGP (finger position, bytes 7-12)",
+    "4.005": "Type-4 ISR (image scanning resolution, byte 13)",
+    "4.006": "Type-4 HLL (horizontal line length, bytes 14-15)",
+    "4.007": "Type-4 VLL (vertical line length, bytes 16-17)",
+    "4.008": "Type-4 GCA (compression algorithm, byte 18)",
+    "4.009": "Type-4 DATA (image data, from byte 19)",
+}
+# 1.011 NSR / 1.012 NTR: pixels per millimetre, two digits, a point, two digits.
+_PPMM = re.compile(r"\d{1,2}\.\d{2}")
+_MM_PER_INCH = 25.4
+_ISR_FIELDS = {0: 11, 1: 12}  # ISR 0: native scanning resolution; 1: nominal transmitting
+
+
+def legacy_ppi(type1: Record | None, isr: int) -> int:
+    """The resolution in ppi of a Type-4 image whose ISR byte is `isr`.
+
+    ISR 0 takes 1.011 NSR (the native scanning resolution), ISR 1 takes 1.012 NTR (the
+    nominal transmitting resolution). Without a Type-1 record, or where the field is
+    absent or 00.00 (which ANSI/NIST-ITL writes when no Type-4 record follows and some
+    writers leave in regardless), the image is taken at the 500 ppi Type-4 was made for.
+    """
+    number = _ISR_FIELDS.get(isr)
+    if number is None:
+        raise TransactionError(
+            "4.005",
+            f"ISR {isr} is not 0 (native scanning resolution, 1.011 NSR) or "
+            "1 (nominal transmitting resolution, 1.012 NTR)",
+        )
+    if type1 is None:
+        return _LEGACY_PPI
+    field = f"1.{number:03d}"
+    text = text_value(type1, number, required=False)
+    if text is None:
+        return _LEGACY_PPI
+    if not _PPMM.fullmatch(text):
+        raise TransactionError(
+            field,
+            f"{text[:20]!r} is not a resolution in pixels per millimetre such as 19.69 "
+            f"(needed by a Type-4 record with ISR {isr})",
+        )
+    ppmm = float(text)
+    if ppmm == 0:
+        return _LEGACY_PPI
+    ppi = round(ppmm * _MM_PER_INCH)
+    if not MIN_PPI <= ppi <= MAX_PPI:
+        raise TransactionError(
+            field,
+            f"{text} pixels per mm is {ppi} ppi, outside {MIN_PPI}..{MAX_PPI} "
+            f"(needed by a Type-4 record with ISR {isr})",
+        )
+    return ppi
+
+
+def read_legacy_fingers(records: Sequence[Record]) -> list[PendingFinger]:
+    """Every Type-4 record of a parsed transaction (Type-1 first), validated, with its
+    resolution from ISR and 1.011 NSR / 1.012 NTR, and errors naming the record index."""
+    type1 = records[0] if records and records[0].type == 1 else None
+    return [
+        read_pending_legacy_finger(record, type1, index=index)
+        for index, record in enumerate(records, start=1)
+        if record.type == 4
+    ]
+
+
+def read_pending_legacy_finger(
+    record: Record, type1: Record | None = None, *, index: int | None = None
+) -> PendingFinger:
+    """Validate the binary header of one Type-4 record, naming the Type-4 field, the record
+    (its index in the transaction when `index` is given) and its IDC.
+
+    The resolution comes from ISR and `type1`'s 1.011 NSR / 1.012 NTR (500 ppi without
+    `type1`); see legacy_ppi.
+    """
     idc = record_idc(record)
+    where = f"record {index} (Type-4 IDC {idc})" if index is not None else f"Type-4 IDC {idc}"
+
+    def fault(field: str, reason: str) -> TransactionError:
+        return TransactionError(field, f"{LEGACY_FIELDS[field]} of {where}: {reason}")
+
     value = record.value
     if not isinstance(value, bytes) or len(value) <= _LEGACY_HEADER.size:
-        raise TransactionError(
-            "4.009", f"record too short for its header and data (Type-4 IDC {idc})"
+        size = len(value) if isinstance(value, bytes) else 0
+        raise fault(
+            "4.009",
+            f"the record holds {size + 5} bytes, too few for its 18-byte header and image data",
         )
-    impression, fgp, _isr, width, height, gca = _LEGACY_HEADER.unpack_from(value)
-    where = f"(Type-4 IDC {idc})"
+    impression, fgp, isr, width, height, gca = _LEGACY_HEADER.unpack_from(value)
     if impression not in TENPRINT_IMPRESSIONS:
-        raise TransactionError("4.003", f"impression {impression} is not one of 0-3 {where}")
+        raise fault("4.003", f"impression {impression} is not one of 0-3")
     position = fgp[0]
     if not 1 <= position <= 14:
-        raise TransactionError("4.004", f"finger position {position} outside 1..14 {where}")
-    if not (1 <= width <= ebts.MAX_IMAGE_SIDE and 1 <= height <= ebts.MAX_IMAGE_SIDE):
-        raise TransactionError("4.006", f"image size {width}x{height} out of range {where}")
+        raise fault("4.004", f"finger position {position} outside 1..14")
+    try:
+        ppi = legacy_ppi(type1, isr)
+    except TransactionError as exc:
+        if exc.field == "4.005":
+            raise fault("4.005", exc.reason) from exc
+        raise TransactionError(exc.field, f"{exc.reason}, for {where}") from exc
+    if not 1 <= width <= ebts.MAX_IMAGE_SIDE:
+        raise fault("4.006", f"{width} pixels outside 1..{ebts.MAX_IMAGE_SIDE}")
+    if not 1 <= height <= ebts.MAX_IMAGE_SIDE:
+        raise fault("4.007", f"{height} pixels outside 1..{ebts.MAX_IMAGE_SIDE}")
     if gca not in _LEGACY_GCA:
-        raise TransactionError(
-            "4.008", f"compression code {gca} is not 0 (none) or 1 (WSQ) {where}"
-        )
+        raise fault("4.008", f"compression code {gca} is not 0 (none) or 1 (WSQ)")
     data = value[_LEGACY_HEADER.size :]
     return PendingFinger(
-        idc, position, impression, _LEGACY_PPI, width, height, _LEGACY_GCA[gca], data
+        idc, position, impression, ppi, width, height, _LEGACY_GCA[gca], data, 4, where
     )
 
 
@@ -243,8 +350,9 @@ def decode_fingers(
         decoded = decode_wsq_images(jobs, cache=cache)
     except WsqError as exc:
         bad = pending[wsq_slots[exc.index]] if exc.index < len(wsq_slots) else None
-        where = f" (Type-14 IDC {bad.idc}, FGP {bad.position})" if bad else ""
-        raise TransactionError("14.999", f"{exc.reason}{where}") from exc
+        if bad is None:
+            raise TransactionError("14.999", exc.reason) from exc
+        raise TransactionError(bad.data_field, f"{exc.reason} {bad.describe()}") from exc
     pixels.update(zip(wsq_slots, decoded, strict=True))
     return tuple(
         FingerImage(p.position, pixels[i], ppi=p.ppi, impression=p.impression)
@@ -256,15 +364,15 @@ def _raw_pixels(p: PendingFinger) -> PixelArray:
     expected = p.width * p.height
     if len(p.data) != expected:
         raise TransactionError(
-            "14.999",
+            p.data_field,
             f"uncompressed image holds {len(p.data)} bytes but HLL x VLL is {expected} "
-            f"(Type-14 IDC {p.idc}, FGP {p.position})",
+            f"{p.describe()}",
         )
     return np.frombuffer(p.data, dtype=np.uint8).reshape(p.height, p.width)
 
 
 def _png_pixels(p: PendingFinger) -> PixelArray:
-    where = f"(Type-14 IDC {p.idc}, FGP {p.position})"
+    where = p.describe()
     try:
         with Image.open(io.BytesIO(p.data), formats=["PNG"]) as image:
             if image.size != (p.width, p.height):

@@ -28,6 +28,11 @@ _BINARY_RECORD_TYPES = frozenset({3, 4, 5, 6, 7, 8})
 # Older versions write field numbers without leading zeros ("1.01:" for 1.001).
 _TYPE1_TAG = re.compile(rb"1\.(\d{1,9}):")
 _LEN_PREFIX = re.compile(rb"1\.0{0,2}1:(\d{1,9})\x1d")
+# A field's tag in a tagged record: "<record type>.<field number>:".
+_TAG = re.compile(rb"(\d{1,3})\.(\d{1,9}):")
+_IMAGE_DATA_FIELD = 999
+# The fixed header (LEN, IDC and the fields before the data) of each binary record type.
+_BINARY_HEADER_SIZES = {3: 18, 4: 18, 5: 11, 6: 11, 7: 5, 8: 12}
 
 
 # A transaction longer than this is refused before it is parsed (ERRT naming the limit).
@@ -84,10 +89,13 @@ def check_framing(data: bytes) -> None:
     """Walk the records by their LEN fields, naming the first record that is cut or mis-sized.
 
     nistitl reports such faults vaguely (and sometimes with a Python error), so the
-    record boundaries are checked here first.
+    record boundaries, and the tags inside every tagged record, are checked here first.
+    A binary record whose LEN does not lead to the next listed record (or to the end of
+    the transaction) is blamed itself, not the record after it.
     """
     type1 = scan_type1(data)
-    record_types = _listed_record_types(type1.get(3, ""))
+    listed_records = _listed_records(type1.get(3, ""))
+    record_types = [record_type for record_type, _ in listed_records]
     offset = 0
     index = 0
     while offset < len(data):
@@ -124,13 +132,106 @@ def check_framing(data: bytes) -> None:
                 f"transaction truncated: record {index + 1} declares {length} bytes "
                 f"but only {remaining} remain",
             )
-        if tagged and data[offset + length - 1] != _FS:
-            raise TransactionError(
-                tag(record_type, 1),
-                f"record {index + 1} length {length} does not end at a file separator (FS)",
-            )
+        if tagged:
+            if data[offset + length - 1] != _FS:
+                raise TransactionError(
+                    tag(record_type, 1),
+                    f"record {index + 1} length {length} does not end at a file separator (FS)",
+                )
+            if record_type != 1:
+                check_tags(data, offset, length, record_type, index + 1)
+        else:
+            _check_binary_end(data, offset, length, record_type, index, listed_records)
         offset += length
         index += 1
+
+
+def _check_binary_end(
+    data: bytes,
+    offset: int,
+    length: int,
+    record_type: int,
+    index: int,
+    listed: Sequence[tuple[int | None, int | None]],
+) -> None:
+    """A binary record's LEN must lead to the next listed record or to the end of the data."""
+    end = offset + length
+    idc = data[offset + 4] if offset + 4 < len(data) else None
+    where = f"record {index + 1} (Type-{record_type} IDC {idc}, at byte {offset})"
+    minimum = _BINARY_HEADER_SIZES.get(record_type, 6)
+    if length < minimum:
+        raise TransactionError(
+            tag(record_type, 1),
+            f"{where}: LEN {length} is shorter than the {minimum}-byte header of a "
+            f"Type-{record_type} record",
+        )
+    if end == len(data):
+        return
+    following = listed[index + 1] if index + 1 < len(listed) else None
+    if following is None:
+        raise TransactionError(
+            tag(record_type, 1),
+            f"{where}: LEN {length} ends at byte {end} but the transaction runs on to byte "
+            f"{len(data)} and 1.003 CNT lists no further record (LEN too short?)",
+        )
+    next_type, next_idc = following
+    if _record_starts(data, end, next_type, next_idc):
+        return
+    raise TransactionError(
+        tag(record_type, 1),
+        f"{where}: LEN {length} ends at byte {end}, where the next listed record "
+        f"(Type-{next_type} IDC {next_idc}) does not start (LEN too short or too long)",
+    )
+
+
+def _record_starts(data: bytes, at: int, record_type: int | None, idc: int | None) -> bool:
+    """Whether a record of `record_type` (with IDC `idc`) plausibly starts at byte `at`."""
+    if record_type in _BINARY_RECORD_TYPES:
+        if at + 5 > len(data):
+            return False
+        # Only the start is judged here: a LEN running past the end is that record's fault.
+        length = int.from_bytes(data[at : at + 4], "big")
+        plausible = _BINARY_HEADER_SIZES.get(record_type, 6) <= length
+        return plausible and (idc is None or data[at + 4] == idc)
+    match = _RECORD_LEN.match(data, at)
+    return match is not None and record_type is not None and int(match.group(1)) == record_type
+
+
+def check_tags(data: bytes, offset: int, length: int, record_type: int, number: int) -> None:
+    """Every field of the tagged record at `offset` starts with a well-formed tag
+    ``<digits>.<digits>:``; a damaged one is named with its record and byte offset.
+
+    The scan stops at the image data field (x.999), whose bytes may hold separators.
+    """
+    end = offset + length - 1  # the FS
+    start = offset
+    while start < end:
+        separator = data.find(_GS, start, end)
+        stop = end if separator < 0 else separator
+        chunk = data[start:stop]
+        found = _TAG.match(chunk)
+        if not found:  # a well-formed tag of another record type is left to nistitl
+            raise TransactionError(
+                _readable_tag(chunk, record_type),
+                f"damaged tag {chunk[:12]!r} in record {number} (Type-{record_type}) "
+                f"at byte {start} of the transaction",
+            )
+        if int(found.group(2)) == _IMAGE_DATA_FIELD:
+            return
+        start = stop + 1
+
+
+def _readable_tag(chunk: bytes, record_type: int) -> str:
+    """The field a damaged tag names, as far as it can be read (else the record)."""
+    head = chunk.split(b":", 1)[0]
+    digits = re.fullmatch(rb"(\d{1,3})\.(\d{1,9})", head)
+    if digits and int(digits.group(1)) == record_type:
+        return tag(record_type, int(digits.group(2)))
+    # A missing ':' ("2.018DOE"): the field number is read when it has its three digits.
+    loose = re.fullmatch(rb"\d{1,3}\.(\d{3,9})\D.*", head, re.DOTALL)
+    if loose:
+        return tag(record_type, int(loose.group(1)))
+    return f"Type-{record_type}"
 
 
 def _digits(text: str) -> bool:
@@ -139,12 +240,20 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _listed_record_types(cnt: str) -> list[int | None]:
-    types: list[int | None] = []
+def _listed_records(cnt: str) -> list[tuple[int | None, int | None]]:
+    """(record type, IDC) of each 1.003 CNT subfield (Type-1 first); None where unreadable."""
+    records: list[tuple[int | None, int | None]] = []
     for sub in cnt.split("\x1e"):
-        head = sub.split("\x1f")[0]
-        types.append(int(head) if _digits(head) and len(head) <= 3 else None)
-    return types
+        items = sub.split("\x1f")
+        head = items[0]
+        idc = items[1] if len(items) > 1 else ""
+        records.append(
+            (
+                int(head) if _digits(head) and len(head) <= 3 else None,
+                int(idc) if _digits(idc) and len(idc) <= 3 else None,
+            )
+        )
+    return records
 
 
 def _current_record(message: Any) -> str | None:
@@ -327,10 +436,16 @@ def scan_type1(raw: object) -> dict[int, str]:
     if length < match.end() or data[length - 1] != _FS:
         raise TransactionError("1.001", "Type-1 length does not end at a file separator")
     fields: dict[int, str] = {}
+    start = 0
     for chunk in data[: length - 1].split(_GS):
         found = _TYPE1_TAG.match(chunk)
         if not found:
-            raise TransactionError("Type-1", f"malformed field {chunk[:12]!r}")
+            raise TransactionError(
+                _readable_tag(chunk, 1),
+                f"damaged tag {chunk[:12]!r} in record 1 (Type-1) at byte {start} "
+                "of the transaction",
+            )
+        start += len(chunk) + 1
         number = int(found.group(1))
         if number in fields:
             raise TransactionError(tag(1, number), "field appears twice")
