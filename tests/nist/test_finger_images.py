@@ -332,3 +332,8 @@ def test_damaged_jpeg_is_refused_with_the_record(raw14: bytes, compression: str)
 def test_a_jpeg_labelled_jp2_is_refused(raw14: bytes, textured: Any) -> None:
     jpeg = _encoded(textured(12, 10, seed=2), "JPEGB")
     _rejects(_with_image(raw14, jpeg, "JP2"), "14.999")
+
+
+def test_type4_errors_carry_type4_mnemonics(sub: TenprintSubmission) -> None:
+    error = _rejects(_with_type4(sub, fgp=bytes([99, 255, 255, 255, 255, 255])), "4.004")
+    assert error.mnemonic == "FGP" and str(error).startswith("4.004 FGP:")
