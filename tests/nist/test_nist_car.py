@@ -323,8 +323,8 @@ def test_more_than_fourteen_finger_records(make_submission: Maker, edit: Edit) -
     def add(m: Any) -> None:
         m += finger_record(extra, 15, sub.ori, sub.transaction_date, "NONE")
 
-    error = _rejects(edit(raw, add), "14.013")
-    assert "15" in error.reason
+    error = _rejects(edit(raw, add), "Type-14")
+    assert "15 Type-4/14 records" in error.reason and "1-14" in error.reason
 
 
 def test_undecodable_wsq(make_submission: Maker, edit: Edit) -> None:
@@ -362,12 +362,12 @@ def test_inconsistent_cnt(small_raw: bytes) -> None:
 
 
 def test_record_types_outside_a_car(small_raw: bytes, edit: Edit) -> None:
-    def add_type10(m: Any) -> None:
-        record = nistitl.AsciiRecord(10)
+    def add_type9(m: Any) -> None:
+        record = nistitl.AsciiRecord(9)
         record.IDC = 9
         m += record
 
-    _rejects(edit(small_raw, add_type10), "Type-10")
+    _rejects(edit(small_raw, add_type9), "Type-9")
 
     def add_type2(m: Any) -> None:
         record = nistitl.AsciiRecord(2)

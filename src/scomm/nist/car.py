@@ -36,7 +36,6 @@ from scomm.nist.wire import (
 
 _T = TypeVar("_T")
 
-_CAR_RECORD_TYPES = frozenset({1, 2, 4, 14})
 FINGER_RECORD_TYPES = (14, 4)
 
 
@@ -158,20 +157,9 @@ def _decode_tenprint(raw: bytes, images: DecodedImageCache | None) -> TenprintSu
         raise TransactionError("1.004", f"{header.tot!r} is not a ten-print submission (CAR/CNA)")
     if header.priority is None:
         raise TransactionError("1.006", "missing mandatory field")
-    for record in records[1:]:
-        if record.type not in _CAR_RECORD_TYPES:
-            raise TransactionError(
-                f"Type-{record.type}",
-                "record type not accepted in a CAR/CNA (only Type-1, Type-2, Type-4 and Type-14)",
-            )
-    if any(r.type == 4 for r in records) and any(r.type == 14 for r in records):
-        raise TransactionError(
-            "Type-4", "a CAR/CNA carries its finger images as Type-4 or Type-14 records, not both"
-        )
-    type2 = [r for r in records if r.type == 2]
-    if len(type2) != 1:
-        raise TransactionError("Type-2", f"expected one Type-2 record, found {len(type2)}")
-    without_images = _read_type2(type2[0], header, header.priority)
+    ebts.check_car_record_counts([r.type for r in records])
+    type2 = next(r for r in records if r.type == 2)
+    without_images = _read_type2(type2, header, header.priority)
     pending = [
         read_pending_legacy_finger(r) if r.type == 4 else read_pending_finger(r)
         for r in records

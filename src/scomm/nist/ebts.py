@@ -58,6 +58,16 @@ MAX_OFFENSE_LITERAL = 300  # 2.047 ASL, AOL information item
 MAX_CHARGES = 40  # 2.047 ASL occurrences
 MAX_FBI_NUMBER = 9  # 2.014 FBI
 MAX_FINGER_RECORDS = 14  # Type-14 images in one ten-print submission
+# CAR/CNA record counts (EBTS 9.1, DOMAIN.md 6.1): `1:1 2:1 (4|14):1-14 10:0-4 (7|13):0-2
+# 15:0-8`. Each entry: the record types counted together, the least and the most allowed.
+CAR_RECORD_COUNTS: tuple[tuple[tuple[int, ...], int, int], ...] = (
+    ((1,), 1, 1),
+    ((2,), 1, 1),
+    ((4, 14), 1, MAX_FINGER_RECORDS),
+    ((10,), 0, 4),
+    ((7, 13), 0, 2),
+    ((15,), 0, 8),
+)
 MAX_IMAGE_SIDE = 4000  # pixels; 1000 ppi four-finger slaps stay well below
 
 _ORI = re.compile(r"[A-Z0-9]{9}")
@@ -178,6 +188,43 @@ def check_number(field: str, value: object, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise TransactionError(field, f"expected an integer {low}..{high}, got {_show(value)}")
     return value
+
+
+def record_group_name(types: Collection[int]) -> str:
+    """ "Type-10", or "Type-4/14" for record types counted together."""
+    return "Type-" + "/".join(str(t) for t in sorted(types))
+
+
+def check_car_record_counts(record_types: Collection[int]) -> None:
+    """The EBTS record-count rule of a CAR/CNA (CAR_RECORD_COUNTS) for the types of its
+    records, Type-1 included; a TransactionError names the record type and the allowed count."""
+    types = list(record_types)
+    allowed = {t for group, _, _ in CAR_RECORD_COUNTS for t in group}
+    for record_type in types:
+        if record_type not in allowed:
+            listed = ", ".join(
+                f"{record_group_name(group)} {_count_text(low, high)}"
+                for group, low, high in CAR_RECORD_COUNTS
+            )
+            raise TransactionError(
+                f"Type-{record_type}",
+                f"record type not accepted in a CAR/CNA (EBTS allows {listed})",
+            )
+    for group, low, high in CAR_RECORD_COUNTS:
+        present = [t for t in types if t in group]
+        count = len(present)
+        if not low <= count <= high:
+            # Blame the first record over the count, or the group's EBTS record when too few.
+            blamed = present[high] if count > high else group[-1]
+            name = record_group_name(group)
+            raise TransactionError(
+                f"Type-{blamed}",
+                f"{count} {name} records; EBTS allows {_count_text(low, high)} in a CAR/CNA",
+            )
+
+
+def _count_text(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def _show(value: object) -> str:

@@ -38,6 +38,16 @@ MNEMONICS: dict[str, str] = {
     "2.059": "SRF",
     "2.060": "MSG",
     "2.073": "CRI",
+    # Type-4 grayscale fingerprint image (binary header)
+    "4.001": "LEN",
+    "4.002": "IDC",
+    "4.003": "IMP",
+    "4.004": "FGP",
+    "4.005": "ISR",
+    "4.006": "HLL",
+    "4.007": "VLL",
+    "4.008": "GCA",
+    "4.009": "DATA",
     # Type-14 variable-resolution friction ridge image
     "14.001": "LEN",
     "14.002": "IDC",
