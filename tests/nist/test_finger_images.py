@@ -264,9 +264,9 @@ def test_type4_codes_outside_the_table(
     assert words in error.reason and "Type-4 IDC 2" in error.reason
 
 
-def test_type4_native_resolution_comes_from_ntr(sub: TenprintSubmission) -> None:
+def test_type4_native_resolution_comes_from_nsr(sub: TenprintSubmission) -> None:
     message = _message(_with_type4(sub, isr=1))
-    message[0][12].value = "39.37"  # 1000 ppi
+    message[0][11].value = "39.37"  # 1000 ppi
     images = read_record_images(_nist(message))
     assert images[1].image.ppi == 1000 and images[0].image.ppi == 500
 

@@ -1,4 +1,4 @@
-"""Type-4 resolution from ISR and 1.011/1.012, Type-4 field names in errors, damaged tags
+"""Type-4 resolution from ISR (0: 500 ppi, 1: 1.011 NSR), Type-4 field names in errors, damaged tags
 named with their byte offset, and the binary record blamed when its LEN is wrong.
 
 Transactions are built here byte by byte to the letter of ANSI/NIST-ITL 1-2011: a tagged
@@ -87,30 +87,28 @@ def _error(raw: bytes) -> TransactionError:
 _PIXELS = bytes(range(12))  # 4 x 3, no compression
 
 
-# --- 1. resolution from ISR and 1.011 NSR / 1.012 NTR -----------------------------------
+# --- 1. resolution from ISR: 500 ppi, or 1.011 NSR -----------------------------------
 
 
-def test_isr_0_takes_the_native_scanning_resolution_and_isr_1_the_transmitting_one() -> None:
+def test_isr_0_is_the_minimum_scanning_resolution_and_isr_1_the_native_one() -> None:
     raw = _transaction(
         [_type4(1, _PIXELS, isr=0, fgp=2), _type4(2, _PIXELS, isr=1, fgp=3)],
-        nsr=b"39.37",  # 1000 ppi scanned
-        ntr=b"19.69",  # 500 ppi sent
+        nsr=b"39.37",  # scanned natively at 1000 ppi
+        ntr=b"19.69",  # NTR is not what ISR points at
     )
-    assert _read(raw) == [(2, 1000, 4), (3, 500, 4)]
-    swapped = _transaction(
-        [_type4(1, _PIXELS, isr=0), _type4(2, _PIXELS, isr=1)], nsr=b"19.69", ntr=b"39.37"
-    )
-    assert [ppi for _, ppi, _ in _read(swapped)] == [500, 1000]
+    assert _read(raw) == [(2, 500, 4), (3, 1000, 4)]
+    other = _transaction([_type4(1, _PIXELS, isr=1)], nsr=b"19.69", ntr=b"39.37")
+    assert [ppi for _, ppi, _ in _read(other)] == [500]
 
 
 def test_other_resolutions_convert_from_pixels_per_millimetre() -> None:
-    raw = _transaction([_type4(1, _PIXELS, isr=1)], nsr=b"19.69", ntr=b"15.75")  # 400 ppi
+    raw = _transaction([_type4(1, _PIXELS, isr=1)], nsr=b"15.75", ntr=b"19.69")  # 400 ppi
     assert [ppi for _, ppi, _ in _read(raw)] == [400]
 
 
-def test_a_resolution_that_is_zero_or_absent_is_the_500_ppi_of_type4() -> None:
-    assert _read(_transaction([_type4(1, _PIXELS)], nsr=b"00.00"))[0][1] == 500
-    assert _read(_transaction([_type4(1, _PIXELS, isr=1)], ntr=None))[0][1] == 500
+def test_a_native_resolution_that_is_zero_or_absent_is_the_500_ppi_of_type4() -> None:
+    assert _read(_transaction([_type4(1, _PIXELS, isr=1)], nsr=b"00.00"))[0][1] == 500
+    assert _read(_transaction([_type4(1, _PIXELS, isr=1)], nsr=None))[0][1] == 500
 
 
 def test_our_writer_s_type4_records_read_back_at_500_ppi(make_submission: Maker) -> None:
@@ -123,11 +121,11 @@ def test_a_bad_isr_or_resolution_is_named() -> None:
     assert error.field == "4.005"
     assert "Type-4 ISR (image scanning resolution, byte 13)" in str(error)
     assert "record 3 (Type-4 IDC 2)" in str(error)
-    error = _error(_transaction([_type4(1, _PIXELS, isr=0)], nsr=b"500"))
+    error = _error(_transaction([_type4(1, _PIXELS, isr=1)], nsr=b"500"))
     assert error.field == "1.011" and "Type-4 IDC 1" in error.reason
-    assert _read(_transaction([_type4(1, _PIXELS, isr=1)], ntr=b"99.99"))[0][1] == 2540
-    error = _error(_transaction([_type4(1, _PIXELS, isr=1)], ntr=b"01.00"))
-    assert error.field == "1.012" and "25 ppi" in error.reason
+    assert _read(_transaction([_type4(1, _PIXELS, isr=1)], nsr=b"99.99"))[0][1] == 2540
+    error = _error(_transaction([_type4(1, _PIXELS, isr=1)], nsr=b"01.00"))
+    assert error.field == "1.011" and "25 ppi" in error.reason
 
 
 # --- 2. errors name Type-4 fields ------------------------------------------------------

@@ -161,8 +161,10 @@ def _decode_tenprint(raw: bytes, images: DecodedImageCache | None) -> TenprintSu
     type2 = next(r for r in records if r.type == 2)
     without_images = _read_type2(type2, header, header.priority)
     pending = [
-        read_pending_legacy_finger(r) if r.type == 4 else read_pending_finger(r)
-        for r in records
+        read_pending_legacy_finger(r, records[0], index=i)
+        if r.type == 4
+        else read_pending_finger(r)
+        for i, r in enumerate(records, start=1)
         if r.type in FINGER_RECORD_TYPES
     ]
     _check_finger_set([p.position for p in pending])

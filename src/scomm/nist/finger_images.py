@@ -19,10 +19,16 @@ from PIL import Image
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
-from scomm.nist.finger_records import MAX_PPI, MIN_PPI, PendingFinger, decode_fingers
+from scomm.nist.finger_records import (
+    MAX_PPI,
+    MIN_PPI,
+    PendingFinger,
+    decode_fingers,
+    legacy_ppi,
+)
 from scomm.nist.finger_tables import check_impression, check_position
 from scomm.nist.tenprint import FingerImage, PixelArray
-from scomm.nist.wire import Record, parse_records, record_idc, required_text, text_value
+from scomm.nist.wire import Record, parse_records, record_idc, required_text
 
 # 14.011 CGA values this reader takes, and the Pillow format behind each JPEG kind.
 TYPE14_COMPRESSIONS: tuple[str, ...] = (
@@ -45,7 +51,6 @@ _BY_DECODE_FINGERS = frozenset({"NONE", "WSQ20", "PNG"})
 _TYPE4_HEADER = struct.Struct("!B6sBHHB")  # IMP, FGP, ISR, HLL, VLL, GCA after LEN, IDC
 _TYPE4_GCA = {0: "NONE", 1: "WSQ20"}
 _UNUSED_FGP = 255
-_NOMINAL_PPI = 500
 _DATA = 999
 
 
@@ -71,13 +76,12 @@ def read_record_images(
 
 def _read(raw: bytes, cache: DecodedImageCache | None) -> tuple[RecordImage, ...]:
     records = parse_records(raw)
-    ntr = _native_ppi(records[0])
     pending: list[tuple[int, PendingFinger]] = []
     for record in records[1:]:
         if record.type == 14:
             pending.append((14, _pending_type14(record)))
         elif record.type == 4:
-            pending.append((4, _pending_type4(record, ntr)))
+            pending.append((4, _pending_type4(record, records[0])))
     pixels: dict[int, PixelArray] = {}
     plain = [i for i, (_, p) in enumerate(pending) if p.compression in _BY_DECODE_FINGERS]
     decoded = decode_fingers([pending[i][1] for i in plain], cache)
@@ -94,18 +98,6 @@ def _read(raw: bytes, cache: DecodedImageCache | None) -> tuple[RecordImage, ...
         )
         for i, (record_type, p) in enumerate(pending)
     )
-
-
-def _native_ppi(type1: Record) -> int | None:
-    """1.012 NTR (pixels per mm) as ppi, for Type-4 records with ISR 1; None if absent."""
-    text = text_value(type1, 12, required=False)
-    if text is None:
-        return None
-    try:
-        ppi = round(float(text) * 25.4)
-    except ValueError as exc:
-        raise TransactionError("1.012", f"{text[:20]!r} is not pixels per mm") from exc
-    return ppi
 
 
 def _pending_type14(record: Record) -> PendingFinger:
@@ -147,7 +139,7 @@ def _read_type14(record: Record, idc: int) -> PendingFinger:
     return PendingFinger(idc, position, impression, ppi, width, height, compression, data)
 
 
-def _pending_type4(record: Record, ntr: int | None) -> PendingFinger:
+def _pending_type4(record: Record, type1: Record) -> PendingFinger:
     idc = record_idc(record)
     where = f"(Type-4 IDC {idc})"
     value = record.value
@@ -165,13 +157,10 @@ def _pending_type4(record: Record, ntr: int | None) -> PendingFinger:
                 check_position(4, "4.004", other)
             except TransactionError as exc:
                 raise TransactionError(exc.field, f"{exc.reason} {where}") from exc
-    if isr not in (0, 1):
-        raise TransactionError("4.005", f"ISR {isr} is not 0 (nominal) or 1 (native) {where}")
-    ppi = _NOMINAL_PPI
-    if isr == 1:
-        if ntr is None:
-            raise TransactionError("4.005", f"ISR 1 needs 1.012 NTR in the Type-1 record {where}")
-        ppi = ntr
+    try:
+        ppi = legacy_ppi(type1, isr)  # ISR 0: 500 ppi; ISR 1: 1.011 NSR
+    except TransactionError as exc:
+        raise TransactionError(exc.field, f"{exc.reason} {where}") from exc
     if not MIN_PPI <= ppi <= MAX_PPI:
         raise TransactionError("4.005", f"{ppi} ppi outside {MIN_PPI}..{MAX_PPI} {where}")
     if not 1 <= width <= ebts.MAX_IMAGE_SIDE:

@@ -3,9 +3,10 @@
 Type-14 is the tagged variable-resolution record EBTS asks for; Type-4 the legacy binary
 record (18-byte header: LEN, IDC, IMP, FGP (6 bytes, unused ones 255), ISR, HLL, VLL,
 GCA (0 none, 1 WSQ), then the pixels), which older CARs carry instead. A Type-4 record's
-resolution is not in the record: its ISR byte says whether the image is at the native
-scanning resolution (ISR 0, Type-1 1.011 NSR) or at the nominal transmitting resolution
-(ISR 1, 1.012 NTR), both in pixels per millimetre with two decimals.
+resolution is not in the record: its ISR byte says whether the image is sampled at the
+minimum scanning resolution (ISR 0: 19.69 pixels per mm, 500 ppi) or at the native
+scanning resolution (ISR 1), which the Type-1 record gives in 1.011 NSR, in pixels per
+millimetre with two decimals.
 
 Type-4 fields are bytes, not tags; errors name them as ANSI/NIST-ITL numbers them
 (4.003 IMP ... 4.009 DATA) with the field's name and bytes, and the record.
@@ -230,27 +231,28 @@ LEGACY_FIELDS: dict[str, str] = {
     "4.008": "Type-4 GCA (compression algorithm, byte 18)",
     "4.009": "Type-4 DATA (image data, from byte 19)",
 }
-# 1.011 NSR / 1.012 NTR: pixels per millimetre, two digits, a point, two digits.
+# 1.011 NSR: pixels per millimetre, two digits, a point, two digits.
 _PPMM = re.compile(r"\d{1,2}\.\d{2}")
 _MM_PER_INCH = 25.4
-_ISR_FIELDS = {0: 11, 1: 12}  # ISR 0: native scanning resolution; 1: nominal transmitting
 
 
 def legacy_ppi(type1: Record | None, isr: int) -> int:
     """The resolution in ppi of a Type-4 image whose ISR byte is `isr`.
 
-    ISR 0 takes 1.011 NSR (the native scanning resolution), ISR 1 takes 1.012 NTR (the
-    nominal transmitting resolution). Without a Type-1 record, or where the field is
-    absent or 00.00 (which ANSI/NIST-ITL writes when no Type-4 record follows and some
-    writers leave in regardless), the image is taken at the 500 ppi Type-4 was made for.
+    ISR 0: the image is sampled at the minimum scanning resolution, 19.69 pixels per mm
+    (500 ppi). ISR 1: at the native scanning resolution, which the Type-1 record gives in
+    1.011 NSR (pixels per mm). Where 1.011 is absent or 00.00 (some writers leave it so),
+    the image is taken at the 500 ppi Type-4 was made for.
     """
-    number = _ISR_FIELDS.get(isr)
-    if number is None:
+    if isr not in (0, 1):
         raise TransactionError(
             "4.005",
-            f"ISR {isr} is not 0 (native scanning resolution, 1.011 NSR) or "
-            "1 (nominal transmitting resolution, 1.012 NTR)",
+            f"ISR {isr} is not 0 (minimum scanning resolution, 500 ppi) or "
+            "1 (native scanning resolution, 1.011 NSR)",
         )
+    if isr == 0:
+        return _LEGACY_PPI
+    number = 11
     if type1 is None:
         return _LEGACY_PPI
     field = f"1.{number:03d}"
@@ -278,7 +280,7 @@ def legacy_ppi(type1: Record | None, isr: int) -> int:
 
 def read_legacy_fingers(records: Sequence[Record]) -> list[PendingFinger]:
     """Every Type-4 record of a parsed transaction (Type-1 first), validated, with its
-    resolution from ISR and 1.011 NSR / 1.012 NTR, and errors naming the record index."""
+    resolution from ISR (500 ppi, or 1.011 NSR), and errors naming the record index."""
     type1 = records[0] if records and records[0].type == 1 else None
     return [
         read_pending_legacy_finger(record, type1, index=index)
@@ -293,7 +295,7 @@ def read_pending_legacy_finger(
     """Validate the binary header of one Type-4 record, naming the Type-4 field, the record
     (its index in the transaction when `index` is given) and its IDC.
 
-    The resolution comes from ISR and `type1`'s 1.011 NSR / 1.012 NTR (500 ppi without
+    The resolution comes from ISR and `type1`'s 1.011 NSR (500 ppi without
     `type1`); see legacy_ppi.
     """
     idc = record_idc(record)
