@@ -3,6 +3,7 @@
 from scomm.nist.car import decode_tenprint, encode_tenprint
 from scomm.nist.ebts import MANDATORY_CAR_FIELDS, TENPRINT_TOTS
 from scomm.nist.errors import TransactionError
+from scomm.nist.finger_images import RecordImage, read_record_images
 from scomm.nist.finger_records import COMPRESSIONS
 from scomm.nist.peek import read_finger_images, read_header, read_tot
 from scomm.nist.responses import decode_errt, decode_sre, encode_errt, encode_sre
@@ -21,6 +22,7 @@ __all__ = [
     "TENPRINT_TOTS",
     "ArrestCharge",
     "FingerImage",
+    "RecordImage",
     "SubmissionResults",
     "TenprintSubmission",
     "TransactionError",
@@ -34,5 +36,6 @@ __all__ = [
     "encode_tenprint",
     "read_finger_images",
     "read_header",
+    "read_record_images",
     "read_tot",
 ]

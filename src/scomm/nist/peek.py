@@ -6,8 +6,8 @@ from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
 from scomm.nist.finger_records import (
     decode_fingers,
-    read_legacy_fingers,
     read_pending_finger,
+    read_pending_legacy_finger,
 )
 from scomm.nist.tenprint import FingerImage
 from scomm.nist.wire import (
@@ -56,6 +56,11 @@ def _read_header(raw: bytes) -> TransactionHeader:
 
 def _read_finger_images(raw: bytes) -> tuple[FingerImage, ...]:
     records = parse_records(raw)
-    pending = [read_pending_finger(r) for r in records if r.type == 14]
-    pending += read_legacy_fingers(records)
+    pending = [  # in record order, Type-4 and Type-14 alike
+        read_pending_legacy_finger(r, records[0], index=i)
+        if r.type == 4
+        else read_pending_finger(r)
+        for i, r in enumerate(records, start=1)
+        if r.type in (4, 14)
+    ]
     return decode_fingers(pending)
