@@ -96,6 +96,18 @@ def test_a_car_may_mix_type4_and_type14(make_submission: Maker) -> None:
     assert decode_tenprint(message.NIST).fingers == sub.fingers
 
 
+def test_images_of_both_kinds_come_back_in_record_order(make_submission: Maker) -> None:
+    """A Type-4 image recorded before a Type-14 one is read first (Type-14 used to come
+    first whatever the order)."""
+    sub = make_submission(n_fingers=2, size=(16, 12))
+    first, second = sub.fingers
+    mixed = nistitl.Message()
+    mixed.parse(encode_tenprint(dataclasses.replace(sub, fingers=(second,)), "NONE", 4))
+    mixed += finger_record(first, 2, sub.ori, sub.transaction_date, "NONE")
+    positions = [f.position for f in read_finger_images(mixed.NIST)]
+    assert positions == [second.position, first.position]
+
+
 def test_nist_type4_tenprint_card_reads_like_its_type14_twin(data_dir: Path) -> None:
     folder = data_dir / "ansi-nist" / "nist-reference"
     if not (folder / "type-4-tpcard.an2").is_file():
