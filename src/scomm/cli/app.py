@@ -8,6 +8,7 @@ from scomm.cli.audit import audit_app
 from scomm.cli.bench import bench_app
 from scomm.cli.db import db_app
 from scomm.cli.errors import ErrorHandlingGroup
+from scomm.cli.nist import nist_app
 from scomm.cli.ops import ops_app
 from scomm.cli.report import report
 from scomm.cli.simulate import demo, simulate
@@ -27,6 +28,8 @@ app.add_typer(audit_app, name="audit")
 app.command("report")(report)
 app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
+# For the people who exchange the transaction files.
+app.add_typer(nist_app, name="nist")
 # The simulator on top of it: synthetic worlds run through the flow, and the benchmarks.
 app.command("demo")(demo)
 app.command("simulate")(simulate)
