@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, select, text
-from tampering import tampering  # tests/audit/tampering.py
+from sqlalchemy import delete, text
+from tampering import rewrite_and_rehash, tampering  # tests/audit/tampering.py
 
 from scomm.audit.chain import (
     GENESIS_HASH,
     append,
     consistent_snapshot,
-    entry_hash,
     verify,
     verify_database,
 )
@@ -294,27 +293,6 @@ def test_checkpoints_out_of_order_are_caught(
 
 
 # --- the four attacks of issue 13 ---------------------------------------------------------
-
-
-def rewrite_and_rehash(db: Database, seq: int) -> None:
-    """IDR_NO_MATCH -> IDR_MATCH at `seq`, every hash after it recomputed, the head moved."""
-    with tampering(db) as session:
-        rows = session.scalars(
-            select(AuditEntryRow).where(AuditEntryRow.seq >= seq).order_by(AuditEntryRow.seq)
-        ).all()
-        previous = rows[0].prev_hash
-        for row in rows:
-            if row.seq == seq:
-                row.name = "IDR_MATCH"
-            row.prev_hash = previous
-            row.entry_hash = entry_hash(
-                previous, row.seq, row.recorded_at, row.kind, row.name, row.actor,
-                row.case_id, row.payload,
-            )  # fmt: skip
-            previous = row.entry_hash
-        head = session.get(AuditHeadRow, 1)
-        assert head is not None
-        head.entry_hash = previous
 
 
 def test_attack_rewrite_an_entry_and_rehash_the_rest(

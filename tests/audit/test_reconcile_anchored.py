@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from small_flow import START, run_small_flow
 from sqlalchemy import select
-from tampering import tampering
+from tampering import rehash_from, tampering
 from typer.testing import CliRunner, Result
 
 from scomm.audit.chain import GENESIS_HASH, append, entry_hash
@@ -74,28 +74,6 @@ def error_line(result: Result, code: int) -> str:
     assert result.exit_code == code, result.output
     (line,) = result.stderr.strip().splitlines()
     return line
-
-
-def rehash_from(session: object, seq: int) -> None:
-    """Every hash from entry `seq` on recomputed, the head moved: a chain the plain walk
-    finds intact."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    rows = session.scalars(
-        select(AuditEntryRow).where(AuditEntryRow.seq >= seq).order_by(AuditEntryRow.seq)
-    ).all()
-    previous = rows[0].prev_hash
-    for row in rows:
-        row.prev_hash = previous
-        row.entry_hash = entry_hash(
-            previous, row.seq, row.recorded_at, row.kind, row.name, row.actor,
-            row.case_id, row.payload,
-        )  # fmt: skip
-        previous = row.entry_hash
-    head = session.get(AuditHeadRow, 1)
-    assert head is not None
-    head.entry_hash = previous
 
 
 def test_the_untouched_flow_reconciles_anchored(copy: Path) -> None:

@@ -52,10 +52,10 @@ import pytest
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from tampering import tampering
+from tampering import rewrite_and_rehash, tampering
 from typer.testing import CliRunner, Result
 
-from scomm.audit.chain import append, entry_hash
+from scomm.audit.chain import append
 from scomm.audit.checkpoints import generate_keys, head, load_private_key, sign
 from scomm.bus.dispatcher import Dispatcher
 from scomm.bus.unit_of_work import UnitOfWork
@@ -268,28 +268,6 @@ def test_a_moved_head_alone_is_named(scene: Scene) -> None:
     db.dispose()
     line = _fails(scene.scomm("audit", "verify"))
     assert f"ends at entry {end} but its head records entry {end - 3}" in line
-
-
-def rewrite_and_rehash(db: Database, seq: int) -> None:
-    """IDR_NO_MATCH -> IDR_MATCH at `seq`, every later hash recomputed, the head moved: a
-    chain that `audit verify` alone finds intact."""
-    with tampering(db) as session:
-        rows = session.scalars(
-            select(AuditEntryRow).where(AuditEntryRow.seq >= seq).order_by(AuditEntryRow.seq)
-        ).all()
-        previous = rows[0].prev_hash
-        for row in rows:
-            if row.seq == seq:
-                row.name = "IDR_MATCH"
-            row.prev_hash = previous
-            row.entry_hash = entry_hash(
-                previous, row.seq, row.recorded_at, row.kind, row.name, row.actor,
-                row.case_id, row.payload,
-            )  # fmt: skip
-            previous = row.entry_hash
-        head = session.get(AuditHeadRow, 1)
-        assert head is not None
-        head.entry_hash = previous
 
 
 def _signed_range(line: str) -> tuple[int, int]:

@@ -6,7 +6,10 @@ reconcile` that checks every row."""
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
+
+from scomm.audit.chain import canonical_json
 
 PAYLOAD_SHA256 = "payload_sha256"  # the message entry's field: the outbox payload's digest
 
@@ -23,3 +26,15 @@ def audit_view(payload: dict[str, Any]) -> dict[str, Any]:
         raw = view["transaction"].encode()
         view["transaction"] = {"sha256_b64": hashlib.sha256(raw).hexdigest(), "length": len(raw)}
     return view
+
+
+def same_body(body: Any, text: str) -> bool:
+    """An older message entry's audited `body` (written before entries kept the payload's
+    hash, migration 0004) against the outbox payload `text`."""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    return canonical_json(body) == canonical_json(audit_view(payload))

@@ -30,14 +30,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import Verification, canonical_json, consistent_snapshot, entries, verify
-from scomm.audit.messages import PAYLOAD_SHA256, audit_view, payload_digest
+from scomm.audit.chain import Verification, consistent_snapshot, entries, verify
+from scomm.audit.messages import PAYLOAD_SHA256, payload_digest, same_body
 from scomm.store.db import Database
 from scomm.store.models import (
     AuditEntryRow,
@@ -47,6 +47,7 @@ from scomm.store.models import (
     ProcessedMessageRow,
     SwitchSettingRow,
 )
+from scomm.store.repositories.shared import naive_utc, parse_moment
 
 
 class _Unknown:
@@ -440,17 +441,10 @@ def _same(stored_value: Any, rebuilt_value: Any) -> bool:
     kept the wall time of a zoned entry (and dropped its zone) differs from it. Booleans are
     not numbers here."""
     if isinstance(stored_value, datetime) and isinstance(rebuilt_value, datetime):
-        return _naive_utc(stored_value) == _naive_utc(rebuilt_value)
+        return naive_utc(stored_value) == naive_utc(rebuilt_value)
     if isinstance(stored_value, bool) or isinstance(rebuilt_value, bool):
         return type(stored_value) is type(rebuilt_value) and stored_value == rebuilt_value
     return bool(stored_value == rebuilt_value)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """A moment as the flow compares them: naive UTC (an older entry may carry a zone)."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _show(value: Any) -> str:
@@ -495,7 +489,7 @@ class MessageLog:
             "recipient": p.get("recipient"),
             "case_id": row.case_id,
             "tcn": p.get("tcn"),
-            "available_at": _moment_or_none(p.get("available_at")),
+            "available_at": parse_moment(p.get("available_at")),
             "sha256": digest if isinstance(digest, str) else None,
             # the audited body, kept only where the entry has no digest (older entries)
             "body": p.get("body") if not isinstance(digest, str) else None,
@@ -507,7 +501,7 @@ class MessageLog:
         if not isinstance(message_id, str):
             return
         if row.name == DELIVERY_RETRY:
-            moment = _moment_or_none(p.get("available_at"))
+            moment = parse_moment(p.get("available_at"))
             if moment is not None:
                 self.moved[message_id] = moment
         elif row.name == DEAD_LETTER:
@@ -598,7 +592,7 @@ def _outbox_fields(
         if (
             row.message_id not in log.moved
             and row.last_error is not None
-            and (_naive_utc(row.available_at) > _naive_utc(due))
+            and (naive_utc(row.available_at) > naive_utc(due))
         ):
             # put off after a failure by a dispatcher that did not yet record it
             _unchecked(result, "outbox.available_at", want["_seq"])
@@ -613,7 +607,7 @@ def _outbox_fields(
                 )
             )
     elif want["body"] is not None:
-        if not _same_body(want["body"], row.payload):
+        if not same_body(want["body"], row.payload):
             out.append(
                 Disagreement(
                     "outbox", key, note=f"payload (sha256 {digest}) differs from the audited body"
@@ -657,29 +651,8 @@ def _outbox_status(
     return []
 
 
-def _same_body(body: Any, text: str) -> bool:
-    """An older message entry's audited body against the payload's (as the dispatcher's
-    `check_binding` compares them)."""
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return False
-    if not isinstance(payload, dict):
-        return False
-    return canonical_json(body) == canonical_json(audit_view(payload))
-
-
 def _unchecked(result: Reconciliation, tag: str, seq: int) -> None:
     """A field the message entry `seq` (an older one) does not let reconcile check."""
     result.unchecked[tag] = result.unchecked.get(tag, 0) + 1
     if result.first_unrecorded is None or seq < result.first_unrecorded:
         result.first_unrecorded = seq
-
-
-def _moment_or_none(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None

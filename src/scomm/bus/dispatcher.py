@@ -13,13 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, defer
 
 from scomm.audit import alarms, chain
-from scomm.bus.unit_of_work import (
-    PAYLOAD_SHA256,
-    AbstractUnitOfWork,
-    UnitOfWork,
-    audit_view,
-    payload_digest,
-)
+from scomm.audit.messages import PAYLOAD_SHA256, payload_digest, same_body
+from scomm.bus.unit_of_work import AbstractUnitOfWork, UnitOfWork
 from scomm.domain.clock import Clock
 from scomm.domain.messages import Actor, DeliveryStatus, Message, message_from_payload
 from scomm.store.db import Database
@@ -207,32 +202,29 @@ class Dispatcher:
                 stored.available_at = self.clock.now() + self.backoff * 2 ** (stored.attempts - 1)
                 # audited, so that `scomm audit reconcile` can tell this move from a row
                 # pushed into the future to suppress it
-                chain.append(
+                self._record_delivery(
                     session,
-                    recorded_at=self.clock.now(),
-                    kind="delivery",
-                    name=DELIVERY_RETRY,
-                    actor=stored.recipient,
-                    case_id=stored.case_id,
-                    payload={
-                        "seq": stored.seq,
-                        "message_id": stored.message_id,
-                        "type": stored.type,
-                        "attempts": stored.attempts,
-                        "error": error,
-                        "available_at": stored.available_at.isoformat(),
-                    },
+                    stored,
+                    DELIVERY_RETRY,
+                    error,
+                    available_at=stored.available_at.isoformat(),
                 )
 
     def _give_up(self, session: Session, stored: OutboxRow, error: str) -> None:
         """Make `stored` a dead letter, with an audit entry, in the caller's transaction."""
         stored.status = DEAD
         stored.last_error = error
+        self._record_delivery(session, stored, DEAD_LETTER, error)
+
+    def _record_delivery(
+        self, session: Session, stored: OutboxRow, name: str, error: str, **extra: str
+    ) -> None:
+        """A `delivery` audit entry about outbox row `stored`, in the caller's transaction."""
         chain.append(
             session,
             recorded_at=self.clock.now(),
             kind="delivery",
-            name=DEAD_LETTER,
+            name=name,
             actor=stored.recipient,
             case_id=stored.case_id,
             payload={
@@ -241,6 +233,7 @@ class Dispatcher:
                 "type": stored.type,
                 "attempts": stored.attempts,
                 "error": error,
+                **extra,
             },
         )
 
@@ -280,24 +273,14 @@ def check_binding(session: Session, row: OutboxRow) -> Tampered | None:
             expected,
             found,
         )
-    agrees = expected == found if expected is not None else _same_body(recorded, row.payload)
+    agrees = (
+        expected == found
+        if expected is not None
+        else "body" in recorded and same_body(recorded["body"], row.payload)
+    )
     if not agrees:
         return Tampered(f"{where}: payload differs from audit entry {entry.seq}", expected, found)
     return None
-
-
-def _same_body(recorded: dict[str, Any], text: str) -> bool:
-    """A message entry written before entries kept the payload's hash (migration 0004):
-    its audited body against the payload's."""
-    if "body" not in recorded:
-        return False
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return False
-    if not isinstance(payload, dict):
-        return False
-    return chain.canonical_json(recorded["body"]) == chain.canonical_json(audit_view(payload))
 
 
 def _json_object(text: str) -> dict[str, Any]:

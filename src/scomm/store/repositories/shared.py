@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -263,9 +263,9 @@ def audited_change(entry: AuditEntryRow) -> SwitchChange | None:
         switch = Switch(entry.name.removeprefix("SWITCH_"))
         owner = SwitchOwner(entry.actor)
         check_owner(switch, owner)
-        start = _naive_utc(_moment(payload["effective_from"]))
+        start = naive_utc(parse_moment(payload["effective_from"]))
         end = payload.get("effective_to")
-        until = _naive_utc(_moment(end)) if end is not None else None
+        until = naive_utc(parse_moment(end)) if end is not None else None
         if start is None or (end is not None and until is None):
             return None
         if not isinstance(payload["enabled"], bool):
@@ -308,8 +308,8 @@ def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str |
         for name, recorded, stored in (
             ("ori", payload.get("ori"), row.ori),
             ("enabled", payload.get("enabled"), row.enabled),
-            ("effective_from", _moment(payload.get("effective_from")), row.effective_from),
-            ("effective_to", _moment(payload.get("effective_to")), row.effective_to),
+            ("effective_from", parse_moment(payload.get("effective_from")), row.effective_from),
+            ("effective_to", parse_moment(payload.get("effective_to")), row.effective_to),
             ("changed_by", entry.actor, row.changed_by),
             ("reason", payload.get("reason"), row.reason),
         )
@@ -326,14 +326,19 @@ def setting_problem(row: SwitchSettingRow, entry: AuditEntryRow | None) -> str |
     return None
 
 
-def _naive_utc(moment: datetime | None) -> datetime | None:
+@overload
+def naive_utc(moment: datetime) -> datetime: ...
+@overload
+def naive_utc(moment: None) -> None: ...
+def naive_utc(moment: datetime | None) -> datetime | None:
     """A moment as the flow compares them: naive UTC (an older entry may carry a zone)."""
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _moment(value: Any) -> datetime | None:
+def parse_moment(value: Any) -> datetime | None:
+    """An ISO moment from an audit payload; None where it is absent or unreadable."""
     if not isinstance(value, str):
         return None
     try:
@@ -348,7 +353,7 @@ def _same(recorded: Any, stored: Any) -> bool:
     wall time of a zoned entry and dropped its zone names another moment than the flow acts
     on, and differs."""
     if isinstance(recorded, datetime) and isinstance(stored, datetime):
-        return _naive_utc(recorded) == _naive_utc(stored)
+        return naive_utc(recorded) == naive_utc(stored)
     return bool(recorded == stored) and type(recorded) is type(stored)
 
 
