@@ -33,6 +33,8 @@ DOCUMENTED = {
     ("nist", "show"),
     ("nist", "validate"),
     ("nist", "images"),
+    ("template", "show"),
+    ("template", "convert"),
     ("synth", "fingers"),
     ("synth", "tenprint"),
     ("synth", "realism"),
