@@ -35,6 +35,7 @@ DOCUMENTED = {
     ("nist", "images"),
     ("template", "show"),
     ("template", "convert"),
+    ("compare",),
     ("synth", "fingers"),
     ("synth", "tenprint"),
     ("synth", "realism"),

@@ -6,6 +6,7 @@ import typer
 
 from scomm.cli.audit import audit_app
 from scomm.cli.bench import bench_app
+from scomm.cli.compare import compare
 from scomm.cli.db import db_app
 from scomm.cli.errors import ErrorHandlingGroup
 from scomm.cli.nist import nist_app
@@ -32,6 +33,7 @@ app.add_typer(ops_app, name="ops")
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
 app.add_typer(template_app, name="template")
+app.command("compare")(compare)
 # The simulator on top of it: synthetic worlds run through the flow, and the benchmarks.
 app.command("demo")(demo)
 app.command("simulate")(simulate)
