@@ -214,3 +214,34 @@ def test_convert_refuses_to_overwrite_its_input_and_a_missing_file(tmp_path: Pat
     assert file.read_bytes() == iso_record()
     missing = scomm("template", "show", str(tmp_path / "nope"))
     assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def incits_2009_record(impression: int, quality: int) -> bytes:
+    """INCITS 378-2009 (version "030"): 20-byte header, then per view its own geometry and
+    quality algorithm; one view of one minutia here."""
+    view = struct.pack(
+        ">BBBBHHHHHHB", 3, 0, impression, quality, 0x0042, 0x0001, 320, 400, 197, 197, 1
+    ) + struct.pack(">HHBBH", 1 << 14 | 10, 20, 45, 60, 0)  # one ridge ending, no ext. data
+    header = struct.pack(">4s4sIIHBB", b"FMR\0", b"030\0", 20 + len(view), 0x00420011, 0, 1, 0)
+    return header + view
+
+
+def test_convert_of_an_incits_2009_record_says_what_2004_and_iso_lack(tmp_path: Path) -> None:
+    source, out = tmp_path / "a.ansi", tmp_path / "a.iso"
+    source.write_bytes(incits_2009_record(impression=1, quality=254))
+    shown = scomm("template", "show", str(source))
+    assert shown.stdout.startswith(f"{source}: ANSI INCITS 378-2009, version 030, record")
+    converted = scomm("template", "convert", str(source), "--to", "iso", "--out", str(out))
+    assert converted.exit_code == 0, converted.output
+    said = " ".join(converted.stdout.split())
+    assert "finger view 1 quality 254 (not reported) written as 0" in said
+    assert "per-view quality algorithm vendor and id" in said
+    (view,) = read_record(out.read_bytes()).views
+    assert (view.impression_type, view.quality, len(view.minutiae)) == (1, 0, 1)
+    # a contactless impression type (24) has no code in the 2004/2005 tables
+    source.write_bytes(incits_2009_record(impression=24, quality=50))
+    refused = scomm("template", "convert", str(source), "--to", "ansi", "--out", str(out))
+    assert refused.exit_code == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert "cannot be written as ANSI INCITS 378-2004" in line
+    assert "finger view 1: impression type 24 is not one of [0, 1, 2, 3, 8, 9]" in line
