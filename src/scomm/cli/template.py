@@ -250,11 +250,13 @@ def _for_target(loaded: TemplateFile, target: str) -> tuple[MinutiaeRecord, list
             "not carried over: a compact template has no finger position, impression type or "
             "finger quality: written as 0 (unknown finger), 0 (live-scan plain) and 0"
         )
-        limit_x, limit_y = record.width - 1, record.height - 1
+        # quarter pixels on the last column or row would round to the pixel past the edge
         minutiae = record.views[0].minutiae
-        x = np.minimum(minutiae.x, np.float32(limit_x))
-        y = np.minimum(minutiae.y, np.float32(limit_y))
-        clipped = int(np.count_nonzero((x != minutiae.x) | (y != minutiae.y)))
+        out_x = np.rint(minutiae.x) >= record.width
+        out_y = np.rint(minutiae.y) >= record.height
+        x = np.where(out_x, np.float32(record.width - 1), minutiae.x).astype(np.float32)
+        y = np.where(out_y, np.float32(record.height - 1), minutiae.y).astype(np.float32)
+        clipped = int(np.count_nonzero(out_x | out_y))
         if clipped:
             notes.append(f"changed: {clipped} minutiae on the image's edge moved inside it")
         moved = replace(minutiae, x=x, y=y)
