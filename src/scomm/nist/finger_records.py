@@ -406,7 +406,7 @@ def _pillow_pixels(p: PendingFinger) -> PixelArray:
     where = p.describe()
     data = p.data
     if p.compression == "JPEGL":
-        _check_lossless_jpeg_decoder(where)
+        _check_lossless_jpeg_decoder(p.data_field, where)
         data = lossless_tables_as_class_0(data)
     try:
         with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[p.compression]]) as image:
@@ -445,13 +445,13 @@ _DECODER_WORDS: dict[str, str] = {
 }
 
 
-def _check_lossless_jpeg_decoder(where: str) -> None:
+def _check_lossless_jpeg_decoder(field: str, where: str) -> None:
     """Lossless JPEG (T.81 process 14, SOF3) decodes through libjpeg-turbo 3.0 and later."""
     version = features.version("libjpeg_turbo") or ""
     major = version.split(".")[0]
     if not (major.isdigit() and int(major) >= 3):
         raise TransactionError(
-            "14.999",
+            field,
             f"JPEGL lossless JPEG cannot be decoded {where}: Pillow's JPEG library "
             f"(libjpeg-turbo {version or 'absent'}) predates lossless decoding (3.0)",
         )
