@@ -245,3 +245,25 @@ def test_convert_of_an_incits_2009_record_says_what_2004_and_iso_lack(tmp_path: 
     (line,) = refused.stderr.strip().splitlines()
     assert "cannot be written as ANSI INCITS 378-2004" in line
     assert "finger view 1: impression type 24 is not one of [0, 1, 2, 3, 8, 9]" in line
+
+
+def test_libbiomeval_records_show_and_convert(data_dir: Path, tmp_path: Path) -> None:
+    folder = data_dir / "iso-templates" / "libbiomeval"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    expected = {
+        "fmr.iso2005": "ISO/IEC 19794-2:2005",
+        "fmr.ansi2004": "ANSI INCITS 378-2004",
+        "fmr.ansi2007": "ANSI INCITS 378-2009",
+    }
+    for name, label in expected.items():
+        shown = scomm("template", "show", str(folder / name))
+        assert shown.exit_code == 0 and f"{name}: {label}" in shown.stdout, shown.output
+        for target in ("iso", "ansi"):
+            out = tmp_path / f"{name}.{target}"
+            converted = scomm(
+                "template", "convert", str(folder / name), "--to", target, "--out", str(out)
+            )
+            assert converted.exit_code == 0, converted.output
+            before, after = read_record((folder / name).read_bytes()), read_record(out.read_bytes())
+            assert [len(v.minutiae) for v in before.views] == [len(v.minutiae) for v in after.views]
