@@ -134,6 +134,7 @@ def test_what_cannot_be_compared_is_one_line_before_any_score(
         (("compare", a1, a1, "--engine", "nbis", "--explain"), "does not explain its scores"),
         (("compare", a1, str(blank), "--engine", ENGINE), f"{blank}: no template: "),
         (("compare", a1, str(tmp_path / "missing.png")), "no such file"),
+        (("compare", a1, a1, "--svg", a1), "is one of the prints"),
     ]
     for args, expected in cases:
         result = scomm(*args)

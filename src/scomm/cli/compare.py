@@ -122,6 +122,8 @@ def compare(
     from scomm.sim.bench.engines import MinutiaeEngine, bench_engines
 
     check_file_target(svg, "--svg")
+    if svg is not None and svg.exists() and svg.resolve() in (a.resolve(), b.resolve()):
+        raise BadInput(f"--svg {svg} is one of the prints; write the picture elsewhere")
     prints = [load_print(path, ppi) for path in (a, b)]
     registry = bench_engines()
     name = engine or registry.default
@@ -134,23 +136,25 @@ def compare(
     templates = []
     for side in prints:
         try:
-            if side.minutiae is None:
-                assert side.pixels is not None
+            if side.pixels is not None:
                 templates.append(matcher.extract(side.pixels, PPI))
-            elif isinstance(matcher, MinutiaeEngine):
+            elif side.minutiae is not None and isinstance(matcher, MinutiaeEngine):
                 templates.append(matcher.from_minutiae(side.minutiae))
             else:
                 raise BadInput(f"{side.path}: engine {name!r} cannot compare minutiae templates")
         except FailureToEnrol as error:
             raise BadInput(f"{side.path}: no template: {error}") from error
     score = float(matcher.compare(templates[0], templates[1]))
-    for label, side in zip("AB", prints, strict=True):
-        console.print(f"{label}: {escape(str(side.path))}: {escape(side.described)}")
+    for label, side, template in zip("AB", prints, templates, strict=True):
+        found = ""
+        if side.pixels is not None and isinstance(template, FingerTemplate):
+            found = f"; {template.minutiae_count} minutiae found"
+        console.print(f"{label}: {escape(str(side.path))}: {escape(side.described)}{found}")
     console.print(f"score {score:.4f} (engine {escape(name)}; higher means more alike)")
     if not (explain or svg):
         return
     if explaining is None or not all(isinstance(t, FingerTemplate) for t in templates):
-        raise BadInput(f"engine {name!r} does not explain its scores (--explain, --svg)")
+        raise BadInput(f"engine {name!r} gives no minutiae to explain its score with")
     explanation: MatchExplanation = explaining(templates[0], templates[1])
     if explain:
         _print_explanation(explanation, templates[0], templates[1])
