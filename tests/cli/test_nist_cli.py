@@ -68,3 +68,44 @@ def test_images_writes_each_finger_as_png_in_record_order(car: Path, tmp_path: P
     a_file.write_text("")
     refused = scomm("nist", "images", str(car), "--out", str(a_file))
     assert refused.exit_code == 2
+
+
+def _with_type1(raw: bytes, changes: dict[int, bytes]) -> bytes:
+    """`raw` with Type-1 fields replaced, its 1.001 LEN recomputed (LEN counts its digits)."""
+    end = raw.index(b"\x1c") + 1
+    fields = raw[: end - 1].split(b"\x1d")[1:]  # after 1.001
+    body = (
+        b"".join(
+            b"\x1d" + (f"1.{number:03d}:".encode() + changes[number] if number in changes else f)
+            for f in fields
+            for number in [int(f[2:5])]
+        )
+        + b"\x1c"
+    )
+    length = 0
+    while len(head := f"1.001:{length}".encode()) + len(body) != length:
+        length = len(head) + len(body)
+    return head + body + raw[end:]
+
+
+def test_show_takes_a_header_of_any_edition_and_says_what_ebts_would_refuse(
+    car: Path, tmp_path: Path
+) -> None:
+    """NIST's reference rec01_rec02_rec16.nst.an2 has 1.002 VER "0", libbiomeval's DAI
+    "ANSI/NIST": `nist show` shows them as written (the images reader never read the
+    header; show used to refuse it with the CJIS rules), `nist validate` still refuses."""
+    old = tmp_path / "old.an2"
+    old.write_bytes(_with_type1(car.read_bytes(), {2: b"0", 7: b"ANSI/NIST"}))
+    shown = scomm("nist", "show", str(old))
+    assert shown.exit_code == 0, shown.output
+    first, second = shown.stdout.splitlines()[:2]
+    assert first.startswith("TOT CAR  VER 0  TCN ") and "DAI ANSI/NIST  DAT " in first
+    assert second == (
+        "note: not an EBTS header: 1.002 VER: expected a 4-digit version such as 0400, got '0'"
+    )
+    assert shown.stdout.count("WSQ20") == 14
+    assert len(read_finger_images(old.read_bytes())) == 14
+    refused = scomm("nist", "validate", str(old))
+    assert refused.exit_code == 1 and "1.002 VER" in refused.stderr
+    good = scomm("nist", "show", str(car))
+    assert "note:" not in good.stdout and " VER 0400 " in good.stdout

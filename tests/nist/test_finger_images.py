@@ -19,9 +19,16 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from scomm.nist import TenprintSubmission, TransactionError, encode_tenprint
+from scomm.nist import (
+    TenprintSubmission,
+    TransactionError,
+    decode_tenprint,
+    encode_tenprint,
+    finger_records,
+    read_finger_images,
+)
 from scomm.nist.finger_images import read_record_images
-from scomm.nist.finger_records import finger_record
+from scomm.nist.finger_records import finger_record, lossless_tables_as_class_0
 from scomm.nist.finger_tables import FINGER_POSITIONS, IMPRESSION_TYPES
 
 Maker = Callable[..., TenprintSubmission]
@@ -337,3 +344,89 @@ def test_a_jpeg_labelled_jp2_is_refused(raw14: bytes, textured: Any) -> None:
 def test_type4_errors_carry_type4_mnemonics(sub: TenprintSubmission) -> None:
     error = _rejects(_with_type4(sub, fgp=bytes([99, 255, 255, 255, 255, 255])), "4.004")
     assert error.mnemonic == "FGP" and str(error).startswith("4.004 FGP:")
+
+
+# --- lossless JPEG as NIST's NBIS writes it; the CAR reader takes the JPEG family ---------
+
+
+def _huffman_class_1(jpeg: bytes) -> bytes:
+    """`jpeg` with its Huffman table declared class 1 (AC), as NBIS's JPEGL encoder writes it
+    (NIST's reference transaction type-10-14-17-piv-index-iris.an2 carries such images)."""
+    table = jpeg.index(b"\xff\xc4") + 4
+    return jpeg[:table] + bytes([0x10 | jpeg[table]]) + jpeg[table + 1 :]
+
+
+def _needs_lossless_decoder() -> None:
+    if int((features.version("libjpeg_turbo") or "0").split(".")[0]) < 3:
+        pytest.skip("Pillow's libjpeg-turbo is older than 3.0 (no lossless JPEG)")
+
+
+def test_jpegl_with_a_class_1_huffman_table_decodes_exactly(
+    make_submission: Maker, textured: Any
+) -> None:
+    _needs_lossless_decoder()
+    pixels = textured(64, 48, seed=5)
+    raw = encode_tenprint(make_submission(n_fingers=1, size=(64, 48)), "NONE")
+    stream = _huffman_class_1(lossless_jpeg(pixels))
+    with pytest.raises(OSError, match="broken data stream"):  # what Pillow alone does
+        Image.open(io.BytesIO(stream)).load()
+    (image,) = read_record_images(_with_image(raw, stream, "JPEGL"))
+    assert np.array_equal(image.image.pixels, pixels)
+
+
+def test_the_huffman_class_is_rewritten_only_where_t81_asks_for_it(textured: Any) -> None:
+    lossless = lossless_jpeg(textured(12, 10, seed=3))
+    assert lossless_tables_as_class_0(lossless) == lossless  # already class 0
+    nbis = _huffman_class_1(lossless)
+    assert lossless_tables_as_class_0(nbis) == lossless
+    # a class-1 table beside a class-0 table of the same id stays as it is
+    table = lossless.index(b"\xff\xc4")
+    segment = lossless[table : table + 4 + 1 + 16 + 12]
+    both = lossless[:table] + _huffman_class_1(segment) + lossless[table:]
+    assert lossless_tables_as_class_0(both) == both
+    baseline = io.BytesIO()
+    Image.fromarray(textured(12, 10, seed=3)).save(baseline, format="JPEG")
+    assert lossless_tables_as_class_0(baseline.getvalue()) == baseline.getvalue()  # SOF0
+    assert lossless_tables_as_class_0(b"not a JPEG") == b"not a JPEG"
+
+
+def test_jpegl_without_a_lossless_decoder_is_refused_naming_the_compression(
+    raw14: bytes, textured: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finger_records.features, "version", lambda name: "2.1.5")
+    stream = lossless_jpeg(textured(12, 10, seed=1))
+    error = _rejects(_with_image(raw14, stream, "JPEGL"), "14.999")
+    assert error.reason.startswith(
+        "JPEGL lossless JPEG cannot be decoded (Type-14 IDC 1, FGP 1): Pillow's JPEG library "
+        "(libjpeg-turbo 2.1.5) predates lossless decoding (3.0)"
+    )
+
+
+def test_a_jpeg_decoder_failure_is_said_in_words(raw14: bytes, textured: Any) -> None:
+    _needs_lossless_decoder()
+    stream = bytearray(lossless_jpeg(textured(12, 10, seed=1)))
+    stream[stream.index(b"\xff\xda") + 6] = 0x10  # the scan asks for a table never defined
+    error = _rejects(_with_image(raw14, bytes(stream), "JPEGL"), "14.999")
+    assert "undecodable JPEGL image (Type-14 IDC 1, FGP 1): the compressed data is damaged" in (
+        error.reason
+    )
+    assert (
+        "not a JPEG stream (it starts with 4e 4f 4e 45)"
+        in _rejects(_with_image(raw14, b"NONE of it", "JPEGB"), "14.999").reason
+    )
+
+
+@pytest.mark.parametrize("compression", ["JPEGB", "JPEGL", "JP2", "JP2L"])
+def test_a_car_with_type14_jpeg_images_is_accepted(
+    make_submission: Maker, compression: str
+) -> None:
+    if compression == "JPEGL":
+        _needs_lossless_decoder()
+    sub = make_submission(n_fingers=2, size=(64, 48))
+    first = sub.fingers[0].pixels
+    raw = _with_image(encode_tenprint(sub, "NONE"), _encoded(first, compression), compression)
+    car = decode_tenprint(raw)
+    assert car.fingers[1] == sub.fingers[1]
+    error = np.abs(car.fingers[0].pixels.astype(int) - first.astype(int))
+    assert error.max() == 0 if compression in ("JPEGL", "JP2L") else 0 < error.mean() < 8
+    assert [f.pixels.shape for f in read_finger_images(raw)] == [(64, 48), (64, 48)]

@@ -284,7 +284,7 @@ def _set14(index: int, number: int, value: Any) -> Callable[[Any], None]:
         (8, "0", "14.008"),
         (9, "499", "14.010"),  # THPS and TVPS disagree
         (9, "50", "14.010"),
-        (11, "JPEGB", "14.011"),
+        (11, "JPEG", "14.011"),  # not a 14.011 code (JPEGB, JPEGL, JP2, JP2L are read)
         (12, "16", "14.012"),
     ],
 )

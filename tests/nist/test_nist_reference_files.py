@@ -136,3 +136,15 @@ def test_real_fingers_survive_a_car_round_trip(data_dir: Path) -> None:
     back = decode_tenprint(encode_tenprint(rolled))  # re-compressed with WSQ
     error = np.abs(back.fingers[0].pixels.astype(int) - fingers[0].pixels.astype(int)).mean()
     assert error < 8.0
+
+
+def test_nist_lossless_jpeg_images_decode(data_dir: Path) -> None:
+    """NIST's PIV index-finger transaction: two Type-14 JPEGL images that NBIS wrote with a
+    class-1 Huffman table (see finger_records.lossless_tables_as_class_0)."""
+    from scomm.nist import read_record_images
+
+    images = read_record_images(_reference(data_dir, "type-10-14-17-piv-index-iris.an2"))
+    assert [(i.compression, i.image.position) for i in images] == [("JPEGL", 2), ("JPEGL", 7)]
+    assert [i.image.pixels.shape for i in images] == [(512, 288), (464, 288)]
+    for image in images:  # ridges on a light background, not a blank or a smear
+        assert 150 < image.image.pixels.mean() < 230 and image.image.pixels.std() > 40

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from scomm.nist import TenprintSubmission, TransactionError, encode_tenprint
+from scomm.nist.finger_images import read_record_images
 from scomm.nist.finger_records import decode_fingers, read_legacy_fingers
 from scomm.nist.wire import parse_records
 
@@ -42,9 +43,10 @@ def _type4(
     fgp: int = 2,
     size: tuple[int, int] = (4, 3),
     gca: int = 0,
+    alternates: bytes = b"\xff" * 5,
 ) -> bytes:
     header = struct.pack(
-        "!BB6sBHHB", idc, imp, bytes([fgp]) + b"\xff" * 5, isr, size[0], size[1], gca
+        "!BB6sBHHB", idc, imp, bytes([fgp]) + alternates, isr, size[0], size[1], gca
     )
     return struct.pack("!I", 4 + len(header) + len(pixels)) + header + pixels
 
@@ -148,6 +150,42 @@ def test_type4_errors_name_type4_fields(record: bytes, field: str, name: str) ->
     assert error.field == field
     assert name in str(error) and "14.999" not in str(error)
     assert "record 2" in str(error)
+
+
+def test_alternate_finger_positions_are_255_or_positions_in_both_readers() -> None:
+    """ANSI/NIST-ITL Type-4 FGP: the finger position, then up to five alternates, the unused
+    bytes 255. The CAR reader and the general reader read the header with one parser."""
+    some = _transaction([_type4(1, _PIXELS, fgp=2, alternates=bytes([3, 7, 255, 255, 255]))])
+    assert _read(some) == [(2, 500, 4)]
+    assert [i.image.position for i in read_record_images(some)] == [2]
+    for alternates, byte, words in (
+        (bytes([255, 16, 255, 255, 255]), 9, "value 16 (right extra digit) is not a finger"),
+        (bytes([3, 255, 255, 255, 200]), 12, "value 200 is not a finger position"),
+    ):
+        raw = _transaction([_type4(1, _PIXELS, alternates=alternates)])
+        for error in (_error(raw), _general_error(raw)):
+            assert error.field == "4.004", str(error)
+            assert str(error).startswith(
+                "4.004 FGP: Type-4 FGP (finger position, bytes 7-12) of record 2 "
+                f"(Type-4 IDC 1): byte {byte} (an alternate position, 255 if unused): {words}"
+            )
+
+
+def test_the_ten_print_rules_apply_to_a_car_only() -> None:
+    """IMP 8 (live-scan swipe) and FGP 0 (unknown finger) are Type-4 codes: the general
+    reader takes them, a CAR's ten-print card does not."""
+    raw = _transaction([_type4(1, _PIXELS, imp=8, fgp=0)])
+    (image,) = read_record_images(raw)
+    assert (image.image.impression, image.image.position) == (8, 0)
+    error = _error(raw)
+    assert error.field == "4.003" and "impression 8 is not one of 0-3" in error.reason
+    assert "Type-4 IMP (impression type, byte 6) of record 2 (Type-4 IDC 1)" in error.reason
+
+
+def _general_error(raw: bytes) -> TransactionError:
+    with pytest.raises(TransactionError) as caught:
+        read_record_images(raw)
+    return caught.value
 
 
 # --- 3. damaged tags -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import typer
 
 from scomm.cli.audit import audit_app
 from scomm.cli.bench import bench_app
+from scomm.cli.compare import compare
 from scomm.cli.db import db_app
 from scomm.cli.errors import ErrorHandlingGroup
 from scomm.cli.nist import nist_app
@@ -14,6 +15,7 @@ from scomm.cli.report import report
 from scomm.cli.simulate import demo, simulate
 from scomm.cli.switches import switches_app
 from scomm.cli.synth import synth_app
+from scomm.cli.template import template_app
 
 app = typer.Typer(
     cls=ErrorHandlingGroup,
@@ -30,6 +32,8 @@ app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
+app.add_typer(template_app, name="template")
+app.command("compare")(compare)
 # The simulator on top of it: synthetic worlds run through the flow, and the benchmarks.
 app.command("demo")(demo)
 app.command("simulate")(simulate)

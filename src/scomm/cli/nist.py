@@ -22,7 +22,7 @@ from scomm.nist import (
     read_record_images,
     read_tot,
 )
-from scomm.nist.wire import parse_records, record_idc
+from scomm.nist.wire import parse_records, record_idc, scan_type1
 
 nist_app = typer.Typer(help="ANSI/NIST-ITL (EBTS) transaction files.", no_args_is_help=True)
 
@@ -41,20 +41,35 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _shown(value: str) -> str:
+    """A field's text for the terminal: separators and other control characters as "?"."""
+    return escape("".join(ch if ch.isprintable() else "?" for ch in value))
+
+
 def _fault(error: TransactionError) -> str:
-    return f"{error.field}: {error.reason}"
+    return str(error)  # "1.002 VER: ...": the field, its mnemonic and the reason
 
 
 @nist_app.command("show")
 def nist_show(file: TransactionFile) -> None:
-    """The transaction's records (type, IDC, length) and its finger images (record, finger
-    position, impression, resolution, size, compression)."""
+    """The transaction's Type-1 header as written (and whether EBTS would take it), its records
+    (type, IDC) and its finger images (record, finger position, impression, resolution,
+    size, compression)."""
     raw = _read(file)
-    header = read_header(raw)
+    # The Type-1 fields as written: any edition's header shows (a 1.002 VER of "0", a DAI that
+    # is no 9-character ORI); whether it is what EBTS asks is said below it, not refused.
+    fields = scan_type1(raw)
     console.print(
-        f"TOT {escape(header.tot)}  TCN {escape(header.tcn)}  ORI {escape(header.ori)}  "
-        f"DAI {escape(header.dai)}  date {header.transaction_date.isoformat()}"
+        "  ".join(
+            f"{name} {_shown(fields.get(number, '-'))}"
+            for name, number in (("TOT", 4), ("VER", 2), ("TCN", 9), ("ORI", 8), ("DAI", 7))
+        )
+        + f"  DAT {_shown(fields.get(5, '-'))}"
     )
+    try:
+        read_header(raw)
+    except TransactionError as error:
+        console.print(f"note: not an EBTS header: {escape(str(error))}")
     records = Table(title="records")
     for column in ("#", "type", "IDC"):
         records.add_column(column, justify="right")

@@ -4,17 +4,14 @@ Images come back in record order with their record type and IDC.  Positions and
 impressions are checked against the full ANSI/NIST-ITL tables (`finger_tables`), not the
 ten-print subset a CAR takes; Type-14 images may be WSQ, uncompressed, PNG, JPEG
 (JPEGB; JPEGL, the lossless process of ITU-T T.81, through libjpeg-turbo 3) or
-JPEG 2000 (JP2, JP2L; OpenJPEG), all through Pillow.  No CAR rules apply (TOT, Type-2, counts).
+JPEG 2000 (JP2, JP2L; OpenJPEG), all decoded as the CAR reader decodes them
+(`finger_records.decode_fingers`); Type-4 headers are read by the CAR reader's parser
+without the ten-print rules.  No CAR rules apply (TOT, Type-2, counts).
 """
 
 from __future__ import annotations
 
-import io
-import struct
 from dataclasses import dataclass
-
-import numpy as np
-from PIL import Image
 
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.nist import ebts
@@ -22,35 +19,17 @@ from scomm.nist.errors import TransactionError, only_transaction_errors
 from scomm.nist.finger_records import (
     MAX_PPI,
     MIN_PPI,
+    READABLE_COMPRESSIONS,
     PendingFinger,
     decode_fingers,
-    legacy_ppi,
+    read_pending_legacy_finger,
 )
 from scomm.nist.finger_tables import check_impression, check_position
-from scomm.nist.tenprint import FingerImage, PixelArray
+from scomm.nist.tenprint import FingerImage
 from scomm.nist.wire import Record, parse_records, record_idc, required_text
 
-# 14.011 CGA values this reader takes, and the Pillow format behind each JPEG kind.
-TYPE14_COMPRESSIONS: tuple[str, ...] = (
-    "NONE",
-    "WSQ20",
-    "WSQ",
-    "PNG",
-    "JPEGB",
-    "JPEGL",
-    "JP2",
-    "JP2L",
-)
-_PILLOW_FORMATS: dict[str, str] = {
-    "JPEGB": "JPEG",
-    "JPEGL": "JPEG",
-    "JP2": "JPEG2000",
-    "JP2L": "JPEG2000",
-}
-_BY_DECODE_FINGERS = frozenset({"NONE", "WSQ20", "PNG"})
-_TYPE4_HEADER = struct.Struct("!B6sBHHB")  # IMP, FGP, ISR, HLL, VLL, GCA after LEN, IDC
-_TYPE4_GCA = {0: "NONE", 1: "WSQ20"}
-_UNUSED_FGP = 255
+# 14.011 CGA values this reader takes (as the CAR reader does).
+TYPE14_COMPRESSIONS: tuple[str, ...] = READABLE_COMPRESSIONS
 _DATA = 999
 
 
@@ -76,27 +55,17 @@ def read_record_images(
 
 def _read(raw: bytes, cache: DecodedImageCache | None) -> tuple[RecordImage, ...]:
     records = parse_records(raw)
-    pending: list[tuple[int, PendingFinger]] = []
-    for record in records[1:]:
-        if record.type == 14:
-            pending.append((14, _pending_type14(record)))
-        elif record.type == 4:
-            pending.append((4, _pending_type4(record, records[0])))
-    pixels: dict[int, PixelArray] = {}
-    plain = [i for i, (_, p) in enumerate(pending) if p.compression in _BY_DECODE_FINGERS]
-    decoded = decode_fingers([pending[i][1] for i in plain], cache)
-    pixels.update((i, image.pixels) for i, image in zip(plain, decoded, strict=True))
-    for i, (record_type, p) in enumerate(pending):
-        if i not in pixels:
-            pixels[i] = _pillow_pixels(record_type, p)
+    pending = [
+        read_pending_legacy_finger(record, records[0], index=index, tenprint=False)
+        if record.type == 4
+        else _pending_type14(record)
+        for index, record in enumerate(records, start=1)
+        if record.type in (4, 14)
+    ]
+    decoded = decode_fingers(pending, cache)
     return tuple(
-        RecordImage(
-            record_type,
-            p.idc,
-            p.compression,
-            FingerImage(p.position, pixels[i], ppi=p.ppi, impression=p.impression),
-        )
-        for i, (record_type, p) in enumerate(pending)
+        RecordImage(p.record_type, p.idc, p.compression, image)
+        for p, image in zip(pending, decoded, strict=True)
     )
 
 
@@ -137,63 +106,3 @@ def _read_type14(record: Record, idc: int) -> PendingFinger:
     if not isinstance(data, bytes) or not data:
         raise TransactionError("14.999", "missing image data")
     return PendingFinger(idc, position, impression, ppi, width, height, compression, data)
-
-
-def _pending_type4(record: Record, type1: Record) -> PendingFinger:
-    idc = record_idc(record)
-    where = f"(Type-4 IDC {idc})"
-    value = record.value
-    if not isinstance(value, bytes) or len(value) <= _TYPE4_HEADER.size:
-        raise TransactionError("4.009", f"record too short for its header and data {where}")
-    impression, fgp, isr, width, height, gca = _TYPE4_HEADER.unpack_from(value)
-    try:
-        check_impression(4, "4.003", impression)
-        position = check_position(4, "4.004", fgp[0])
-    except TransactionError as exc:
-        raise TransactionError(exc.field, f"{exc.reason} {where}") from exc
-    for other in fgp[1:]:
-        if other != _UNUSED_FGP:
-            try:
-                check_position(4, "4.004", other)
-            except TransactionError as exc:
-                raise TransactionError(exc.field, f"{exc.reason} {where}") from exc
-    try:
-        ppi = legacy_ppi(type1, isr)  # ISR 0: 500 ppi; ISR 1: 1.011 NSR
-    except TransactionError as exc:
-        raise TransactionError(exc.field, f"{exc.reason} {where}") from exc
-    if not MIN_PPI <= ppi <= MAX_PPI:
-        raise TransactionError("4.005", f"{ppi} ppi outside {MIN_PPI}..{MAX_PPI} {where}")
-    if not 1 <= width <= ebts.MAX_IMAGE_SIDE:
-        raise TransactionError("4.006", f"HLL {width} outside 1..{ebts.MAX_IMAGE_SIDE} {where}")
-    if not 1 <= height <= ebts.MAX_IMAGE_SIDE:
-        raise TransactionError("4.007", f"VLL {height} outside 1..{ebts.MAX_IMAGE_SIDE} {where}")
-    if gca not in _TYPE4_GCA:
-        raise TransactionError("4.008", f"GCA {gca} is not 0 (none) or 1 (WSQ) {where}")
-    data = value[_TYPE4_HEADER.size :]
-    return PendingFinger(idc, position, impression, ppi, width, height, _TYPE4_GCA[gca], data)
-
-
-def _pillow_pixels(record_type: int, p: PendingFinger) -> PixelArray:
-    """The pixels of a JPEG (JPEGB, JPEGL) or JPEG 2000 (JP2, JP2L) image."""
-    where = f"(Type-{record_type} IDC {p.idc}, FGP {p.position})"
-    field = f"{record_type}.999"
-    try:
-        with Image.open(io.BytesIO(p.data), formats=[_PILLOW_FORMATS[p.compression]]) as image:
-            if image.size != (p.width, p.height):
-                raise TransactionError(
-                    field,
-                    f"{p.compression} image is {image.size[0]}x{image.size[1]} but HLL x VLL "
-                    f"is {p.width}x{p.height} {where}",
-                )
-            if image.mode != "L":
-                raise TransactionError(
-                    field, f"{p.compression} image is mode {image.mode}, not 8-bit grey {where}"
-                )
-            image.load()
-            return np.asarray(image, dtype=np.uint8).reshape(p.height, p.width)
-    except TransactionError:
-        raise
-    except Exception as exc:  # Pillow and its codecs raise OSError, SyntaxError, ValueError...
-        raise TransactionError(
-            field, f"undecodable {p.compression} image {where}: {exc}"[:300]
-        ) from exc

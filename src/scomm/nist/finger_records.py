@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import nistitl
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError, features
 
 from scomm.biometrics.wsq_codec import (
     WSQ_MIN_SIDE,
@@ -35,12 +35,22 @@ from scomm.biometrics.wsq_codec import (
 )
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError
+from scomm.nist.finger_tables import impression_problem, position_problem
 from scomm.nist.tenprint import TENPRINT_IMPRESSIONS, FingerImage, PixelArray
 from scomm.nist.wire import Record, record_idc, required_text, text_record, text_value
 
-# 14.011 CGA values scomm reads and writes; older transactions may say "WSQ" for WSQ20.
+# 14.011 CGA values scomm writes; older transactions may say "WSQ" for WSQ20.
 COMPRESSIONS: tuple[str, ...] = ("WSQ20", "NONE", "PNG")
-_READABLE_COMPRESSIONS: tuple[str, ...] = (*COMPRESSIONS, "WSQ")
+# The JPEG family of 14.011 CGA values scomm reads (through Pillow), with Pillow's format:
+# baseline and lossless JPEG (ITU-T T.81; lossless needs libjpeg-turbo 3), JPEG 2000.
+JPEG_COMPRESSIONS: dict[str, str] = {
+    "JPEGB": "JPEG",
+    "JPEGL": "JPEG",
+    "JP2": "JPEG2000",
+    "JP2L": "JPEG2000",
+}
+READABLE_COMPRESSIONS: tuple[str, ...] = (*COMPRESSIONS, "WSQ", *JPEG_COMPRESSIONS)
+_PILLOW_FORMATS: dict[str, str] = {"PNG": "PNG", **JPEG_COMPRESSIONS}
 MIN_PPI = 100
 MAX_PPI = 4000
 _DATA = 999
@@ -203,7 +213,7 @@ def _read_pending(record: Record, idc: int) -> PendingFinger:
     ppi = horizontal if scale == _SLC_PPI else round(horizontal * 2.54)
     if not MIN_PPI <= ppi <= MAX_PPI:
         raise TransactionError("14.009", f"{ppi} ppi outside {MIN_PPI}..{MAX_PPI}")
-    compression = ebts.check_code("14.011", required(11), _READABLE_COMPRESSIONS)
+    compression = ebts.check_code("14.011", required(11), READABLE_COMPRESSIONS)
     if compression == "WSQ":
         compression = "WSQ20"
     bits = ebts.parse_number("14.012", required(12), 0, 99)
@@ -290,13 +300,20 @@ def read_legacy_fingers(records: Sequence[Record]) -> list[PendingFinger]:
 
 
 def read_pending_legacy_finger(
-    record: Record, type1: Record | None = None, *, index: int | None = None
+    record: Record,
+    type1: Record | None = None,
+    *,
+    index: int | None = None,
+    tenprint: bool = True,
 ) -> PendingFinger:
     """Validate the binary header of one Type-4 record, naming the Type-4 field, the record
     (its index in the transaction when `index` is given) and its IDC.
 
-    The resolution comes from ISR and `type1`'s 1.011 NSR (500 ppi without
-    `type1`); see legacy_ppi.
+    Every Type-4 record is held to ANSI/NIST-ITL: IMP and FGP codes from the Type-4 column
+    of the tables (`finger_tables`), the five alternate FGP bytes each 255 (unused) or a
+    finger position, ISR 0 or 1, HLL and VLL at least 1, GCA 0 (none) or 1 (WSQ). With
+    `tenprint` (a CAR's ten-print card) also IMP 0-3 and FGP 1-14. The resolution comes from
+    ISR and `type1`'s 1.011 NSR (500 ppi without `type1`); see legacy_ppi.
     """
     idc = record_idc(record)
     where = f"record {index} (Type-4 IDC {idc})" if index is not None else f"Type-4 IDC {idc}"
@@ -312,11 +329,21 @@ def read_pending_legacy_finger(
             f"the record holds {size + 5} bytes, too few for its 18-byte header and image data",
         )
     impression, fgp, isr, width, height, gca = _LEGACY_HEADER.unpack_from(value)
-    if impression not in TENPRINT_IMPRESSIONS:
+    problem = impression_problem(4, impression)
+    if problem is not None:
+        raise fault("4.003", problem)
+    if tenprint and impression not in TENPRINT_IMPRESSIONS:
         raise fault("4.003", f"impression {impression} is not one of 0-3")
     position = fgp[0]
-    if not 1 <= position <= 14:
+    problem = position_problem(4, position)
+    if problem is not None:
+        raise fault("4.004", f"byte 7 (the finger position): {problem}")
+    if tenprint and not 1 <= position <= 14:
         raise fault("4.004", f"finger position {position} outside 1..14")
+    for byte, alternate in enumerate(fgp[1:], start=8):
+        problem = position_problem(4, alternate)
+        if alternate != _UNUSED_FGP and problem is not None:
+            raise fault("4.004", f"byte {byte} (an alternate position, 255 if unused): {problem}")
     try:
         ppi = legacy_ppi(type1, isr)
     except TransactionError as exc:
@@ -338,16 +365,17 @@ def read_pending_legacy_finger(
 def decode_fingers(
     pending: Sequence[PendingFinger], cache: DecodedImageCache | None = None
 ) -> tuple[FingerImage, ...]:
-    """Decompress the pixels of validated Type-14 records (all WSQ in one isolated decoder
-    run; streams `cache` holds are not decoded again)."""
+    """Decompress the pixels of validated Type-14 and Type-4 records: WSQ all in one isolated
+    decoder run (streams `cache` holds are not decoded again), PNG and the JPEG family
+    through Pillow, uncompressed as they are."""
     pixels: dict[int, PixelArray] = {}
     wsq_slots = [i for i, p in enumerate(pending) if p.compression == "WSQ20"]
     jobs = [WsqJob(pending[i].data, pending[i].width, pending[i].height) for i in wsq_slots]
     for i, p in enumerate(pending):
         if p.compression == "NONE":
             pixels[i] = _raw_pixels(p)
-        elif p.compression == "PNG":
-            pixels[i] = _png_pixels(p)
+        elif p.compression in _PILLOW_FORMATS:
+            pixels[i] = _pillow_pixels(p)
     try:
         decoded = decode_wsq_images(jobs, cache=cache)
     except WsqError as exc:
@@ -373,23 +401,108 @@ def _raw_pixels(p: PendingFinger) -> PixelArray:
     return np.frombuffer(p.data, dtype=np.uint8).reshape(p.height, p.width)
 
 
-def _png_pixels(p: PendingFinger) -> PixelArray:
+def _pillow_pixels(p: PendingFinger) -> PixelArray:
+    """The pixels of a PNG, JPEG (JPEGB, JPEGL) or JPEG 2000 (JP2, JP2L) image."""
     where = p.describe()
+    data = p.data
+    if p.compression == "JPEGL":
+        _check_lossless_jpeg_decoder(p.data_field, where)
+        data = lossless_tables_as_class_0(data)
     try:
-        with Image.open(io.BytesIO(p.data), formats=["PNG"]) as image:
+        with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[p.compression]]) as image:
             if image.size != (p.width, p.height):
                 raise TransactionError(
-                    "14.999",
-                    f"PNG image is {image.size[0]}x{image.size[1]} but HLL x VLL is "
-                    f"{p.width}x{p.height} {where}",
+                    p.data_field,
+                    f"{p.compression} image is {image.size[0]}x{image.size[1]} but HLL x VLL "
+                    f"is {p.width}x{p.height} {where}",
                 )
             if image.mode != "L":
                 raise TransactionError(
-                    "14.999", f"PNG image is mode {image.mode}, not 8-bit grey {where}"
+                    p.data_field,
+                    f"{p.compression} image is mode {image.mode}, not 8-bit grey {where}",
                 )
             image.load()
             return np.asarray(image, dtype=np.uint8).reshape(p.height, p.width)
     except TransactionError:
         raise
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, zlib.error...
-        raise TransactionError("14.999", f"undecodable PNG image {where}: {exc}"[:200]) from exc
+    except Exception as exc:  # Pillow and its codecs raise OSError, SyntaxError, zlib.error...
+        if isinstance(exc, UnidentifiedImageError):
+            fmt = _PILLOW_FORMATS[p.compression].replace("JPEG2000", "JPEG 2000")
+            words = f"not a {fmt} stream (it starts with {data[:4].hex(' ')})"
+        else:
+            words = _DECODER_WORDS.get(str(exc), str(exc))
+        reason = f"undecodable {p.compression} image {where}: {words}"
+        raise TransactionError(p.data_field, reason[:300]) from exc
+
+
+# Pillow's decoder messages, said as what they mean for the image data.
+_DECODER_WORDS: dict[str, str] = {
+    "broken data stream when reading image file": (
+        "the compressed data is damaged or uses a coding the decoder does not take "
+        "(broken data stream)"
+    ),
+    "image file is truncated": "the compressed data ends early (image file is truncated)",
+}
+
+
+def _check_lossless_jpeg_decoder(field: str, where: str) -> None:
+    """Lossless JPEG (T.81 process 14, SOF3) decodes through libjpeg-turbo 3.0 and later."""
+    version = features.version("libjpeg_turbo") or ""
+    major = version.split(".")[0]
+    if not (major.isdigit() and int(major) >= 3):
+        raise TransactionError(
+            field,
+            f"JPEGL lossless JPEG cannot be decoded {where}: Pillow's JPEG library "
+            f"(libjpeg-turbo {version or 'absent'}) predates lossless decoding (3.0)",
+        )
+
+
+_SOF3, _DHT, _SOS, _EOI = 0xC3, 0xC4, 0xDA, 0xD9
+_STANDALONE = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})  # TEM, SOI, RST0-7: no length
+
+
+def lossless_tables_as_class_0(data: bytes) -> bytes:
+    """`data`, a lossless JPEG stream, with Huffman tables declared as class 1 (AC) rewritten as
+    class 0, where the stream has no class-0 table of that id; any other stream unchanged.
+
+    ITU-T T.81 B.2.4.2 makes the tables of the lossless process class 0 ("DC table or
+    lossless table"), and a lossless scan looks its table up there. NIST's NBIS JPEGL encoder
+    writes its table as class 1 (NIST's reference transaction
+    type-10-14-17-piv-index-iris.an2 has such images); NBIS's decoder ignores the class,
+    libjpeg-turbo does not and finds no table. Only the marker segments before the first
+    scan are read: the one scan of a grey image.
+    """
+    if data[:2] != b"\xff\xd8":
+        return data
+    lossless = False
+    tables: list[int] = []  # offsets of the class/id bytes of the Huffman tables
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (_SOS, _EOI):
+            break
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if end > len(data):
+            return data
+        if marker == _SOF3:
+            lossless = True
+        elif marker == _DHT:
+            table = pos + 4
+            while table + 17 <= end:
+                tables.append(table)
+                table += 17 + sum(data[table + 1 : table + 17])
+        pos = end
+    if not lossless:
+        return data
+    dc_ids = {data[t] & 0x0F for t in tables if data[t] >> 4 == 0}
+    out = bytearray(data)
+    for t in tables:
+        if data[t] >> 4 == 1 and data[t] & 0x0F not in dc_ids:
+            out[t] = data[t] & 0x0F
+    return bytes(out)

@@ -85,40 +85,51 @@ RECORD_IMPRESSIONS: dict[int, frozenset[int]] = {
 }
 
 
+def position_problem(record_type: int, value: int) -> str | None:
+    """None if `value` is an FGP code the record type accepts, else why not ("value 16 (right
+    extra digit) is not a finger position of a Type-4 record (allowed: 0-15)")."""
+    if value in RECORD_POSITIONS[record_type]:
+        return None
+    if value in FINGER_POSITIONS:
+        return (
+            f"value {value} ({FINGER_POSITIONS[value]}) is not a finger position of a "
+            f"Type-{record_type} record (allowed: {_ranges(RECORD_POSITIONS[record_type])})"
+        )
+    return (
+        f"value {value} is not a finger position "
+        f"(ANSI/NIST-ITL table: {_ranges(RECORD_POSITIONS[record_type])})"
+    )
+
+
+def impression_problem(record_type: int, value: int) -> str | None:
+    """None if `value` is an IMP code the record type accepts, else why not."""
+    if value in RECORD_IMPRESSIONS[record_type]:
+        return None
+    if value in IMPRESSION_TYPES:
+        return (
+            f"value {value} ({IMPRESSION_TYPES[value]}) is not an impression type of a "
+            f"Type-{record_type} record (allowed: {_ranges(RECORD_IMPRESSIONS[record_type])})"
+        )
+    return (
+        f"value {value} is not an impression type "
+        f"(ANSI/NIST-ITL table: {_ranges(RECORD_IMPRESSIONS[record_type])})"
+    )
+
+
 def check_position(record_type: int, field: str, value: int) -> int:
     """An FGP code the record type accepts; else TransactionError naming the field."""
-    if value in RECORD_POSITIONS[record_type]:
-        return value
-    if value in FINGER_POSITIONS:
-        raise TransactionError(
-            field,
-            f"Type-{record_type} FGP {field} value {value} ({FINGER_POSITIONS[value]}) "
-            f"is not a finger position of a Type-{record_type} record "
-            f"(allowed: {_ranges(RECORD_POSITIONS[record_type])})",
-        )
-    raise TransactionError(
-        field,
-        f"Type-{record_type} FGP {field} value {value} is not a finger position "
-        f"(ANSI/NIST-ITL table: {_ranges(RECORD_POSITIONS[record_type])})",
-    )
+    problem = position_problem(record_type, value)
+    if problem is not None:
+        raise TransactionError(field, f"Type-{record_type} FGP {field} {problem}")
+    return value
 
 
 def check_impression(record_type: int, field: str, value: int) -> int:
     """An IMP code the record type accepts; else TransactionError naming the field."""
-    if value in RECORD_IMPRESSIONS[record_type]:
-        return value
-    if value in IMPRESSION_TYPES:
-        raise TransactionError(
-            field,
-            f"Type-{record_type} IMP {field} value {value} ({IMPRESSION_TYPES[value]}) "
-            f"is not an impression type of a Type-{record_type} record "
-            f"(allowed: {_ranges(RECORD_IMPRESSIONS[record_type])})",
-        )
-    raise TransactionError(
-        field,
-        f"Type-{record_type} IMP {field} value {value} is not an impression type "
-        f"(ANSI/NIST-ITL table: {_ranges(RECORD_IMPRESSIONS[record_type])})",
-    )
+    problem = impression_problem(record_type, value)
+    if problem is not None:
+        raise TransactionError(field, f"Type-{record_type} IMP {field} {problem}")
+    return value
 
 
 def _ranges(codes: frozenset[int]) -> str:

@@ -15,7 +15,7 @@ from scomm.biometrics.minutiae_records.model import (
     MinutiaeRecord,
     MinutiaeRecordError,
 )
-from scomm.biometrics.minutiae_records.reader import read_record
+from scomm.biometrics.minutiae_records.reader import declared_length, read_record
 from scomm.biometrics.minutiae_records.writer import write_incits378, write_iso19794_2
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "FingerView",
     "MinutiaeRecord",
     "MinutiaeRecordError",
+    "declared_length",
     "read_record",
     "write_incits378",
     "write_iso19794_2",

@@ -143,6 +143,19 @@ def read_record(data: bytes) -> MinutiaeRecord:
     )
 
 
+def declared_length(data: bytes, standard: str) -> int:
+    """The record length that the header of `data`, a record of `standard` (as `read_record`
+    found it), declares; bytes after it are zero padding."""
+    if standard == INCITS378_2004:
+        incits = _declared_lengths(data)[1]
+        if incits is None:
+            raise MinutiaeRecordError("record too short to hold its record length", 8)
+        return incits
+    if standard not in (ISO19794_2_2005, INCITS378_2009) or len(data) < 12:
+        raise MinutiaeRecordError(f"no record length of a {standard} record in {len(data)} bytes")
+    return int.from_bytes(data[8:12], "big")
+
+
 def _with_repair_fallback(parse: Callable[[bool], MinutiaeRecord]) -> MinutiaeRecord:
     """Parse by the declared lengths; if that fails, retry sizing core/delta areas by their
     content (see `content_sized_block`); report the first failure if both fail."""
