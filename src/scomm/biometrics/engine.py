@@ -12,6 +12,7 @@ MINDTCT, about 0.1 s, the fast one). Measured on FVC2002 with `scomm bench verif
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -20,6 +21,7 @@ import numpy as np
 
 from scomm.biometrics import compact_minutiae
 from scomm.biometrics.extract_leader import LeaderExtractor
+from scomm.biometrics.extract_minunet import MinunetExtractor
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
 from scomm.biometrics.match import (
     ConsolidationParams,
@@ -37,7 +39,7 @@ from scomm.biometrics.protocols import FailureToEnrol
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2, assess
 from scomm.biometrics.resample import to_500_ppi
 
-ExtractorName = Literal["leader", "mindtct"]
+ExtractorName = Literal["leader", "minunet", "mindtct"]
 DEFAULT_EXTRACTOR: ExtractorName = "leader"
 
 
@@ -68,6 +70,7 @@ class MinutiaeExtractor(Protocol):
 
 EXTRACTORS: dict[str, type[MinutiaeExtractor]] = {
     "leader": LeaderExtractor,
+    "minunet": MinunetExtractor,
     "mindtct": MindtctExtractor,
 }
 
@@ -77,6 +80,7 @@ EXTRACTORS: dict[str, type[MinutiaeExtractor]] = {
 # bench/fvc_minutiae_eval.py and the closing note of issue 3).
 MATCHER_PARAMS: dict[str, MccParams] = {
     "leader": LEADER_MATCHER_PARAMS,  # with a consolidation gate: see mcc_params
+    "minunet": LEADER_MATCHER_PARAMS,  # trained to find LEADER's minutiae
     "mindtct": MccParams(
         cylinder=CylinderParams(ns=16, nd=6),
         lssr=LssrParams(max_nr=30, n_rel=5),
@@ -107,14 +111,23 @@ class FingerprintEngine:
 
     def extract(self, image: np.ndarray, ppi: int, finger: int = 0) -> FingerTemplate:
         """Template of a grey uint8 image at `ppi`; FailureToEnrol says why it cannot be."""
+        return self.extract_timed(image, ppi, finger)[0]
+
+    def extract_timed(
+        self, image: np.ndarray, ppi: int, finger: int = 0
+    ) -> tuple[FingerTemplate, float]:
+        """`extract`, and the CPU seconds of this thread that its usable-area check took (the
+        verification benchmark reports the quality check apart from the extraction)."""
         image500 = to_500_ppi(image, ppi)
+        start = time.thread_time()
         report = assess(image500, compute_nfiq2=False, min_usable_area_mm2=self.min_usable_area_mm2)
+        quality_s = time.thread_time() - start
         report.require_enrolable()
         try:
             minutiae = self._extractor.minutiae(image500)
         except (MindtctError, ValueError) as error:
             raise FailureToEnrol(f"minutiae extraction failed: {error}") from error
-        return self.from_minutiae(minutiae, finger)
+        return self.from_minutiae(minutiae, finger), quality_s
 
     def from_minutiae(self, minutiae: Minutiae, finger: int = 0) -> FingerTemplate:
         if len(minutiae) < self.min_minutiae:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ FIELDS = {
     "genuine",
     "impostor",
     "extract_ms",
+    "quality_ms",
     "compare_us",
 }
 TOP = {"databases", "mean_eer", "impostor_compares_per_s_per_core", "peers"}
@@ -131,6 +133,27 @@ def test_failure_to_enrol_scoring_exactly() -> None:
     assert r.eer == pytest.approx(1 / 9)
     assert r.impostor_run == 27 - 6
     assert r.compare_us is not None and r.extract_ms is not None
+
+
+class TimedFingerEngine(FingerEngine):
+    """FingerEngine that says its quality check took 2 ms of CPU per image, and burns 5."""
+
+    def extract_timed(self, image: np.ndarray, ppi: int) -> tuple[object, float]:
+        start = time.process_time()
+        while time.process_time() - start < 0.005:
+            pass
+        return self.extract(image, ppi), 0.002
+
+
+def test_the_quality_check_is_reported_apart_from_the_extraction() -> None:
+    samples = [Sample("DB", f, k, Path(f"{f}_{k}.png")) for f in (1, 2) for k in (1, 2)]
+    prepared = {s.key: np.full((4, 4), s.finger, np.uint8) for s in samples}
+    timed = evaluate_database(TimedFingerEngine(), samples, prepared)
+    assert timed.quality_ms == pytest.approx(2.0)
+    assert timed.extract_ms is not None and 2.5 <= timed.extract_ms  # 5 burnt, 2 taken out
+    assert timed.to_json()["quality_ms"] == pytest.approx(2.0)
+    plain = evaluate_database(FingerEngine(), samples, prepared)
+    assert plain.quality_ms is None and plain.to_json()["quality_ms"] is None
 
 
 def test_unreadable_file_is_a_failure_to_enrol(tmp_path: Path) -> None:

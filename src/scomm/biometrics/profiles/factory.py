@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # The settings each extractor kind reads from its profile, beyond its own parameter object.
 LEADER_SETTINGS = ("quality_threshold", "max_minutiae", "min_kept_detections", "floor_threshold")
+MINUNET_SETTINGS = ("threshold", "max_minutiae", "min_kept_detections", "floor_threshold")
 ENGINE_SETTINGS = ("min_minutiae", "min_usable_area_mm2")
 
 
@@ -93,23 +94,27 @@ def skeleton_extractor(profile: EngineProfile) -> SkeletonTemplateExtractor:
 
 
 def fingerprint_engine(profile: EngineProfile) -> FingerprintEngine:
-    """The image-to-template engine of a LEADER or MINDTCT profile (what `scomm bench
-    verify` measures), with the profile's matcher parameters."""
+    """The image-to-template engine of a LEADER, minunet or MINDTCT profile (what `scomm
+    bench verify` measures), with the profile's matcher parameters."""
     from scomm.biometrics.engine import FingerprintEngine  # noqa: PLC0415
 
     kind = profile.extractor.kind
-    if kind not in ("leader", "mindtct") or profile.matcher_params is None:
+    if kind not in ("leader", "minunet", "mindtct") or profile.matcher_params is None:
         raise EngineProfileError(
-            f"engine {profile.name!r}: a fingerprint engine needs LEADER or MINDTCT minutiae "
-            f"and the MCC matcher (profile: {kind}, {profile.matcher})"
+            f"engine {profile.name!r}: a fingerprint engine needs LEADER, minunet or MINDTCT "
+            f"minutiae and the MCC matcher (profile: {kind}, {profile.matcher})"
         )
-    own = LEADER_SETTINGS if kind == "leader" else ()
+    own = {"leader": LEADER_SETTINGS, "minunet": MINUNET_SETTINGS}.get(kind, ())
     settings = _settings(profile, (*own, *ENGINE_SETTINGS))
     minutiae_extractor: Any
     if kind == "leader":
         from scomm.biometrics.extract_leader import LeaderExtractor  # noqa: PLC0415
 
         minutiae_extractor = LeaderExtractor(**{k: settings[k] for k in own if k in settings})  # type: ignore[arg-type]
+    elif kind == "minunet":
+        from scomm.biometrics.extract_minunet import MinunetExtractor  # noqa: PLC0415
+
+        minutiae_extractor = MinunetExtractor(**{k: settings[k] for k in own if k in settings})  # type: ignore[arg-type]
     else:
         from scomm.biometrics.extract_nbis import MindtctExtractor  # noqa: PLC0415
 

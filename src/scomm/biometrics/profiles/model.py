@@ -22,11 +22,17 @@ from scomm.biometrics.index.calibration import Calibration
 from scomm.biometrics.index.pair_code import PairCodeParams
 from scomm.biometrics.match import MccParams
 
-ExtractorKind = Literal["skeleton", "leader", "mindtct", "correlation"]
+ExtractorKind = Literal["skeleton", "leader", "mindtct", "minunet", "correlation"]
 MatcherKind = Literal["mcc", "correlation"]
 SearchKind = Literal["indexed", "correlation", "none"]
 
-EXTRACTOR_KINDS: tuple[ExtractorKind, ...] = ("skeleton", "leader", "mindtct", "correlation")
+EXTRACTOR_KINDS: tuple[ExtractorKind, ...] = (
+    "skeleton",
+    "leader",
+    "mindtct",
+    "minunet",
+    "correlation",
+)
 MATCHER_KINDS: tuple[MatcherKind, ...] = ("mcc", "correlation")
 SEARCH_KINDS: tuple[SearchKind, ...] = ("indexed", "correlation", "none")
 
