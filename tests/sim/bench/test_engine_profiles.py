@@ -141,7 +141,8 @@ def test_fvc_minutiae_are_extracted_once_and_again_when_stale_or_damaged(
     monkeypatch.setattr(fvc_minutiae, "fingerprint_engine", counting)
     again = fvc_minutiae.fvc_minutiae(small_fvc, profile, cache)
     assert calls == []  # every impression from the cache, the same minutiae
-    assert all(a.minutiae == b.minutiae for a, b in zip(first["DB1_B"], again["DB1_B"]))
+    pairs = zip(first["DB1_B"], again["DB1_B"], strict=True)
+    assert all(a.minutiae == b.minutiae for a, b in pairs)
 
     entries[0].write_bytes(b"not an npz")  # damaged: extracted again, rewritten
     (small_fvc / "DB1_B" / "102_2.tif").write_bytes(
