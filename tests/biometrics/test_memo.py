@@ -6,16 +6,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from scomm.biometrics.memo import ExtractionMemo, MemoisedExtractor, engine_identity
+from scomm.biometrics.memo import ExtractionMemo, MemoisedExtractor, engine_identity, extract_each
 from scomm.biometrics.profiles import DEMO_ENGINE, load_profile
 from scomm.biometrics.profiles.identity import extractor_digest, profile_digest
 from scomm.biometrics.protocols import FailureToEnrol, Template
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
+from scomm.nist.tenprint import FingerImage
+from scomm.services.fingerprints import NoUsableFingers, tenprint_templates
 from scomm.system import System
 
 
@@ -100,3 +103,34 @@ def test_a_systems_repositories_share_one_memoised_extraction(tmp_path: Path) ->
         assert {id(h.ctx.extractor) for h in handlers if hasattr(h, "ctx")} == {id(extractor)}
     finally:
         system.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_a_finger_set_is_extracted_in_order_on_any_number_of_threads(workers: int) -> None:
+    inner = Counting()
+    jobs = [(image(v), 500, finger) for finger, v in enumerate([3, 0, 7, 9, 0, 1], start=1)]
+    made = extract_each(inner, jobs, workers)
+    assert [m if isinstance(m, tuple) else "fail" for m in made] == [
+        (1, 500, 192), "fail", (3, 500, 448), (4, 500, 576), "fail", (6, 500, 64),
+    ]  # fmt: skip
+    assert all(isinstance(m, FailureToEnrol) for m in (made[1], made[4]))
+    assert inner.calls == 6
+
+
+def test_a_booking_takes_the_first_image_of_each_finger_that_enrols() -> None:
+    """A finger whose first image fails is tried with its next one, as before."""
+
+    fingers = (
+        FingerImage(2, image(0), ppi=500, impression=1),  # fails
+        FingerImage(7, image(4), ppi=500, impression=1),
+        FingerImage(2, image(5), ppi=500, impression=1),  # the second image of finger 2
+        FingerImage(7, image(6), ppi=500, impression=1),  # finger 7 has one already
+        FingerImage(11, image(6), ppi=500, impression=1),  # not a rolled finger 1-10
+    )
+    inner = Counting()
+    ctx = SimpleNamespace(extractor=inner)  # what the function reads of its context
+    made = tenprint_templates(ctx, SimpleNamespace(fingers=fingers))  # type: ignore[arg-type]
+    assert made == {2: (2, 500, 320), 7: (7, 500, 256)}
+    assert inner.calls == 3
+    with pytest.raises(NoUsableFingers, match=r"failed: \[2\]"):
+        tenprint_templates(ctx, SimpleNamespace(fingers=fingers[:1]))  # type: ignore[arg-type]

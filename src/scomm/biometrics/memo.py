@@ -1,4 +1,4 @@
-"""Extraction done once per image in a process: the same image and engine give the same template.
+"""Extraction done once per image in a process, and a finger set's images extracted side by side.
 
 A booking's finger images reach the criminal repository and then the immigration
 repository; both extract them with the same engine.  `MemoisedExtractor` remembers the
@@ -9,13 +9,22 @@ finger position.  Extraction is a pure function of those, so a remembered templa
 one extraction would give again: no run can observe the memo.  The memo is the process's
 (`SHARED_MEMO`) unless one is given; it is bounded (least recently used dropped) and safe
 to share between threads.
+
+`extract_each` extracts a finger set (a booking's ten images) on a thread pool as wide as
+the CPUs the process may use: every extractor scomm ships may run on several threads (the
+skeleton's numba kernels and the correlation's FFTs release the GIL; LEADER's network and
+NBIS's MINDTCT run under their library's lock, and ONNX Runtime spreads one inference over
+its own threads).  Results come back in the images' order, whatever ran first.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,3 +119,36 @@ class MemoisedExtractor:
 def engine_identity(extractor: object) -> str | None:
     """The engine identity of a memoised extractor; None for any other."""
     return extractor.identity if isinstance(extractor, MemoisedExtractor) else None
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (`taskset` narrows them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+Extraction = Template | FailureToEnrol
+
+
+def extract_each(
+    extractor: Extractor,
+    images: Sequence[tuple[np.ndarray, int, int]],
+    workers: int | None = None,
+) -> list[Extraction]:
+    """`extractor.extract(image, ppi, finger)` of each (image, ppi, finger), in order: the
+    template, or the `FailureToEnrol` it raised; on `workers` threads (default: the usable
+    CPUs)."""
+
+    def one(item: tuple[np.ndarray, int, int]) -> Extraction:
+        try:
+            return extractor.extract(*item)
+        except FailureToEnrol as failure:
+            return failure
+
+    width = min(usable_cpus() if workers is None else workers, len(images))
+    if width <= 1:
+        return [one(item) for item in images]
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="extract") as pool:
+        return list(pool.map(one, images))
