@@ -161,3 +161,21 @@ def test_another_extractor_setting_has_its_own_cache_folder(tmp_path: Path) -> N
     assert fvc_minutiae.cache_folder(tmp_path, leader) != fvc_minutiae.cache_folder(
         tmp_path, mindtct
     )
+
+
+def test_the_default_engine_profile_is_what_the_job_writes_from_the_cached_minutiae(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Runs where FVC2002's minutiae of the default extractor are cached (SCOMM_FVC_CACHE,
+    ~/.cache/scomm/fvc-minutiae): extracting them again would take minutes."""
+    shell = engine_profiles._profile_shell(engine_profiles.EXTRACTOR_KIND)
+    folder = fvc_minutiae.cache_folder(engine_profiles.default_fvc_cache(), shell)
+    cached = sum(
+        len(list((folder / database).glob("*.npz")))
+        for database in engine_profiles.CALIBRATION_DATABASES
+    )
+    if cached < 240:
+        pytest.skip(f"{folder} holds {cached} of FVC2002 DB1-DB3's 240 impressions")
+    profile = engine_profiles.real_print_profile(data=data_dir / "fvc2002")
+    for path in engine_profiles.write_profile(profile, tmp_path):
+        assert path.read_bytes() == (shipped_folder() / path.name).read_bytes(), path.name
