@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import resource
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,8 +40,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/scomm-stage-times"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for old in args.out.glob("scomm.db*"):
-        old.unlink()
+    for old in args.out.glob("scomm.db*"):  # the database, its side files, its galleries
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
     stages: dict[str, dict[str, float]] = {}
 
     @contextlib.contextmanager
