@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from scomm.config import DEFAULT_DATABASE_URL, DEFAULT_ENGINE, load_settings
+from scomm.config import DEFAULT_DATABASE_URL, DEFAULT_ENGINE, Settings, load_settings
 
 
 def test_defaults_then_environment_then_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,3 +23,17 @@ def test_defaults_then_environment_then_arguments(monkeypatch: pytest.MonkeyPatc
     assert settings.seed == 7
     assert load_settings(database_url="sqlite:///y.db").database_url == "sqlite:///y.db"
     assert load_settings(engine="my-engine").engine == "my-engine"
+
+
+def test_cache_folder_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SCOMM_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert load_settings().cache_dir == tmp_path / "xdg" / "scomm"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_settings().cache_dir == tmp_path / "home" / ".cache" / "scomm"
+    monkeypatch.setenv("SCOMM_CACHE_DIR", str(tmp_path / "mine"))
+    assert load_settings().cache_dir == tmp_path / "mine"
+    monkeypatch.setenv("SCOMM_CACHE_DIR", "off")
+    assert load_settings().cache_dir is None
+    assert Settings().cache_dir is None  # a system built in code keeps nothing unless told

@@ -26,10 +26,10 @@ def system(tmp_path: Path, **settings: str) -> System:
                   ScenarioClock(START))  # fmt: skip
 
 
-def test_the_default_engine_is_the_shipped_demo_profile(tmp_path: Path) -> None:
+def test_the_default_engine_is_the_shipped_real_print_profile(tmp_path: Path) -> None:
     built = system(tmp_path)
     try:
-        assert built.ctx.engine_name == DEFAULT_ENGINE == "skeleton-mcc-v1"
+        assert built.ctx.engine_name == DEFAULT_ENGINE == "scomm-mcc-v2"
         gallery = built.ctx.criminal_gallery
         assert isinstance(gallery, IndexedGallery)
         fit = load_profile(DEFAULT_ENGINE).pair_code

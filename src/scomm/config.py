@@ -13,9 +13,9 @@ from scomm.errors import ScommError
 
 DEFAULT_DATABASE_URL = "sqlite:///demo-out/scomm.db"
 # The fingerprint engine the system runs: a profile shipped in scomm/biometrics/profiles/data
-# (or the path of a profile file ending in .json).  The demo's engine, fitted and calibrated
-# on synthetic prints, until an engine calibrated on real prints ships.
-DEFAULT_ENGINE = "skeleton-mcc-v1"
+# (or the path of a profile file ending in .json).  The engine calibrated on real prints
+# (FVC2002); "skeleton-mcc-v1", fitted on synthetic prints only, stays an option.
+DEFAULT_ENGINE = "scomm-mcc-v2"
 # A signed checkpoint of the audit chain's head at least every this many entries (and at the
 # end of every run): see scomm.audit.checkpoints.
 DEFAULT_CHECKPOINT_EVERY = 1000
@@ -55,12 +55,17 @@ class Settings:
     # A shell command run with each new checkpoint's JSON line on stdin (an external
     # transparency log, say); a failure is logged and reported, the local line kept.
     checkpoint_hook: str | None = None
+    # Where runs keep what they may reuse (a world's enrolment templates, keyed by engine
+    # version); None keeps nothing.  `load_settings` gives SCOMM_CACHE_DIR ("off": none),
+    # by default ~/.cache/scomm.
+    cache_dir: Path | None = None
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
     ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
-    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), then explicit overrides."""
+    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, then explicit
+    overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
         env["database_url"] = url
@@ -79,8 +84,18 @@ def load_settings(**overrides: object) -> Settings:
         env["checkpoint_every"] = checkpoint_every(every)
     if hook := os.environ.get("SCOMM_CHECKPOINT_HOOK"):
         env["checkpoint_hook"] = hook
+    env["cache_dir"] = cache_dir(os.environ.get("SCOMM_CACHE_DIR"))
     env.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**env)  # type: ignore[arg-type]
+
+
+def cache_dir(configured: str | None) -> Path | None:
+    """`SCOMM_CACHE_DIR`: a folder, or "off" for none; unset: $XDG_CACHE_HOME/scomm or
+    ~/.cache/scomm."""
+    if configured is not None and configured.strip():
+        return None if configured.strip().lower() == "off" else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "scomm"
 
 
 def checkpoint_every(text: str) -> int:

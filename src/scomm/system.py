@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from scomm.audit.checkpoints import Anchor
 from scomm.audit.gallery_snapshots import load_gallery, save_snapshot
+from scomm.biometrics.memo import MemoisedExtractor
 from scomm.biometrics.profiles import (
     BASELINE_ENGINE,
     Engine,
@@ -15,6 +16,7 @@ from scomm.biometrics.profiles import (
     load_profile,
     resolve_profile,
 )
+from scomm.biometrics.profiles.identity import profile_digest
 from scomm.biometrics.protocols import Gallery
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.dispatcher import Dispatcher, FaultHook, Handler
@@ -51,11 +53,12 @@ def engine_context(
 ) -> ServiceContext:
     """The services' context around `engine`, by default the one `settings.engine` names (a
     shipped profile, or a profile file): loaded from its profile, nothing fitted; the
-    actors apply `rules`."""
+    actors apply `rules`.  Its extraction is memoised in the process (`biometrics.memo`):
+    the criminal and immigration repositories extract a booking's images once."""
     engine = engine or build_engine(resolve_profile(settings.engine))
     return ServiceContext(
         settings=settings,
-        extractor=engine.extractor,
+        extractor=MemoisedExtractor(engine.extractor, profile_digest(engine.profile)),
         codec=engine.codec,
         engine_name=engine.name,
         criminal_gallery=engine.new_gallery(),

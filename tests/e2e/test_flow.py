@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.sim.demo import run_demo
 from scomm.store.db import Database
@@ -31,7 +32,7 @@ REQUIRED_OUTCOMES = ("hold_honored", "hold_declined", "released", "transferred")
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("demo")
-    settings = Settings(database_url=f"sqlite:///{out / 'scomm.db'}", seed=SEED)
+    settings = Settings(database_url=f"sqlite:///{out / 'scomm.db'}", seed=SEED, engine=DEMO_ENGINE)
     result = run_demo(settings, bookings=BOOKINGS, seed=SEED, out_dir=out)
     return result.summary, out
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.records import Booking
@@ -49,7 +50,9 @@ def system(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     """The demo's own engine and flow; the repositories are empty (nothing here should be
     identified, and searching an empty gallery is the fastest search)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('property') / 'scomm.db'}"
-    running = System(Settings(database_url=url, seed=world.seed), ScenarioClock(world.start))
+    running = System(
+        Settings(database_url=url, seed=world.seed, engine=DEMO_ENGINE), ScenarioClock(world.start)
+    )
     load_jurisdictions(running, world)
     yield running
     running.close()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
@@ -31,7 +32,9 @@ def system(
     world: World, database_url: str, enrolment_templates: dict[str, EnrolmentTemplates]
 ) -> System:
     clock = ScenarioClock(world.start - timedelta(days=1))
-    running = System(Settings(database_url=database_url, seed=world.seed), clock)
+    running = System(
+        Settings(database_url=database_url, seed=world.seed, engine=DEMO_ENGINE), clock
+    )
     load_jurisdictions(running, world)
     engine = running.ctx.engine_name
     if engine not in enrolment_templates:

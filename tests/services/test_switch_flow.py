@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.policies import SimulatedOfficerPolicy
@@ -68,7 +69,7 @@ def bare(world: World) -> World:
 
 def prepare(world: World, path: Path) -> None:
     """Jurisdictions and both repositories, every ORI activated (B on) from the start."""
-    config = Settings(database_url=f"sqlite:///{path}", seed=world.seed)
+    config = Settings(database_url=f"sqlite:///{path}", seed=world.seed, engine=DEMO_ENGINE)
     clock = ScenarioClock(world.start - timedelta(days=1))
     system = System(config, clock)
     try:
@@ -94,7 +95,12 @@ def run(world: World, tmp: Path, name: str, settings: list[SwitchSetting]) -> Ru
     """The prepared world with `settings` added, all bookings run to the end."""
     path = tmp / f"{name}.db"
     shutil.copyfile(tmp / "prepared.db", path)
-    config = Settings(database_url=f"sqlite:///{path}", seed=world.seed, officer_policy=DETAIN_ALL)
+    config = Settings(
+        database_url=f"sqlite:///{path}",
+        seed=world.seed,
+        officer_policy=DETAIN_ALL,
+        engine=DEMO_ENGINE,
+    )
     clock = ScenarioClock(world.start - timedelta(days=1))
     system = System(config, clock)
     try:

@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from scomm.audit.chain import verify
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.reports.summary import summarise
 from scomm.sim.driver import RunSpec, run
@@ -48,8 +49,8 @@ def test_migration_on_postgres_builds_the_models(postgres: Database) -> None:
 def test_a_run_on_postgres_matches_sqlite(postgres: Database, tmp_path: Path) -> None:
     assert URL is not None
     spec = RunSpec.demo(seed=4, bookings=15, population=40)
-    run(spec, Settings(database_url=URL))
-    run(spec, Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    run(spec, Settings(database_url=URL, engine=DEMO_ENGINE))
+    run(spec, Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", engine=DEMO_ENGINE))
     lite = Database(f"sqlite:///{tmp_path / 'x.db'}")
     with postgres.sessions() as pg_session, lite.sessions() as lite_session:
         on_pg, on_lite = summarise(pg_session).as_dict(), summarise(lite_session).as_dict()

@@ -57,6 +57,7 @@ from typer.testing import CliRunner, Result
 
 from scomm.audit.chain import append
 from scomm.audit.checkpoints import generate_keys, head, load_private_key, sign
+from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.bus.dispatcher import Dispatcher
 from scomm.bus.unit_of_work import UnitOfWork
 from scomm.cli import app
@@ -164,7 +165,11 @@ def signed_run(
         admin.dispose()
     spec = RunSpec.demo(seed=4, bookings=16, population=8, engine="minutiae", compression="NONE")
     settings = Settings(
-        database_url=url, audit_key=private, checkpoint_log=log, checkpoint_every=10
+        database_url=url,
+        audit_key=private,
+        checkpoint_log=log,
+        checkpoint_every=10,
+        engine=DEMO_ENGINE,
     )
     run(dataclasses.replace(spec, fingers=2), settings)
     yield Scene(url, folder, log, public, private)
@@ -557,7 +562,7 @@ def test_two_ids_swapped_in_a_gallery_snapshot_are_caught_on_the_next_start(
     from scomm.system import System  # a start: what loads the snapshots
 
     system = System(
-        Settings(database_url=scene.url),
+        Settings(database_url=scene.url, engine=DEMO_ENGINE),
         ScenarioClock(datetime(2012, 1, 1)),
     )
     system.close()

@@ -58,7 +58,8 @@ def verify(
         typer.Option(
             "--engine",
             show_default=False,
-            help='Engine to measure (default: "scomm" when registered, else "baseline").',
+            help='Engine to measure (default: "scomm", the default engine profile that the '
+            'flow and bench search run; "scomm-leader", "scomm-fast", "baseline", "nbis").',
         ),
     ] = None,
     templates: Annotated[
@@ -155,14 +156,24 @@ def search(
     json_path: JsonFile = None,
     seed: Seed = 1,
     shortlist: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--shortlist",
             min=1,
             max=MAX_COUNT,
-            help="Candidates the first stage passes to the matcher.",
+            show_default=False,
+            help="Candidates the first stage passes to the matcher (default: the engine's).",
         ),
-    ] = 50,
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            show_default=False,
+            help="Engine profile (a shipped name or a .json file) whose search is measured "
+            "(default: the default engine, the one the flow runs).",
+        ),
+    ] = None,
     cache: Annotated[
         Path,
         typer.Option("--cache", file_okay=False, help="Folder for generated gallery snapshots."),
@@ -170,7 +181,9 @@ def search(
     progress: Progress = True,
 ) -> None:
     """1:N search on a synthetic gallery: FNIR at FPIR 0.1% and 0.01% (two-stage and
-    exhaustive), latency percentiles, memory per finger, enrolment and load speed."""
+    exhaustive) and at the engine's own threshold, latency percentiles, memory per finger,
+    enrolment and load speed."""
+    from scomm.config import DEFAULT_ENGINE
     from scomm.sim.bench.search import SearchBenchConfig, run_search_bench, search_table
 
     check_file_target(json_path, "--json")
@@ -179,8 +192,15 @@ def search(
         out = Console(width=120)
     try:
         config = SearchBenchConfig(
-            identities, probes, fingers, seed=seed, shortlist=shortlist, cache=cache
+            identities,
+            probes,
+            fingers,
+            seed=seed,
+            shortlist=shortlist,
+            cache=cache,
+            engine=engine or DEFAULT_ENGINE,
         )
+        config.profile()  # an unknown engine, or one without an indexed search, stops here
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     report = _with_progress(progress, lambda tick: run_search_bench(config, tick))

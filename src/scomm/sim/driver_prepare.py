@@ -28,7 +28,7 @@ from scomm.sim.driver_spec import RunRefused, RunSpec, engine_profile
 from scomm.sim.synth.enrolment import enrol_repositories, load_jurisdictions
 from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import World
-from scomm.sim.synth.world_prints import EnrolmentTemplates
+from scomm.sim.synth.world_prints import EnrolmentTemplates, template_store
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow
 from scomm.store.templates import snapshot_folder
@@ -103,7 +103,9 @@ def _load(system: System, world: World, spec: RunSpec, advance: Advance) -> dict
     by_person: dict[str, list[int]] = {}
     for index, planned in enumerate(world.bookings):
         by_person.setdefault(planned.person_id, []).append(index)
-    templates = EnrolmentTemplates(system.ctx.extractor)  # this run's, dropped after it
+    # this run's, dropped after it; read from and kept in the settings' cache folder
+    store = template_store(system.settings.cache_dir, system.ctx.extractor)
+    templates = EnrolmentTemplates(system.ctx.extractor, store=store)
     drawn = enrol_repositories(
         system,
         world,

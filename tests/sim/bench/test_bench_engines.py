@@ -10,7 +10,9 @@ import pytest
 from scomm.biometrics.engine import MATCHER_PARAMS, FingerprintEngine
 from scomm.biometrics.match.mcc_params import LEADER_MATCHER_PARAMS
 from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.profiles import load_profile
 from scomm.biometrics.protocols import FailureToEnrol
+from scomm.config import DEFAULT_ENGINE
 from scomm.sim.bench import engines
 from scomm.sim.bench.engines import (
     BaselineEngine,
@@ -26,7 +28,7 @@ from scomm.sim.synth.fingers import impression, master_finger
 
 def test_registry_and_default() -> None:
     registry = bench_engines()
-    assert {"scomm", "scomm-fast", "baseline", "nbis"} <= set(registry.names)
+    assert {"scomm", "scomm-leader", "scomm-fast", "baseline", "nbis"} <= set(registry.names)
     assert registry.default == "scomm"
     without = registry.without("scomm")
     assert without.default == "baseline" and "scomm" in registry  # the original is unchanged
@@ -50,10 +52,19 @@ def settings_of(extractor: object) -> dict[str, object]:
     return {k: v for k, v in vars(extractor).items() if not k.startswith("_native")}
 
 
+def test_scomm_is_the_default_engine_profile() -> None:
+    """ "scomm", the benchmark's default, is the engine the flow and bench search run."""
+    engine = bench_engines().create("scomm")
+    profile = load_profile(DEFAULT_ENGINE)
+    assert isinstance(engine, FingerprintEngine)
+    assert engine.name == DEFAULT_ENGINE == "scomm-mcc-v2"
+    assert engine.matcher.params == profile.matcher_params
+
+
 @pytest.mark.parametrize(
     ("name", "extractor", "params"),
     [
-        ("scomm", "leader", LEADER_MATCHER_PARAMS),
+        ("scomm-leader", "leader", LEADER_MATCHER_PARAMS),
         ("scomm-fast", "mindtct", MATCHER_PARAMS["mindtct"]),
     ],
 )

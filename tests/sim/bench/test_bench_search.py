@@ -7,7 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from scomm.biometrics.profiles import load_profile
 from scomm.cli.bench import bench_app
+from scomm.config import DEFAULT_ENGINE
 
 
 def test_bench_search_writes_the_documented_json(tmp_path: Path) -> None:
@@ -27,6 +29,12 @@ def test_bench_search_writes_the_documented_json(tmp_path: Path) -> None:
     assert doc["speedup_vs_exhaustive"] > 0
     # two index fingers of 400 synthetic people: every mate is found, no stranger is taken
     assert doc["fnir_at_fpir"]["1e-3"] == 0.0 and doc["observed_fpir"]["1e-3"] == 0.0
+    # the default engine's search: its shortlist, and its own threshold for two fingers
+    profile = load_profile(DEFAULT_ENGINE)
+    assert doc["shortlist"] == profile.shortlist
+    own = doc["extra"]["profile"]
+    assert own["engine"] == DEFAULT_ENGINE and own["threshold"] == profile.thresholds[2]
+    assert own["observed_fpir"] == 0.0 and own["model_gallery_size"] > 0
     assert (tmp_path / "cache").is_dir()  # the gallery snapshot, reused by the next run
     again = CliRunner().invoke(bench_app, args)
     assert again.exit_code == 0, again.output
@@ -38,3 +46,10 @@ def test_bench_search_refuses_bad_finger_counts(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "--fingers must be one of" in result.output
+
+
+def test_bench_search_refuses_an_engine_without_an_indexed_search(tmp_path: Path) -> None:
+    args = ["search", "--identities", "10", "--engine", "scomm-leader-mcc-v1", "--no-progress"]
+    result = CliRunner().invoke(bench_app, args)
+    assert result.exit_code == 2
+    assert "has no indexed search" in result.output

@@ -26,6 +26,7 @@ from scomm.biometrics.profiles.names import (
     DEMO_ENGINE,
     LEADER_ENGINE,
     MINDTCT_ENGINE,
+    REAL_PRINT_ENGINE,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "DEMO_ENGINE",
     "LEADER_ENGINE",
     "MINDTCT_ENGINE",
+    "REAL_PRINT_ENGINE",
     "PROFILE_FORMAT",
     "Engine",
     "EngineProfile",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-# The demo's repositories: skeleton minutiae of synthetic prints, two-stage MCC search.
+# The default engine (flow, `scomm bench verify`, `scomm bench search`): minutiae of real
+# prints, two-stage MCC search, thresholds calibrated on FVC2002's impostor scores.
 # (`scomm.config.DEFAULT_ENGINE` spells it too: config sits below biometrics.)
+REAL_PRINT_ENGINE = "scomm-mcc-v2"
+# The synthetic-only option: skeleton minutiae of clean synthetic prints, two-stage search.
 DEMO_ENGINE = "skeleton-mcc-v1"
 # The correlation baseline, kept for comparison.
 BASELINE_ENGINE = "correlation-baseline-v1"

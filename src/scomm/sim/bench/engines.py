@@ -6,11 +6,13 @@ interchange record (ISO/IEC 19794-2) implement `from_minutiae`, which the matche
 track (`scomm bench verify --templates`) uses.
 
 The engines a run can choose from are an `EngineRegistry` that the caller builds
-(`bench_engines()` gives the standard one; `with_engine` a copy with one more): "scomm" and
-"scomm-fast" (scomm's engine on LEADER or MINDTCT minutiae, each from its shipped engine
-profile, `scomm-leader-mcc-v1` and `scomm-mindtct-mcc-v1`), "baseline" (scomm's correlation
-engine) and "nbis" (NIST's mindtct + bozorth3 through nbis-py, the peer).  The default is
-"scomm" when the registry has it, "baseline" otherwise.
+(`bench_engines()` gives the standard one; `with_engine` a copy with one more): "scomm" (the
+default engine, `scomm.config.DEFAULT_ENGINE`: the profile the flow's repositories and
+`scomm bench search` run, `scomm-mcc-v2`), "scomm-leader" and "scomm-fast" (scomm's engine
+on LEADER or MINDTCT minutiae, from their shipped 1:1 profiles `scomm-leader-mcc-v1` and
+`scomm-mindtct-mcc-v1`), "baseline" (scomm's correlation engine) and "nbis" (NIST's
+mindtct + bozorth3 through nbis-py, the peer).  The default is "scomm" when the registry
+has it, "baseline" otherwise.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from scomm.biometrics import resample
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
 from scomm.biometrics.profiles import LEADER_ENGINE, MINDTCT_ENGINE
 from scomm.biometrics.protocols import FailureToEnrol
+from scomm.config import DEFAULT_ENGINE
 
 if TYPE_CHECKING:
     from scomm.biometrics.minutiae import Minutiae
@@ -197,7 +200,11 @@ class NbisEngine:
 
 
 EngineFactory = Callable[[], VerificationEngine]
-SCOMM_PROFILES = {"scomm": LEADER_ENGINE, "scomm-fast": MINDTCT_ENGINE}
+SCOMM_PROFILES = {
+    "scomm": DEFAULT_ENGINE,
+    "scomm-leader": LEADER_ENGINE,
+    "scomm-fast": MINDTCT_ENGINE,
+}
 
 
 def profile_engine(profile_name: str) -> VerificationEngine:
@@ -211,6 +218,10 @@ def profile_engine(profile_name: str) -> VerificationEngine:
 
 def _scomm_engine() -> VerificationEngine:
     return profile_engine(SCOMM_PROFILES["scomm"])
+
+
+def _scomm_leader_engine() -> VerificationEngine:
+    return profile_engine(SCOMM_PROFILES["scomm-leader"])
 
 
 def _scomm_fast_engine() -> VerificationEngine:
@@ -258,10 +269,12 @@ class EngineRegistry:
 
 
 def bench_engines() -> EngineRegistry:
-    """The standard engines: scomm's two, the correlation baseline, NBIS."""
+    """The standard engines: scomm's default and its two 1:1 variants, the correlation
+    baseline, NBIS."""
     return EngineRegistry(
         {
             "scomm": _scomm_engine,
+            "scomm-leader": _scomm_leader_engine,
             "scomm-fast": _scomm_fast_engine,
             "baseline": BaselineEngine,
             "nbis": NbisEngine,

@@ -1,5 +1,10 @@
 """``scomm bench search``: 1:N identification on a synthetic template gallery.
 
+The engine is an engine profile's search (by default the engine the flow runs,
+`scomm.config.DEFAULT_ENGINE`): its pair coder (parameters and fitted mean), its matcher
+parameters, its shortlist (unless the run names one) and, beside the thresholds the run
+calibrates for its own gallery, the profile's threshold for the number of fingers.
+
 The gallery holds `identities` synthetic people (`scomm.sim.synth.minutiae_sets`), each with a
 rolled impression of the benchmark's finger positions (10: all; 2: both index fingers;
 1: the right index).  Probes are another rolled impression: half of them of enrolled people
@@ -22,6 +27,8 @@ Figures:
 - load_s: opening the gallery's snapshot (memory-mapped) and touching every code.
 - speedup_vs_exhaustive: re-scoring every identity, timed on a sample and scaled to the
   gallery, over the two-stage median latency.
+- extra.profile: the profile's own threshold for this number of fingers (from its FPIR
+  model on real prints) with the FNIR and observed FPIR it gives here.
 
 Galleries are cached under --cache (a folder per configuration), so a second run loads
 instead of generating.
@@ -41,13 +48,14 @@ import numpy as np
 
 from scomm.biometrics.index.calibration import Calibration, calibrate
 from scomm.biometrics.index.finger_arrays import FingerArrays, identity_ids
-from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
+from scomm.biometrics.index.pair_code import PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
-from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
+from scomm.biometrics.profiles import EngineProfile, EngineProfileError, resolve_profile
+from scomm.biometrics.profiles.identity import profile_digest
+from scomm.config import DEFAULT_ENGINE
 from scomm.sim.synth import minutiae_sets
-from scomm.sim.synth.pair_coder import synthetic_pair_coder
 
 POSITIONS: dict[int, tuple[int, ...]] = {10: tuple(range(1, 11)), 2: (2, 7), 1: (2,)}
 FPIRS = (1e-3, 1e-4)
@@ -63,11 +71,12 @@ class SearchBenchConfig:
     probes: int = 200
     fingers: int = 10
     seed: int = 1
-    shortlist: int = 50
+    shortlist: int | None = None  # None: the profile's
     calibration_pairs: int = 10_000
     exhaustive_sample: int = 2_000
     chunk: int = 10_000
     cache: Path | None = None
+    engine: str = DEFAULT_ENGINE  # a shipped profile's name or a profile file
 
     def __post_init__(self) -> None:
         if self.fingers not in POSITIONS:
@@ -75,19 +84,31 @@ class SearchBenchConfig:
         if self.identities < 2 or self.probes < 2:
             raise ValueError("need at least 2 identities and 2 probes")
 
+    def profile(self) -> EngineProfile:
+        """The engine profile searched; ValueError when it has no indexed search."""
+        profile = resolve_profile(self.engine)
+        if profile.search != "indexed" or profile.pair_code is None:
+            raise EngineProfileError(
+                f"engine {profile.name!r} has no indexed search (search: {profile.search})"
+            )
+        return profile
+
+    def shortlist_of(self, profile: EngineProfile) -> int:
+        return profile.shortlist if self.shortlist is None else self.shortlist
+
     @property
     def positions(self) -> tuple[int, ...]:
         return POSITIONS[self.fingers]
 
-    def gallery_key(self) -> str:
+    def gallery_key(self, profile: EngineProfile) -> str:
         text = json.dumps(
             [
                 self.identities,
                 self.fingers,
                 self.seed,
-                asdict(PairCodeParams()),
+                profile_digest(profile),
                 repr(minutiae_sets.DEFAULT_PARAMS),
-                "v1",
+                "v2",
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -175,21 +196,32 @@ def measure_enrolment(
     return len(people) / max(enrol_s, 1e-9), len(batch) / max(code_s, 1e-9)
 
 
+def profile_coder(profile: EngineProfile) -> PairCoder:
+    """The pair coder of an indexed profile (its parameters and fitted mean)."""
+    fit = profile.pair_code
+    if fit is None:
+        raise EngineProfileError(f"engine {profile.name!r} has no pair coder")
+    return PairCoder(fit.params, fit.mean)
+
+
 def open_gallery(
     config: SearchBenchConfig, progress: Progress = _quiet
 ) -> tuple[FingerArrays, PairCoder, dict[str, float]]:
     """The configuration's gallery: built (and saved to the cache) if need be, then loaded
     back from its snapshot, so that the load time is measured every run."""
-    folder = (config.cache or Path(".scomm-cache")) / f"search-{config.gallery_key()}"
+    profile = config.profile()
+    folder = (config.cache or Path(".scomm-cache")) / f"search-{config.gallery_key(profile)}"
     figures: dict[str, float] = {}
+    coder = profile_coder(profile)
     if not (folder / "header.json").exists():
-        coder = synthetic_pair_coder(config.seed)
         arrays = build_gallery(config, coder, progress)
         arrays.save(folder, {"coder_mean": coder.mean.tolist()})
         del arrays
     start = time.perf_counter()
     arrays, meta = FingerArrays.load(folder, mmap=True)
-    coder = PairCoder(PairCodeParams(), np.array(meta["coder_mean"], dtype=np.float32))
+    stored = np.array(meta["coder_mean"], dtype=np.float32)
+    if not np.array_equal(stored, coder.mean):  # the key covers it; a hand-copied folder not
+        raise EngineProfileError(f"{folder}: the snapshot's pair coder is not {profile.name}'s")
     _touch(arrays)
     figures["load_s"] = time.perf_counter() - start
     figures["enrol_rate"], figures["code_rate"] = measure_enrolment(config, coder)
@@ -242,9 +274,12 @@ def calibration_scores(
 
 def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> SearchBenchReport:
     rng = np.random.default_rng(config.seed)
+    profile = config.profile()
     arrays, coder, gallery_figures = open_gallery(config, progress)
-    matcher = MccMatcher(GALLERY_MATCHER_PARAMS)
-    search = TwoStageSearch(arrays, coder, matcher, shortlist=config.shortlist)
+    assert profile.matcher_params is not None  # an indexed profile has them
+    matcher = MccMatcher(profile.matcher_params)
+    shortlist = config.shortlist_of(profile)
+    search = TwoStageSearch(arrays, coder, matcher, shortlist=shortlist)
     positions = config.positions
 
     impostor = calibration_scores(config, search, rng)
@@ -311,6 +346,18 @@ def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> 
         fnir[key] = float(np.mean([not (ok and score >= t) for _, score, _, _, ok in mated_rows]))
         exhaustive[key] = float(np.mean([ms < t or imp > ms for _, _, ms, imp, _ in mated_rows]))
         observed[key] = float(np.mean([s >= t for s in best_non_mated]))
+    own = profile.thresholds.get(len(positions))
+    model = profile.fpir_model.get(len(positions))
+    profile_figures: dict[str, Any] = {"engine": profile.name, "threshold": own}
+    if own is not None:
+        profile_figures |= {
+            "fnir": float(
+                np.mean([not (ok and score >= own) for _, score, _, _, ok in mated_rows])
+            ),
+            "observed_fpir": float(np.mean([s >= own for s in best_non_mated])),
+            "model_gallery_size": model.gallery_size if model else None,
+            "model_fpir": model.fpir if model else None,
+        }
 
     exhaustive_ms = _exhaustive_ms_per_identity(config, search, mated_batch, rng)
     lat = np.array(latencies)
@@ -331,9 +378,10 @@ def run_search_bench(config: SearchBenchConfig, progress: Progress = _quiet) -> 
         code_templates_per_s=gallery_figures["code_rate"],
         load_s=gallery_figures["load_s"],
         speedup_vs_exhaustive=exhaustive_ms * config.identities / p50,
-        shortlist=config.shortlist,
+        shortlist=shortlist,
         rank1_in_shortlist=in_shortlist / max(1, mated_n),
         extra={
+            "profile": profile_figures,
             "calibration": {k: c.to_json() for k, c in calibrations.items()},
             "exhaustive_ms_per_identity": exhaustive_ms,
             "minutiae_per_finger": float(arrays.rows_used / fingers_enrolled),
@@ -371,9 +419,11 @@ def search_table(report: SearchBenchReport) -> Any:
     """A Rich table of the report's figures."""
     from rich.table import Table  # noqa: PLC0415
 
+    engine = report.extra.get("profile", {}).get("engine", "?")
     table = Table(
-        title=f"1:N search: {report.identities:,} identities x {report.fingers} fingers, "
-        f"{report.probes} probes (half mated), shortlist {report.shortlist}"
+        title=f"1:N search ({engine}): {report.identities:,} identities x "
+        f"{report.fingers} fingers, {report.probes} probes (half mated), "
+        f"shortlist {report.shortlist}"
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -382,6 +432,11 @@ def search_table(report: SearchBenchReport) -> Any:
         table.add_row("  exhaustive, same matcher", f"{report.exhaustive_fnir_at_fpir[key]:.2%}")
         table.add_row("  observed FPIR (non-mated)", f"{report.observed_fpir[key]:.2%}")
         table.add_row("  threshold", f"{report.thresholds[key]:.3f}")
+    own = report.extra.get("profile", {})
+    if own.get("threshold") is not None:
+        table.add_row(f"FNIR at {own['engine']}'s threshold", f"{own['fnir']:.2%}")
+        table.add_row("  observed FPIR (non-mated)", f"{own['observed_fpir']:.2%}")
+        table.add_row("  threshold (profile)", f"{own['threshold']:.3f}")
     table.add_row("mate in shortlist", f"{report.rank1_in_shortlist:.2%}")
     table.add_row("latency p50 / p99 (ms)",
                   f"{report.latency_ms['p50']:.0f} / {report.latency_ms['p99']:.0f}")  # fmt: skip

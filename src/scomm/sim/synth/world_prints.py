@@ -26,22 +26,44 @@ deterministic function (generator seed, identity, finger; default parameters), t
 are read-only, and a run that finds a finger there gets the very master it would have
 grown, so no run's outcome depends on what ran before it in the process.
 
+Enrolment templates may also be kept on disk between runs (`TemplateStore`, a folder
+from `Settings.cache_dir`, SCOMM_CACHE_DIR): an entry is named by the person's finger seed
+and capture and filed under an engine version (`TemplateStore.version`: the engine's
+identity, a digest of its profile and model files, with `generator_digest`, a digest of
+the print generator's code and numeric libraries), and it repeats its whole key inside,
+so a changed engine or generator never reads an entry made by another.  An entry that
+cannot be read is made again and rewritten.  Only templates that are minutiae are kept.
+
 Public API:
     PRINTS_SEED, ENROLMENT_CAPTURE, booking_capture(index) -> int
     capture_images(finger_seed, capture, positions=1..10) -> tuple of FingerImage
-    EnrolmentTemplates(extractor): templates(finger_seed) -> {FGP: Template}, many(seeds)
+    EnrolmentTemplates(extractor, store=None): templates(finger_seed) -> {FGP: Template},
+        many(seeds)
+    TemplateStore(folder, engine_identity), generator_digest()
     parallel_map(fn, items) -> list, workers() -> int
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import io
 import os
+import sys
 import threading
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
+from scomm.biometrics.index.gallery import MinutiaeTemplate, minutiae_of
+from scomm.biometrics.memo import engine_identity
+from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.protocols import Extractor, FailureToEnrol, Template
 from scomm.nist.tenprint import FingerImage
 from scomm.sim.synth.impression_image import impression
@@ -52,9 +74,12 @@ __all__ = [
     "ENROLMENT_CAPTURE",
     "PRINTS_SEED",
     "EnrolmentTemplates",
+    "TemplateStore",
     "booking_capture",
     "capture_images",
+    "generator_digest",
     "parallel_map",
+    "template_store",
     "workers",
 ]
 
@@ -110,17 +135,152 @@ def extract_all(extractor: Extractor, images: Iterable[FingerImage]) -> dict[int
     return templates
 
 
+# The modules whose code draws a capture's pixels (and the numeric libraries they run on).
+GENERATOR_MODULES = (
+    "scomm.sim.synth.world_prints",
+    "scomm.sim.synth.tenprint_card",
+    "scomm.sim.synth.impression_image",
+    "scomm.sim.synth.ridge_master",
+    "scomm.sim.synth.ridge_kernels",
+    "scomm.sim.synth.minutiae_kernels",
+    "scomm.sim.synth.minutiae_params",
+    "scomm.biometrics.extract_skeleton",  # smooth_image
+)
+GENERATOR_LIBRARIES = ("numpy", "numba", "scipy")
+
+
+@cache
+def generator_digest() -> str:
+    """SHA-256 of the print generator: its modules' source, the seed every world's prints
+    are drawn with, and the versions of the numeric libraries it runs on."""
+    digest = hashlib.sha256(f"prints seed {PRINTS_SEED} ppi {PPI}\n".encode())
+    for name in GENERATOR_MODULES:
+        module = sys.modules.get(name) or __import__(name, fromlist=["_"])
+        source = Path(module.__file__ or "")
+        digest.update(name.encode() + b"\n" + source.read_bytes() + b"\n")
+    for library in GENERATOR_LIBRARIES:
+        try:
+            version = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{library} {version}\n".encode())
+    return digest.hexdigest()
+
+
+STORE_FORMAT = 1
+_MINUTIA_FIELDS = ("x", "y", "angle", "kind", "quality")
+
+
+class TemplateStore:
+    """Templates of captures on disk, for one engine version (see the module's docstring):
+    ``<folder>/enrolment-templates/<version>/<finger_seed>-<capture>.npz``."""
+
+    def __init__(self, folder: Path, engine_identity: str) -> None:
+        if not engine_identity:
+            raise ValueError("a template store needs the engine's identity")
+        self.version = hashlib.sha256(
+            f"{engine_identity}\n{generator_digest()}\n{STORE_FORMAT}".encode()
+        ).hexdigest()
+        self.folder = folder / "enrolment-templates" / self.version[:32]
+
+    def path(self, finger_seed: int, capture: int) -> Path:
+        return self.folder / f"{finger_seed}-{capture}.npz"
+
+    def load(self, finger_seed: int, capture: int) -> dict[int, Template] | None:
+        """The stored templates, or None when there are none, they cannot be read or they
+        are another key's."""
+        path = self.path(finger_seed, capture)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if (
+                    int(data["format"]) != STORE_FORMAT
+                    or str(data["version"]) != self.version
+                    or int(data["finger_seed"]) != finger_seed
+                    or int(data["capture"]) != capture
+                ):
+                    return None
+                positions = [int(p) for p in data["positions"]]
+                offsets = [int(o) for o in data["offsets"]]
+                sizes = data["sizes"]
+                fields = {name: data[name] for name in _MINUTIA_FIELDS}
+                if len(offsets) != len(positions) + 1 or sizes.shape != (len(positions), 3):
+                    return None
+                out: dict[int, Template] = {}
+                for k, position in enumerate(positions):
+                    a, b = offsets[k], offsets[k + 1]
+                    width, height, ppi = (int(v) for v in sizes[k])
+                    minutiae = Minutiae(
+                        *(fields[name][a:b] for name in _MINUTIA_FIELDS), width, height, ppi
+                    )
+                    out[position] = MinutiaeTemplate(position, minutiae)
+                return out
+        except FileNotFoundError:
+            return None
+        except (OSError, KeyError, ValueError, TypeError, IndexError, EOFError,
+                zipfile.BadZipFile):  # fmt: skip
+            return None  # damaged: made again, and rewritten
+
+    def save(self, finger_seed: int, capture: int, templates: dict[int, Template]) -> bool:
+        """Keep `templates` (False, keeping nothing, when one is not minutiae)."""
+        try:
+            sets = {p: minutiae_of(t) for p, t in sorted(templates.items())}
+        except TypeError:
+            return False
+        positions = list(sets)
+        offsets = np.cumsum([0, *(len(m) for m in sets.values())])
+        arrays: dict[str, np.ndarray] = {
+            "format": np.array(STORE_FORMAT),
+            "version": np.array(self.version),
+            "finger_seed": np.array(finger_seed),
+            "capture": np.array(capture),
+            "positions": np.array(positions, dtype=np.int64),
+            "offsets": offsets.astype(np.int64),
+            "sizes": np.array(
+                [(m.width, m.height, m.ppi) for m in sets.values()], dtype=np.int64
+            ).reshape(len(positions), 3),
+        }
+        for name in _MINUTIA_FIELDS:
+            parts = [getattr(m, name) for m in sets.values()]
+            dtype = np.float32 if name in ("x", "y", "angle") else np.uint8
+            arrays[name] = np.concatenate(parts) if parts else np.zeros(0, dtype)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        path = self.path(finger_seed, capture)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_bytes(buffer.getvalue())
+        partial.replace(path)  # readers see the old entry or the new one, never half
+        return True
+
+
+def template_store(cache_dir: Path | None, extractor: Extractor) -> TemplateStore | None:
+    """The store of `extractor`'s templates under `cache_dir` (`Settings.cache_dir`); None
+    without a folder or for an extractor that does not say which engine it is (a system's
+    extractor does: `biometrics.memo.MemoisedExtractor`)."""
+    identity = engine_identity(extractor)
+    if cache_dir is None or identity is None:
+        return None
+    return TemplateStore(cache_dir, identity)
+
+
 class EnrolmentTemplates:
     """Enrolment templates (capture `ENROLMENT_CAPTURE`) of people, each extracted once
-    with this object's extractor: `templates(finger_seed)`.
+    with this object's extractor: `templates(finger_seed)`; with a `store`, read from it
+    when it holds them and kept there when made.
 
-    The cache is this object's, nothing else's: whoever runs a world (the simulation driver,
-    a test's fixture) makes one and passes it on, and it goes with them. Several threads
-    may share one."""
+    The in-memory cache is this object's, nothing else's: whoever runs a world (the
+    simulation driver, a test's fixture) makes one and passes it on, and it goes with them.
+    Several threads may share one."""
 
-    def __init__(self, extractor: Extractor, people: int = TEMPLATE_CACHE_PEOPLE) -> None:
+    def __init__(
+        self,
+        extractor: Extractor,
+        people: int = TEMPLATE_CACHE_PEOPLE,
+        store: TemplateStore | None = None,
+    ) -> None:
         self.extractor = extractor
         self.people = people
+        self.store = store
         self.cache: OrderedDict[int, dict[int, Template]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -130,7 +290,11 @@ class EnrolmentTemplates:
             if found is not None:
                 self.cache.move_to_end(finger_seed)
                 return dict(found)
-        made = extract_all(self.extractor, capture_images(finger_seed, ENROLMENT_CAPTURE))
+        made = self.store.load(finger_seed, ENROLMENT_CAPTURE) if self.store else None
+        if made is None:
+            made = extract_all(self.extractor, capture_images(finger_seed, ENROLMENT_CAPTURE))
+            if self.store is not None:
+                self.store.save(finger_seed, ENROLMENT_CAPTURE, made)
         with self._lock:
             self.cache[finger_seed] = made
             while len(self.cache) > self.people:
