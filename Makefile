@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip
-BOOKINGS ?= 200
+BOOKINGS ?= 16
+POPULATION ?= 22
 SEED     ?= 1
 OUT      ?= demo-out
 
@@ -29,7 +30,7 @@ lock: $(STAMP)
 	tools/lock_dependencies.sh $(BIN)/uv $(if $(UPGRADE),--upgrade)
 
 demo: $(STAMP)
-	$(BIN)/scomm demo --bookings $(BOOKINGS) --seed $(SEED) --out $(OUT)
+	$(BIN)/scomm demo --bookings $(BOOKINGS) --population $(POPULATION) --seed $(SEED) --out $(OUT)
 
 # pytest exits 5 when it collected no test: for this project that is a failure, said plainly.
 test: $(STAMP)

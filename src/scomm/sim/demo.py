@@ -41,15 +41,22 @@ class DemoResult:
 
 
 def run_demo(
-    settings: Settings, bookings: int, seed: int, out_dir: Path, stage: Stage = silent
+    settings: Settings,
+    bookings: int,
+    seed: int,
+    out_dir: Path,
+    stage: Stage = silent,
+    population: int | None = None,
 ) -> DemoResult:
-    """Run the demo scenario with `bookings` bookings; write `summary.json` and `report.html`."""
+    """Run the demo scenario with `bookings` bookings in a world of `population` people (the
+    scenario's default when None); write `summary.json` and `report.html`."""
     return run_scenario(
         settings,
         RunSpec.demo(seed, bookings).scenario,
         out_dir,
         stage=stage,
         title="scomm demo: the Secure Communities flow, end to end",
+        population=population,
     )
 
 
@@ -59,13 +66,14 @@ def run_scenario(
     out_dir: Path,
     stage: Stage = silent,
     title: str | None = None,
+    population: int | None = None,
 ) -> DemoResult:
     """Run (or resume) the scenario on scenario time with the driver, and write
     `summary.json` (every count per type, month, jurisdiction and level; ground truth;
     target against simulated) and `report.html` to `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
-    result = run(RunSpec(scenario), settings, stage=stage)
+    result = run(RunSpec(scenario, population=population), settings, stage=stage)
     world = result.world
     db = Database(settings.database_url)
     try:

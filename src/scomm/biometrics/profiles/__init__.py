@@ -26,6 +26,7 @@ from scomm.biometrics.profiles.names import (
     DEMO_ENGINE,
     LEADER_ENGINE,
     MINDTCT_ENGINE,
+    MINUNET_ENGINE,
     REAL_PRINT_ENGINE,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "DEMO_ENGINE",
     "LEADER_ENGINE",
     "MINDTCT_ENGINE",
+    "MINUNET_ENGINE",
     "REAL_PRINT_ENGINE",
     "PROFILE_FORMAT",
     "Engine",

