@@ -20,10 +20,10 @@ POSTGRES_ENV = "SCOMM_TEST_POSTGRES_URL"
 # Commands the tests run (`scomm demo`, `scomm simulate`...) read their engine and cache
 # folder from the environment: the flow's tests run the synthetic-only engine (skeleton
 # minutiae, milliseconds a print; the default engine's extractor costs about a second a
-# print), and nothing a test runs writes into the user's cache.  Tests of the default engine
-# and of the cache name them.
-os.environ.setdefault("SCOMM_ENGINE", "skeleton-mcc-v1")
-os.environ.setdefault("SCOMM_CACHE_DIR", "off")
+# print), and nothing a test runs writes into the user's cache (whatever the developer's own
+# environment says).  Tests of the default engine and of the cache name them.
+os.environ["SCOMM_ENGINE"] = "skeleton-mcc-v1"
+os.environ["SCOMM_CACHE_DIR"] = "off"
 
 
 def pytest_configure(config: pytest.Config) -> None:

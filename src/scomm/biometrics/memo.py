@@ -12,9 +12,10 @@ to share between threads.
 
 `extract_each` extracts a finger set (a booking's ten images) on a thread pool as wide as
 the CPUs the process may use: every extractor scomm ships may run on several threads (the
-skeleton's numba kernels and the correlation's FFTs release the GIL; LEADER's network and
-NBIS's MINDTCT run under their library's lock, and ONNX Runtime spreads one inference over
-its own threads).  Results come back in the images' order, whatever ran first.
+skeleton's numba kernels and the correlation's FFTs release the GIL; LEADER's and minunet's
+networks run in one-thread onnxruntime sessions that several threads may run at once, so a
+booking's prints are extracted side by side; NBIS's MINDTCT runs under its own lock).
+Results come back in the images' order, whatever ran first.
 """
 
 from __future__ import annotations

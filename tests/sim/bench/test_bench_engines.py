@@ -28,7 +28,9 @@ from scomm.sim.synth.fingers import impression, master_finger
 
 def test_registry_and_default() -> None:
     registry = bench_engines()
-    assert {"scomm", "scomm-leader", "scomm-fast", "baseline", "nbis"} <= set(registry.names)
+    assert {"scomm", "scomm-leader", "scomm-fast", "minunet", "baseline", "nbis"} <= set(
+        registry.names
+    )
     assert registry.default == "scomm"
     without = registry.without("scomm")
     assert without.default == "baseline" and "scomm" in registry  # the original is unchanged
@@ -66,6 +68,7 @@ def test_scomm_is_the_default_engine_profile() -> None:
     [
         ("scomm-leader", "leader", LEADER_MATCHER_PARAMS),
         ("scomm-fast", "mindtct", MATCHER_PARAMS["mindtct"]),
+        ("minunet", "minunet", LEADER_MATCHER_PARAMS),
     ],
 )
 def test_scomm_engines_come_from_their_profiles_with_unchanged_settings(

@@ -154,6 +154,14 @@ def test_fvc_minutiae_are_extracted_once_and_again_when_stale_or_damaged(
     assert third["DB1_B"][3].minutiae == first["DB1_B"][0].minutiae
     assert len(list((folder / "DB1_B").glob("*.npz"))) == 4
 
+    # the same files read at another resolution (a MANIFEST.csv that says so): extracted again
+    (small_fvc / "MANIFEST.csv").write_text(
+        "path,ppi\n" + "".join(f"DB1_B/{n}.tif,569\n" for n in ("101_1", "101_2", "102_1", "102_2"))
+    )
+    calls.clear()
+    fvc_minutiae.fvc_minutiae(small_fvc, profile, cache)
+    assert len(calls) == 4
+
 
 def test_another_extractor_setting_has_its_own_cache_folder(tmp_path: Path) -> None:
     leader = engine_profiles._profile_shell("leader")

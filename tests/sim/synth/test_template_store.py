@@ -95,6 +95,26 @@ def test_another_engine_or_generator_version_never_reads_the_entry(
     # a changed print generator is another version too
     monkeypatch.setattr(world_prints, "generator_digest", lambda: "another generator")
     assert TemplateStore(folder, IDENTITY).version != store.version
+    monkeypatch.undo()
+    # ... and so is changed extraction code or an upgraded library (same profile)
+    monkeypatch.setattr(world_prints, "extraction_code_digest", lambda: "upgraded onnxruntime")
+    upgraded = TemplateStore(folder, IDENTITY)
+    assert upgraded.version != store.version
+    assert upgraded.load(PERSON, ENROLMENT_CAPTURE) is None
+
+
+def test_a_folder_that_cannot_be_written_keeps_nothing_and_the_run_goes_on(
+    made: tuple[Path, dict[int, Template]], tmp_path: Path
+) -> None:
+    _, first = made
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    extractor = CountingExtractor()
+    store = TemplateStore(blocker / "cache", IDENTITY)
+    templates = EnrolmentTemplates(extractor, store=store)
+    assert stored_form(templates.templates(PERSON)) == stored_form(first)
+    assert extractor.calls == 10
+    assert store.save(PERSON, ENROLMENT_CAPTURE, first) is False
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])

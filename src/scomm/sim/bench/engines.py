@@ -229,6 +229,10 @@ def _scomm_fast_engine() -> VerificationEngine:
     return profile_engine(SCOMM_PROFILES["scomm-fast"])
 
 
+def _minunet_engine() -> VerificationEngine:
+    return profile_engine(SCOMM_PROFILES["minunet"])
+
+
 class EngineRegistry:
     """The engines a benchmark run may choose from, by name; read-only once built."""
 
@@ -270,13 +274,14 @@ class EngineRegistry:
 
 
 def bench_engines() -> EngineRegistry:
-    """The standard engines: scomm's default and its two 1:1 variants, the correlation
-    baseline, NBIS."""
+    """The standard engines: scomm's default, its 1:1 variants (LEADER, MINDTCT, minunet),
+    the correlation baseline, NBIS."""
     return EngineRegistry(
         {
             "scomm": _scomm_engine,
             "scomm-leader": _scomm_leader_engine,
             "scomm-fast": _scomm_fast_engine,
+            "minunet": _minunet_engine,
             "baseline": BaselineEngine,
             "nbis": NbisEngine,
         }

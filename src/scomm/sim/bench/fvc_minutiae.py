@@ -3,10 +3,11 @@
 The profile job (`engine_profiles.real_print_profile`) calibrates thresholds and fits the
 pair coder on these; extraction with an accurate extractor costs about a second a print,
 so each print's result is kept in a file of its own under the cache folder:
-``<cache>/<kind>-<extractor digest>/<database>/<finger>_<impression>.npz``.  The digest
-covers the extractor's kind, its settings and its model files (`extractor_digest`), and
-each file records the SHA-256 of the image it came from, so that a changed extractor or a
-changed image is extracted again; a file that cannot be read is extracted again too.
+``<cache>/<kind>-<digest>/<database>/<finger>_<impression>.npz``.  The digest covers the
+extractor's kind, its settings and its model files (`extractor_digest`) and the extraction
+code and its libraries (`extraction_code_digest`), and each file records the SHA-256 of the
+image it came from and the resolution it was read at, so that a changed extractor, code,
+image or resolution is extracted again; a file that cannot be read is extracted again too.
 
 Extraction is the flow's: the image decoded, resampled to 500 ppi (the database's
 MANIFEST.csv gives each image's ppi), the usable-area check, minutiae, the comparable-
@@ -28,11 +29,11 @@ import numpy as np
 from scomm.biometrics.images import decode_image
 from scomm.biometrics.minutiae import Minutiae
 from scomm.biometrics.profiles import EngineProfile, fingerprint_engine
-from scomm.biometrics.profiles.identity import extractor_digest
+from scomm.biometrics.profiles.identity import extraction_code_digest, extractor_digest
 from scomm.biometrics.protocols import FailureToEnrol
 from scomm.sim.bench.verify import Sample, find_databases
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the image's declared ppi is part of an entry's key
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,19 +56,23 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 def cache_folder(cache: Path, profile: EngineProfile) -> Path:
     """The folder of `profile`'s extractor's results under `cache`."""
-    return cache / f"{profile.extractor.kind}-{extractor_digest(profile.extractor)[:16]}"
+    key = hashlib.sha256(
+        f"{extractor_digest(profile.extractor)}\n{extraction_code_digest()}".encode()
+    ).hexdigest()
+    return cache / f"{profile.extractor.kind}-{key[:16]}"
 
 
 def _entry_path(folder: Path, sample: Sample) -> Path:
     return folder / sample.database / f"{sample.finger}_{sample.impression}.npz"
 
 
-def _save(path: Path, image_sha256: str, found: Impression) -> None:
+def _save(path: Path, image_sha256: str, source_ppi: int, found: Impression) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     m = found.minutiae
     arrays: dict[str, np.ndarray] = {
         "format": np.array(CACHE_FORMAT),
         "image_sha256": np.array(image_sha256),
+        "source_ppi": np.array(source_ppi),
         "failure": np.array(found.failure),
         "enrolled": np.array(m is not None),
     }
@@ -91,7 +96,11 @@ def _load(path: Path, sample: Sample, image_sha256: str) -> Impression | None:
     """The cached result, or None when there is none, it is unreadable or it is stale."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            if int(data["format"]) != CACHE_FORMAT or str(data["image_sha256"]) != image_sha256:
+            if (
+                int(data["format"]) != CACHE_FORMAT
+                or str(data["image_sha256"]) != image_sha256
+                or int(data["source_ppi"]) != sample.ppi
+            ):
                 return None
             failure = str(data["failure"])
             if not bool(data["enrolled"]):
@@ -148,7 +157,7 @@ def fvc_minutiae(
                     cached = Impression(database, sample.finger, sample.impression, None,
                                         str(error) or "failed to enrol")  # fmt: skip
                 if entry is not None:
-                    _save(entry, digest, cached)
+                    _save(entry, digest, sample.ppi, cached)
             rows.append(cached)
             done += 1
             progress("extract", done, total)

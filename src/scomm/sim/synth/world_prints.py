@@ -64,6 +64,7 @@ import numpy as np
 from scomm.biometrics.index.gallery import MinutiaeTemplate, minutiae_of
 from scomm.biometrics.memo import engine_identity
 from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.profiles.identity import extraction_code_digest
 from scomm.biometrics.protocols import Extractor, FailureToEnrol, Template
 from scomm.nist.tenprint import FingerImage
 from scomm.sim.synth.impression_image import impression
@@ -179,7 +180,8 @@ class TemplateStore:
         if not engine_identity:
             raise ValueError("a template store needs the engine's identity")
         self.version = hashlib.sha256(
-            f"{engine_identity}\n{generator_digest()}\n{STORE_FORMAT}".encode()
+            f"{engine_identity}\n{generator_digest()}\n{extraction_code_digest()}\n"
+            f"{STORE_FORMAT}".encode()
         ).hexdigest()
         self.folder = folder / "enrolment-templates" / self.version[:32]
 
@@ -221,7 +223,8 @@ class TemplateStore:
             return None  # damaged: made again, and rewritten
 
     def save(self, finger_seed: int, capture: int, templates: dict[int, Template]) -> bool:
-        """Keep `templates` (False, keeping nothing, when one is not minutiae)."""
+        """Keep `templates` (False, keeping nothing, when one is not minutiae or the folder
+        cannot be written: a cache that cannot keep only costs time)."""
         try:
             sets = {p: minutiae_of(t) for p, t in sorted(templates.items())}
         except TypeError:
@@ -246,10 +249,15 @@ class TemplateStore:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)  # type: ignore[arg-type]
         path = self.path(finger_seed, capture)
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        partial.write_bytes(buffer.getvalue())
-        partial.replace(path)  # readers see the old entry or the new one, never half
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(buffer.getvalue())
+            partial.replace(path)  # readers see the old entry or the new one, never half
+        except OSError:
+            if partial.parent.is_dir():
+                partial.unlink(missing_ok=True)
+            return False
         return True
 
 
