@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from scomm.cli.agencies import agencies_app
 from scomm.cli.audit import audit_app
 from scomm.cli.bench import bench_app
 from scomm.cli.compare import compare
@@ -30,6 +31,7 @@ app.add_typer(audit_app, name="audit")
 app.command("report")(report)
 app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
+app.add_typer(agencies_app, name="agencies")
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
 app.add_typer(template_app, name="template")
