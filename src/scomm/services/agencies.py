@@ -192,12 +192,17 @@ def authenticate(db: Database, now: datetime, client_id: str, secret: str, remot
 
 
 def record_access(
-    db: Database, now: datetime, agency: Agency, what: str, payload: dict[str, Any]
+    db: Database,
+    now: datetime,
+    client_id: str,
+    acting_for: str | None,
+    what: str,
+    payload: dict[str, Any],
 ) -> None:
     """An access through the service (a read or a write, and its outcome), in the audit
-    chain with who and for which ORI, state or area."""
+    chain with who (`client_id`) and for which ORI, state or area (`acting_for`)."""
     with db.sessions() as session:
-        entry = {"client_id": agency.client_id, "for": agency.scope_value, **payload}
+        entry = {"client_id": client_id, "for": acting_for, **payload}
         _record(session, now, ACCESS_KIND, what, SERVICE, entry)
         session.commit()
 
