@@ -17,7 +17,8 @@ runner = CliRunner()
 def test_add_list_rotate_release_revoke(database_url: str) -> None:
     Database(database_url).migrate()
     added = runner.invoke(
-        app, ["agencies", "add", "-d", database_url, "--kind", "jail", "--ori", "ca0010000"]
+        app,
+        ["agencies", "add", "-d", database_url, "--kind", "jail", "--ori", "ca0010000", "--serve"],
     )
     assert added.exit_code == 0, added.output
     secret = added.output.strip().splitlines()[-1]

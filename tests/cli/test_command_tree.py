@@ -35,6 +35,7 @@ DOCUMENTED = {
     ("agencies", "rotate"),
     ("agencies", "revoke"),
     ("agencies", "release"),
+    ("serve",),
     ("nist", "show"),
     ("nist", "validate"),
     ("nist", "images"),

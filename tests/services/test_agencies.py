@@ -38,7 +38,7 @@ def audit(db: Database) -> list[tuple[str, str, dict[str, object]]]:
 def test_a_jail_gets_its_kinds_scopes_and_its_secret_is_kept_only_as_a_hash(db: Database) -> None:
     made = agencies.add_agency(
         db, T0, client_id="jail-ca0010000", kind=AgencyKind.JAIL, name="Alder County",
-        scope_value="CA0010000",
+        scope_value="CA0010000", serve=True,
     )  # fmt: skip
     assert TRANSACTION_WRITE in made.agency.scopes and made.agency.ori == "CA0010000"
     with db.sessions() as session:
@@ -46,7 +46,9 @@ def test_a_jail_gets_its_kinds_scopes_and_its_secret_is_kept_only_as_a_hash(db: 
         assert row is not None and row.secret_hash.startswith("$argon2id$")
         assert made.secret not in row.secret_hash
     entries = audit(db)
-    assert [(k, n) for k, n, _ in entries] == [("agency", "AGENCY_ADDED")]
+    assert [(k, n) for k, n, _ in entries] == [
+        ("agency", "JURISDICTION_ADDED"), ("agency", "AGENCY_ADDED"),
+    ]  # fmt: skip
     assert made.secret not in json.dumps(entries)
     assert agencies.authenticate(db, T0, "jail-ca0010000", made.secret, "10.0.0.1").kind == "jail"
 
@@ -60,6 +62,14 @@ def test_each_kind_takes_its_own_scope_value(
 ) -> None:
     with pytest.raises(InvalidAgency):
         agencies.add_agency(db, T0, client_id="x-agency", kind=kind, name="", scope_value=value)
+
+
+def test_a_jail_must_be_a_served_jurisdiction(db: Database) -> None:
+    with pytest.raises(AgencyRefused, match="--serve"):
+        agencies.add_agency(
+            db, T0, client_id="jail-x", kind=AgencyKind.JAIL, name="", scope_value="CA0010000"
+        )
+    assert audit(db) == []
 
 
 def test_a_client_id_is_taken_once(db: Database) -> None:

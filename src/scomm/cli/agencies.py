@@ -63,6 +63,14 @@ def agencies_add(
         list[str] | None,
         typer.Option("--scope", help="A scope (repeat); default: the kind's scopes."),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="A jail whose ORI the flow does not serve yet: add it "
+            "(state from the ORI, bureau STSIB0000).",
+        ),
+    ] = False,
     database: DatabaseUrl = None,
 ) -> None:
     """Add an agency and print its new client secret, once."""
@@ -75,7 +83,7 @@ def agencies_add(
         try:
             made = agencies.add_agency(
                 db, SystemClock().now(), client_id=chosen, kind=kind, name=name,
-                scope_value=value, scopes=tuple(scope) if scope else None,
+                scope_value=value, scopes=tuple(scope) if scope else None, serve=serve,
             )  # fmt: skip
         except (InvalidAgency, AgencyRefused) as error:
             raise BadInput(str(error)) from error

@@ -25,9 +25,12 @@ from scomm.domain.agencies import (
     after_failure,
     check_agency_fields,
 )
+from scomm.domain.policies import DetainerPolicy
+from scomm.domain.records import Jurisdiction
 from scomm.services.errors import ServiceError
 from scomm.store.db import Database
 from scomm.store.repositories.agencies import SqlAgencies
+from scomm.store.repositories.shared import SqlJurisdictions
 
 AGENCY_KIND = "agency"  # audit kind of a change of an agency
 ACCESS_KIND = "access"  # audit kind of an authentication or a read through the service
@@ -85,8 +88,13 @@ def add_agency(
     name: str,
     scope_value: str | None = None,
     scopes: tuple[str, ...] | None = None,
+    serve: bool = False,
 ) -> NewSecret:
-    """A new agency with a new secret (its kind's default scopes unless `scopes`), audited."""
+    """A new agency with a new secret (its kind's default scopes unless `scopes`), audited.
+
+    A jail's ORI must be a jurisdiction the flow serves; with `serve`, a new one is added
+    (state: the ORI's first two letters; its bureau STSIB0000; detainers honoured), audited
+    too."""
     chosen = DEFAULT_SCOPES[kind] if scopes is None else scopes
     check_agency_fields(client_id, kind, scope_value, chosen)
     agency = Agency(
@@ -102,10 +110,30 @@ def add_agency(
         repository = SqlAgencies(session)
         if repository.get(client_id) is not None:
             raise AgencyRefused(f"client id {client_id!r} is taken")
+        if kind is AgencyKind.JAIL and scope_value is not None:
+            _served(session, now, scope_value, name, serve)
         repository.add(agency, _HASHER.hash(secret))
         _record(session, now, AGENCY_KIND, "AGENCY_ADDED", OPERATOR, _described(agency))
         session.commit()
     return NewSecret(agency, secret)
+
+
+def _served(session: Session, now: datetime, ori: str, name: str, serve: bool) -> None:
+    places = SqlJurisdictions(session)
+    if places.get(ori) is not None:
+        return
+    if not serve:
+        raise AgencyRefused(f"no jurisdiction with ORI {ori!r} is served here (--serve adds it)")
+    place = Jurisdiction(
+        ori=ori, name=name.strip() or ori, state=ori[:2], sib_ori=f"{ori[:2]}SIB0000",
+        detainer_policy=DetainerPolicy.HONOR_ALL, activation_at=None,
+    )  # fmt: skip
+    places.add(place)
+    _record(
+        session, now, AGENCY_KIND, "JURISDICTION_ADDED", OPERATOR,
+        {"ori": ori, "name": place.name, "state": place.state, "sib_ori": place.sib_ori,
+         "detainer_policy": place.detainer_policy.value},
+    )  # fmt: skip
 
 
 def list_agencies(db: Database) -> list[Agency]:
