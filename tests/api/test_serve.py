@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import stat
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from scomm.api.app import Service, create_app
 from scomm.api.errors import ApiKeyError
 from scomm.api.server import DispatcherThread, token_keys, without_delays
 from scomm.api.tokens import KEY_FILE
+from scomm.audit.chain import verify_database
 from scomm.biometrics.profiles import BASELINE_ENGINE
 from scomm.cli import app
 from scomm.config import Settings
@@ -25,6 +27,7 @@ from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import SystemClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.services import agencies
+from scomm.store.db import Database
 from scomm.system import System, baseline_context
 
 NIST = {"Content-Type": "application/x-ansi-nist"}
@@ -54,10 +57,10 @@ def test_the_dispatcher_thread_answers_a_submitted_car(database_url: str) -> Non
         system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
         serve=True,
     )  # fmt: skip
-    dispatcher = DispatcherThread(system, poll=0.02)
+    service = Service(system, token_keys(settings)[0])
+    dispatcher = DispatcherThread(system, service.writer, poll=0.02)
     dispatcher.start()
     try:
-        service = Service(system, token_keys(settings)[0])
         with TestClient(create_app(service)) as client:
             token = client.post(
                 "/v1/oauth/token",
@@ -74,10 +77,23 @@ def test_the_dispatcher_thread_answers_a_submitted_car(database_url: str) -> Non
                     break
                 time.sleep(0.05)
             assert status["status"] == "COMPLETED" and status["response"]["type"] == "SRE"
+            # reads at once from several threads, each appending its audit entry, while the
+            # dispatcher thread runs: the chain stays whole (the process's write lock)
+            with ThreadPoolExecutor(4) as pool:
+                codes = list(
+                    pool.map(
+                        lambda _: client.get(f"/v1/transactions/{tcn}", headers=headers),
+                        range(16),
+                    )
+                )
+            assert {answer.status_code for answer in codes} == {200}
     finally:
         dispatcher.stop()
         system.close()
     assert dispatcher.failure is None
+    check = Database(database_url)
+    assert verify_database(check).ok
+    check.dispose()
 
 
 def test_scomm_serve_runs_the_app_on_uvicorn(

@@ -162,3 +162,36 @@ def test_an_unknown_route_is_a_problem_too(served: Served) -> None:
 
 def test_other_jail_ori_is_not_the_cars(served: Served) -> None:
     assert served.ori != OTHER_ORI
+
+
+def test_http_basic_client_authentication_and_a_rotated_key(served: Served) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from scomm.api.tokens import TokenKeys
+
+    basic = base64.b64encode(f"jail-a:{served.secrets['jail-a']}".encode()).decode()
+    answer = served.client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
+    old = answer.json()["access_token"]
+    # a new signing key that still accepts the old key's tokens while they live
+    old_keys = served.service.keys
+    new_key = Ed25519PrivateKey.generate()
+    served.service.keys = TokenKeys(new_key, previous=[old_keys.public_key])
+    assert served.service.keys.kid != old_keys.kid
+    assert served.service.keys.verify(old, served.service.now()).client_id == "jail-a"
+    served.service.keys = TokenKeys(new_key)  # the old key dropped: its tokens fail
+    answer = served.client.get("/v1/transactions/X", headers={"Authorization": f"Bearer {old}"})
+    assert answer.status_code == 401
+
+
+def test_a_body_that_is_no_ansi_nist_media_type_is_refused(served: Served) -> None:
+    raw, _, _ = car()
+    headers = {**served.headers("jail-a"), "Content-Type": "application/json"}
+    answer = served.client.post("/v1/transactions", content=raw, headers=headers)
+    assert answer.status_code == 415 and answer.headers["content-type"] == PROBLEM

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from scomm.api.transactions import (
     task_id,
     visible_booking,
 )
-from scomm.domain.agencies import TASK_READ, TRANSACTION_READ, TRANSACTION_WRITE
+from scomm.domain.agencies import TASK_READ, TRANSACTION_READ, TRANSACTION_WRITE, Agency
 from scomm.nist.wire import MAX_TRANSACTION_BYTES
 from scomm.services import agencies
 from scomm.services.agencies import AuthenticationFailed
@@ -46,11 +47,16 @@ TOKEN_PATH = "/v1/oauth/token"
 @dataclass
 class Service:
     """What the app serves: a running system and its token keys; `now` gives the seconds
-    since the epoch that tokens are issued and checked at."""
+    since the epoch that tokens are issued and checked at.
+
+    `writer` is held around every write of the process (each request's, and the dispatcher
+    thread's runs): on SQLite a transaction reads the audit chain's head before it takes
+    the write lock, so two writers at once could both append the same seq."""
 
     system: System
     keys: TokenKeys
     now: Callable[[], int] = field(default=lambda: int(time.time()))
+    writer: threading.Lock = field(default_factory=threading.Lock)
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -147,12 +153,10 @@ def add_routes(router: FastAPI) -> None:
                           error="unsupported_grant_type")  # fmt: skip
         client_id, secret = _client_credentials(request, form)
         service = _service(request)
-        system = service.system
         try:
             agency = await run_in_threadpool(
-                agencies.authenticate, system.db, system.clock.now(), client_id, secret,
-                remote(request),
-            )  # fmt: skip
+                _authenticate, service, client_id, secret, remote(request)
+            )
         except AuthenticationFailed as error:
             raise Problem(401, "invalid client", "client authentication failed",
                           {"WWW-Authenticate": 'Basic realm="scomm"'},
@@ -190,8 +194,8 @@ def add_routes(router: FastAPI) -> None:
         if media not in (NIST_MEDIA, "application/octet-stream"):
             raise Problem(415, "unsupported media type", f"send {NIST_MEDIA}")
         raw = await read_body(request, MAX_BODY)
-        system = _service(request).system
-        return await run_in_threadpool(_book, system, principal, raw, remote(request))
+        service = _service(request)
+        return await run_in_threadpool(_book, service, principal, raw, remote(request))
 
     @router.get("/v1/transactions/{tcn}", tags=["transactions"])
     def status(tcn: str, request: Request, principal: Caller) -> JSONResponse:
@@ -201,7 +205,7 @@ def add_routes(router: FastAPI) -> None:
         system = _service(request).system
         booking = visible_booking(system, principal, tcn)
         found = response_of(system, booking) if booking is not None else None
-        _audit_read(system, principal, "READ_STATUS", tcn, booking is not None, request)
+        _audit_read(_service(request), principal, "READ_STATUS", tcn, booking is not None, request)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
         body: dict[str, Any] = {
@@ -226,7 +230,7 @@ def add_routes(router: FastAPI) -> None:
         system = _service(request).system
         booking = visible_booking(system, principal, tcn)
         found = response_of(system, booking) if booking is not None else None
-        _audit_read(system, principal, "READ_RESPONSE", tcn, found is not None, request)
+        _audit_read(_service(request), principal, "READ_RESPONSE", tcn, found is not None, request)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
         if found is None:
@@ -234,20 +238,28 @@ def add_routes(router: FastAPI) -> None:
         return Response(found.nist, media_type=NIST_MEDIA)
 
 
-def _book(system: System, principal: Principal, raw: bytes, address: str) -> JSONResponse:
-    booking, tcn = booking_from_car(raw, system, principal)
-    with system.db.sessions() as session:
-        used = SqlBookings(session).tcn_used(tcn)
-    if used:
-        raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
-    try:
-        booked = system.book(booking, raw)
-    except BookingRefused as error:
-        raise Problem(422, "booking refused", error.message, tcn=tcn) from error
-    agencies.record_access(
-        system.db, system.clock.now(), principal.client_id, principal.scope_value, "SUBMITTED",
-        {"tcn": tcn, "remote": address, "outcome": "accepted"},
-    )  # fmt: skip
+def _authenticate(service: Service, client_id: str, secret: str, address: str) -> Agency:
+    system = service.system
+    with service.writer:
+        return agencies.authenticate(system.db, system.clock.now(), client_id, secret, address)
+
+
+def _book(service: Service, principal: Principal, raw: bytes, address: str) -> JSONResponse:
+    system = service.system
+    booking, tcn = booking_from_car(raw, system, principal)  # the decode: outside the lock
+    with service.writer:
+        with system.db.sessions() as session:
+            used = SqlBookings(session).tcn_used(tcn)
+        if used:
+            raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
+        try:
+            booked = system.book(booking, raw)
+        except BookingRefused as error:
+            raise Problem(422, "booking refused", error.message, tcn=tcn) from error
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value,
+            "SUBMITTED", {"tcn": tcn, "remote": address, "outcome": "accepted"},
+        )  # fmt: skip
     return JSONResponse(
         {
             "tcn": booked.tcn,
@@ -261,13 +273,15 @@ def _book(system: System, principal: Principal, raw: bytes, address: str) -> JSO
 
 
 def _audit_read(
-    system: System, principal: Principal, what: str, tcn: str, found: bool, request: Request
+    service: Service, principal: Principal, what: str, tcn: str, found: bool, request: Request
 ) -> None:
     """Every read is in the audit chain (AU-2): who, for whom, what, from where, outcome."""
-    agencies.record_access(
-        system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
-        {"tcn": tcn, "remote": remote(request), "outcome": "found" if found else "not-found"},
-    )  # fmt: skip
+    system = service.system
+    with service.writer:
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
+            {"tcn": tcn, "remote": remote(request), "outcome": "found" if found else "not-found"},
+        )  # fmt: skip
 
 
 def create_app(service: Service) -> FastAPI:

@@ -40,8 +40,9 @@ def without_delays(settings: Settings) -> Settings:
 class DispatcherThread:
     """Delivers the outbox's due messages until stopped: the flow behind the service."""
 
-    def __init__(self, system: System, poll: float = POLL) -> None:
+    def __init__(self, system: System, writer: threading.Lock, poll: float = POLL) -> None:
         self.system = system
+        self.writer = writer  # the process's write lock (`Service.writer`)
         self.poll = poll
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="scomm-dispatcher", daemon=True)
@@ -57,7 +58,8 @@ class DispatcherThread:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                handled = self.system.run_until(None)
+                with self.writer:
+                    handled = self.system.run_until(None)
             except Exception as error:  # the dispatcher keeps a failing message itself
                 self.failure = error
                 handled = 0

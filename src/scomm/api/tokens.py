@@ -63,7 +63,8 @@ class TokenKeys:
     def __init__(
         self, signing: Ed25519PrivateKey, previous: Sequence[Ed25519PublicKey] = ()
     ) -> None:
-        self.kid = key_id(signing.public_key())
+        self.public_key = signing.public_key()
+        self.kid = key_id(self.public_key)
         self._signing = OKPKey.import_key(_pem(signing), {"kid": self.kid})
         verifying = [
             OKPKey.import_key(

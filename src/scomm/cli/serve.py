@@ -45,14 +45,15 @@ def run_service(settings: Settings, host: str, port: int) -> None:
 
     keys, key_path = token_keys(settings)
     system = System(settings, SystemClock())
-    dispatcher = DispatcherThread(system)
+    service = Service(system, keys)
+    dispatcher = DispatcherThread(system, service.writer)
     try:
         dispatcher.start()
         console.print(
             f"scomm serving {escape(masked(settings.database_url))} on http://{escape(host)}:"
             f"{port} (token key {escape(str(key_path))}, kid {keys.kid})"
         )
-        uvicorn.run(create_app(Service(system, keys)), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
     finally:
         dispatcher.stop()
         system.close()
