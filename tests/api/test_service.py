@@ -5,7 +5,9 @@ every error as application/problem+json."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
+import pytest
 from api_world import OTHER_ORI, Served, car
 from fastapi.routing import APIRoute
 from sqlalchemy import select
@@ -195,3 +197,19 @@ def test_a_body_that_is_no_ansi_nist_media_type_is_refused(served: Served) -> No
     headers = {**served.headers("jail-a"), "Content-Type": "application/json"}
     answer = served.client.post("/v1/transactions", content=raw, headers=headers)
     assert answer.status_code == 415 and answer.headers["content-type"] == PROBLEM
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scomm.api.app
+
+    monkeypatch.setattr(scomm.api.app, "MAX_BODY", 1000)  # 64 MiB stands in as 1000 bytes
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for _ in range(3):
+            yield b"x" * 600
+
+    headers = {**served.headers("jail-a"), **NIST}
+    answer = served.client.post("/v1/transactions", content=chunks(), headers=headers)
+    assert answer.status_code == 413 and answer.headers["content-type"] == PROBLEM
