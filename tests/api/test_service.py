@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from api_world import OTHER_ORI, Served, car
+from api_world import Served, car
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
@@ -160,10 +160,6 @@ def test_every_v1_route_but_the_token_endpoint_needs_a_token(served: Served) -> 
 def test_an_unknown_route_is_a_problem_too(served: Served) -> None:
     answer = served.client.get("/v1/nothing-here")
     assert answer.status_code == 404 and answer.headers["content-type"] == PROBLEM
-
-
-def test_other_jail_ori_is_not_the_cars(served: Served) -> None:
-    assert served.ori != OTHER_ORI
 
 
 def test_http_basic_client_authentication_and_a_rotated_key(served: Served) -> None:
