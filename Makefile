@@ -9,7 +9,7 @@ POPULATION ?= 22
 SEED     ?= 1
 OUT      ?= demo-out
 
-.PHONY: demo test lint lock clean
+.PHONY: demo serve test lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lock: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scomm demo --bookings $(BOOKINGS) --population $(POPULATION) --seed $(SEED) --out $(OUT)
 
+# The agencies' HTTP interface on loopback, port 8000 (README "Running scomm as a service"):
+# the actors answer at once.
+serve: $(STAMP)
+	mkdir -p serve-out && $(BIN)/scomm serve --no-delays --database sqlite:///serve-out/scomm.db
+
 # pytest exits 5 when it collected no test: for this project that is a failure, said plainly.
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q -n auto --dist loadfile; rc=$$?; \
@@ -47,4 +52,4 @@ lint: $(STAMP)
 	$(BIN)/python tools/audit_dependencies.py requirements/lock.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(OUT) serve-out .pytest_cache build src/*.egg-info

@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 
 import scomm
+from scomm.api.errors import ApiError
 from scomm.audit.errors import AuditError
 from scomm.biometrics.errors import BiometricsError
 from scomm.bus.errors import BusError
@@ -32,6 +33,7 @@ FAMILIES: dict[str, type[ScommError]] = {
     "scomm.bus": BusError,
     "scomm.services": ServiceError,
     "scomm.sim": SimulatorError,
+    "scomm.api": ApiError,
     "scomm.cli": CliError,
 }
 # Not importable on their own: the program entry point runs the app; Alembic's scripts

@@ -59,13 +59,16 @@ class Settings:
     # version); None keeps nothing.  `load_settings` gives SCOMM_CACHE_DIR ("off": none),
     # by default ~/.cache/scomm.
     cache_dir: Path | None = None
+    # The service (`scomm serve`): the Ed25519 private key (PEM) that signs its access
+    # tokens; None: `api-key.pem` beside a SQLite database, made on the first start.
+    api_key: Path | None = None
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
     ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
-    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, then explicit
-    overrides."""
+    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, `SCOMM_API_KEY`,
+    then explicit overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
         env["database_url"] = url
@@ -77,6 +80,7 @@ def load_settings(**overrides: object) -> Settings:
         ("SCOMM_AUDIT_KEY", "audit_key"),
         ("SCOMM_AUDIT_PUBLIC_KEY", "audit_public_key"),
         ("SCOMM_CHECKPOINT_LOG", "checkpoint_log"),
+        ("SCOMM_API_KEY", "api_key"),
     ):
         if path := os.environ.get(variable):
             env[name] = Path(path)

@@ -28,6 +28,8 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     ├── ServiceError                        scomm.services.errors
     │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
     │     UnknownJurisdiction, UnknownBooking (also ValueError)
+    ├── ApiError                            scomm.api.errors
+    │     Problem (an RFC 9457 answer), InvalidToken, ApiKeyError
     ├── SimulatorError                      scomm.sim.errors
     │     RunRefused, ScenarioError, RealismError, BenchError
     └── CliError                            scomm.cli.errors

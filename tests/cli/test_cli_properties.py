@@ -54,6 +54,7 @@ SIMULATOR_ENTRY_POINTS = [
     ("scomm.sim.synth.booking_transactions", "booking_transaction"),  # synth tenprint
     ("scomm.sim.bench.verify", "run_benchmark"),  # bench verify
     ("scomm.sim.bench.search", "run_search_bench"),  # bench search
+    ("scomm.cli.serve", "run_service"),  # serve (it would listen until interrupted)
 ]
 
 
@@ -262,6 +263,7 @@ CLEARED: dict[str, str | None] = {
     "SCOMM_CHECKPOINT_EVERY": None,
     "SCOMM_DATABASE_URL": None,
     "SCOMM_ENGINE": None,
+    "SCOMM_API_KEY": None,
 }
 KEY, LOG = "{KEY}", "{LOG}"  # a real signing key (made once), a checkpoint log path
 # Bad anchoring settings: each must give one line and exit 2 where a command reads it.

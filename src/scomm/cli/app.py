@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from scomm.cli.agencies import agencies_app
 from scomm.cli.audit import audit_app
 from scomm.cli.bench import bench_app
 from scomm.cli.compare import compare
@@ -12,6 +13,7 @@ from scomm.cli.errors import ErrorHandlingGroup
 from scomm.cli.nist import nist_app
 from scomm.cli.ops import ops_app
 from scomm.cli.report import report
+from scomm.cli.serve import serve
 from scomm.cli.simulate import demo, simulate
 from scomm.cli.switches import switches_app
 from scomm.cli.synth import synth_app
@@ -30,6 +32,8 @@ app.add_typer(audit_app, name="audit")
 app.command("report")(report)
 app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
+app.add_typer(agencies_app, name="agencies")
+app.command("serve")(serve)
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
 app.add_typer(template_app, name="template")

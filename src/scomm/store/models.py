@@ -246,3 +246,22 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AgencyRow(Base):
+    """A client of the service (scomm.domain.agencies): its secret only as an argon2 hash."""
+
+    __tablename__ = "agencies"
+    client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100))
+    # the ORI of a jail, the state of a bureau, the area of responsibility of an ERO office
+    scope_value: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as OAuth2 writes them
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,0 +1,318 @@
+"""The FastAPI app: OAuth2 client credentials, then the jails' transactions under /v1.
+
+Every /v1 route but the token endpoint needs a bearer token (the `caller` dependency) and
+the scope its handler names; every error is `application/problem+json` (RFC 9457)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from scomm.api.errors import InvalidToken, Problem
+from scomm.api.tokens import TOKEN_LIFETIME, Principal, TokenKeys
+from scomm.api.transactions import (
+    NOT_FOUND,
+    booking_from_car,
+    response_of,
+    task_id,
+    visible_booking,
+)
+from scomm.domain.agencies import TASK_READ, TRANSACTION_READ, TRANSACTION_WRITE, Agency
+from scomm.nist.wire import MAX_TRANSACTION_BYTES
+from scomm.services import agencies
+from scomm.services.agencies import AuthenticationFailed
+from scomm.services.lea import BookingRefused
+from scomm.store.repositories.bookings import SqlBookings
+from scomm.system import System
+
+PROBLEM = "application/problem+json"
+NIST_MEDIA = "application/x-ansi-nist"
+MAX_BODY = MAX_TRANSACTION_BYTES  # 64 MiB: a larger body is refused before it is read
+MAX_FORM = 8 * 1024  # a token request's form
+TOKEN_PATH = "/v1/oauth/token"
+
+
+@dataclass
+class Service:
+    """What the app serves: a running system and its token keys; `now` gives the seconds
+    since the epoch that tokens are issued and checked at.
+
+    `writer` is held around every write of the process (each request's, and the dispatcher
+    thread's runs): on SQLite a transaction reads the audit chain's head before it takes
+    the write lock, so two writers at once could both append the same seq."""
+
+    system: System
+    keys: TokenKeys
+    now: Callable[[], int] = field(default=lambda: int(time.time()))
+    writer: threading.Lock = field(default_factory=threading.Lock)
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": problem.title, "status": problem.status}
+    if problem.detail:
+        body["detail"] = problem.detail
+    body.update({k: v for k, v in problem.members.items() if v is not None})
+    return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM)
+
+
+def remote(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def caller(request: Request) -> Principal:
+    """The principal of the request's bearer token; 401 without a valid one."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="scomm"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "authentication required", "a bearer token is required", challenge)
+    service = _service(request)
+    try:
+        return service.keys.verify(token.strip(), service.now())
+    except InvalidToken as error:
+        challenge["WWW-Authenticate"] += ', error="invalid_token"'
+        raise Problem(401, "invalid token", error.message, challenge) from error
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+def need(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Problem(
+            403, "insufficient scope", f"this needs the scope {scope}",
+            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+        )  # fmt: skip
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (413) past `limit` bytes: by its Content-Length before
+    anything is read, and while it streams when it has none (or a false one)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Problem(400, "bad Content-Length", f"Content-Length {declared[:20]!r}")
+        if int(declared) > limit:
+            raise Problem(413, "body too large", f"at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "body too large", f"at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _client_credentials(request: Request, form: dict[str, list[str]]) -> tuple[str, str]:
+    """client_id and client_secret from HTTP Basic (RFC 6749 2.3.1) or the form body."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            client_id, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise Problem(400, "bad request", "malformed Basic credentials",
+                          error="invalid_request") from error  # fmt: skip
+        return client_id, secret
+    return (form.get("client_id") or [""])[0], (form.get("client_secret") or [""])[0]
+
+
+def add_routes(router: FastAPI) -> None:
+    """The /v1 routes, on the app itself (so that `app.routes` lists each of them)."""
+
+    @router.post(TOKEN_PATH, tags=["auth"])
+    async def token(request: Request) -> JSONResponse:
+        """OAuth2 client credentials (form body: grant_type=client_credentials, client_id,
+        client_secret; or HTTP Basic): a bearer token for 15 minutes. Every attempt is
+        audited; 5 failures in 15 minutes lock the client until an operator releases it."""
+        raw = await read_body(request, MAX_FORM)
+        try:
+            form = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=10)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise Problem(400, "bad request", "a form body is expected",
+                          error="invalid_request") from error  # fmt: skip
+        if form.get("grant_type") != ["client_credentials"]:
+            raise Problem(400, "unsupported grant type", "grant_type=client_credentials",
+                          error="unsupported_grant_type")  # fmt: skip
+        client_id, secret = _client_credentials(request, form)
+        service = _service(request)
+        try:
+            agency = await run_in_threadpool(
+                _authenticate, service, client_id, secret, remote(request)
+            )
+        except AuthenticationFailed as error:
+            raise Problem(401, "invalid client", "client authentication failed",
+                          {"WWW-Authenticate": 'Basic realm="scomm"'},
+                          error="invalid_client") from error  # fmt: skip
+        return JSONResponse(
+            {
+                "access_token": service.keys.issue(agency, service.now()),
+                "token_type": "Bearer",
+                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "scope": " ".join(agency.scopes),
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @router.post(
+        "/v1/transactions",
+        status_code=202,
+        tags=["transactions"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in (NIST_MEDIA, "application/octet-stream")
+                },
+            }
+        },
+    )
+    async def submit(request: Request, principal: Caller) -> JSONResponse:
+        """A jail's CAR (ANSI/NIST-ITL bytes, at most 64 MiB): booked into the flow;
+        answers 202 with the TCN and the task. Its 1.008 ORI and 2.073 CRI must be the
+        token's ORI; a CAR that cannot be read answers 422 naming the ERRT field."""
+        need(principal, TRANSACTION_WRITE)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in (NIST_MEDIA, "application/octet-stream"):
+            raise Problem(415, "unsupported media type", f"send {NIST_MEDIA}")
+        raw = await read_body(request, MAX_BODY)
+        service = _service(request)
+        return await run_in_threadpool(_book, service, principal, raw, remote(request))
+
+    @router.get("/v1/transactions/{tcn}", tags=["transactions"])
+    def status(tcn: str, request: Request, principal: Caller) -> JSONResponse:
+        """The task of a submission and, once the jail has it, its SRE or ERRT as JSON."""
+        need(principal, TASK_READ)
+        need(principal, TRANSACTION_READ)
+        system = _service(request).system
+        booking = visible_booking(system, principal, tcn)
+        found = response_of(system, booking) if booking is not None else None
+        _audit_read(_service(request), principal, "READ_STATUS", tcn, booking is not None, request)
+        if booking is None:
+            raise Problem(404, "not found", NOT_FOUND)
+        body: dict[str, Any] = {
+            "tcn": tcn,
+            "task_id": task_id(tcn),
+            "status": "COMPLETED" if found else "PENDING",
+            "links": {"self": f"/v1/transactions/{tcn}"},
+        }
+        if found is not None:
+            body["response"] = {"type": found.type, **found.fields}
+            body["links"]["response"] = f"/v1/transactions/{tcn}/response"
+        return JSONResponse(body)
+
+    @router.get(
+        "/v1/transactions/{tcn}/response",
+        tags=["transactions"],
+        responses={200: {"content": {NIST_MEDIA: {}}}},
+    )
+    def response(tcn: str, request: Request, principal: Caller) -> Response:
+        """The SRE or ERRT as ANSI/NIST-ITL bytes (404 until the jail has it)."""
+        need(principal, TRANSACTION_READ)
+        system = _service(request).system
+        booking = visible_booking(system, principal, tcn)
+        found = response_of(system, booking) if booking is not None else None
+        _audit_read(_service(request), principal, "READ_RESPONSE", tcn, found is not None, request)
+        if booking is None:
+            raise Problem(404, "not found", NOT_FOUND)
+        if found is None:
+            raise Problem(404, "no response yet", "the response is not ready", tcn=tcn)
+        return Response(found.nist, media_type=NIST_MEDIA)
+
+
+def _authenticate(service: Service, client_id: str, secret: str, address: str) -> Agency:
+    system = service.system
+    with service.writer:
+        return agencies.authenticate(system.db, system.clock.now(), client_id, secret, address)
+
+
+def _book(service: Service, principal: Principal, raw: bytes, address: str) -> JSONResponse:
+    system = service.system
+    booking, tcn = booking_from_car(raw, system, principal)  # the decode: outside the lock
+    with service.writer:
+        with system.db.sessions() as session:
+            used = SqlBookings(session).tcn_used(tcn)
+        if used:
+            raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
+        try:
+            booked = system.book(booking, raw)
+        except BookingRefused as error:
+            raise Problem(422, "booking refused", error.message, tcn=tcn) from error
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value,
+            "SUBMITTED", {"tcn": tcn, "remote": address, "outcome": "accepted"},
+        )  # fmt: skip
+    return JSONResponse(
+        {
+            "tcn": booked.tcn,
+            "task_id": booked.case_id,
+            "status": "PENDING",
+            "links": {"self": f"/v1/transactions/{tcn}"},
+        },
+        status_code=202,
+        headers={"Location": f"/v1/transactions/{tcn}"},
+    )
+
+
+def _audit_read(
+    service: Service, principal: Principal, what: str, tcn: str, found: bool, request: Request
+) -> None:
+    """Every read is in the audit chain (AU-2): who, for whom, what, from where, outcome."""
+    system = service.system
+    with service.writer:
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
+            {"tcn": tcn, "remote": remote(request), "outcome": "found" if found else "not-found"},
+        )  # fmt: skip
+
+
+def create_app(service: Service) -> FastAPI:
+    """The app around `service`: /v1 routes, /openapi.json, problem+json errors."""
+    app = FastAPI(
+        title="scomm",
+        version="1",
+        summary="The Secure Communities flow as a service: agencies submit EBTS transactions.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+    add_routes(app)
+
+    @app.exception_handler(Problem)
+    async def on_problem(_: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        title = {404: "not found", 405: "method not allowed"}.get(error.status_code, "error")
+        return problem_response(
+            Problem(error.status_code, title, str(error.detail), dict(error.headers or {}))
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(Problem(422, "invalid request", str(error.errors()[:3])))
+
+    @app.exception_handler(Exception)
+    async def on_bug(_: Request, error: Exception) -> JSONResponse:
+        return problem_response(Problem(500, "internal error", type(error).__name__))
+
+    return app

@@ -1,0 +1,67 @@
+"""What `scomm serve` runs besides the app: the token key it signs with, and the
+dispatcher in a background thread of the same process (on the embedded database; workers
+as processes of their own are a later part of issue 15)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from scomm.api.errors import ApiKeyError
+from scomm.api.tokens import KEY_FILE, TokenKeys
+from scomm.config import Delays, Settings
+from scomm.system import System
+
+POLL = 0.5  # seconds between two looks at the outbox when nothing was due
+
+
+def token_keys(settings: Settings) -> tuple[TokenKeys, Path]:
+    """The key that signs tokens: `settings.api_key` (SCOMM_API_KEY), else `api-key.pem`
+    beside a SQLite database, made (mode 0600) on the first start."""
+    if settings.api_key is not None:
+        return TokenKeys.from_file(settings.api_key), settings.api_key
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise ApiKeyError("set SCOMM_API_KEY to the Ed25519 PEM key that signs the tokens")
+    path = Path(url.database).parent / KEY_FILE
+    return TokenKeys.from_file(path, create=True), path
+
+
+def without_delays(settings: Settings) -> Settings:
+    """The actors answer at once (a demonstration: an SRE within a second, not 30 minutes)."""
+    zero = timedelta(0)
+    return replace(settings, delays=Delays(*(zero,) * len(Delays.__dataclass_fields__)))
+
+
+class DispatcherThread:
+    """Delivers the outbox's due messages until stopped: the flow behind the service."""
+
+    def __init__(self, system: System, writer: threading.Lock, poll: float = POLL) -> None:
+        self.system = system
+        self.writer = writer  # the process's write lock (`Service.writer`)
+        self.poll = poll
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="scomm-dispatcher", daemon=True)
+        self.failure: BaseException | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with self.writer:
+                    handled = self.system.run_until(None)
+            except Exception as error:  # the dispatcher keeps a failing message itself
+                self.failure = error
+                handled = 0
+            if not handled:
+                self.stopping.wait(self.poll)

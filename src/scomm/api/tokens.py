@@ -1,0 +1,151 @@
+"""Short-lived access tokens: JWTs signed with the service's Ed25519 key (JWS alg "Ed25519",
+RFC 9864; EdDSA on Ed25519), each naming its key by `kid` so that keys can rotate.
+
+A token carries `sub` (the client id), `scope` (space-separated, OAuth2), the agency's
+`kind` and its `ori`, `state` or `area`, `iat`, `exp` (15 minutes) and `jti`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OKPKey
+
+from scomm.api.errors import ApiKeyError, InvalidToken
+from scomm.domain.agencies import Agency, AgencyKind
+
+ALGORITHM = "Ed25519"
+ISSUER = "scomm"
+TOKEN_LIFETIME = timedelta(minutes=15)
+KEY_FILE = "api-key.pem"  # beside a SQLite database, when no SCOMM_API_KEY names one
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid token says is calling."""
+
+    client_id: str
+    kind: AgencyKind
+    scopes: frozenset[str]
+    scope_value: str | None
+
+    @property
+    def ori(self) -> str | None:
+        return self.scope_value if self.kind is AgencyKind.JAIL else None
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    """The first 16 hex digits of the SHA-256 of the raw public key."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+
+
+class TokenKeys:
+    """The key that signs new tokens, and the public keys that tokens may be verified with
+    (the signing key's, and those of keys rotated out while their tokens may still live)."""
+
+    def __init__(
+        self, signing: Ed25519PrivateKey, previous: Sequence[Ed25519PublicKey] = ()
+    ) -> None:
+        self.public_key = signing.public_key()
+        self.kid = key_id(self.public_key)
+        self._signing = OKPKey.import_key(_pem(signing), {"kid": self.kid})
+        verifying = [
+            OKPKey.import_key(
+                key.public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                ),
+                {"kid": key_id(key)},
+            )
+            for key in previous
+        ]
+        self._verifying = KeySet([self._signing, *verifying])
+
+    @classmethod
+    def generate(cls) -> TokenKeys:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_file(cls, path: Path, *, create: bool = False) -> TokenKeys:
+        """The key in the PEM file at `path`; with `create`, a new one written there (mode
+        0600) when there is none."""
+        if create and not path.exists():
+            key = Ed25519PrivateKey.generate()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.fchmod(descriptor, 0o600)
+                os.write(descriptor, _pem(key))
+            finally:
+                os.close(descriptor)
+            return cls(key)
+        try:
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except OSError as error:
+            raise ApiKeyError(f"API signing key {path}: {error.strerror}") from error
+        except (ValueError, TypeError) as error:
+            raise ApiKeyError(f"{path} is not an unencrypted PEM private key") from error
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise ApiKeyError(f"{path} is not an Ed25519 key")
+        return cls(loaded)
+
+    def issue(self, agency: Agency, now: int) -> str:
+        """A token for `agency`, issued at `now` (seconds since the epoch)."""
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "sub": agency.client_id,
+            "kind": agency.kind.value,
+            "scope": " ".join(agency.scopes),
+            "iat": now,
+            "exp": now + int(TOKEN_LIFETIME.total_seconds()),
+            "jti": secrets.token_urlsafe(12),
+        }
+        for name in ("ori", "state", "area"):
+            if (value := getattr(agency, name)) is not None:
+                claims[name] = value
+        return jwt.encode(
+            {"alg": ALGORITHM, "kid": self.kid}, claims, self._signing, algorithms=[ALGORITHM]
+        )
+
+    def verify(self, token: str, now: int) -> Principal:
+        """The principal of a valid token; InvalidToken otherwise."""
+        try:
+            decoded = jwt.decode(token, self._verifying, algorithms=[ALGORITHM])
+            jwt.JWTClaimsRegistry(
+                now=now,
+                iss={"essential": True, "value": ISSUER},
+                sub={"essential": True},
+                exp={"essential": True},
+                scope={"essential": True},
+                kind={"essential": True},
+            ).validate(decoded.claims)
+            claims = decoded.claims
+            kind = AgencyKind(claims["kind"])
+            scopes = claims["scope"]
+            value = next((claims[n] for n in ("ori", "state", "area") if n in claims), None)
+            if not isinstance(scopes, str) or not isinstance(claims["sub"], str):
+                raise ValueError("malformed claims")
+        except (JoseError, ValueError, TypeError, KeyError) as error:
+            raise InvalidToken(f"invalid token: {type(error).__name__}") from error
+        return Principal(
+            client_id=claims["sub"],
+            kind=kind,
+            scopes=frozenset(scopes.split()),
+            scope_value=value if isinstance(value, str) else None,
+        )

@@ -1,0 +1,59 @@
+"""`scomm serve`: the agencies' HTTP interface (scomm.api) on uvicorn, with the dispatcher in
+the same process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from scomm.api.app import Service, create_app
+from scomm.api.server import DispatcherThread, token_keys, without_delays
+from scomm.cli.console import console
+from scomm.cli.database import masked
+from scomm.cli.options import UpgradedDatabaseUrl
+from scomm.config import Settings, load_settings
+from scomm.domain.clock import SystemClock
+from scomm.system import System
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The TCP port to listen on.")
+    ] = 8000,
+    delays: Annotated[
+        bool,
+        typer.Option(
+            "--delays/--no-delays",
+            help="The actors take their configured time "
+            "(--no-delays: they answer at once, for a demonstration).",
+        ),
+    ] = True,
+    database: UpgradedDatabaseUrl = None,
+) -> None:
+    """Serve the agencies over HTTP (POST /v1/oauth/token, /v1/transactions, /openapi.json),
+    delivering the flow's messages in the same process. Put TLS in front of it."""
+    settings = load_settings(database_url=database)
+    run_service(settings if delays else without_delays(settings), host, port)
+
+
+def run_service(settings: Settings, host: str, port: int) -> None:
+    """Start the system, its dispatcher thread and the app on uvicorn, until interrupted."""
+    import uvicorn
+
+    keys, key_path = token_keys(settings)
+    system = System(settings, SystemClock())
+    service = Service(system, keys)
+    dispatcher = DispatcherThread(system, service.writer)
+    try:
+        dispatcher.start()
+        console.print(
+            f"scomm serving {escape(masked(settings.database_url))} on http://{escape(host)}:"
+            f"{port} (token key {escape(str(key_path))}, kid {keys.kid})"
+        )
+        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    finally:
+        dispatcher.stop()
+        system.close()
