@@ -61,6 +61,19 @@ EXTRACTION_LIBRARIES = (
 )  # fmt: skip
 
 
+def library_versions(libraries: tuple[str, ...]) -> bytes:
+    """ "name version" lines of the installed `libraries` ("absent" for one not installed),
+    for digests that must change when a library is upgraded."""
+    lines = []
+    for library in libraries:
+        try:
+            version = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        lines.append(f"{library} {version}\n")
+    return "".join(lines).encode()
+
+
 @cache
 def extraction_code_digest() -> str:
     """SHA-256 of the code that turns an image into a template: every module of
@@ -71,12 +84,7 @@ def extraction_code_digest() -> str:
     digest = hashlib.sha256()
     for source in sorted(root.rglob("*.py")):
         digest.update(str(source.relative_to(root)).encode() + b"\n" + source.read_bytes())
-    for library in EXTRACTION_LIBRARIES:
-        try:
-            version = importlib.metadata.version(library)
-        except importlib.metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"{library} {version}\n".encode())
+    digest.update(library_versions(EXTRACTION_LIBRARIES))
     return digest.hexdigest()
 
 

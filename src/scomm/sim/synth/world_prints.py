@@ -46,7 +46,6 @@ Public API:
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import io
 import os
 import sys
@@ -64,7 +63,7 @@ import numpy as np
 from scomm.biometrics.index.gallery import MinutiaeTemplate, minutiae_of
 from scomm.biometrics.memo import engine_identity
 from scomm.biometrics.minutiae import Minutiae
-from scomm.biometrics.profiles.identity import extraction_code_digest
+from scomm.biometrics.profiles.identity import extraction_code_digest, library_versions
 from scomm.biometrics.protocols import Extractor, FailureToEnrol, Template
 from scomm.nist.tenprint import FingerImage
 from scomm.sim.synth.impression_image import impression
@@ -159,12 +158,7 @@ def generator_digest() -> str:
         module = sys.modules.get(name) or __import__(name, fromlist=["_"])
         source = Path(module.__file__ or "")
         digest.update(name.encode() + b"\n" + source.read_bytes() + b"\n")
-    for library in GENERATOR_LIBRARIES:
-        try:
-            version = importlib.metadata.version(library)
-        except importlib.metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"{library} {version}\n".encode())
+    digest.update(library_versions(GENERATOR_LIBRARIES))
     return digest.hexdigest()
 
 
