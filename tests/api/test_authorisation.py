@@ -4,10 +4,19 @@ each kind of principal, answers the status that EXPECTED names. The routes come 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from api_world import Served, add_principals, car
 from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from scomm.store.db import Database
+
+POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 
 # Who asks: the jail of the ORI in the path (and of the CAR), a jail of another ORI, the
 # bureau of another state, an operator, no token at all, and a token without the route's
@@ -46,6 +55,22 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         "no_token": 401, "no_scope": 403,
     },
 }  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The table on the embedded SQLite default and, where CI provides one, PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scomm.db'}"
+        return
+    if not POSTGRES:
+        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
+    db = Database(POSTGRES)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    yield POSTGRES
 
 
 def v1_routes(served: Served) -> set[tuple[str, str]]:
