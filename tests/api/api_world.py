@@ -58,3 +58,21 @@ class Served:
 
     def headers(self, client_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(client_id)}"}
+
+
+def add_principals(served: Served) -> None:
+    """Beside the fixture's jails and auditor: an operator, the bureau of the served jail's
+    state and the bureau of another state (OTHER_ORI's)."""
+    from scomm.domain.agencies import AgencyKind
+    from scomm.services import agencies
+
+    for client_id, kind, value in (
+        ("operator", AgencyKind.OPERATOR, None),
+        ("bureau-own", AgencyKind.BUREAU, served.ori[:2]),
+        ("bureau-other", AgencyKind.BUREAU, OTHER_ORI[:2]),
+    ):
+        made = agencies.add_agency(
+            served.system.db, START, client_id=client_id, kind=kind, name=client_id,
+            scope_value=value,
+        )  # fmt: skip
+        served.secrets[client_id] = made.secret

@@ -21,6 +21,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scomm.api.errors import InvalidToken, Problem
+from scomm.api.switches import (
+    NO_JURISDICTION,
+    SwitchChangeBody,
+    party,
+    switch_state,
+    visible_jurisdiction,
+)
 from scomm.api.tokens import TOKEN_LIFETIME, Principal, TokenKeys
 from scomm.api.transactions import (
     NOT_FOUND,
@@ -29,9 +36,17 @@ from scomm.api.transactions import (
     task_id,
     visible_booking,
 )
-from scomm.domain.agencies import TASK_READ, TRANSACTION_READ, TRANSACTION_WRITE, Agency
+from scomm.domain.agencies import (
+    SWITCH_READ,
+    SWITCH_WRITE,
+    TASK_READ,
+    TRANSACTION_READ,
+    TRANSACTION_WRITE,
+    Agency,
+)
+from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, SwitchSetting
 from scomm.nist.wire import MAX_TRANSACTION_BYTES
-from scomm.services import agencies
+from scomm.services import agencies, switches
 from scomm.services.agencies import AuthenticationFailed
 from scomm.services.lea import BookingRefused
 from scomm.store.repositories.bookings import SqlBookings
@@ -236,6 +251,93 @@ def add_routes(router: FastAPI) -> None:
         if found is None:
             raise Problem(404, "no response yet", "the response is not ready", tcn=tcn)
         return Response(found.nist, media_type=NIST_MEDIA)
+
+    @router.get("/v1/jurisdictions/{ori}/switches", tags=["switches"])
+    def switches_of(ori: str, request: Request, principal: Caller) -> JSONResponse:
+        """The switches A-D of a jurisdiction now: each one's value, and who set it and
+        when (nulls where its default holds)."""
+        need(principal, SWITCH_READ)
+        service = _service(request)
+        seen = visible_jurisdiction(service.system, principal, ori)
+        _audit_switch(service, principal, "READ_SWITCHES", ori, "found" if seen else "not-found",
+                      request)  # fmt: skip
+        if not seen:
+            raise Problem(404, "not found", NO_JURISDICTION)
+        at = service.system.clock.now()
+        with service.system.unit_of_work() as uow:
+            changes = switches.changes_in_force(uow, ori, at)
+        return JSONResponse(
+            {
+                "ori": ori,
+                "at": at.isoformat(),
+                "switches": {s.value: switch_state(s, changes[s]) for s in Switch},
+            }
+        )
+
+    @router.put("/v1/jurisdictions/{ori}/switches/{switch}", tags=["switches"])
+    def set_switch(
+        ori: str, switch: Switch, body: SwitchChangeBody, request: Request, principal: Caller
+    ) -> JSONResponse:
+        """Turn a switch of a jurisdiction on or off from now on, as the party the token
+        names (a jail for its own ORI as the jurisdiction; an operator for the owner it
+        names in `by`); 403 for a switch the party does not own. Audited with the agency."""
+        need(principal, SWITCH_WRITE)
+        if not body.reason.strip():
+            raise Problem(422, "reason needed", "say why the switch changes")
+        service = _service(request)
+        if not visible_jurisdiction(service.system, principal, ori):
+            _audit_switch(service, principal, "SET_SWITCH", ori, "not-found", request)
+            raise Problem(404, "not found", NO_JURISDICTION)
+        try:
+            owner = party(principal, switch, body.by)
+        except Problem:
+            _audit_switch(service, principal, "SET_SWITCH", ori, "refused", request)
+            raise
+        return _set_switch(service, principal, ori, switch, owner, body, request)
+
+
+def _set_switch(
+    service: Service,
+    principal: Principal,
+    ori: str,
+    switch: Switch,
+    owner: SwitchOwner,
+    body: SwitchChangeBody,
+    request: Request,
+) -> JSONResponse:
+    system = service.system
+    with service.writer:
+        with system.unit_of_work() as uow:
+            setting = SwitchSetting(
+                ori=ori, switch=switch, enabled=body.enabled, effective_from=uow.now,
+                changed_by=owner, reason=body.reason.strip(),
+            )  # fmt: skip
+            try:
+                switches.set_switch(
+                    uow, setting, require_known_ori=True, agency=principal.client_id
+                )
+            except SwitchPermissionError as error:  # party() checked it already
+                raise Problem(403, "not the switch's owner", error.message) from error
+            uow.commit()
+        with system.unit_of_work() as uow:
+            change = switches.changes_in_force(uow, ori, setting.effective_from)[switch]
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value,
+            "SET_SWITCH",
+            {"ori": ori, "switch": switch.value, "remote": remote(request), "outcome": "set"},
+        )  # fmt: skip
+    return JSONResponse({"ori": ori, **switch_state(switch, change)})
+
+
+def _audit_switch(
+    service: Service, principal: Principal, what: str, ori: str, outcome: str, request: Request
+) -> None:
+    system = service.system
+    with service.writer:
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
+            {"ori": ori, "remote": remote(request), "outcome": outcome},
+        )  # fmt: skip
 
 
 def _authenticate(service: Service, client_id: str, secret: str, address: str) -> Agency:

@@ -49,16 +49,18 @@ TRANSACTION_WRITE = "scomm.transaction.write"
 TRANSACTION_READ = "scomm.transaction.read"
 TASK_READ = "scomm.task.read"
 AUDIT_READ = "scomm.audit.read"
+SWITCH_READ = "scomm.switch.read"
+SWITCH_WRITE = "scomm.switch.write"
 
 DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
-    AgencyKind.JAIL: (TRANSACTION_WRITE, TRANSACTION_READ, TASK_READ),
-    AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ),
+    AgencyKind.JAIL: (TRANSACTION_WRITE, TRANSACTION_READ, TASK_READ, SWITCH_READ, SWITCH_WRITE),
+    AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ, SWITCH_READ),
     AgencyKind.CJIS: (TRANSACTION_READ, TASK_READ),
     AgencyKind.IDENT: (TRANSACTION_READ, TASK_READ),
     AgencyKind.LESC: (TRANSACTION_READ, TASK_READ),
     AgencyKind.ERO: (TRANSACTION_READ, TASK_READ),
     AgencyKind.AUDITOR: (AUDIT_READ,),
-    AgencyKind.OPERATOR: (AUDIT_READ, TASK_READ),
+    AgencyKind.OPERATOR: (AUDIT_READ, TASK_READ, SWITCH_READ, SWITCH_WRITE),
 }
 
 # AC-7 of the CJIS Security Policy: at most 5 invalid attempts in 15 minutes, then the

@@ -70,6 +70,7 @@ class SwitchChange:
     setting_id: int
     setting: SwitchSetting
     recorded_at: datetime
+    agency: str | None = None  # the client id of the agency that made it over the service
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,14 @@ def switch_is_on(settings: Iterable[SwitchSetting], ori: str, switch: Switch, at
     if not in_force:
         return DEFAULTS[switch]
     return sorted(in_force, key=lambda s: s.effective_from)[-1].enabled
+
+
+def change_in_force(
+    changes: Iterable[SwitchChange], ori: str, switch: Switch, at: datetime
+) -> SwitchChange | None:
+    """The recorded change that gives the switch its value at `at` (the rule of
+    `switch_is_on`); None when the default holds."""
+    in_force = [c for c in changes if c.setting.applies(ori, switch, at)]
+    if not in_force:
+        return None
+    return sorted(in_force, key=lambda c: c.setting.effective_from)[-1]

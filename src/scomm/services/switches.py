@@ -12,6 +12,7 @@ from scomm.domain.switches import (
     Switch,
     SwitchChange,
     SwitchSetting,
+    change_in_force,
     check_owner,
     switch_is_on,
 )
@@ -31,7 +32,11 @@ def switch_on(uow: AbstractUnitOfWork, ori: str, switch: Switch, at: datetime) -
 
 
 def set_switch(
-    uow: AbstractUnitOfWork, setting: SwitchSetting, *, require_known_ori: bool = False
+    uow: AbstractUnitOfWork,
+    setting: SwitchSetting,
+    *,
+    require_known_ori: bool = False,
+    agency: str | None = None,
 ) -> int:
     """Record a switch setting and its audit entry in `uow` (not committed); returns its id.
 
@@ -52,6 +57,7 @@ def set_switch(
     if require_known_ori and uow.jurisdictions.get(setting.ori) is None:
         raise UnknownJurisdiction(f"no jurisdiction with ORI {setting.ori!r} in this database")
     setting_id = uow.switches.add(setting, uow.now)
+    extra = {} if agency is None else {"agency": agency}
     seq = uow.record(
         "switch",
         f"SWITCH_{setting.switch.value}",
@@ -64,10 +70,20 @@ def set_switch(
             "effective_from": setting.effective_from.isoformat(),
             "effective_to": setting.effective_to.isoformat() if setting.effective_to else None,
             "reason": setting.reason,
+            **extra,
         },
     )
     uow.switches.attest(setting_id, seq)  # the flow honours the row through this entry
     return setting_id
+
+
+def changes_in_force(
+    uow: AbstractUnitOfWork, ori: str, at: datetime
+) -> dict[Switch, SwitchChange | None]:
+    """For each of A-D of `ori`, the recorded change that gives its value at `at` (None:
+    its default holds)."""
+    changes = uow.switches.history(ori)
+    return {switch: change_in_force(changes, ori, switch, at) for switch in Switch}
 
 
 def switch_history(uow: AbstractUnitOfWork, ori: str | None = None) -> list[SwitchChange]:

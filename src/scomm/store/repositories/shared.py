@@ -280,7 +280,10 @@ def audited_change(entry: AuditEntryRow) -> SwitchChange | None:
             reason=str(payload.get("reason", "")),
         )
         return SwitchChange(
-            setting_id=int(payload["setting_id"]), setting=setting, recorded_at=entry.recorded_at
+            setting_id=int(payload["setting_id"]),
+            setting=setting,
+            recorded_at=entry.recorded_at,
+            agency=str(payload["agency"]) if payload.get("agency") is not None else None,
         )
     except (ValueError, KeyError, TypeError, SwitchPermissionError):
         return None

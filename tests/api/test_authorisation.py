@@ -1,0 +1,120 @@
+"""The authorisation table (issue 15, item 4): every /v1 route and method of the app, asked by
+each kind of principal, answers the status that EXPECTED names. The routes come from
+`app.routes`: a route that the table does not cover fails the test, so none can skip it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_world import Served, add_principals, car
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+from scomm.store.db import Database
+
+POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
+
+# Who asks: the jail of the ORI in the path (and of the CAR), a jail of another ORI, the
+# bureau of another state, an operator, no token at all, and a token without the route's
+# scope (an auditor's: scomm.audit.read only).
+PRINCIPALS = {
+    "jail": "jail-a",
+    "other_jail": "jail-b",
+    "other_bureau": "bureau-other",
+    "operator": "operator",
+    "no_token": None,
+    "no_scope": "auditor",
+}
+
+# (method, route path) -> principal -> expected status. The token endpoint takes client
+# credentials, not a bearer token: without them (a form with no grant) it answers 400 to all.
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("POST", "/v1/oauth/token"): dict.fromkeys(PRINCIPALS, 400),
+    ("POST", "/v1/transactions"): {
+        "jail": 202, "other_jail": 403, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/transactions/{tcn}"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/transactions/{tcn}/response"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/jurisdictions/{ori}/switches"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 200,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("PUT", "/v1/jurisdictions/{ori}/switches/{switch}"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 403, "operator": 200,
+        "no_token": 401, "no_scope": 403,
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The table on the embedded SQLite default and, where CI provides one, PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scomm.db'}"
+        return
+    if not POSTGRES:
+        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
+    db = Database(POSTGRES)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    yield POSTGRES
+
+
+def v1_routes(served: Served) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in served.client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and route.path.startswith("/v1")
+        for method in route.methods
+    }
+
+
+def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
+    served: Served,
+) -> None:
+    add_principals(served)
+    routes = v1_routes(served)
+    assert routes == set(EXPECTED), "a /v1 route the authorisation table does not cover"
+    raw, tcn, ori = car()
+    assert ori == served.ori
+    headers = {
+        kind: {"Authorization": f"Bearer {served.token(client)}"} if client else {}
+        for kind, client in PRINCIPALS.items()
+    }
+    values = {"tcn": tcn, "ori": ori, "switch": "D"}
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/v1/transactions"): {
+            "content": raw, "headers": {"Content-Type": "application/x-ansi-nist"},
+        },
+        ("PUT", "/v1/jurisdictions/{ori}/switches/{switch}"): {
+            "json": {"enabled": True, "reason": "authorisation table"},
+        },
+    }  # fmt: skip
+    # the submissions first: the reads then find the CAR booked and its SRE delivered
+    order = sorted(EXPECTED, key=lambda route: (route[1] != "/v1/transactions", route))
+    seen: dict[tuple[str, str], dict[str, int]] = {}
+    for method, route in order:
+        url = route.format(**values)
+        for kind in PRINCIPALS:
+            extra = dict(bodies.get((method, route), {}))
+            request_headers = {**headers[kind], **extra.pop("headers", {})}
+            answer = served.client.request(method, url, headers=request_headers, **extra)
+            seen.setdefault((method, route), {})[kind] = answer.status_code
+            if answer.status_code >= 400:
+                assert answer.headers["content-type"] == "application/problem+json"
+        if route == "/v1/transactions":
+            served.system.run_until(None)  # SIB, CJIS, and the SRE back to the jail
+    assert seen == EXPECTED
