@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 # The settings each extractor kind reads from its profile, beyond its own parameter object.
 LEADER_SETTINGS = ("quality_threshold", "max_minutiae", "min_kept_detections", "floor_threshold")
 MINUNET_SETTINGS = ("threshold", "max_minutiae", "min_kept_detections", "floor_threshold")
+OWN_SETTINGS: Mapping[str, tuple[str, ...]] = {
+    "leader": LEADER_SETTINGS,
+    "minunet": MINUNET_SETTINGS,
+}
 ENGINE_SETTINGS = ("min_minutiae", "min_usable_area_mm2")
 
 
@@ -104,7 +108,7 @@ def fingerprint_engine(profile: EngineProfile) -> FingerprintEngine:
             f"engine {profile.name!r}: a fingerprint engine needs LEADER, minunet or MINDTCT "
             f"minutiae and the MCC matcher (profile: {kind}, {profile.matcher})"
         )
-    own = {"leader": LEADER_SETTINGS, "minunet": MINUNET_SETTINGS}.get(kind, ())
+    own = OWN_SETTINGS.get(kind, ())
     settings = _settings(profile, (*own, *ENGINE_SETTINGS))
     minutiae_extractor: Any
     if kind == "leader":

@@ -27,7 +27,7 @@ import numpy as np
 
 from scomm.biometrics import compact_minutiae, profiles
 from scomm.biometrics.correlation_gallery import DEFAULT_THRESHOLD
-from scomm.biometrics.engine import MATCHER_PARAMS
+from scomm.biometrics.engine import EXTRACTORS, MATCHER_PARAMS
 from scomm.biometrics.evaluation import fvc_pairs
 from scomm.biometrics.index.calibration import DEFAULT_FPIR, Calibration
 from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
@@ -46,6 +46,7 @@ from scomm.biometrics.profiles import (
     read_profile,
     write_profile,
 )
+from scomm.biometrics.profiles.factory import OWN_SETTINGS
 from scomm.biometrics.profiles.model import ExtractorKind
 from scomm.biometrics.protocols import FINGER_POSITIONS
 from scomm.biometrics.quality import MIN_USABLE_AREA_MM2
@@ -74,39 +75,16 @@ def baseline_profile() -> EngineProfile:
 
 def extractor_spec(kind: ExtractorKind) -> ExtractorSpec:
     """The extractor `kind` with its settings written out in full (the engine's floors:
-    comparable minutiae, usable area; LEADER's own: `LeaderExtractor`'s defaults)."""
+    comparable minutiae, usable area; LEADER's and minunet's own: their extractors' defaults,
+    the settings `factory.OWN_SETTINGS` names)."""
     floors: dict[str, int | float] = {
         "min_minutiae": MIN_COMPARABLE_MINUTIAE,
         "min_usable_area_mm2": float(MIN_USABLE_AREA_MM2),
     }
-    if kind == "leader":
-        from scomm.biometrics.extract_leader import LeaderExtractor  # noqa: PLC0415
-
-        leader = LeaderExtractor()  # its defaults, written out in full
-        return ExtractorSpec(
-            "leader",
-            {
-                "quality_threshold": float(leader.quality_threshold),
-                "max_minutiae": leader.max_minutiae,
-                "min_kept_detections": leader.min_kept_detections,
-                "floor_threshold": float(leader.floor_threshold),
-                **floors,
-            },
-        )
-    if kind == "minunet":
-        from scomm.biometrics.extract_minunet import MinunetExtractor  # noqa: PLC0415
-
-        net = MinunetExtractor()  # its defaults, written out in full
-        return ExtractorSpec(
-            "minunet",
-            {
-                "threshold": float(net.threshold),
-                "max_minutiae": net.max_minutiae,
-                "min_kept_detections": net.min_kept_detections,
-                "floor_threshold": float(net.floor_threshold),
-                **floors,
-            },
-        )
+    own = OWN_SETTINGS.get(kind)
+    if own is not None:
+        defaults = EXTRACTORS[kind]()  # its defaults, written out in full
+        return ExtractorSpec(kind, {name: getattr(defaults, name) for name in own} | floors)
     return ExtractorSpec(kind, floors)
 
 
