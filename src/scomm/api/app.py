@@ -28,7 +28,7 @@ from scomm.api.switches import (
     switch_state,
     visible_jurisdiction,
 )
-from scomm.api.tokens import TOKEN_LIFETIME, Principal, TokenKeys
+from scomm.api.tokens import TOKEN_SECONDS, Principal, TokenKeys
 from scomm.api.transactions import (
     NOT_FOUND,
     booking_from_car,
@@ -36,6 +36,7 @@ from scomm.api.transactions import (
     task_id,
     visible_booking,
 )
+from scomm.api.transactions import Response as FlowResponse
 from scomm.domain.agencies import (
     SWITCH_READ,
     SWITCH_WRITE,
@@ -49,11 +50,13 @@ from scomm.nist.wire import MAX_TRANSACTION_BYTES
 from scomm.services import agencies, switches
 from scomm.services.agencies import AuthenticationFailed
 from scomm.services.lea import BookingRefused
+from scomm.store.models import BookingRow
 from scomm.store.repositories.bookings import SqlBookings
 from scomm.system import System
 
 PROBLEM = "application/problem+json"
 NIST_MEDIA = "application/x-ansi-nist"
+CAR_MEDIA = (NIST_MEDIA, "application/octet-stream")  # what POST /v1/transactions takes
 MAX_BODY = MAX_TRANSACTION_BYTES  # 64 MiB: a larger body is refused before it is read
 MAX_FORM = 8 * 1024  # a token request's form
 TOKEN_PATH = "/v1/oauth/token"
@@ -180,7 +183,7 @@ def add_routes(router: FastAPI) -> None:
             {
                 "access_token": service.keys.issue(agency, service.now()),
                 "token_type": "Bearer",
-                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "expires_in": TOKEN_SECONDS,
                 "scope": " ".join(agency.scopes),
             },
             headers={"Cache-Control": "no-store"},
@@ -194,8 +197,7 @@ def add_routes(router: FastAPI) -> None:
             "requestBody": {
                 "required": True,
                 "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in (NIST_MEDIA, "application/octet-stream")
+                    media: {"schema": {"type": "string", "format": "binary"}} for media in CAR_MEDIA
                 },
             }
         },
@@ -206,7 +208,7 @@ def add_routes(router: FastAPI) -> None:
         token's ORI; a CAR that cannot be read answers 422 naming the ERRT field."""
         need(principal, TRANSACTION_WRITE)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media not in (NIST_MEDIA, "application/octet-stream"):
+        if media not in CAR_MEDIA:
             raise Problem(415, "unsupported media type", f"send {NIST_MEDIA}")
         raw = await read_body(request, MAX_BODY)
         service = _service(request)
@@ -217,9 +219,7 @@ def add_routes(router: FastAPI) -> None:
         """The task of a submission and, once the jail has it, its SRE or ERRT as JSON."""
         need(principal, TASK_READ)
         need(principal, TRANSACTION_READ)
-        system = _service(request).system
-        booking = visible_booking(system, principal, tcn)
-        found = response_of(system, booking) if booking is not None else None
+        booking, found = _read(request, principal, tcn)
         _audit_read(_service(request), principal, "READ_STATUS", tcn, booking is not None, request)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
@@ -242,9 +242,7 @@ def add_routes(router: FastAPI) -> None:
     def response(tcn: str, request: Request, principal: Caller) -> Response:
         """The SRE or ERRT as ANSI/NIST-ITL bytes (404 until the jail has it)."""
         need(principal, TRANSACTION_READ)
-        system = _service(request).system
-        booking = visible_booking(system, principal, tcn)
-        found = response_of(system, booking) if booking is not None else None
+        booking, found = _read(request, principal, tcn)
         _audit_read(_service(request), principal, "READ_RESPONSE", tcn, found is not None, request)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
@@ -340,6 +338,16 @@ def _audit_switch(
         )  # fmt: skip
 
 
+def _read(
+    request: Request, principal: Principal, tcn: str
+) -> tuple[BookingRow | None, FlowResponse | None]:
+    """The caller's booking of `tcn` (None when it may not see it or there is none) and the
+    response the jail has for it (None until then)."""
+    system = _service(request).system
+    booking = visible_booking(system, principal, tcn)
+    return booking, response_of(system, booking) if booking is not None else None
+
+
 def _authenticate(service: Service, client_id: str, secret: str, address: str) -> Agency:
     system = service.system
     with service.writer:
@@ -348,7 +356,8 @@ def _authenticate(service: Service, client_id: str, secret: str, address: str) -
 
 def _book(service: Service, principal: Principal, raw: bytes, address: str) -> JSONResponse:
     system = service.system
-    booking, tcn = booking_from_car(raw, system, principal)  # the decode: outside the lock
+    booking = booking_from_car(raw, system, principal)  # the decode: outside the lock
+    tcn = booking.tcn
     with service.writer:
         with system.db.sessions() as session:
             used = SqlBookings(session).tcn_used(tcn)

@@ -26,6 +26,7 @@ from scomm.domain.agencies import Agency, AgencyKind
 ALGORITHM = "Ed25519"
 ISSUER = "scomm"
 TOKEN_LIFETIME = timedelta(minutes=15)
+TOKEN_SECONDS = int(TOKEN_LIFETIME.total_seconds())
 KEY_FILE = "api-key.pem"  # beside a SQLite database, when no SCOMM_API_KEY names one
 
 
@@ -113,7 +114,7 @@ class TokenKeys:
             "kind": agency.kind.value,
             "scope": " ".join(agency.scopes),
             "iat": now,
-            "exp": now + int(TOKEN_LIFETIME.total_seconds()),
+            "exp": now + TOKEN_SECONDS,
             "jti": secrets.token_urlsafe(12),
         }
         for name in ("ori", "state", "area"):

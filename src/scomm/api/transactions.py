@@ -48,7 +48,7 @@ def errt_problem(error: TransactionError, tcn: str | None = None) -> Problem:
     )  # fmt: skip
 
 
-def booking_from_car(raw: bytes, system: System, principal: Principal) -> tuple[Booking, str]:
+def booking_from_car(raw: bytes, system: System, principal: Principal) -> Booking:
     """The jail's booking that the CAR `raw` describes, checked against the caller's ORI."""
     try:
         header = read_header(raw)
@@ -58,7 +58,7 @@ def booking_from_car(raw: bytes, system: System, principal: Principal) -> tuple[
         car = decode_tenprint(raw, system.ctx.decoded_images)
     except TransactionError as error:
         raise errt_problem(error, header.tcn) from error
-    if principal.ori is None or principal.ori not in (car.ori, car.cri) or car.cri != car.ori:
+    if principal.ori is None or not principal.ori == car.ori == car.cri:
         raise Problem(
             403, "not your agency's transaction",
             f"the CAR's 1.008 ORI and 2.073 CRI must be the token's ORI {principal.ori}",
@@ -76,7 +76,7 @@ def booking_from_car(raw: bytes, system: System, principal: Principal) -> tuple[
         pob=car.pob,
         charges=tuple(Charge(c.literal, c.offense_date) for c in car.charges),
     )
-    return booking, car.tcn
+    return booking
 
 
 def task_id(tcn: str) -> str:

@@ -99,7 +99,7 @@ def agencies_list(database: DatabaseUrl = None) -> None:
     for column in ("client id", "kind", "sees", "scopes", "created", "last used", "state"):
         table.add_column(column)
     for a in rows:
-        state = "revoked" if a.revoked_at else "locked" if a.locked_at else "active"
+        state = "revoked" if a.revoked_at else "active" if a.active else "locked"
         table.add_row(
             escape(a.client_id), str(a.kind), escape(a.scope_value or "all"),
             escape(" ".join(a.scopes)), _moment(a.created_at), _moment(a.last_used_at), state,
