@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 from fastapi.testclient import TestClient
 
-from scomm.api.app import Service
+from scomm.api.common import Service
 from scomm.nist.car import encode_tenprint
 from scomm.nist.tenprint import FingerImage
 from scomm.sim.synth.booking_transactions import synthetic_booking

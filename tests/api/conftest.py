@@ -10,7 +10,8 @@ import pytest
 from api_world import OTHER_ORI, START, Served, car
 from fastapi.testclient import TestClient
 
-from scomm.api.app import Service, create_app
+from scomm.api.app import create_app
+from scomm.api.common import Service
 from scomm.api.tokens import TokenKeys
 from scomm.config import Settings
 from scomm.domain.agencies import AgencyKind

@@ -15,7 +15,8 @@ from api_world import START, car
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from scomm.api.app import Service, create_app
+from scomm.api.app import create_app
+from scomm.api.common import Service
 from scomm.api.errors import ApiKeyError
 from scomm.api.server import DispatcherThread, token_keys, without_delays
 from scomm.api.tokens import KEY_FILE

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scomm.api.errors import InvalidToken, Problem
+from scomm.api.common import (
+    Caller,
+    Service,
+    audit_access,
+    need,
+    problem_response,
+    read_body,
+    remote,
+    service_of,
+)
+from scomm.api.errors import Problem
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -28,7 +34,7 @@ from scomm.api.switches import (
     switch_state,
     visible_jurisdiction,
 )
-from scomm.api.tokens import TOKEN_SECONDS, Principal, TokenKeys
+from scomm.api.tokens import TOKEN_SECONDS, Principal
 from scomm.api.transactions import (
     NOT_FOUND,
     booking_from_car,
@@ -52,91 +58,12 @@ from scomm.services.agencies import AuthenticationFailed
 from scomm.services.lea import BookingRefused
 from scomm.store.models import BookingRow
 from scomm.store.repositories.bookings import SqlBookings
-from scomm.system import System
 
-PROBLEM = "application/problem+json"
 NIST_MEDIA = "application/x-ansi-nist"
 CAR_MEDIA = (NIST_MEDIA, "application/octet-stream")  # what POST /v1/transactions takes
 MAX_BODY = MAX_TRANSACTION_BYTES  # 64 MiB: a larger body is refused before it is read
 MAX_FORM = 8 * 1024  # a token request's form
 TOKEN_PATH = "/v1/oauth/token"
-
-
-@dataclass
-class Service:
-    """What the app serves: a running system and its token keys; `now` gives the seconds
-    since the epoch that tokens are issued and checked at.
-
-    `writer` is held around every write of the process (each request's, and the dispatcher
-    thread's runs): on SQLite a transaction reads the audit chain's head before it takes
-    the write lock, so two writers at once could both append the same seq."""
-
-    system: System
-    keys: TokenKeys
-    now: Callable[[], int] = field(default=lambda: int(time.time()))
-    writer: threading.Lock = field(default_factory=threading.Lock)
-
-
-def problem_response(problem: Problem) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": problem.title, "status": problem.status}
-    if problem.detail:
-        body["detail"] = problem.detail
-    body.update({k: v for k, v in problem.members.items() if v is not None})
-    return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM)
-
-
-def remote(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def _service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
-
-
-def caller(request: Request) -> Principal:
-    """The principal of the request's bearer token; 401 without a valid one."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="scomm"'}
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "authentication required", "a bearer token is required", challenge)
-    service = _service(request)
-    try:
-        return service.keys.verify(token.strip(), service.now())
-    except InvalidToken as error:
-        challenge["WWW-Authenticate"] += ', error="invalid_token"'
-        raise Problem(401, "invalid token", error.message, challenge) from error
-
-
-Caller = Annotated[Principal, Depends(caller)]
-
-
-def need(principal: Principal, scope: str) -> None:
-    if scope not in principal.scopes:
-        raise Problem(
-            403, "insufficient scope", f"this needs the scope {scope}",
-            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
-        )  # fmt: skip
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused (413) past `limit` bytes: by its Content-Length before
-    anything is read, and while it streams when it has none (or a false one)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise Problem(400, "bad Content-Length", f"Content-Length {declared[:20]!r}")
-        if int(declared) > limit:
-            raise Problem(413, "body too large", f"at most {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, "body too large", f"at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _client_credentials(request: Request, form: dict[str, list[str]]) -> tuple[str, str]:
@@ -170,7 +97,7 @@ def add_routes(router: FastAPI) -> None:
             raise Problem(400, "unsupported grant type", "grant_type=client_credentials",
                           error="unsupported_grant_type")  # fmt: skip
         client_id, secret = _client_credentials(request, form)
-        service = _service(request)
+        service = service_of(request)
         try:
             agency = await run_in_threadpool(
                 _authenticate, service, client_id, secret, remote(request)
@@ -211,7 +138,7 @@ def add_routes(router: FastAPI) -> None:
         if media not in CAR_MEDIA:
             raise Problem(415, "unsupported media type", f"send {NIST_MEDIA}")
         raw = await read_body(request, MAX_BODY)
-        service = _service(request)
+        service = service_of(request)
         return await run_in_threadpool(_book, service, principal, raw, remote(request))
 
     @router.get("/v1/transactions/{tcn}", tags=["transactions"])
@@ -220,7 +147,8 @@ def add_routes(router: FastAPI) -> None:
         need(principal, TASK_READ)
         need(principal, TRANSACTION_READ)
         booking, found = _read(request, principal, tcn)
-        _audit_read(_service(request), principal, "READ_STATUS", tcn, booking is not None, request)
+        seen = "found" if booking is not None else "not-found"
+        audit_access(service_of(request), principal, request, "READ_STATUS", seen, tcn=tcn)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
         body: dict[str, Any] = {
@@ -243,7 +171,8 @@ def add_routes(router: FastAPI) -> None:
         """The SRE or ERRT as ANSI/NIST-ITL bytes (404 until the jail has it)."""
         need(principal, TRANSACTION_READ)
         booking, found = _read(request, principal, tcn)
-        _audit_read(_service(request), principal, "READ_RESPONSE", tcn, found is not None, request)
+        ready = "found" if found is not None else "not-found"
+        audit_access(service_of(request), principal, request, "READ_RESPONSE", ready, tcn=tcn)
         if booking is None:
             raise Problem(404, "not found", NOT_FOUND)
         if found is None:
@@ -255,10 +184,10 @@ def add_routes(router: FastAPI) -> None:
         """The switches A-D of a jurisdiction now: each one's value, and who set it and
         when (nulls where its default holds)."""
         need(principal, SWITCH_READ)
-        service = _service(request)
+        service = service_of(request)
         seen = visible_jurisdiction(service.system, principal, ori)
-        _audit_switch(service, principal, "READ_SWITCHES", ori, "found" if seen else "not-found",
-                      request)  # fmt: skip
+        outcome = "found" if seen else "not-found"
+        audit_access(service, principal, request, "READ_SWITCHES", outcome, ori=ori)
         if not seen:
             raise Problem(404, "not found", NO_JURISDICTION)
         at = service.system.clock.now()
@@ -282,14 +211,14 @@ def add_routes(router: FastAPI) -> None:
         need(principal, SWITCH_WRITE)
         if not body.reason.strip():
             raise Problem(422, "reason needed", "say why the switch changes")
-        service = _service(request)
+        service = service_of(request)
         if not visible_jurisdiction(service.system, principal, ori):
-            _audit_switch(service, principal, "SET_SWITCH", ori, "not-found", request)
+            audit_access(service, principal, request, "SET_SWITCH", "not-found", ori=ori)
             raise Problem(404, "not found", NO_JURISDICTION)
         try:
             owner = party(principal, switch, body.by)
         except Problem:
-            _audit_switch(service, principal, "SET_SWITCH", ori, "refused", request)
+            audit_access(service, principal, request, "SET_SWITCH", "refused", ori=ori)
             raise
         return _set_switch(service, principal, ori, switch, owner, body, request)
 
@@ -327,23 +256,12 @@ def _set_switch(
     return JSONResponse({"ori": ori, **switch_state(switch, change)})
 
 
-def _audit_switch(
-    service: Service, principal: Principal, what: str, ori: str, outcome: str, request: Request
-) -> None:
-    system = service.system
-    with service.writer:
-        agencies.record_access(
-            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
-            {"ori": ori, "remote": remote(request), "outcome": outcome},
-        )  # fmt: skip
-
-
 def _read(
     request: Request, principal: Principal, tcn: str
 ) -> tuple[BookingRow | None, FlowResponse | None]:
     """The caller's booking of `tcn` (None when it may not see it or there is none) and the
     response the jail has for it (None until then)."""
-    system = _service(request).system
+    system = service_of(request).system
     booking = visible_booking(system, principal, tcn)
     return booking, response_of(system, booking) if booking is not None else None
 
@@ -381,18 +299,6 @@ def _book(service: Service, principal: Principal, raw: bytes, address: str) -> J
         status_code=202,
         headers={"Location": f"/v1/transactions/{tcn}"},
     )
-
-
-def _audit_read(
-    service: Service, principal: Principal, what: str, tcn: str, found: bool, request: Request
-) -> None:
-    """Every read is in the audit chain (AU-2): who, for whom, what, from where, outcome."""
-    system = service.system
-    with service.writer:
-        agencies.record_access(
-            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
-            {"tcn": tcn, "remote": remote(request), "outcome": "found" if found else "not-found"},
-        )  # fmt: skip
 
 
 def create_app(service: Service) -> FastAPI:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from scomm.api.app import Service, create_app
+from scomm.api.app import create_app
+from scomm.api.common import Service
 from scomm.api.server import DispatcherThread, token_keys, without_delays
 from scomm.cli.console import console
 from scomm.cli.database import masked

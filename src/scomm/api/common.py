@@ -1,0 +1,112 @@
+"""What every route module of the app shares: the running `Service`, the bearer-token
+`caller` dependency and the scope check, problem+json answers, bounded body reads, and the
+audit record of an access (AU-2/AU-3: who, for whom, what, from where, the outcome)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+
+from scomm.api.errors import InvalidToken, Problem
+from scomm.api.tokens import Principal, TokenKeys
+from scomm.services import agencies
+from scomm.system import System
+
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Service:
+    """What the app serves: a running system and its token keys; `now` gives the seconds
+    since the epoch that tokens are issued and checked at.
+
+    `writer` is held around every write of the process (each request's, and the dispatcher
+    thread's runs): on SQLite a transaction reads the audit chain's head before it takes
+    the write lock, so two writers at once could both append the same seq."""
+
+    system: System
+    keys: TokenKeys
+    now: Callable[[], int] = field(default=lambda: int(time.time()))
+    writer: threading.Lock = field(default_factory=threading.Lock)
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": problem.title, "status": problem.status}
+    if problem.detail:
+        body["detail"] = problem.detail
+    body.update({k: v for k, v in problem.members.items() if v is not None})
+    return JSONResponse(body, problem.status, headers=problem.headers, media_type=PROBLEM)
+
+
+def remote(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def caller(request: Request) -> Principal:
+    """The principal of the request's bearer token; 401 without a valid one."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="scomm"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "authentication required", "a bearer token is required", challenge)
+    service = service_of(request)
+    try:
+        return service.keys.verify(token.strip(), service.now())
+    except InvalidToken as error:
+        challenge["WWW-Authenticate"] += ', error="invalid_token"'
+        raise Problem(401, "invalid token", error.message, challenge) from error
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+def need(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Problem(
+            403, "insufficient scope", f"this needs the scope {scope}",
+            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+        )  # fmt: skip
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (413) past `limit` bytes: by its Content-Length before
+    anything is read, and while it streams when it has none (or a false one)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Problem(400, "bad Content-Length", f"Content-Length {declared[:20]!r}")
+        if int(declared) > limit:
+            raise Problem(413, "body too large", f"at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "body too large", f"at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def audit_access(
+    service: Service, principal: Principal, request: Request, what: str, outcome: str,
+    **details: Any,
+) -> None:  # fmt: skip
+    """Write one access of `principal` to the audit chain (AU-2/AU-3): what it did, to which
+    object (`details`), the outcome, and the request's remote address."""
+    system = service.system
+    with service.writer:
+        agencies.record_access(
+            system.db, system.clock.now(), principal.client_id, principal.scope_value, what,
+            {**details, "remote": remote(request), "outcome": outcome},
+        )  # fmt: skip
