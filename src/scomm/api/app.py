@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scomm.api.common import (
+    ERROR_RESPONSES,
     Caller,
     Service,
     audit_access,
@@ -82,7 +83,28 @@ def _client_credentials(request: Request, form: dict[str, list[str]]) -> tuple[s
 def add_routes(router: FastAPI) -> None:
     """The /v1 routes, on the app itself (so that `app.routes` lists each of them)."""
 
-    @router.post(TOKEN_PATH, tags=["auth"])
+    @router.post(
+        TOKEN_PATH,
+        tags=["auth"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type"],
+                            "properties": {
+                                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string", "format": "password"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def token(request: Request) -> JSONResponse:
         """OAuth2 client credentials (form body: grant_type=client_credentials, client_id,
         client_secret; or HTTP Basic): a bearer token for 15 minutes. Every attempt is
@@ -309,6 +331,7 @@ def create_app(service: Service) -> FastAPI:
         summary="The Secure Communities flow as a service: agencies submit EBTS transactions.",
         docs_url=None,
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.service = service
     add_routes(app)

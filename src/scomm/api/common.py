@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scomm.api.errors import InvalidToken, Problem
 from scomm.api.tokens import Principal, TokenKeys
@@ -19,6 +20,41 @@ from scomm.services import agencies
 from scomm.system import System
 
 PROBLEM = "application/problem+json"
+
+# Every error of every route, as /openapi.json documents it: RFC 9457 problem details, with
+# the members of our own (`errt`: the ERRT field at fault; `error`: OAuth2's error code).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errt": {
+            "type": "object",
+            "description": "the ERRT's field at fault and its messages",
+            "properties": {
+                "field": {"type": "string"},
+                "messages": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "error": {"type": "string", "description": "the OAuth2 error code"},
+    },
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "the request is refused (RFC 9457 problem details)",
+        "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}},
+    }
+}
+
+# Declares the bearer scheme in /openapi.json; `caller` reads and checks the header itself.
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="a token from POST /v1/oauth/token (OAuth2 client credentials)",
+)
 
 
 @dataclass
@@ -53,7 +89,9 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def caller(request: Request) -> Principal:
+def caller(
+    request: Request, declared: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
     """The principal of the request's bearer token; 401 without a valid one."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
