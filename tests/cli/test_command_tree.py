@@ -46,6 +46,7 @@ DOCUMENTED = {
     ("synth", "tenprint"),
     ("synth", "realism"),
     ("synth", "world"),
+    ("synth", "load"),
     ("bench", "verify"),
     ("bench", "search"),
 }

@@ -1,4 +1,5 @@
-"""`scomm synth fingers | tenprint | realism | world`: synthetic prints, transactions, worlds."""
+"""`scomm synth fingers | tenprint | realism | world | load`: synthetic prints, transactions,
+worlds, and a world loaded into a service's database."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from scomm.cli.options import (
     Scenario,
     ScenarioSeed,
     Seed,
+    UpgradedDatabaseUrl,
     out_folder,
 )
 from scomm.cli.progress_bars import progress_bars
@@ -249,3 +251,56 @@ def synth_world(
         table.add_row(key, str(stats[key]))
     console.print(table)
     console.print("wrote " + escape(", ".join(str(p) for p in files)))
+
+
+@synth_app.command("load")
+def synth_load(
+    database: UpgradedDatabaseUrl = None,
+    bookings: Annotated[
+        int, typer.Option(min=1, max=10_000, help="How many bookings to write as CARs.")
+    ] = 16,
+    population: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=100_000,
+            help="People in the world (those with a record are enrolled in the repositories).",
+        ),
+    ] = 22,
+    seed: Seed = 1,
+    out: Annotated[Path, out_folder("Folder for the bookings' CAR files.")] = Path("serve-cars"),
+) -> None:
+    """Load the demo's synthetic world into a service's database (its jurisdictions and
+    switches, CJIS and IDENT enrolled) and write its bookings' CARs for jails to submit
+    over HTTP (README "Running scomm as a service")."""
+    from scomm.cli.database import masked
+    from scomm.config import load_settings
+    from scomm.sim.serve_world import WorldAlreadyLoaded, load_world
+
+    settings = load_settings(database_url=database, seed=seed)
+    try:
+        with progress_bars(console) as progress:
+            task = progress.add_task("enrolling the world's people", total=population)
+            loaded = load_world(
+                settings, seed, bookings, population, out,
+                advance=lambda n: progress.advance(task, n),
+            )  # fmt: skip
+    except WorldAlreadyLoaded as error:
+        raise BadInput(error.message) from error
+    table = Table(title=f"CARs of the world of seed {seed} in {escape(str(out))}")
+    for column in ("file", "jail ORI", "in CJIS", "in IDENT", "expected answer"):
+        table.add_column(column)
+    for booking in loaded:
+        answer = (
+            "ERRT" if booking.defect else "SRE" + (", IAR" if booking.immigration_record else "")
+        )
+        table.add_row(
+            escape(booking.file.name), booking.ori,
+            "yes" if booking.criminal_record else "no",
+            "yes" if booking.immigration_record else "no", answer,
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"loaded into {escape(masked(settings.database_url))}: add a jail agency for an ORI "
+        "above (scomm agencies add --kind jail --ori ORI ...) and submit its CARs"
+    )
