@@ -35,6 +35,8 @@ DOCUMENTED = {
     ("agencies", "rotate"),
     ("agencies", "revoke"),
     ("agencies", "release"),
+    ("keys", "show"),
+    ("keys", "rotate"),
     ("serve",),
     ("nist", "show"),
     ("nist", "validate"),

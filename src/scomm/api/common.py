@@ -99,11 +99,17 @@ def caller(
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "authentication required", "a bearer token is required", challenge)
     service = service_of(request)
+    challenge["WWW-Authenticate"] += ', error="invalid_token"'
     try:
-        return service.keys.verify(token.strip(), service.now())
+        principal = service.keys.verify(token.strip(), service.now())
     except InvalidToken as error:
-        challenge["WWW-Authenticate"] += ', error="invalid_token"'
         raise Problem(401, "invalid token", error.message, challenge) from error
+    # A token outlives nothing: an agency revoked or locked since it was issued is refused
+    # at once, not when the token expires.
+    agency = agencies.find_agency(service.system.db, principal.client_id)
+    if agency is None or not agency.active:
+        raise Problem(401, "invalid token", "the agency is revoked or locked", challenge)
+    return principal
 
 
 Caller = Annotated[Principal, Depends(caller)]

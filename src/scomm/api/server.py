@@ -19,16 +19,22 @@ from scomm.system import System
 POLL = 0.5  # seconds between two looks at the outbox when nothing was due
 
 
-def token_keys(settings: Settings) -> tuple[TokenKeys, Path]:
-    """The key that signs tokens: `settings.api_key` (SCOMM_API_KEY), else `api-key.pem`
-    beside a SQLite database, made (mode 0600) on the first start."""
+def key_path(settings: Settings) -> Path:
+    """Where the key that signs tokens is: `settings.api_key` (SCOMM_API_KEY), else
+    `api-key.pem` beside a SQLite database."""
     if settings.api_key is not None:
-        return TokenKeys.from_file(settings.api_key), settings.api_key
+        return settings.api_key
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         raise ApiKeyError("set SCOMM_API_KEY to the Ed25519 PEM key that signs the tokens")
-    path = Path(url.database).parent / KEY_FILE
-    return TokenKeys.from_file(path, create=True), path
+    return Path(url.database).parent / KEY_FILE
+
+
+def token_keys(settings: Settings) -> tuple[TokenKeys, Path]:
+    """The keys of `key_path`: the one that signs tokens (made, mode 0600, on the first
+    start beside a SQLite database) and the public keys rotated out of it (`rotate_key`)."""
+    path = key_path(settings)
+    return TokenKeys.from_file(path, create=settings.api_key is None), path
 
 
 def without_delays(settings: Settings) -> Settings:

@@ -28,6 +28,7 @@ ISSUER = "scomm"
 TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_SECONDS = int(TOKEN_LIFETIME.total_seconds())
 KEY_FILE = "api-key.pem"  # beside a SQLite database, when no SCOMM_API_KEY names one
+PREVIOUS = ".previous-"  # api-key.previous-<kid>.pem: the public key of a key rotated out
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class TokenKeys:
             raise ApiKeyError(f"{path} is not an unencrypted PEM private key") from error
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ApiKeyError(f"{path} is not an Ed25519 key")
-        return cls(loaded)
+        return cls(loaded, [_public(p) for p in previous_keys(path)])
 
     def issue(self, agency: Agency, now: int) -> str:
         """A token for `agency`, issued at `now` (seconds since the epoch)."""
@@ -150,3 +151,43 @@ class TokenKeys:
             scopes=frozenset(scopes.split()),
             scope_value=value if isinstance(value, str) else None,
         )
+
+
+def previous_keys(path: Path) -> list[Path]:
+    """The public keys of the keys rotated out of `path` (`rotate_key`), oldest first."""
+    found = path.parent.glob(f"{path.stem}{PREVIOUS}*{path.suffix}")
+    return sorted(found, key=lambda p: p.stat().st_mtime)
+
+
+def _public(path: Path) -> Ed25519PublicKey:
+    try:
+        loaded = serialization.load_pem_public_key(path.read_bytes())
+    except OSError as error:
+        raise ApiKeyError(f"previous API key {path}: {error.strerror}") from error
+    except ValueError as error:
+        raise ApiKeyError(f"{path} is not a PEM public key") from error
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise ApiKeyError(f"{path} is not an Ed25519 key")
+    return loaded
+
+
+def rotate_key(path: Path, now: float) -> tuple[str, str]:
+    """Replace the signing key at `path` with a new one; the old key's public half stays
+    beside it (`api-key.previous-<kid>.pem`) so that tokens it signed verify until they
+    expire, and previous keys older than a token's lifetime are removed. Returns the old
+    and the new kid. A running `scomm serve` takes the new key when it restarts."""
+    old = TokenKeys.from_file(path)
+    kept = path.with_name(f"{path.stem}{PREVIOUS}{old.kid}{path.suffix}")
+    kept.write_bytes(
+        old.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    for stale in previous_keys(path):
+        if stale != kept and now - stale.stat().st_mtime > TOKEN_SECONDS:
+            stale.unlink()
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)
+    made = TokenKeys.from_file(fresh, create=True)
+    fresh.replace(path)  # atomic: the key file is the old key or the new, never half of one
+    return old.kid, made.kid

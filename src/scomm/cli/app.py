@@ -10,6 +10,7 @@ from scomm.cli.bench import bench_app
 from scomm.cli.compare import compare
 from scomm.cli.db import db_app
 from scomm.cli.errors import ErrorHandlingGroup
+from scomm.cli.keys import keys_app
 from scomm.cli.nist import nist_app
 from scomm.cli.ops import ops_app
 from scomm.cli.report import report
@@ -34,6 +35,7 @@ app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
 app.add_typer(agencies_app, name="agencies")
 app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
 app.add_typer(template_app, name="template")

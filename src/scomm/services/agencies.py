@@ -141,6 +141,11 @@ def list_agencies(db: Database) -> list[Agency]:
         return SqlAgencies(session).all()
 
 
+def find_agency(db: Database, client_id: str) -> Agency | None:
+    with db.sessions() as session:
+        return SqlAgencies(session).get(client_id)
+
+
 def _change(db: Database, now: datetime, client_id: str, name: str, **fields: Any) -> NewSecret:
     """Apply `fields` to agency `client_id` (a new secret with `secret=True`), audited."""
     new_secret = secrets.token_urlsafe(32) if fields.pop("secret", False) else ""
