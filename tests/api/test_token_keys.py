@@ -68,3 +68,13 @@ def test_a_revoked_agencys_live_token_is_refused_at_once(served: Served) -> None
     refused = served.client.get(url, headers=headers)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "the agency is revoked or locked"
+
+
+def test_the_token_endpoint_ignores_parameters_it_does_not_know(served: Served) -> None:
+    """RFC 6749 3.2: unrecognised parameters are ignored (schemathesis found a form of 11
+    fields refused as malformed)."""
+    form = {f"extra{n}": str(n) for n in range(12)}
+    form |= {"grant_type": "client_credentials", "client_id": "jail-a",
+             "client_secret": served.secrets["jail-a"]}  # fmt: skip
+    answer = served.client.post("/v1/oauth/token", data=form)
+    assert answer.status_code == 200, answer.text

@@ -111,7 +111,8 @@ def add_routes(router: FastAPI) -> None:
         audited; 5 failures in 15 minutes lock the client until an operator releases it."""
         raw = await read_body(request, MAX_FORM)
         try:
-            form = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=10)
+            # unknown parameters are ignored (RFC 6749 3.2); MAX_FORM bounds how many come
+            form = parse_qs(raw.decode(), keep_blank_values=True)
         except (UnicodeDecodeError, ValueError) as error:
             raise Problem(400, "bad request", "a form body is expected",
                           error="invalid_request") from error  # fmt: skip
