@@ -28,6 +28,9 @@ from scomm.store.db import Database
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 EXAMPLES = 12  # per operation and database: enough to reach every refusal, cheap enough for CI
+# The same requests on every run (a failure in CI reproduces here); explore further with
+# another seed: SCOMM_CONTRACT_SEED=7 pytest tests/api/test_contract.py
+SEED = int(os.environ.get("SCOMM_CONTRACT_SEED", "20261207"))
 
 TOKEN_KINDS = ("jail", "operator", "auditor", "none", "malformed", "expired", "foreign")
 
@@ -70,6 +73,7 @@ schema.config.generation.update(
     modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
     max_examples=EXAMPLES,
 )
+schema.config.seed = SEED
 
 
 @pytest.fixture
