@@ -35,6 +35,7 @@ DOCUMENTED = {
     ("agencies", "rotate"),
     ("agencies", "revoke"),
     ("agencies", "release"),
+    ("agencies", "callback"),
     ("serve",),
     ("nist", "show"),
     ("nist", "validate"),
