@@ -15,6 +15,7 @@ import pytest
 from api_world import START, Served, allow_callbacks, car
 from sqlalchemy import select
 
+from scomm.audit.reconcile import reconcile_database
 from scomm.domain.callbacks import signature_holds
 from scomm.domain.ids import derived_id
 from scomm.domain.messages import DeliveryStatus
@@ -184,9 +185,12 @@ def test_a_receiver_that_always_fails_ends_in_error_and_a_redelivery_completes(
     assert once_more.status_code == 202
     served.system.run_until(None)
     assert len(receiver.got) == attempts + 2
-    assert receiver.got[-1].headers["X-Scomm-Delivery"] != receiver.got[0].headers[
-        "X-Scomm-Delivery"
-    ]
+    assert (
+        receiver.got[-1].headers["X-Scomm-Delivery"] != receiver.got[0].headers["X-Scomm-Delivery"]
+    )
+    # the audit log bears out the outbox: the replay, the new delivery, every attempt
+    verification, reconciled = reconcile_database(served.system.db)
+    assert verification.ok and reconciled is not None and reconciled.ok, reconciled
     asked = entries(served, "CALLBACK_REDELIVERY")
     assert [p["replayed"] for _, _, _, p in asked] == [True, False]
     assert {p["client_id"] for _, _, _, p in asked} == {"jail-a"}

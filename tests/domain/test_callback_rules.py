@@ -98,6 +98,7 @@ def test_the_task_status_follows_the_response_and_its_callback() -> None:
     assert task_status(True, ("pending", 0, None)) is TaskStatus.RESPONSE_SCHEDULED
     assert task_status(True, ("pending", 1, None)) is TaskStatus.RESPONSE_SCHEDULED  # in flight
     assert task_status(True, ("pending", 2, "HTTP 500")) is TaskStatus.RESPONSE_RETRY
-    assert task_status(True, ("pending", 0, "HTTP 500")) is TaskStatus.RESPONSE_SCHEDULED  # replayed
+    replayed = ("pending", 0, "HTTP 500")
+    assert task_status(True, replayed) is TaskStatus.RESPONSE_SCHEDULED
     assert task_status(True, ("dead", 5, "HTTP 500")) is TaskStatus.RESPONSE_ERROR
     assert task_status(True, ("delivered", 3, "HTTP 500")) is TaskStatus.COMPLETED

@@ -32,9 +32,7 @@ def db(database_url: str) -> Database:
 
 def agency_entries(db: Database) -> list[tuple[str, str, dict[str, object]]]:
     with db.sessions() as session:
-        rows = session.scalars(
-            select(AuditEntryRow).where(AuditEntryRow.name.like("CALLBACK%"))
-        )
+        rows = session.scalars(select(AuditEntryRow).where(AuditEntryRow.name.like("CALLBACK%")))
         return [(r.kind, r.name, json.loads(r.payload)) for r in rows]
 
 
@@ -80,7 +78,10 @@ def test_the_agency_sets_its_url_only_on_an_allowed_host(db: Database) -> None:
     assert rotated.registration.url is None
     assert rotated.new_secret not in ("", first.new_secret)
     names = [(n, p["url"]) for _, n, p in agency_entries(db)]
-    assert names[1:] == [("CALLBACK_URL_SET", "https://hooks.example/x"), ("CALLBACK_URL_SET", None)]
+    assert names[1:] == [
+        ("CALLBACK_URL_SET", "https://hooks.example/x"),
+        ("CALLBACK_URL_SET", None),
+    ]
 
 
 def test_an_operator_cannot_register_for_an_unknown_agency_or_a_bad_host(db: Database) -> None:
