@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from scomm.audit import chain
 from scomm.bus.dead_letters import replay
-from scomm.bus.dispatcher import Handler
 from scomm.bus.unit_of_work import AbstractUnitOfWork, UnitOfWork
 from scomm.domain.callbacks import (
     CallbackRefused,
@@ -43,6 +42,7 @@ from scomm.domain.messages import (
     TransactionErrorResponse,
 )
 from scomm.services.errors import ServiceError
+from scomm.services.lea import BookingJail
 from scomm.store.db import Database
 from scomm.store.repositories.agencies import SqlAgencies
 from scomm.store.repositories.callbacks import SqlCallbacks
@@ -187,8 +187,9 @@ class CallbacksOnResponse:
     """The jail, and a callback queued (in the same transaction) when a response of a task
     submitted over the service reaches it, if the submitting agency has a callback URL."""
 
-    def __init__(self, jail: Handler) -> None:
+    def __init__(self, jail: BookingJail) -> None:
         self.jail = jail
+        self.ctx = jail.ctx  # the jail's context, as every actor handler has one
 
     def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         self.jail.handle(message, uow)
