@@ -8,18 +8,23 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 from api_world import START, Served, allow_callbacks, car
 from sqlalchemy import select
 
+from scomm.api.callbacks import CallbackFailed, CallbackSender, checked_addresses, post
 from scomm.audit.reconcile import reconcile_database
-from scomm.domain.callbacks import signature_holds
+from scomm.domain.callbacks import Target, signature_holds
 from scomm.domain.ids import derived_id
-from scomm.domain.messages import DeliveryStatus
+from scomm.domain.messages import Actor, DeliveryStatus
+from scomm.nist.car import encode_tenprint
+from scomm.nist.tenprint import FingerImage
 from scomm.services import callbacks
+from scomm.sim.synth.booking_transactions import synthetic_booking
 from scomm.store.models import AuditEntryRow, OutboxRow
 
 NIST = {"Content-Type": "application/x-ansi-nist"}
@@ -266,3 +271,66 @@ def test_the_agency_sets_its_url_on_allowed_hosts_only(served: Served) -> None:
         ("SET_CALLBACK", "refused"),
     ]
     assert rotated["secret"] not in json.dumps(sets)
+
+
+def test_an_errt_is_sent_as_application_error_json(served: Served, receiver: Receiver) -> None:
+    """CJIS finds no usable finger on blank prints: the ERRT goes to the callback as OSIA
+    sends errors, and the task completes."""
+    sub = synthetic_booking(1, 0, with_images=False)
+    blank = np.full((96, 96), 128, dtype=np.uint8)
+    fingers = tuple(FingerImage(pixels=blank, position=p, ppi=500) for p in range(1, 11))
+    tcn = "NV20012S02010071900000009"
+    raw = encode_tenprint(replace(sub, fingers=fingers, tcn=tcn), compression="NONE")
+    allow_callbacks(served, receiver.url)
+    headers = served.headers("jail-a")
+    accepted = served.client.post("/v1/transactions", content=raw, headers={**headers, **NIST})
+    assert accepted.status_code == 202, accepted.text
+    served.system.run_until(None)
+    read = served.client.get(f"/v1/transactions/{tcn}", headers=headers).json()
+    assert read["response"]["type"] == "ERRT" and read["status"] == "COMPLETED"
+    assert len(receiver.got) == 1
+    assert receiver.got[0].headers["Content-Type"] == "application/error+json"
+    assert json.loads(receiver.got[0].body) == read
+
+
+def test_the_connection_goes_to_the_checked_address_naming_the_host(
+    served: Served, receiver: Receiver
+) -> None:
+    """The host is resolved once per delivery and the connection made to that address (no
+    second look-up to rebind): a resolver that says hooks.example is 127.0.0.1 brings the
+    callback to the loopback receiver, with Host: hooks.example."""
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    looked_up: list[str] = []
+
+    def resolver(host: str, _: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    served.system.add_handler(Actor.CALLBACK, CallbackSender(served.system, resolver=resolver))
+    callbacks.set_callback(
+        served.system.db, START, "jail-a", hosts=(), private_hosts=("hooks.example",),
+        url=f"http://hooks.example:{port}/cb",
+    )  # fmt: skip
+    _, task_id, headers = submit(served)
+    served.system.run_until(None)
+    assert status(served, task_id, headers) == "COMPLETED"
+    assert looked_up == ["hooks.example"]
+    assert receiver.got[0].headers["Host"] == f"hooks.example:{port}"
+
+
+def test_one_refused_address_among_those_resolved_refuses_the_callback() -> None:
+    target = Target("https", "hooks.example", 443, "/")
+    assert checked_addresses(target, False, lambda h, p: ["93.184.216.34"]) == ["93.184.216.34"]
+    with pytest.raises(CallbackFailed, match="private"):
+        checked_addresses(target, False, lambda h, p: ["93.184.216.34", "10.0.0.5"])
+    with pytest.raises(CallbackFailed, match="does not resolve"):
+        checked_addresses(target, False, lambda h, p: [])
+
+
+def test_https_to_a_server_that_speaks_no_tls_fails_as_a_callback_failure(
+    receiver: Receiver,
+) -> None:
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    with pytest.raises(CallbackFailed):
+        post(Target("https", "127.0.0.1", port, "/"), ["127.0.0.1"], b"{}", {}, 2.0)
+    assert receiver.got == []
