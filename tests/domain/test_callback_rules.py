@@ -47,6 +47,7 @@ def test_an_allowed_http_or_https_url_is_split_into_its_target() -> None:
         ("https://callback.example:99999/", "port"),
         ("https://callback.example/ x", "spaces"),
         ("https:///path", "names its host"),
+        ("http://[::1/x", "cannot be read"),
     ],
 )
 def test_a_url_that_may_not_be_used_is_refused(url: str, why: str) -> None:

@@ -94,3 +94,37 @@ def test_an_operator_cannot_register_for_an_unknown_agency_or_a_bad_host(db: Dat
             db, T0, "jail-a", hosts=("hooks.example",), url="https://other.example/"
         )
     assert callbacks.registration(db, "jail-a") is None
+
+
+def test_the_upgrade_gives_existing_submitting_jails_the_new_scopes(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from scomm.store.db import alembic_config
+    from scomm.store.models import AgencyRow
+
+    db = Database(database_url)
+    with db.engine.begin() as connection:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    with db.engine.begin() as connection:
+        for client_id, kind, scopes in (
+            ("jail-old", "jail", "scomm.transaction.write scomm.transaction.read"),
+            ("jail-readonly", "jail", "scomm.transaction.read"),
+            ("bureau-old", "bureau", "scomm.transaction.read"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO agencies (client_id, kind, name, scopes, secret_hash,"
+                    " created_at, failed_attempts) VALUES (:c, :k, :c, :s, 'x', :at, 0)"
+                ),
+                {"c": client_id, "k": kind, "s": scopes, "at": T0},
+            )
+    db.migrate()
+    with db.sessions() as session:
+        scopes = {r.client_id: r.scopes.split() for r in session.scalars(select(AgencyRow))}
+    assert {CALLBACK_WRITE, TASK_WRITE} <= set(scopes["jail-old"])
+    assert scopes["jail-readonly"] == ["scomm.transaction.read"]
+    assert scopes["bureau-old"] == ["scomm.transaction.read"]
+    db.dispose()

@@ -95,7 +95,10 @@ def check_url(url: str, allowed_hosts: tuple[str, ...]) -> Target:
     """The callback target of `url`, if an agency allowed `allowed_hosts` may use it."""
     if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise CallbackRefused("a callback URL is at most 2048 characters, without spaces")
-    parts: SplitResult = urlsplit(url)
+    try:
+        parts: SplitResult = urlsplit(url)
+    except ValueError as error:  # "http://[::1/": an unclosed IPv6 literal
+        raise CallbackRefused(f"a callback URL that cannot be read: {error}") from error
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise CallbackRefused(f"a callback URL is http or https, not {scheme or 'none'!r}")

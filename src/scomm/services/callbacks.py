@@ -130,7 +130,7 @@ def set_callback(
         made = old is None or new_secret
         changed = CallbackRegistration(
             client_id=client_id, url=chosen, allowed_hosts=allowed, private_hosts=private,
-            secret=secrets.token_urlsafe(32) if made or old is None else old.secret,
+            secret=old.secret if old is not None and not made else secrets.token_urlsafe(32),
             updated_at=now,
         )  # fmt: skip
         repository.save(changed)
