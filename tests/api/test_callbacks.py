@@ -142,7 +142,9 @@ def test_the_receiver_gets_the_sre_json_signed_and_the_task_completes(
     assert read["status"] == "COMPLETED" and read["response"]["type"] == "SRE"
     assert status(served, task_id, headers) == "COMPLETED"
     delivered = entries(served, "CALLBACK_DELIVERED")
-    assert [(k, a, p["status"]) for k, _, a, p in delivered] == [("callback", "callback", 204)]
+    assert [(k, a, p["status"], p["host"]) for k, _, a, p in delivered] == [
+        ("callback", "callback", 204, "127.0.0.1")
+    ]
     assert secret not in json.dumps(entries(served, "CALLBACK_DELIVERED", "CALLBACK_SET"))
 
 

@@ -194,7 +194,7 @@ class CallbackSender:
             return
         media, body = self.body(message)
         timestamp = calendar.timegm(uow.now.timetuple())
-        status = self.send(registered, body, {
+        host, status = self.send(registered, body, {
             "Content-Type": media,
             "User-Agent": "scomm-callback/1",
             TIMESTAMP_HEADER: str(timestamp),
@@ -205,7 +205,7 @@ class CallbackSender:
         uow.record(
             CALLBACK_KIND, CALLBACK_DELIVERED, Actor.CALLBACK.value, message.case_id,
             {"client_id": message.client_id, "message_id": message.message_id,
-             "url": registered.url, "status": status},
+             "host": host, "status": status},
         )  # fmt: skip
 
     def body(self, message: CallbackDue) -> tuple[str, bytes]:
@@ -223,8 +223,11 @@ class CallbackSender:
         errt = response.type == TransactionErrorResponse.TYPE
         return (ERROR_JSON if errt else JSON), json.dumps(body).encode()
 
-    def send(self, registered: CallbackRegistration, body: bytes, headers: dict[str, str]) -> int:
-        """POST to the registered URL, checked again now; the 2xx status it answered."""
+    def send(
+        self, registered: CallbackRegistration, body: bytes, headers: dict[str, str]
+    ) -> tuple[str, int]:
+        """POST to the registered URL, checked again now; its host and the 2xx status it
+        answered."""
         url = registered.url or ""
         try:
             target = check_url(url, registered.allowed_hosts)
@@ -235,7 +238,7 @@ class CallbackSender:
         status = post(target, addresses, body, headers, self.timeout)
         if not 200 <= status < 300:
             raise CallbackFailed(f"callback to {target.host} answered HTTP {status}")
-        return status
+        return target.host, status
 
 
 def install(system: System, timeout: float = TIMEOUT) -> None:
