@@ -63,7 +63,7 @@ DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
         SWITCH_WRITE,
         TASK_WRITE,
         CALLBACK_WRITE,
-    ),  # fmt: skip
+    ),
     AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ, SWITCH_READ),
     AgencyKind.CJIS: (TRANSACTION_READ, TASK_READ),
     AgencyKind.IDENT: (TRANSACTION_READ, TASK_READ),
