@@ -29,6 +29,7 @@ from scomm.domain.ids import derived_id
 from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
 from scomm.domain.records import Booking, Repository
 from scomm.domain.switches import SwitchSetting
+from scomm.services.callbacks import CallbacksOnResponse, record_task
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
 from scomm.services.ero import FieldOffice
@@ -117,7 +118,9 @@ class System:
             raise
         self.lea = BookingJail(self.ctx)
         handlers: dict[Actor, Handler] = {
-            Actor.LEA: self.lea,
+            # the jail; a response to a task submitted over the service also queues the
+            # submitting agency's callback (delivered by the handler `add_handler` adds)
+            Actor.LEA: CallbacksOnResponse(self.lea),
             Actor.SIB: StateIdentificationBureau(self.ctx),
             Actor.CJIS: CriminalJusticeInformationServices(self.ctx),
             Actor.IDENT: ImmigrationRepository(self.ctx),
@@ -125,6 +128,11 @@ class System:
             Actor.ERO: FieldOffice(self.ctx),
         }
         self.dispatcher = Dispatcher(self.db, clock, handlers, fault=fault)
+
+    def add_handler(self, actor: Actor, handler: Handler) -> None:
+        """A handler the edge supplies: scomm.api's callback sender for Actor.CALLBACK
+        (`scomm.api.callbacks.install`), which this layer may not import."""
+        self.dispatcher.handlers = {**self.dispatcher.handlers, actor: handler}
 
     def _galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
         return (
@@ -149,9 +157,13 @@ class System:
     def unit_of_work(self, cause: str = "") -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, cause=cause)
 
-    def book(self, booking: Booking, transaction: bytes) -> Booked:
+    def book(self, booking: Booking, transaction: bytes, submitted_by: str | None = None) -> Booked:
+        """Book into the flow; `submitted_by`: the agency that submitted it over the
+        service, recorded with the booking (its callback gets the response)."""
         with self.unit_of_work() as uow:
             booked = self.lea.book(uow, booking, transaction)
+            if submitted_by is not None:
+                record_task(uow, booked.case_id, booked.tcn, submitted_by)
             uow.commit()
         self.checkpoint_due()
         return booked

@@ -76,3 +76,14 @@ def add_principals(served: Served) -> None:
             scope_value=value,
         )  # fmt: skip
         served.secrets[client_id] = made.secret
+
+
+def allow_callbacks(served: Served, url: str = "http://127.0.0.1:9/callback") -> str:
+    """jail-a's callback: host 127.0.0.1 allowed (private addresses too) and `url` set (by
+    default a closed port: every delivery fails); its signing secret."""
+    from scomm.services import callbacks
+
+    made = callbacks.set_callback(
+        served.system.db, START, "jail-a", hosts=(), private_hosts=("127.0.0.1",), url=url
+    )
+    return made.new_secret

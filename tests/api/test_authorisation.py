@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_world import Served, add_principals, car
+from api_world import Served, add_principals, allow_callbacks, car
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
+from scomm.domain.ids import derived_id
 from scomm.store.db import Database
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
@@ -54,6 +55,24 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         "jail": 200, "other_jail": 404, "other_bureau": 403, "operator": 200,
         "no_token": 401, "no_scope": 403,
     },
+    # an agency's own callback ("me"): the other jail has no host allowed, so its URL is refused
+    ("GET", "/v1/agencies/me/callback"): {
+        "jail": 200, "other_jail": 200, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("PUT", "/v1/agencies/me/callback"): {
+        "jail": 200, "other_jail": 422, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/tasks/{task_id}"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 404,
+        "no_token": 401, "no_scope": 403,
+    },
+    # the jail's callback failed every attempt during the flow: a redelivery is queued
+    ("POST", "/v1/tasks/{task_id}/redeliver"): {
+        "jail": 202, "other_jail": 404, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
 }  # fmt: skip
 
 
@@ -86,6 +105,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
     served: Served,
 ) -> None:
     add_principals(served)
+    allow_callbacks(served)  # jail-a's callback URL: a closed port on loopback
     routes = v1_routes(served)
     assert routes == set(EXPECTED), "a /v1 route the authorisation table does not cover"
     raw, tcn, ori = car()
@@ -94,7 +114,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
         kind: {"Authorization": f"Bearer {served.token(client)}"} if client else {}
         for kind, client in PRINCIPALS.items()
     }
-    values = {"tcn": tcn, "ori": ori, "switch": "D"}
+    values = {"tcn": tcn, "ori": ori, "switch": "D", "task_id": derived_id("case", tcn)}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/v1/transactions"): {
             "content": raw, "headers": {"Content-Type": "application/x-ansi-nist"},
@@ -102,6 +122,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
         ("PUT", "/v1/jurisdictions/{ori}/switches/{switch}"): {
             "json": {"enabled": True, "reason": "authorisation table"},
         },
+        ("PUT", "/v1/agencies/me/callback"): {"json": {"url": "http://127.0.0.1:9/again"}},
     }  # fmt: skip
     # the submissions first: the reads then find the CAR booked and its SRE delivered
     order = sorted(EXPECTED, key=lambda route: (route[1] != "/v1/transactions", route))

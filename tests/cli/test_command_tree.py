@@ -37,6 +37,7 @@ DOCUMENTED = {
     ("agencies", "release"),
     ("keys", "show"),
     ("keys", "rotate"),
+    ("agencies", "callback"),
     ("serve",),
     ("nist", "show"),
     ("nist", "validate"),

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scomm.api.callbacks import add_callback_routes, task_status_of
 from scomm.api.common import (
     ERROR_RESPONSES,
     Caller,
@@ -177,7 +178,7 @@ def add_routes(router: FastAPI) -> None:
         body: dict[str, Any] = {
             "tcn": tcn,
             "task_id": task_id(tcn),
-            "status": "COMPLETED" if found else "PENDING",
+            "status": task_status_of(service_of(request).system, tcn, found).value,
             "links": {"self": f"/v1/transactions/{tcn}"},
         }
         if found is not None:
@@ -305,7 +306,7 @@ def _book(service: Service, principal: Principal, raw: bytes, address: str) -> J
         if used:
             raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
         try:
-            booked = system.book(booking, raw)
+            booked = system.book(booking, raw, submitted_by=principal.client_id)
         except BookingRefused as error:
             raise Problem(422, "booking refused", error.message, tcn=tcn) from error
         agencies.record_access(
@@ -336,6 +337,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     add_routes(app)
+    add_callback_routes(app)
 
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:

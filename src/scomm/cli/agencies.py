@@ -1,4 +1,5 @@
-"""`scomm agencies add | list | rotate | revoke | release`: the clients of the service.
+"""`scomm agencies add | list | rotate | revoke | release | callback`: the clients of the
+service.
 
 `add` and `rotate` print the new secret once (it is kept only as a hash); `list` never
 prints a secret. Each change is written to the audit chain as an operator's action."""
@@ -18,11 +19,13 @@ from scomm.cli.errors import BadInput
 from scomm.cli.options import DatabaseUrl
 from scomm.domain.agencies import AgencyKind, InvalidAgency
 from scomm.domain.clock import SystemClock
-from scomm.services import agencies
+from scomm.services import agencies, callbacks
 from scomm.services.agencies import AgencyRefused, NewSecret
+from scomm.services.callbacks import CallbackChangeRefused
 
 agencies_app = typer.Typer(
-    help="The agencies that use the service: add, list, rotate a secret, revoke, release.",
+    help="The agencies that use the service: add, list, rotate a secret, revoke, release, "
+    "callback.",
     no_args_is_help=True,
 )
 
@@ -138,3 +141,63 @@ def agencies_release(client_id: ClientId, database: DatabaseUrl = None) -> None:
     """Release an agency locked after 5 failed authentications in 15 minutes (AC-7)."""
     _changed("release", client_id, database)
     console.print(f"released {escape(client_id)} (audited)")
+
+
+@agencies_app.command("callback")
+def agencies_callback(
+    client_id: ClientId,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="A host the agency's callbacks may go to (repeat; replaces the list).",
+        ),
+    ] = None,
+    allow_private: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-private",
+            help="A host they may go to even at a private, loopback or link-local address "
+            "(repeat; a test receiver, a jail's own network).",
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="The callback URL (http or https, on an allowed host)."),
+    ] = None,
+    clear_url: Annotated[
+        bool, typer.Option("--clear-url", help="No callback URL (callbacks stop).")
+    ] = False,
+    new_secret: Annotated[
+        bool, typer.Option("--new-secret", help="A new signing secret (printed once).")
+    ] = False,
+    database: DatabaseUrl = None,
+) -> None:
+    """Set an agency's callback: the hosts its callbacks may reach (the agency may then set
+    its URL itself, PUT /v1/agencies/me/callback) and perhaps the URL. The first time, and
+    with --new-secret, prints the HMAC signing secret once (the server keeps it: HMAC needs
+    the key on both sides)."""
+    if url is not None and clear_url:
+        raise BadInput("give --url or --clear-url, not both")
+    hosts, private = tuple(allow_host or ()), tuple(allow_private or ())
+    if not hosts and not private:
+        raise BadInput("allow at least one host (--allow-host or --allow-private)")
+    with open_database(database, migrate=True) as db:
+        try:
+            made = callbacks.set_callback(
+                db, SystemClock().now(), client_id, hosts=hosts, private_hosts=private,
+                url=url, clear_url=clear_url, new_secret=new_secret,
+            )  # fmt: skip
+        except CallbackChangeRefused as error:
+            raise BadInput(str(error)) from error
+    registered = made.registration
+    private_note = " ".join(registered.private_hosts)
+    console.print(
+        f"callback of {escape(client_id)}: {escape(registered.url or 'no URL')}; hosts "
+        f"{escape(' '.join(registered.allowed_hosts))}"
+        f"{f'; private addresses allowed for {escape(private_note)}' if private_note else ''}"
+        " (audited)"
+    )
+    if made.new_secret:
+        console.print("callback signing secret (shown once):", soft_wrap=True)
+        typer.echo(made.new_secret)

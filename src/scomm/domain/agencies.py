@@ -51,9 +51,19 @@ TASK_READ = "scomm.task.read"
 AUDIT_READ = "scomm.audit.read"
 SWITCH_READ = "scomm.switch.read"
 SWITCH_WRITE = "scomm.switch.write"
+TASK_WRITE = "scomm.task.write"  # redeliver a task's callback
+CALLBACK_WRITE = "scomm.callback.write"  # set the agency's own callback URL
 
 DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
-    AgencyKind.JAIL: (TRANSACTION_WRITE, TRANSACTION_READ, TASK_READ, SWITCH_READ, SWITCH_WRITE),
+    AgencyKind.JAIL: (
+        TRANSACTION_WRITE,
+        TRANSACTION_READ,
+        TASK_READ,
+        SWITCH_READ,
+        SWITCH_WRITE,
+        TASK_WRITE,
+        CALLBACK_WRITE,
+    ),
     AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ, SWITCH_READ),
     AgencyKind.CJIS: (TRANSACTION_READ, TASK_READ),
     AgencyKind.IDENT: (TRANSACTION_READ, TASK_READ),

@@ -20,6 +20,7 @@ class Actor(StrEnum):
     LESC = "lesc"  # ICE Law Enforcement Support Center
     ERO = "ero"  # ICE Enforcement and Removal Operations field office
     COURT = "court"  # the court that decides the booking's charges (sends dispositions only)
+    CALLBACK = "callback"  # an agency's callback URL: the service POSTs its task's response
 
 
 class DispositionOutcome(StrEnum):
@@ -343,6 +344,16 @@ class CourtDisposition(Message):
     decided_at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallbackDue(Message):
+    """The response of a task an agency submitted over the service, due at the agency's
+    callback URL (scomm.domain.callbacks; scomm.api delivers it)."""
+
+    TYPE: ClassVar[str] = "CALLBACK"
+    client_id: str  # the agency whose callback it is
+    response_id: str  # the message id of the response (SRE or ERRT) it carries
+
+
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
     for cls in (
@@ -367,6 +378,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Transfer,
         CourtDisposition,
         DetainerWithdrawn,
+        CallbackDue,
     )
 }
 

@@ -265,3 +265,30 @@ class AgencyRow(Base):
     locked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_failure_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AgencyCallbackRow(Base):
+    """An agency's callback (scomm.domain.callbacks): its URL, the hosts it may name (and
+    those allowed private addresses), space-separated, and its signing secret, kept as it
+    is: HMAC needs the key on the server's side too."""
+
+    __tablename__ = "agency_callbacks"
+    client_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("agencies.client_id"), primary_key=True
+    )
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    allowed_hosts: Mapped[str] = mapped_column(Text)
+    private_hosts: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AgencyTaskRow(Base):
+    """A task an agency submitted over the service: the booking's case (the task id), its
+    TCN and the agency, whose callback gets the response."""
+
+    __tablename__ = "agency_tasks"
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tcn: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(40), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
