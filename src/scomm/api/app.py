@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scomm.api.callbacks import add_callback_routes, task_status_of
+from scomm.api.callbacks import install as install_callbacks
 from scomm.api.common import (
     ERROR_RESPONSES,
     Caller,
@@ -326,7 +327,16 @@ def _book(service: Service, principal: Principal, raw: bytes, address: str) -> J
 
 
 def create_app(service: Service) -> FastAPI:
-    """The app around `service`: /v1 routes, /openapi.json, problem+json errors."""
+    """The app around `service`: /v1 routes, /openapi.json, problem+json errors; and the
+    callback sender installed in the service's dispatcher."""
+    app = build_app()
+    app.state.service = service
+    install_callbacks(service.system)
+    return app
+
+
+def build_app() -> FastAPI:
+    """The routes and error handlers; requests find their service in `app.state.service`."""
     app = FastAPI(
         title="scomm",
         version="1",
@@ -335,7 +345,6 @@ def create_app(service: Service) -> FastAPI:
         redoc_url=None,
         responses=ERROR_RESPONSES,
     )
-    app.state.service = service
     add_routes(app)
     add_callback_routes(app)
 

@@ -285,9 +285,7 @@ def visible_task(system: System, principal: Principal, task_id: str) -> str | No
 
 
 def add_callback_routes(app: FastAPI) -> None:
-    """The callback and task routes; and the callback sender installed in the app's system
-    (`install`)."""
-    install(service_of_app(app).system)
+    """The callback and task routes (`create_app` installs the sender, `install`)."""
 
     @app.get(CALLBACK_PATH, tags=["callbacks"])
     def own_callback(request: Request, principal: Caller) -> JSONResponse:
@@ -347,11 +345,6 @@ def add_callback_routes(app: FastAPI) -> None:
             raise Problem(409, "nothing to redeliver", error.message, task_id=task_id) from error
         audit_access(service, principal, request, "REDELIVER", "queued", task_id=task_id)
         return JSONResponse(_task_json(task_id, tcn, state), status_code=202)
-
-
-def service_of_app(app: FastAPI) -> Service:
-    service: Service = app.state.service
-    return service
 
 
 def _set_url(service: Service, principal: Principal, body: CallbackBody) -> callbacks.CallbackSet:
