@@ -27,6 +27,7 @@ from scomm.api.common import (
     service_of,
 )
 from scomm.api.errors import Problem
+from scomm.api.ice import add_ice_routes
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -312,6 +313,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     add_routes(app)
+    add_ice_routes(app)
 
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:
