@@ -29,7 +29,7 @@ from scomm.domain.agencies import (
 )
 from scomm.domain.policies import OfficerAction, OfficerDecision
 from scomm.services import agencies, ice_reads
-from scomm.services.ero import AlreadyDecided, FieldOffice
+from scomm.services.ero import AlreadyDecided, DecisionNotAllowed, FieldOffice
 
 NO_CASE = "no such case"
 NO_MATCH = "no match with this case id"
@@ -165,7 +165,8 @@ def add_ice_routes(app: FastAPI) -> None:
         """An officer's decision on a match that waits for one (the service runs with
         officer review on): lodge a detainer (the form of the day, or a notification request
         where the hold form's conditions fail), request notification, or no action. 409 when
-        the match has its decision, or when the simulated officer decides matches."""
+        the match has its decision, or when the simulated officer decides matches; 422 for a
+        request the rule set in force forbids (the IAR's detainer criteria and hold rule)."""
         area = _area(principal, DECISION_WRITE)
         service = service_of(request)
         if ice_reads.ero_match(service.system.db, area, case_id) is None:
@@ -246,6 +247,10 @@ def _decide(
                 state = FieldOffice(system.ctx).decide(uow, message, decision)
             except AlreadyDecided as error:
                 problem = Problem(409, "already decided", error.message, case_id=case_id)
+                details["outcome"] = "refused"
+            except DecisionNotAllowed as error:
+                problem = Problem(422, "not allowed by the rule set", error.message,
+                                  case_id=case_id)  # fmt: skip
                 details["outcome"] = "refused"
             else:
                 uow.commit()

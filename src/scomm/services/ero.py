@@ -49,6 +49,11 @@ class AlreadyDecided(ServiceError):
     """A person's decision on a match whose decision was already taken."""
 
 
+class DecisionNotAllowed(ServiceError):
+    """A person's decision that the rule set in force forbids (its detainer criteria, its
+    hold rule), as the IAR says."""
+
+
 class FieldOffice:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -100,10 +105,21 @@ class FieldOffice:
     ) -> CaseState:
         """A person's decision on a match that awaits one (`Settings.officer_review`), taken
         now: the same form choice, decision record and detainer as the simulated officer's.
-        Returns the case's new state; AlreadyDecided when the match has its decision."""
+        Returns the case's new state; AlreadyDecided when the match has its decision,
+        DecisionNotAllowed for a request the rule set in force does not allow (the simulated
+        officer keeps to it too)."""
         case = load_case(uow, message.case_id)
         if case.state is not CaseState.IAR_RETURNED:
             raise AlreadyDecided(f"case {case.case_id} is {case.state.value}")
+        asks = decision.action is not OfficerAction.NO_ACTION
+        if asks and not message.detainer_allowed:
+            raise DecisionNotAllowed(
+                f"{message.rule_set}: level {message.level} meets no detainer criterion"
+            )
+        if decision.action is OfficerAction.LODGE_DETAINER and not message.hold_allowed:
+            raise DecisionNotAllowed(
+                f"{message.rule_set}: no hold at level {message.level}; request notification"
+            )
         self._act(uow, case, message, decision, timedelta(0))
         return case.state
 

@@ -188,7 +188,7 @@ def ero_matches(
     if waiting:
         query = query.where(CaseRow.state.not_in([s.value for s in DECIDED]))
     with db.sessions() as session:
-        return [_match_summary(row, case, area) for row, case in session.execute(query).tuples()]
+        return [_match_summary(row, case, area) for row, case in session.execute(query)]
 
 
 def _decision(row: OfficerDecisionRow) -> dict[str, Any]:
@@ -237,7 +237,7 @@ def ero_match(db: Database, area: str, case_id: str) -> dict[str, Any] | None:
     detainers; None for a case that is not a match of `area` (or unknown)."""
     query = _area_matches(area).where(OutboxRow.case_id == case_id).order_by(OutboxRow.seq)
     with db.sessions() as session:
-        found = session.execute(query).tuples().first()
+        found = session.execute(query).first()
         if found is None:
             return None
         row, case = found
