@@ -18,7 +18,7 @@ from scomm.api.app import create_app
 from scomm.api.common import Service
 from scomm.api.tokens import TokenKeys
 from scomm.api.transactions import task_id
-from scomm.config import Settings
+from scomm.config import Settings, load_settings
 from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.hold import us_federal_holiday
@@ -225,3 +225,12 @@ def test_a_person_keeps_to_the_rule_set_and_only_the_areas_ero_decides(
             select(OutboxRow).where(OutboxRow.type == "NOTIFICATION_REQUEST")
         ).one()
         assert json.loads(sent.payload)["decided_by"] == "jdoe@ero-own"
+
+
+def test_officer_review_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCOMM_OFFICER_REVIEW", "1")
+    assert load_settings().officer_review is True
+    monkeypatch.setenv("SCOMM_OFFICER_REVIEW", "0")
+    assert load_settings().officer_review is False
+    monkeypatch.delenv("SCOMM_OFFICER_REVIEW")
+    assert load_settings().officer_review is False
