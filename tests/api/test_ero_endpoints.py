@@ -18,6 +18,7 @@ from scomm.api.app import create_app
 from scomm.api.common import Service
 from scomm.api.tokens import TokenKeys
 from scomm.api.transactions import task_id
+from scomm.audit.reconcile import reconcile_database
 from scomm.config import Settings, load_settings
 from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import ScenarioClock
@@ -127,6 +128,9 @@ def test_the_field_office_reads_its_match_with_the_iar_decision_and_detainer(
     # ICE's own record beside the served form: who decided, on which decision and rule set
     assert detainer["decided_by"] == "simulated:sim-officer-v1"
     assert detainer["decision_id"] == match["decision"]["decision_id"]
+    # the form served to the jail carries none of ICE's notes (API3): no decision, no reason
+    served_form = json.dumps(detainer["served_form"])
+    assert match["decision"]["reason"] not in served_form and "decision" not in served_form
     decisions = world.client.get("/v1/ero/decisions", headers=headers).json()["items"]
     assert [d["case_id"] for d in decisions] == [CASE]
     listed = world.client.get("/v1/ero/detainers", headers=headers).json()["items"]
@@ -198,6 +202,9 @@ def test_with_officer_review_a_match_waits_and_a_person_lodges_the_detainer(
     again = decide(reviewed, "ero-own", action="no_action")
     assert again.status_code == 409 and again.json()["title"] == "already decided"
     assert [a["outcome"] for a in audit(reviewed, "DECIDE")] == ["decided", "refused"]
+    # the audit chain holds, and rebuilds the case, decision and detainer as stored
+    verification, reconciliation = reconcile_database(reviewed.system.db)
+    assert verification.ok and reconciliation is not None and reconciliation.ok
 
 
 def test_a_person_keeps_to_the_rule_set_and_only_the_areas_ero_decides(
