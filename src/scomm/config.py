@@ -44,6 +44,9 @@ class Settings:
     engine: str = DEFAULT_ENGINE
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
+    # Matches wait for a person's decision (POST /v1/ero/matches/{case}/decision) instead of
+    # the simulated officer's; `load_settings` reads SCOMM_OFFICER_REVIEW (1/true/yes).
+    officer_review: bool = False
     safeguards: Safeguards = field(default_factory=Safeguards)
     # Anchoring the audit chain (scomm.audit.checkpoints): the Ed25519 private key that signs
     # checkpoints and the file they are appended to, both outside the database; nothing is
@@ -68,6 +71,7 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
     ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
     `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, `SCOMM_API_KEY`,
+    `SCOMM_OFFICER_REVIEW`,
     then explicit overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
@@ -88,6 +92,8 @@ def load_settings(**overrides: object) -> Settings:
         env["checkpoint_every"] = checkpoint_every(every)
     if hook := os.environ.get("SCOMM_CHECKPOINT_HOOK"):
         env["checkpoint_hook"] = hook
+    if review := os.environ.get("SCOMM_OFFICER_REVIEW"):
+        env["officer_review"] = review.strip().lower() in ("1", "true", "yes")
     env["cache_dir"] = cache_dir(os.environ.get("SCOMM_CACHE_DIR"))
     env.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**env)  # type: ignore[arg-type]

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_world import Served, add_principals, allow_callbacks, car
+from api_world import Served, add_principals, allow_callbacks, car, expect_a_match
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
+from scomm.api.transactions import task_id
 from scomm.domain.ids import derived_id
 from scomm.store.db import Database
 
@@ -75,6 +76,63 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     },
 }  # fmt: skip
 
+# ICE (issue 15 items 2 and 4): LESC (sees every case), the ERO field office whose area of
+# responsibility holds the jail of the CAR ("ero"), and another area's office. The CAR's
+# subject matches in IDENT (`expect_a_match`), so LESC has its IAQ and IAR, and the
+# simulated officer lodges a detainer; the world runs without officer review, so a person's
+# decision answers 409 (tests/api/test_ero_endpoints.py decides one).
+ICE_PRINCIPALS = {"lesc": "lesc", "ero": "ero-own", "other_ero": "ero-other"}
+PRINCIPALS.update(ICE_PRINCIPALS)
+EXPECTED[("POST", "/v1/oauth/token")].update(dict.fromkeys(ICE_PRINCIPALS, 400))
+for _route, _answers in {
+    ("POST", "/v1/transactions"): (403, 403, 403),
+    ("GET", "/v1/transactions/{tcn}"): (200, 404, 404),
+    ("GET", "/v1/transactions/{tcn}/response"): (200, 404, 404),
+    ("GET", "/v1/jurisdictions/{ori}/switches"): (403, 403, 403),
+    ("PUT", "/v1/jurisdictions/{ori}/switches/{switch}"): (403, 403, 403),
+    ("GET", "/v1/agencies/me/callback"): (403, 403, 403),
+    ("PUT", "/v1/agencies/me/callback"): (403, 403, 403),
+    ("GET", "/v1/tasks/{task_id}"): (200, 404, 404),
+    ("POST", "/v1/tasks/{task_id}/redeliver"): (403, 403, 403),
+}.items():
+    EXPECTED[_route].update(zip(ICE_PRINCIPALS, _answers, strict=True))
+_NOT_ICE = {
+    "jail": 403,
+    "other_jail": 403,
+    "other_bureau": 403,
+    "operator": 403,
+    "no_token": 401,
+    "no_scope": 403,
+}
+_LESC = {**_NOT_ICE, "lesc": 200, "ero": 403, "other_ero": 403}
+_ERO_LIST = {**_NOT_ICE, "lesc": 403, "ero": 200, "other_ero": 200}  # another area's: empty
+_ERO_ONE = {**_NOT_ICE, "lesc": 403, "ero": 200, "other_ero": 404}
+EXPECTED.update({
+    ("GET", "/v1/lesc/iaqs"): _LESC,
+    ("GET", "/v1/lesc/iaqs/{case_id}"): _LESC,
+    ("GET", "/v1/lesc/iars"): _LESC,
+    ("GET", "/v1/lesc/iars/{case_id}"): _LESC,
+    ("GET", "/v1/ero/matches"): _ERO_LIST,
+    ("GET", "/v1/ero/matches/{case_id}"): _ERO_ONE,
+    ("POST", "/v1/ero/matches/{case_id}/decision"): {**_ERO_ONE, "ero": 409},
+    ("GET", "/v1/ero/decisions"): _ERO_LIST,
+    ("GET", "/v1/ero/detainers"): _ERO_LIST,
+    ("GET", "/v1/ero/detainers/{detainer_id}"): _ERO_ONE,
+})  # fmt: skip
+
+
+def ice_values(tcn: str) -> dict[str, str]:
+    """The path values of ICE's routes: the CAR's case and the detainer lodged on it."""
+    case_id = task_id(tcn)
+    return {"case_id": case_id, "detainer_id": derived_id("det", case_id)}
+
+
+ICE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/ero/matches/{case_id}/decision"): {
+        "json": {"action": "no_action", "reason": "authorisation table", "officer": "t-1"},
+    },
+}
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -106,6 +164,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
 ) -> None:
     add_principals(served)
     allow_callbacks(served)  # jail-a's callback URL: a closed port on loopback
+    expect_a_match(served, conviction="AGGRAVATED ASSAULT")
     routes = v1_routes(served)
     assert routes == set(EXPECTED), "a /v1 route the authorisation table does not cover"
     raw, tcn, ori = car()
@@ -114,7 +173,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
         kind: {"Authorization": f"Bearer {served.token(client)}"} if client else {}
         for kind, client in PRINCIPALS.items()
     }
-    values = {"tcn": tcn, "ori": ori, "switch": "D", "task_id": derived_id("case", tcn)}
+    values = {"tcn": tcn, "ori": ori, "switch": "D", "task_id": task_id(tcn), **ice_values(tcn)}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/v1/transactions"): {
             "content": raw, "headers": {"Content-Type": "application/x-ansi-nist"},
@@ -123,6 +182,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
             "json": {"enabled": True, "reason": "authorisation table"},
         },
         ("PUT", "/v1/agencies/me/callback"): {"json": {"url": "http://127.0.0.1:9/again"}},
+        **ICE_BODIES,
     }  # fmt: skip
     # the submissions first: the reads then find the CAR booked and its SRE delivered
     order = sorted(EXPECTED, key=lambda route: (route[1] != "/v1/transactions", route))

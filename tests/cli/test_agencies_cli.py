@@ -52,3 +52,19 @@ def test_bad_input_is_one_line_and_exit_2(database_url: str) -> None:
     unknown = runner.invoke(app, ["agencies", "revoke", "nobody", "-d", database_url])
     assert unknown.exit_code == 2 and "no agency" in unknown.output
     assert "Traceback" not in missing.output + unknown.output
+
+
+def test_an_ero_office_is_added_by_its_area_and_an_unknown_area_is_refused(
+    database_url: str,
+) -> None:
+    Database(database_url).migrate()
+    unknown = runner.invoke(
+        app, ["agencies", "add", "-d", database_url, "--kind", "ero", "--area", "xyz"]
+    )
+    assert unknown.exit_code == 2 and "no ERO field office" in unknown.output
+    assert "Traceback" not in unknown.output and len(unknown.output.strip().splitlines()) == 1
+    added = runner.invoke(
+        app, ["agencies", "add", "-d", database_url, "--kind", "ero", "--area", "slc"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "ero-slc" in added.output and "scomm.decision.write" in added.output

@@ -30,6 +30,7 @@ from scomm.api.common import (
     service_of,
 )
 from scomm.api.errors import Problem
+from scomm.api.ice import add_ice_routes
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -347,6 +348,7 @@ def build_app() -> FastAPI:
     )
     add_routes(app)
     add_callback_routes(app)
+    add_ice_routes(app)
 
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:

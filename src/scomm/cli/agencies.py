@@ -59,7 +59,8 @@ def agencies_add(
     ori: Annotated[str | None, typer.Option("--ori", help="A jail's ORI.")] = None,
     state: Annotated[str | None, typer.Option("--state", help="A bureau's state.")] = None,
     area: Annotated[
-        str | None, typer.Option("--area", help="An ERO field office's area of responsibility.")
+        str | None,
+        typer.Option("--area", help="An ERO field office's area of responsibility (ATL ... WAS)."),
     ] = None,
     name: Annotated[str, typer.Option("--name", help="Its name, for people.")] = "",
     scope: Annotated[

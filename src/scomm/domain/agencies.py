@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from scomm.domain.errors import DomainError
+from scomm.domain.field_offices import FIELD_OFFICES, is_field_office
 
 
 class AgencyKind(StrEnum):
@@ -53,6 +54,15 @@ SWITCH_READ = "scomm.switch.read"
 SWITCH_WRITE = "scomm.switch.write"
 TASK_WRITE = "scomm.task.write"  # redeliver a task's callback
 CALLBACK_WRITE = "scomm.callback.write"  # set the agency's own callback URL
+# ICE (issue 15 item 2): LESC reads the IAQs it received and the IARs it sent; an ERO field
+# office reads its area's match queue (each match with its IAR), its decisions and the
+# detainers it lodged, and records an officer's decision (only ERO lodges: OWASP API5). The
+# routes also check the agency's kind, so that a scope given to another kind opens nothing.
+IAQ_READ = "scomm.iaq.read"
+IAR_READ = "scomm.iar.read"
+MATCH_READ = "scomm.match.read"
+DECISION_READ = "scomm.decision.read"
+DECISION_WRITE = "scomm.decision.write"
 
 DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
     AgencyKind.JAIL: (
@@ -67,8 +77,8 @@ DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
     AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ, SWITCH_READ),
     AgencyKind.CJIS: (TRANSACTION_READ, TASK_READ),
     AgencyKind.IDENT: (TRANSACTION_READ, TASK_READ),
-    AgencyKind.LESC: (TRANSACTION_READ, TASK_READ),
-    AgencyKind.ERO: (TRANSACTION_READ, TASK_READ),
+    AgencyKind.LESC: (TRANSACTION_READ, TASK_READ, IAQ_READ, IAR_READ),
+    AgencyKind.ERO: (TRANSACTION_READ, TASK_READ, MATCH_READ, DECISION_READ, DECISION_WRITE),
     AgencyKind.AUDITOR: (AUDIT_READ,),
     AgencyKind.OPERATOR: (AUDIT_READ, TASK_READ, SWITCH_READ, SWITCH_WRITE),
 }
@@ -137,6 +147,10 @@ def check_agency_fields(
             raise InvalidAgency(f"a {kind} agency needs its --{needed}")
         if not _VALUE_FORMS[needed].fullmatch(scope_value):
             raise InvalidAgency(f"{needed} {scope_value!r} is malformed")
+        if needed == "area" and not is_field_office(scope_value):
+            raise InvalidAgency(
+                f"area {scope_value!r} is no ERO field office: one of {', '.join(FIELD_OFFICES)}"
+            )
     for scope in scopes:
         if not SCOPE.fullmatch(scope):
             raise InvalidAgency(f"scope {scope!r} is not of the form application.resource.action")

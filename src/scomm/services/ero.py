@@ -1,9 +1,10 @@
-"""ICE ERO field office: decides on each match (here by a recorded simulated-officer policy),
+"""ICE ERO field office: decides on each match (by a recorded simulated-officer policy, or,
+with `Settings.officer_review`, by a person through the service: `FieldOffice.decide`),
 serves the detainer form of the period, and withdraws a detainer when the charges fail."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
@@ -44,6 +45,15 @@ class MissingOfficerDecision(ServiceError):
     """Safeguard (c): a detainer was about to go out with no recorded officer decision."""
 
 
+class AlreadyDecided(ServiceError):
+    """A person's decision on a match whose decision was already taken."""
+
+
+class DecisionNotAllowed(ServiceError):
+    """A person's decision that the rule set in force forbids (its detainer criteria, its
+    hold rule), as the IAR says."""
+
+
 class FieldOffice:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -68,7 +78,15 @@ class FieldOffice:
                 raise ValueError(f"ERO does not handle {message.type}")
 
     def _decide(self, message: MatchNotification, uow: AbstractUnitOfWork) -> None:
-        case = load_case(uow, message.case_id)
+        if self.ctx.settings.officer_review:  # a person decides later (`decide`)
+            uow.record(
+                "received",
+                "MATCH_AWAITS_OFFICER",
+                ME.value,
+                message.case_id,
+                {"message_id": message.message_id, "level": message.level},
+            )
+            return
         policy = self.ctx.settings.officer_policy
         draw = seeded_draw(self.ctx.settings.seed, "officer", message.case_id)
         decision = policy.decide(
@@ -79,12 +97,46 @@ class FieldOffice:
             hold_allowed=message.hold_allowed,
             severity=message.severity,
         )
-        day = (uow.now + self.ctx.settings.delays.ero_decision).date()
+        case = load_case(uow, message.case_id)
+        self._act(uow, case, message, decision, self.ctx.settings.delays.ero_decision)
+
+    def decide(
+        self, uow: AbstractUnitOfWork, message: MatchNotification, decision: OfficerDecision
+    ) -> CaseState:
+        """A person's decision on a match that awaits one (`Settings.officer_review`), taken
+        now: the same form choice, decision record and detainer as the simulated officer's.
+        Returns the case's new state; AlreadyDecided when the match has its decision,
+        DecisionNotAllowed for a request the rule set in force does not allow (the simulated
+        officer keeps to it too)."""
+        case = load_case(uow, message.case_id)
+        if case.state is not CaseState.IAR_RETURNED:
+            raise AlreadyDecided(f"case {case.case_id} is {case.state.value}")
+        asks = decision.action is not OfficerAction.NO_ACTION
+        if asks and not message.detainer_allowed:
+            raise DecisionNotAllowed(
+                f"{message.rule_set}: level {message.level} meets no detainer criterion"
+            )
+        if decision.action is OfficerAction.LODGE_DETAINER and not message.hold_allowed:
+            raise DecisionNotAllowed(
+                f"{message.rule_set}: no hold at level {message.level}; request notification"
+            )
+        self._act(uow, case, message, decision, timedelta(0))
+        return case.state
+
+    def _act(
+        self,
+        uow: AbstractUnitOfWork,
+        case: Case,
+        message: MatchNotification,
+        decision: OfficerDecision,
+        delay: timedelta,
+    ) -> None:
+        """Carry out an officer's decision on `case`, which takes `delay` to go out."""
+        day = (uow.now + delay).date()
         decision, form, fields = self._form_for(uow, case, message, decision, day)
         decision_id = self._record_decision(uow, case, message, decision)
-        delay = self.ctx.settings.delays.ero_decision
         if decision.action is OfficerAction.LODGE_DETAINER and form is not None:
-            self._lodge(uow, case, message, decision, decision_id, form, fields)
+            self._lodge(uow, case, message, decision, decision_id, form, fields, delay)
         elif decision.action is OfficerAction.REQUEST_NOTIFICATION:
             move_case(uow, case, CaseState.NOTIFICATION_REQUESTED, ME, decision.reason)
             uow.emit(
@@ -202,6 +254,7 @@ class FieldOffice:
         decision_id: str | None,
         form: str,
         fields: dict[str, str],
+        delay: timedelta,
     ) -> None:
         if self.ctx.settings.safeguards.officer_decision_required:
             recorded = uow.officer_decisions.find(case.case_id, decision_id)
@@ -216,7 +269,6 @@ class FieldOffice:
                 case.case_id,
                 {"decision_id": decision_id, "decided_by": recorded.decided_by},
             )
-        delay = self.ctx.settings.delays.ero_decision
         detainer_id = derived_id("det", case.case_id)
         lodged_at = uow.now + delay
         uow.detainers.add(
