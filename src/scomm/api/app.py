@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scomm.api.audit import add_audit_routes
 from scomm.api.common import (
     Caller,
     Service,
@@ -27,6 +28,7 @@ from scomm.api.common import (
     service_of,
 )
 from scomm.api.errors import Problem
+from scomm.api.jail import add_jail_routes
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -312,6 +314,8 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     add_routes(app)
+    add_jail_routes(app)
+    add_audit_routes(app)
 
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:
