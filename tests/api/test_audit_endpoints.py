@@ -83,3 +83,13 @@ def test_a_jail_may_not_read_the_audit_log_and_its_attempt_is_not_a_read(served:
         "/v1/audit/entries", params={"limit": 0}, headers=served.headers("auditor")
     )
     assert bad_limit.status_code == 422
+
+
+def test_an_auditors_token_lives_15_minutes_no_session_outlasts_it(served: Served) -> None:
+    headers = served.headers("auditor")
+    issued = served.service.now()
+    served.service.now = lambda: issued + 15 * 60 - 1
+    assert served.client.get("/v1/audit/verify", headers=headers).status_code == 200
+    served.service.now = lambda: issued + 15 * 60 + 1
+    expired = served.client.get("/v1/audit/verify", headers=headers)
+    assert expired.status_code == 401 and "invalid_token" in expired.headers["www-authenticate"]
