@@ -167,7 +167,7 @@ def test_the_jail_reads_a_detainer_form_and_its_answer_and_a_reported_release_fo
     after = served.client.get(f"/v1/bookings/{tcn}", headers=headers).json()
     assert after["custody"] == custody
     twice = served.client.post(f"/v1/bookings/{tcn}/release", headers=headers)
-    assert twice.status_code == 409
+    assert twice.status_code == 409 and twice.json()["detail"] == f"the person is {custody}"
 
 
 def test_a_release_reported_twice_before_the_flow_handles_it_is_refused(

@@ -404,14 +404,15 @@ def add_jail_routes(app: FastAPI) -> None:
         with service.system.db.sessions() as session:
             case = session.get(CaseRow, row.case_id)
             custody = case.custody if case is not None else None
+        if custody != CustodyState.IN_CUSTODY.value:
+            audit_access(service, principal, request, "RELEASE_REPORTED", "refused", tcn=tcn)
+            raise Problem(409, "not in custody", f"the person is {custody}", tcn=tcn)
         try:
-            if custody != CustodyState.IN_CUSTODY.value:
-                raise AlreadyReported(f"the person is not in custody ({custody})")
             with service.writer:
                 service.system.report_release(tcn)
         except AlreadyReported as error:
             audit_access(service, principal, request, "RELEASE_REPORTED", "refused", tcn=tcn)
-            raise Problem(409, "not in custody", error.message, tcn=tcn) from error
+            raise Problem(409, "already reported", error.message, tcn=tcn) from error
         audit_access(service, principal, request, "RELEASE_REPORTED", "accepted", tcn=tcn)
         return JSONResponse(
             {"tcn": tcn, "status": "RELEASE_DUE", "links": {"booking": BOOKING.format(tcn=tcn)}},
