@@ -15,6 +15,7 @@ from sqlalchemy import select
 from scomm.domain.messages import Actor, Detainer
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import DetainerRecord, DetainerStatus
+from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
 from scomm.nist.responses import decode_sre
 from scomm.store.models import AuditEntryRow, BookingRow, JurisdictionRow
 
@@ -202,3 +203,26 @@ def test_a_bureau_reads_its_states_bookings_only_and_reports_nothing(
     assert other.status_code == 404
     unknown = served.client.get("/v1/bookings/NOSUCHTCN", headers=served.headers("jail-a"))
     assert unknown.status_code == 404 and unknown.json() == {**other.json(), "status": 404}
+
+
+def test_with_switch_b_on_the_jail_also_gets_the_idr_iar_as_json(served: Served) -> None:
+    served.system.set_switch(
+        SwitchSetting(
+            ori=served.ori, switch=Switch.B_FORWARD_TO_IDENT, enabled=True, effective_from=START,
+            effective_to=None, changed_by=SwitchOwner.FEDERAL, reason="activation",
+        )
+    )  # fmt: skip
+    raw, tcn, _ = car()
+    headers = served.headers("jail-a")
+    submitted = served.client.post(
+        "/v1/transactions", content=raw, headers={**headers, "Content-Type": NIST}
+    )
+    assert submitted.status_code == 202, submitted.text
+    served.system.run_until(DAY)
+    got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()["responses"]
+    results = next(m for m in got if m["type"] == "IDR_IAR")
+    assert results["matched"] is False and results["content_type"] == "application/json"
+    assert "candidates" not in results
+    one = served.client.get(results["links"]["self"], headers=headers)
+    assert one.status_code == 200 and one.headers["content-type"] == "application/json"
+    assert one.json() == results
