@@ -27,7 +27,7 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     │     NothingToReplay
     ├── ServiceError                        scomm.services.errors
     │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
-    │     UnknownJurisdiction, UnknownBooking (also ValueError)
+    │     UnknownJurisdiction, UnknownBooking (also ValueError), AlreadyReported
     ├── ApiError                            scomm.api.errors
     │     Problem (an RFC 9457 answer), InvalidToken, ApiKeyError
     ├── SimulatorError                      scomm.sim.errors

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from scomm.audit.checkpoints import Anchor
 from scomm.audit.gallery_snapshots import load_gallery, save_snapshot
 from scomm.biometrics.memo import MemoisedExtractor
@@ -26,20 +28,21 @@ from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import Clock, ScenarioClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.domain.ids import derived_id
-from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
+from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome, ReleaseDue
 from scomm.domain.records import Booking, Repository
 from scomm.domain.switches import SwitchSetting
 from scomm.services.callbacks import CallbacksOnResponse, record_task
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
 from scomm.services.ero import FieldOffice
-from scomm.services.errors import UnknownBooking
+from scomm.services.errors import AlreadyReported, UnknownBooking
 from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
 from scomm.services.sib import StateIdentificationBureau
 from scomm.services.switches import set_switch
 from scomm.store.db import Database
+from scomm.store.models import OutboxRow
 from scomm.store.templates import snapshot_folder
 
 # The correlation engine the demo used before (`biometrics.baseline`), kept for comparison:
@@ -176,9 +179,10 @@ class System:
         with self.unit_of_work(cause=f"disposition|{tcn}") as uow:
             if not uow.bookings.tcn_used(tcn):
                 raise UnknownBooking(f"no booking with TCN {tcn!r}")
+            message_id = _first_of_its_cause(uow, "a court disposition", tcn)
             uow.emit(
                 CourtDisposition(
-                    message_id=uow.new_message_id(),
+                    message_id=message_id,
                     case_id=case_id,
                     tcn=tcn,
                     sender=Actor.COURT,
@@ -187,6 +191,28 @@ class System:
                     decided_at=decided_at,
                 ),
                 at=max(decided_at, uow.now),
+            )
+            uow.commit()
+        self.checkpoint_due()
+
+    def report_release(self, tcn: str) -> None:
+        """The jail says the person of a booking would be released now (bail posted, charges
+        dropped, sentence served): the jail's own release timer (ReleaseDue), due now, which
+        the jail handles as the booking's timer: released, or held on an honoured detainer.
+        The booking's later timer then finds the person gone and does nothing."""
+        with self.unit_of_work(cause=f"release|{tcn}") as uow:
+            if not uow.bookings.tcn_used(tcn):
+                raise UnknownBooking(f"no booking with TCN {tcn!r}")
+            message_id = _first_of_its_cause(uow, "a release", tcn)
+            uow.emit(
+                ReleaseDue(
+                    message_id=message_id,
+                    case_id=derived_id("case", tcn),
+                    tcn=tcn,
+                    sender=Actor.LEA,
+                    recipient=Actor.LEA,
+                ),
+                at=uow.now,
             )
             uow.commit()
         self.checkpoint_due()
@@ -233,3 +259,12 @@ class System:
                 self.anchor.close()
         finally:
             self.db.dispose()
+
+
+def _first_of_its_cause(uow: UnitOfWork, what: str, tcn: str) -> str:
+    """The id of the message `uow` emits first (ids are deterministic in the cause); raises
+    AlreadyReported where an earlier report of the same cause has it already."""
+    message_id = uow.new_message_id()
+    if uow.session.scalar(select(OutboxRow.seq).where(OutboxRow.message_id == message_id)):
+        raise AlreadyReported(f"{what} of the booking with TCN {tcn!r} is already recorded")
+    return message_id

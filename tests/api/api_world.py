@@ -92,6 +92,8 @@ def allow_callbacks(served: Served, url: str = "http://127.0.0.1:9/callback") ->
         served.system.db, START, "jail-a", hosts=(), private_hosts=("127.0.0.1",), url=url
     )
     return made.new_secret
+
+
 def expect_a_match(
     served: Served, number: int = 0, status: str = "previously_removed",
     conviction: str | None = None,

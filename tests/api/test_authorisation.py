@@ -74,6 +74,40 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         "jail": 202, "other_jail": 404, "other_bureau": 403, "operator": 403,
         "no_token": 401, "no_scope": 403,
     },
+    # the jail's side of its bookings (scomm.api.jail): reads need scomm.transaction.read, a
+    # bureau reads its state's only; reports need scomm.booking.write (jails only)
+    ("GET", "/v1/bookings/{tcn}"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/bookings/{tcn}/responses"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("GET", "/v1/bookings/{tcn}/responses/{message_id}"): {
+        "jail": 200, "other_jail": 404, "other_bureau": 404, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    ("POST", "/v1/bookings/{tcn}/dispositions"): {
+        "jail": 202, "other_jail": 404, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    # the flow ran to its end before (its release timer at 72 h released the person): the
+    # jail's report passes authorisation and is refused as coming too late
+    ("POST", "/v1/bookings/{tcn}/release"): {
+        "jail": 409, "other_jail": 404, "other_bureau": 403, "operator": 403,
+        "no_token": 401, "no_scope": 403,
+    },
+    # the audit log (scomm.api.audit): scomm.audit.read, which auditors ("no_scope" is one)
+    # and operators hold
+    ("GET", "/v1/audit/entries"): {
+        "jail": 403, "other_jail": 403, "other_bureau": 403, "operator": 200,
+        "no_token": 401, "no_scope": 200,
+    },
+    ("GET", "/v1/audit/verify"): {
+        "jail": 403, "other_jail": 403, "other_bureau": 403, "operator": 200,
+        "no_token": 401, "no_scope": 200,
+    },
 }  # fmt: skip
 
 # ICE (issue 15 items 2 and 4): LESC (sees every case), the ERO field office whose area of
@@ -94,6 +128,13 @@ for _route, _answers in {
     ("PUT", "/v1/agencies/me/callback"): (403, 403, 403),
     ("GET", "/v1/tasks/{task_id}"): (200, 404, 404),
     ("POST", "/v1/tasks/{task_id}/redeliver"): (403, 403, 403),
+    ("GET", "/v1/bookings/{tcn}"): (404, 404, 404),
+    ("GET", "/v1/bookings/{tcn}/responses"): (404, 404, 404),
+    ("GET", "/v1/bookings/{tcn}/responses/{message_id}"): (404, 404, 404),
+    ("POST", "/v1/bookings/{tcn}/dispositions"): (403, 403, 403),
+    ("POST", "/v1/bookings/{tcn}/release"): (403, 403, 403),
+    ("GET", "/v1/audit/entries"): (403, 403, 403),
+    ("GET", "/v1/audit/verify"): (403, 403, 403),
 }.items():
     EXPECTED[_route].update(zip(ICE_PRINCIPALS, _answers, strict=True))
 _NOT_ICE = {
@@ -183,6 +224,7 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
         },
         ("PUT", "/v1/agencies/me/callback"): {"json": {"url": "http://127.0.0.1:9/again"}},
         **ICE_BODIES,
+        ("POST", "/v1/bookings/{tcn}/dispositions"): {"json": {"outcome": "convicted"}},
     }  # fmt: skip
     # the submissions first: the reads then find the CAR booked and its SRE delivered
     order = sorted(EXPECTED, key=lambda route: (route[1] != "/v1/transactions", route))
@@ -198,4 +240,6 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
                 assert answer.headers["content-type"] == "application/problem+json"
         if route == "/v1/transactions":
             served.system.run_until(None)  # SIB, CJIS, and the SRE back to the jail
+            got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers["jail"])
+            values["message_id"] = got.json()["responses"][0]["id"]  # the SRE's
     assert seen == EXPECTED

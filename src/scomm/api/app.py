@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scomm.api.audit import add_audit_routes
 from scomm.api.callbacks import add_callback_routes, task_status_of
 from scomm.api.callbacks import install as install_callbacks
 from scomm.api.common import (
@@ -31,6 +32,7 @@ from scomm.api.common import (
 )
 from scomm.api.errors import Problem
 from scomm.api.ice import add_ice_routes
+from scomm.api.jail import add_jail_routes
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -349,6 +351,8 @@ def build_app() -> FastAPI:
     add_routes(app)
     add_callback_routes(app)
     add_ice_routes(app)
+    add_jail_routes(app)
+    add_audit_routes(app)
 
     @app.exception_handler(Problem)
     async def on_problem(_: Request, problem: Problem) -> JSONResponse:

@@ -2,7 +2,8 @@
 service.
 
 `add` and `rotate` print the new secret once (it is kept only as a hash); `list` never
-prints a secret. Each change is written to the audit chain as an operator's action."""
+prints a secret, and flags an agency unused for 90 days (CJIS AC-2). Each change is
+written to the audit chain as an operator's action."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import BadInput
 from scomm.cli.options import DatabaseUrl
-from scomm.domain.agencies import AgencyKind, InvalidAgency
+from scomm.domain.agencies import STALE_AFTER, AgencyKind, InvalidAgency
 from scomm.domain.clock import SystemClock
 from scomm.services import agencies, callbacks
 from scomm.services.agencies import AgencyRefused, NewSecret
@@ -95,15 +96,32 @@ def agencies_add(
 
 
 @agencies_app.command("list")
-def agencies_list(database: DatabaseUrl = None) -> None:
-    """Every agency, its scopes and its state (never a secret)."""
+def agencies_list(
+    stale: Annotated[
+        bool,
+        typer.Option(
+            "--stale", help="Only the agencies unused for 90 days or more (AC-2: disable them)."
+        ),
+    ] = False,
+    database: DatabaseUrl = None,
+) -> None:
+    """Every agency, its scopes and its state (never a secret); "stale": not revoked and
+    unused (no token issued) for 90 days or more, to be disabled (CJIS AC-2)."""
     with open_database(database) as db:
         rows = agencies.list_agencies(db)
-    table = Table(title=f"{len(rows)} agencies")
+    now = SystemClock().now()
+    if stale:
+        rows = [a for a in rows if a.stale(now)]
+    title = f"{len(rows)} agencies" + (
+        f" unused for {STALE_AFTER.days} days or more" if stale else ""
+    )
+    table = Table(title=title)
     for column in ("client id", "kind", "sees", "scopes", "created", "last used", "state"):
         table.add_column(column)
     for a in rows:
         state = "revoked" if a.revoked_at else "active" if a.active else "locked"
+        if a.stale(now):
+            state += f", stale (unused {STALE_AFTER.days}+ days)"
         table.add_row(
             escape(a.client_id), str(a.kind), escape(a.scope_value or "all"),
             escape(" ".join(a.scopes)), _moment(a.created_at), _moment(a.last_used_at), state,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime, time
 from typing import Annotated
 
@@ -28,6 +29,19 @@ SWITCH_MEANING = {
     Switch.C_RESULTS_TO_JAIL: "IDENT/IAR results to the jail",
     Switch.D_HONOUR_DETAINERS: "jail honours detainers",
 }
+
+
+# What the audit entry of a change made here names as its agency: an operator on the command
+# line, never a client of the service (a client id has no colon); with the OS user.
+OPERATOR_AGENCY = "cli:operator"
+
+
+def os_user() -> str:
+    """The operating-system user running the command ("unknown" where none can be found)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def moment(text: str, option: str) -> datetime:
@@ -72,7 +86,9 @@ def switches_set(
     ] = None,
     database: DatabaseUrl = None,
 ) -> None:
-    """Change a switch of one jurisdiction from a date on; refused unless `--by` owns it."""
+    """Change a switch of one jurisdiction from a date on; refused unless `--by` owns it.
+
+    An operator's action: the audit entry names the agency "cli:operator" and the OS user."""
     if not reason.strip():
         raise BadInput("--reason must say why the switch changes")
     setting = SwitchSetting(
@@ -86,7 +102,9 @@ def switches_set(
     )
     with open_database(database, migrate=True) as db, UnitOfWork(db, SystemClock()) as uow:
         try:
-            setting_id = switches.set_switch(uow, setting, require_known_ori=True)
+            setting_id = switches.set_switch(
+                uow, setting, require_known_ori=True, agency=OPERATOR_AGENCY, os_user=os_user()
+            )
         except SwitchPermissionError as error:
             owners = switches.owners_text(switch)
             raise BadInput(f"refused: {error} (owners of {switch}: {owners})") from error

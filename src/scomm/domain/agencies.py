@@ -63,6 +63,7 @@ IAR_READ = "scomm.iar.read"
 MATCH_READ = "scomm.match.read"
 DECISION_READ = "scomm.decision.read"
 DECISION_WRITE = "scomm.decision.write"
+BOOKING_WRITE = "scomm.booking.write"  # a jail reports on its bookings: dispositions, releases
 
 DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
     AgencyKind.JAIL: (
@@ -73,6 +74,7 @@ DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
         SWITCH_WRITE,
         TASK_WRITE,
         CALLBACK_WRITE,
+        BOOKING_WRITE,
     ),
     AgencyKind.BUREAU: (TRANSACTION_READ, TASK_READ, SWITCH_READ),
     AgencyKind.CJIS: (TRANSACTION_READ, TASK_READ),
@@ -82,6 +84,9 @@ DEFAULT_SCOPES: dict[AgencyKind, tuple[str, ...]] = {
     AgencyKind.AUDITOR: (AUDIT_READ,),
     AgencyKind.OPERATOR: (AUDIT_READ, TASK_READ, SWITCH_READ, SWITCH_WRITE),
 }
+
+# AC-2 of the CJIS Security Policy: an account unused for 90 days is flagged (`stale`).
+STALE_AFTER = timedelta(days=90)
 
 # AC-7 of the CJIS Security Policy: at most 5 invalid attempts in 15 minutes, then the
 # client stays locked until an operator releases it.
@@ -120,6 +125,12 @@ class Agency:
     @property
     def ori(self) -> str | None:
         return self.scope_value if self.kind is AgencyKind.JAIL else None
+
+    def stale(self, now: datetime) -> bool:
+        """Whether it is not revoked and has gone unused (no token issued to it; never used:
+        since it was made) for STALE_AFTER or longer at `now` (AC-2)."""
+        unused_since = self.last_used_at or self.created_at
+        return self.revoked_at is None and now - unused_since >= STALE_AFTER
 
     @property
     def state(self) -> str | None:

@@ -9,3 +9,7 @@ class ServiceError(ScommError):
 
 class UnknownBooking(ServiceError, ValueError):
     """A court disposition (or other news) for a TCN no jail booked."""
+
+
+class AlreadyReported(ServiceError):
+    """A booking's court disposition, or its release, reported a second time."""

@@ -37,6 +37,7 @@ def set_switch(
     *,
     require_known_ori: bool = False,
     agency: str | None = None,
+    os_user: str | None = None,
 ) -> int:
     """Record a switch setting and its audit entry in `uow` (not committed); returns its id.
 
@@ -44,6 +45,8 @@ def set_switch(
     audit entry records the same values. Raises ValueError for a zoned date or a period that
     ends before it starts, SwitchPermissionError when `setting.changed_by` does not own the
     switch, and UnknownJurisdiction (with `require_known_ori`) for an ORI nobody serves.
+    `agency` (the client id of a change over the service, or "cli:operator") and `os_user`
+    (the operating-system user of an operator's command) go into the audit entry.
     """
     check_owner(setting.switch, setting.changed_by)
     if any(
@@ -57,7 +60,7 @@ def set_switch(
     if require_known_ori and uow.jurisdictions.get(setting.ori) is None:
         raise UnknownJurisdiction(f"no jurisdiction with ORI {setting.ori!r} in this database")
     setting_id = uow.switches.add(setting, uow.now)
-    extra = {} if agency is None else {"agency": agency}
+    extra = {k: v for k, v in (("agency", agency), ("os_user", os_user)) if v is not None}
     seq = uow.record(
         "switch",
         f"SWITCH_{setting.switch.value}",
