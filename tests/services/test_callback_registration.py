@@ -10,7 +10,18 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from scomm.domain.agencies import CALLBACK_WRITE, DEFAULT_SCOPES, TASK_WRITE, AgencyKind
+from scomm.domain.agencies import (
+    BOOKING_WRITE,
+    CALLBACK_WRITE,
+    DECISION_READ,
+    DECISION_WRITE,
+    DEFAULT_SCOPES,
+    IAQ_READ,
+    IAR_READ,
+    MATCH_READ,
+    TASK_WRITE,
+    AgencyKind,
+)
 from scomm.services import agencies, callbacks
 from scomm.services.callbacks import CallbackChangeRefused
 from scomm.store.db import Database
@@ -113,6 +124,8 @@ def test_the_upgrade_gives_existing_submitting_jails_the_new_scopes(database_url
             ("jail-old", "jail", "scomm.transaction.write scomm.transaction.read"),
             ("jail-readonly", "jail", "scomm.transaction.read"),
             ("bureau-old", "bureau", "scomm.transaction.read"),
+            ("lesc-old", "lesc", "scomm.transaction.read scomm.task.read"),
+            ("ero-old", "ero", "scomm.transaction.read scomm.task.read"),
         ):
             connection.execute(
                 text(
@@ -124,7 +137,9 @@ def test_the_upgrade_gives_existing_submitting_jails_the_new_scopes(database_url
     db.migrate()
     with db.sessions() as session:
         scopes = {r.client_id: r.scopes.split() for r in session.scalars(select(AgencyRow))}
-    assert {CALLBACK_WRITE, TASK_WRITE} <= set(scopes["jail-old"])
+    assert {CALLBACK_WRITE, TASK_WRITE, BOOKING_WRITE} <= set(scopes["jail-old"])
+    assert {IAQ_READ, IAR_READ} <= set(scopes["lesc-old"])
+    assert {MATCH_READ, DECISION_READ, DECISION_WRITE} <= set(scopes["ero-old"])
     assert scopes["jail-readonly"] == ["scomm.transaction.read"]
     assert scopes["bureau-old"] == ["scomm.transaction.read"]
     db.dispose()

@@ -1,6 +1,7 @@
 """callbacks: each agency's callback URL, allowed hosts and signing secret; the tasks
-submitted over the service and their submitting agency; jails get the scopes to set their
-callback and to redeliver
+submitted over the service and their submitting agency; agencies of the kinds that the
+service's new routes serve get those routes' scopes (jails: callbacks, redelivery, booking
+reports; LESC: IAQ/IAR reads; ERO: the match queue and decisions)
 
 Revision ID: 0008
 Revises: 0007
@@ -17,7 +18,19 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-NEW_SCOPES = " scomm.task.write scomm.callback.write"
+# the scopes each kind's agencies get, where they hold the first scope named (the kind's
+# defaults: an agency given narrower scopes by its operator keeps them)
+NEW_SCOPES = {
+    "jail": (
+        "scomm.transaction.write",
+        " scomm.task.write scomm.callback.write scomm.booking.write",
+    ),
+    "lesc": ("scomm.transaction.read", " scomm.iaq.read scomm.iar.read"),
+    "ero": (
+        "scomm.transaction.read",
+        " scomm.match.read scomm.decision.read scomm.decision.write",
+    ),
+}
 
 
 def upgrade() -> None:
@@ -40,20 +53,22 @@ def upgrade() -> None:
         sa.Column("submitted_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_agency_tasks_client_id", "agency_tasks", ["client_id"])
-    # the jails that submit (the default jail scopes) may set their callback and redeliver
-    op.execute(
-        sa.text(
-            "UPDATE agencies SET scopes = scopes || :new WHERE kind = 'jail'"
-            " AND scopes LIKE '%scomm.transaction.write%'"
-            " AND scopes NOT LIKE '%scomm.callback.write%'"
-        ).bindparams(new=NEW_SCOPES)
-    )
+    for kind, (holding, new) in NEW_SCOPES.items():
+        op.execute(
+            sa.text(
+                "UPDATE agencies SET scopes = scopes || :new WHERE kind = :kind"
+                " AND scopes LIKE :holding AND scopes NOT LIKE :first"
+            ).bindparams(new=new, kind=kind, holding=f"%{holding}%", first=f"%{new.split()[0]}%")
+        )
 
 
 def downgrade() -> None:
-    op.execute(
-        sa.text("UPDATE agencies SET scopes = REPLACE(scopes, :new, '')").bindparams(new=NEW_SCOPES)
-    )
+    for kind, (_, new) in NEW_SCOPES.items():
+        op.execute(
+            sa.text(
+                "UPDATE agencies SET scopes = REPLACE(scopes, :new, '') WHERE kind = :kind"
+            ).bindparams(new=new, kind=kind)
+        )
     op.drop_index("ix_agency_tasks_client_id", table_name="agency_tasks")
     op.drop_table("agency_tasks")
     op.drop_table("agency_callbacks")
