@@ -3,18 +3,21 @@ counting the moment its agency is revoked."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 from api_world import START, Served
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from scomm.api.errors import InvalidToken
 from scomm.api.tokens import TOKEN_SECONDS, TokenKeys, previous_keys, rotate_key
 from scomm.cli import app
 from scomm.services import agencies
+from scomm.store.models import AuditEntryRow
 
 runner = CliRunner()
 
@@ -68,6 +71,34 @@ def test_a_revoked_agencys_live_token_is_refused_at_once(served: Served) -> None
     refused = served.client.get(url, headers=headers)
     assert refused.status_code == 401
     assert refused.json()["detail"] == "the agency is revoked or locked"
+    assert _failed_authentications(served)[-1] == {
+        "client_id": "jail-a", "remote": "testclient", "outcome": "agency-inactive",
+    }  # fmt: skip
+
+
+def test_every_refused_bearer_token_is_a_failed_authentication_in_the_chain(
+    served: Served,
+) -> None:
+    """AU-2: a token that is malformed, expired or signed by another key is refused and
+    written to the audit chain, with where it came from."""
+    url = f"/v1/jurisdictions/{served.ori}/switches"
+    for token in ("not.a.jwt", TokenKeys.generate().issue(_jail(served), int(time.time()))):
+        answer = served.client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401
+    assert (
+        _failed_authentications(served)
+        == [{"client_id": "", "remote": "testclient", "outcome": "invalid-token"}] * 2
+    )
+
+
+def _failed_authentications(served: Served) -> list[dict[str, object]]:
+    with served.system.db.sessions() as session:
+        rows = session.scalars(
+            select(AuditEntryRow)
+            .where(AuditEntryRow.kind == "access", AuditEntryRow.name == "AUTH_FAILED")
+            .order_by(AuditEntryRow.seq)
+        )
+        return [json.loads(row.payload) for row in rows]
 
 
 def test_the_token_endpoint_ignores_parameters_it_does_not_know(served: Served) -> None:

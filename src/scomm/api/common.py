@@ -103,13 +103,24 @@ def caller(
     try:
         principal = service.keys.verify(token.strip(), service.now())
     except InvalidToken as error:
+        _refused(service, request, "invalid-token")
         raise Problem(401, "invalid token", error.message, challenge) from error
     # A token outlives nothing: an agency revoked or locked since it was issued is refused
     # at once, not when the token expires.
     agency = agencies.find_agency(service.system.db, principal.client_id)
     if agency is None or not agency.active:
+        _refused(service, request, "agency-inactive", principal.client_id)
         raise Problem(401, "invalid token", "the agency is revoked or locked", challenge)
     return principal
+
+
+def _refused(service: Service, request: Request, outcome: str, client_id: str = "") -> None:
+    """A refused bearer token, in the audit chain as a failed authentication (AU-2)."""
+    system = service.system
+    with service.writer:
+        agencies.record_refused_token(
+            system.db, system.clock.now(), remote(request), outcome, client_id
+        )
 
 
 Caller = Annotated[Principal, Depends(caller)]

@@ -224,6 +224,17 @@ def authenticate(db: Database, now: datetime, client_id: str, secret: str, remot
     raise AuthenticationFailed(outcome)
 
 
+def record_refused_token(
+    db: Database, now: datetime, remote: str, outcome: str, client_id: str = ""
+) -> None:
+    """A bearer token refused (AU-2: a failed authentication): malformed, not ours, expired
+    (`outcome`), or of an agency revoked or locked since (then its verified `client_id`)."""
+    with db.sessions() as session:
+        entry = {"client_id": client_id, "remote": remote, "outcome": outcome}
+        _record(session, now, ACCESS_KIND, "AUTH_FAILED", SERVICE, entry)
+        session.commit()
+
+
 def record_access(
     db: Database,
     now: datetime,
