@@ -38,7 +38,12 @@ def without_delays(settings: Settings) -> Settings:
 
 
 class DispatcherThread:
-    """Delivers the outbox's due messages until stopped: the flow behind the service."""
+    """Delivers the outbox's due messages until stopped: the flow behind the service.
+
+    It holds the process's write lock for one delivery at a time, and not while the engine
+    decodes and extracts a booking's prints (`System.prepare`, before the delivery takes
+    the lock): a request that writes (a CAR's acceptance) waits at most for one delivery's
+    own writes and search, not for every due message and its extraction."""
 
     def __init__(self, system: System, writer: threading.Lock, poll: float = POLL) -> None:
         self.system = system
@@ -58,10 +63,23 @@ class DispatcherThread:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                with self.writer:
-                    handled = self.system.run_until(None)
+                handled = self.deliver_due()
             except Exception as error:  # the dispatcher keeps a failing message itself
                 self.failure = error
                 handled = 0
             if not handled:
                 self.stopping.wait(self.poll)
+
+    def deliver_due(self) -> int:
+        """Deliver the messages due now, each under the write lock on its own, its engine
+        work done before it takes the lock; returns how many were handled."""
+        handled = 0
+        for seq in self.system.due_now():
+            if self.stopping.is_set():
+                break
+            self.system.prepare(seq)
+            with self.writer:
+                if self.system.dispatcher.deliver(seq):
+                    handled += 1
+                self.system.checkpoint_due()
+        return handled

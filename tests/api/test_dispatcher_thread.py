@@ -1,0 +1,96 @@
+"""`scomm serve`'s dispatcher thread holds the process's write lock one delivery at a time
+and never while the engine extracts a booking's prints, so that a jail's CAR is accepted
+without waiting behind the flow's fingerprint searches."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+from api_world import START, car
+
+from scomm.api.server import DispatcherThread, without_delays
+from scomm.api.tokens import Principal
+from scomm.api.transactions import booking_from_car
+from scomm.biometrics.memo import ExtractionMemo, MemoisedExtractor
+from scomm.biometrics.protocols import Extractor, Template
+from scomm.config import Settings
+from scomm.domain.agencies import AgencyKind
+from scomm.domain.clock import SystemClock
+from scomm.domain.hold import us_federal_holiday
+from scomm.nist.car import decode_tenprint
+from scomm.services import agencies
+from scomm.services.fingerprints import tenprint_templates
+from scomm.system import System, baseline_context
+
+
+class CountingLock:
+    """A lock that counts how often it was taken, and says whether it is held."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.taken = 0
+
+    def locked(self) -> bool:
+        return self.inner.locked()
+
+    def __enter__(self) -> CountingLock:
+        self.inner.acquire()
+        self.taken += 1
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.inner.release()
+
+
+class Watched:
+    """An extractor that notes, at each extraction, whether the write lock was held."""
+
+    def __init__(self, inner: Extractor, writer: CountingLock) -> None:
+        self.inner = inner
+        self.writer = writer
+        self.held: list[bool] = []
+
+    def extract(self, image: np.ndarray, ppi: int, finger: int) -> Template:
+        self.held.append(self.writer.locked())
+        return self.inner.extract(image, ppi, finger)
+
+
+def _system(database_url: str, writer: CountingLock) -> tuple[System, Watched]:
+    settings = without_delays(Settings(database_url=database_url, seed=1))
+    context = baseline_context(settings, us_federal_holiday())
+    inner = context.extractor.inner if isinstance(context.extractor, MemoisedExtractor) else None
+    assert inner is not None
+    watched = Watched(inner, writer)
+    # a memo of its own: another test's extraction of the same prints would hide this one's
+    memoised = MemoisedExtractor(watched, "watched-baseline", memo=ExtractionMemo())
+    return System(settings, SystemClock(), context=replace(context, extractor=memoised)), watched
+
+
+def test_the_dispatcher_extracts_outside_the_write_lock_and_locks_each_delivery(
+    database_url: str,
+) -> None:
+    writer = CountingLock()
+    system, watched = _system(database_url, writer)
+    raw, tcn, ori = car(3)
+    try:
+        agencies.add_agency(
+            system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
+            serve=True,
+        )  # fmt: skip
+        jail = Principal(client_id="jail", kind=AgencyKind.JAIL, scopes=frozenset(),
+                         scope_value=ori)  # fmt: skip
+        system.book(booking_from_car(raw, system, jail), raw)
+        thread = DispatcherThread(system, writer)  # type: ignore[arg-type]
+        handled = 0
+        while more := thread.deliver_due():
+            handled += more
+        assert handled >= 3  # the SIB, CJIS, the jail's SRE at least
+        assert writer.taken == handled  # once per delivery, not once for all of them
+        assert watched.held and not any(watched.held)  # every extraction outside the lock
+        # the delivery found the templates made: the search's extraction ran once per finger
+        submission = decode_tenprint(raw)
+        assert len(watched.held) == len(tenprint_templates(system.ctx, submission))
+    finally:
+        system.close()
