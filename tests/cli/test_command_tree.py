@@ -48,6 +48,7 @@ DOCUMENTED = {
     ("synth", "world"),
     ("bench", "verify"),
     ("bench", "search"),
+    ("bench", "serve"),
 }
 
 
