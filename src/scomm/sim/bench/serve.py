@@ -24,8 +24,8 @@ Figures, per offered rate:
   response before the bench stopped waiting (`drain` seconds after the last POST), each
   checked over HTTP (GET /v1/transactions/{tcn} answers COMPLETED);
 - queue: pending outbox rows sampled every `sample_every` seconds; its growth in rows per
-  second (least squares over the offering period) and whether it grows (more than a
-  tenth of a row per CAR offered per second, and at least one row a second).
+  second (least squares over the offering period) and whether it grows (by that slope,
+  more than 5 rows over the offer and more than half the queue's mean length).
 The highest offered rate whose queue did not grow is `sustained_rate`.
 """
 
@@ -66,6 +66,7 @@ from scomm.nist.car import decode_tenprint
 from scomm.nist.peek import read_header
 from scomm.services import agencies
 from scomm.services.fingerprints import tenprint_templates
+from scomm.sim.errors import SimulatorError
 from scomm.store.db import Database
 from scomm.store.models import OutboxRow
 from scomm.system import System
@@ -77,7 +78,7 @@ START_TIMEOUT_S = 120.0
 STATUS = RecordedStatus.ENTERED_WITHOUT_INSPECTION  # the enrolled people's: removable
 
 
-class BenchServeError(RuntimeError):
+class BenchServeError(SimulatorError):
     """The service could not be started or answered what the bench cannot measure."""
 
 
@@ -429,6 +430,15 @@ def _answers(db: Database, tcns: Sequence[str]) -> tuple[dict[str, float], dict[
     return sre, iar
 
 
+def _grows(samples: Sequence[tuple[float, int]], growth: float) -> bool:
+    """Whether the queue grew over the offer: by its fitted slope, more than 5 rows over
+    the offer and more than half its mean length (a queue that only wavers does not)."""
+    if len(samples) < 2:
+        return False
+    gained = growth * (samples[-1][0] - samples[0][0])
+    return gained > max(5.0, 0.5 * float(np.mean([n for _, n in samples])))
+
+
 def _growth(samples: Sequence[tuple[float, int]]) -> float:
     if len(samples) < 2:
         return 0.0
@@ -542,7 +552,7 @@ def run_phase(
         iar_s=iar_s,
         queue=[(round(t, 2), n) for t, n in loaded],
         queue_growth_per_s=round(growth, 3),
-        queue_grows=growth > max(1.0, 0.1 * rate),
+        queue_grows=_grows(loaded, growth),
         errors=errors,
     )
 
