@@ -4,13 +4,16 @@ without waiting behind the flow's fingerprint searches."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from api_world import START, car
 
-from scomm.api.server import DispatcherThread, without_delays
+from scomm.api.server import DISPATCHER_NICE, DispatcherThread, without_delays
 from scomm.api.tokens import Principal
 from scomm.api.transactions import booking_from_car
 from scomm.biometrics.memo import ExtractionMemo, MemoisedExtractor
@@ -93,4 +96,25 @@ def test_the_dispatcher_extracts_outside_the_write_lock_and_locks_each_delivery(
         submission = decode_tenprint(raw)
         assert len(watched.held) == len(tenprint_templates(system.ctx, submission))
     finally:
+        system.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_dispatcher_thread_yields_the_cpus_to_the_requests(database_url: str) -> None:
+    writer = CountingLock()
+    system, _ = _system(database_url, writer)
+    thread = DispatcherThread(system, writer, poll=0.01)  # type: ignore[arg-type]
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    try:
+        thread.start()
+        native = thread.thread.native_id
+        assert native is not None
+        for _ in range(500):  # it lowers its priority first thing; 5 s at most
+            if os.getpriority(os.PRIO_PROCESS, native) != mine:
+                break
+            thread.stopping.wait(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, native) == min(19, mine + DISPATCHER_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+    finally:
+        thread.stop()
         system.close()
