@@ -37,6 +37,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -75,6 +76,7 @@ NIST = "application/x-ansi-nist"
 STATES = ("TX", "CA", "AZ", "NM", "FL", "NY", "IL", "GA", "NC", "VA", "WA", "NV")
 RESPONSES = ("SRE", "ERRT")  # what the jail gets back for a CAR
 START_TIMEOUT_S = 120.0
+NOT_SENT = "not sent: the service was still answering earlier CARs at the end of --drain"
 STATUS = RecordedStatus.ENTERED_WITHOUT_INSPECTION  # the enrolled people's: removable
 
 
@@ -316,10 +318,16 @@ def running_service(url: str, folder: Path, engine: str | None) -> Iterator[int]
     command = [sys.executable, "-c", "from scomm.cli import app; app()", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--no-delays", "-d", url]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # a bench that is told to stop (SIGTERM, as `timeout` does) stops its service too
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _stop)
     try:
         _wait_ready(process, port, folder / "serve.log")
         yield port
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -327,6 +335,10 @@ def running_service(url: str, folder: Path, engine: str | None) -> Iterator[int]
             process.kill()
             process.wait()
         log.close()
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
@@ -474,6 +486,10 @@ def run_phase(
     lock = threading.Lock()
 
     def send(item: Submission) -> None:
+        if time.monotonic() > give_up_at:  # a service that fell far behind: stop offering
+            with lock:
+                errors[NOT_SENT] = errors.get(NOT_SENT, 0) + 1
+            return
         jail = world.jails[item.jail]
         body = writers[item.card].write(jail.ori, item.tcn)
         headers = {"Authorization": f"Bearer {jail.token}", "Content-Type": NIST}
@@ -502,6 +518,7 @@ def run_phase(
     sampler = threading.Thread(target=sample, name="bench-queue", daemon=True)
     sampler.start()
     start = time.monotonic()
+    give_up_at = start + config.duration + config.drain
     with ThreadPoolExecutor(config.senders, thread_name_prefix="bench-jail") as pool:
         for index, item in enumerate(plan):
             delay = start + index / rate - time.monotonic()
