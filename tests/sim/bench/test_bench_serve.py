@@ -5,12 +5,15 @@ asserted). About 8 s: the service is a process of its own (imports, migrations, 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from scomm.biometrics.profiles import BASELINE_ENGINE
@@ -20,6 +23,9 @@ from scomm.nist.tenprint import FingerImage
 from scomm.sim.bench import serve as bench_serve
 from scomm.sim.bench.serve import CarWriter, jail_oris
 from scomm.sim.synth.booking_transactions import synthetic_booking
+from scomm.store.db import Database
+
+POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 
 
 def _ridges(seed: int, size: int = 96) -> np.ndarray:
@@ -51,20 +57,39 @@ def test_a_pool_car_is_made_the_jails_in_place() -> None:
     assert len(set(jail_oris(40))) == 40 and all(len(o) == 9 for o in jail_oris(40))
 
 
-def test_bench_serve_reports_every_figure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served_from(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """The bench's own temporary SQLite, and where CI provides one, PostgreSQL."""
+    if request.param == "sqlite":
+        yield []
+        return
+    if not POSTGRES:
+        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
+    db = Database(POSTGRES)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    yield ["--database", POSTGRES]
+
+
+def test_bench_serve_reports_every_figure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, served_from: list[str]
+) -> None:
     monkeypatch.setattr(bench_serve, "pool_cars", lambda count, *_: small_cars(count))
     out = tmp_path / "serve.json"
     result = CliRunner().invoke(
         app,
         ["bench", "serve", "--jails", "2", "--rate", "2", "--duration", "3", "--cars", "4",
          "--enrol", "1", "--drain", "60", "--engine", BASELINE_ENGINE, "--no-progress",
-         "--json", str(out), "--cache", str(tmp_path / "cache")],
+         "--json", str(out), "--cache", str(tmp_path / "cache"), *served_from],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(out.read_text())
     assert json.loads(result.output.strip().splitlines()[-1]) == report  # the JSON line
     assert (report["jails"], report["cars"], report["enrolled"]) == (2, 4, 1)
     assert report["engine"] == BASELINE_ENGINE and report["engine_ms"]["n"] == 1
+    assert report["database"] == ("postgresql" if served_from else "sqlite (temporary)")
     [phase] = report["phases"]
     assert phase["rate"] == 2 and phase["submitted"] == 6
     assert phase["accepted"] == phase["submitted"] and phase["refused"] == 0

@@ -272,7 +272,7 @@ def _enrol(system: System, ident_id: str, submission: Any, templates: Any) -> No
     subject = Subject(
         repository=Repository.IMMIGRATION, identity_id=ident_id, name=submission.name,
         dob=submission.dob, sex=submission.sex, pob=submission.pob,
-        enrolled_at=system.clock.now(), a_number=f"A{zlib.crc32(ident_id.encode()) % 10**9:09d}",
+        enrolled_at=system.clock.now(), a_number=f"A{zlib.crc32(ident_id.encode()) % 10**8:08d}",
         recorded_status=STATUS,
     )  # fmt: skip
     gallery = system.ctx.immigration_gallery
