@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from api_world import START, car
+from api_world import START, Served, car, ridges
 
 from scomm.api.server import DISPATCHER_NICE, DispatcherThread, without_delays
 from scomm.api.tokens import Principal
@@ -22,9 +22,11 @@ from scomm.config import Settings
 from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import SystemClock
 from scomm.domain.hold import us_federal_holiday
-from scomm.nist.car import decode_tenprint
+from scomm.nist.car import decode_tenprint, encode_tenprint
+from scomm.nist.tenprint import FingerImage
 from scomm.services import agencies
 from scomm.services.fingerprints import tenprint_templates
+from scomm.sim.synth.booking_transactions import synthetic_booking
 from scomm.system import System, baseline_context
 
 
@@ -118,3 +120,19 @@ def test_the_dispatcher_thread_yields_the_cpus_to_the_requests(database_url: str
     finally:
         thread.stop()
         system.close()
+
+
+def test_a_car_is_accepted_without_decoding_its_images(served: Served) -> None:
+    """Acceptance reads the fields; a broken image gets the SIB's ERRT through the flow."""
+    sub = synthetic_booking(1, 0, with_images=False)
+    fingers = tuple(FingerImage(pixels=ridges(p), position=p, ppi=500) for p in range(1, 11))
+    raw = encode_tenprint(replace(sub, fingers=fingers), compression="WSQ20")
+    start = raw.index(b"\xff\xa0") + 2  # the first finger's WSQ stream, damaged
+    broken = raw[:start] + bytes(40) + raw[start + 40 :]
+    headers = served.headers("jail-a")
+    nist = {"Content-Type": "application/x-ansi-nist"}
+    accepted = served.client.post("/v1/transactions", content=broken, headers={**headers, **nist})
+    assert accepted.status_code == 202, accepted.text
+    served.system.run_until(None)
+    done = served.client.get(f"/v1/transactions/{sub.tcn}", headers=headers).json()
+    assert done["status"] == "COMPLETED" and done["response"]["type"] == "ERRT"
