@@ -673,10 +673,14 @@ def serve_table(report: ServeBenchReport) -> Any:
     row("queue at end of offer", lambda p: str(p.queue[-1][1]) if p.queue else "n/a")
     row("queue growth (rows/s)", lambda p: f"{p.queue_growth_per_s:+.2f}")
     row("queue grows", lambda p: "yes" if p.queue_grows else "no")
+    engine = (
+        f"p50 {report.engine_ms['p50']:.0f} ms; one IDENT search p50 "
+        f"{report.search_ms['p50']:.1f} ms"
+        if report.engine_ms
+        else "n/a (no person enrolled: --enrol 0)"
+    )
     table.caption = (
-        f"engine's own time per CAR (decode + extraction, in the bench process): "
-        f"p50 {report.engine_ms.get('p50', float('nan')):.0f} ms; one IDENT search "
-        f"p50 {report.search_ms.get('p50', float('nan')):.0f} ms; highest rate without "
-        f"queue growth: {report.sustained_rate if report.sustained_rate else 'none offered'}"
+        f"engine's own time per CAR (decode + extraction, in the bench process): {engine}; "
+        f"highest rate without queue growth: {report.sustained_rate or 'none offered'}"
     )
     return table
