@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import date, datetime
@@ -28,14 +29,25 @@ from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import Clock, ScenarioClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.domain.ids import derived_id
-from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome, ReleaseDue
+from scomm.domain.messages import (
+    Actor,
+    CourtDisposition,
+    CriminalTenprintSubmission,
+    DeliveryStatus,
+    DispositionOutcome,
+    IdentSearchRequest,
+    ReleaseDue,
+    message_from_payload,
+)
 from scomm.domain.records import Booking, Repository
 from scomm.domain.switches import SwitchSetting
+from scomm.nist.car import decode_tenprint
 from scomm.services.callbacks import CallbacksOnResponse, record_task
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
 from scomm.services.ero import FieldOffice
 from scomm.services.errors import AlreadyReported, UnknownBooking
+from scomm.services.fingerprints import tenprint_templates
 from scomm.services.ident import ImmigrationRepository
 from scomm.services.lea import Booked, BookingJail
 from scomm.services.lesc import LawEnforcementSupportCenter
@@ -242,6 +254,44 @@ class System:
         if moment is not None and isinstance(self.clock, ScenarioClock):
             self.clock.advance_to(moment)
         return handled
+
+    def due_now(self, limit: int = 200) -> list[int]:
+        """The outbox seqs whose time has come, in the order `Dispatcher.run_due` delivers
+        them (at most `limit`): for a caller that delivers them one by one
+        (`self.dispatcher.deliver`), e.g. each under a lock of its own."""
+        with self.db.sessions() as session:
+            return list(
+                session.scalars(
+                    select(OutboxRow.seq)
+                    .where(
+                        OutboxRow.status == DeliveryStatus.PENDING.value,
+                        OutboxRow.available_at <= self.clock.now(),
+                    )
+                    .order_by(OutboxRow.available_at, OutboxRow.seq)
+                    .limit(limit)
+                )
+            )
+
+    def prepare(self, seq: int) -> None:
+        """Do before delivering outbox row `seq` the engine's part of it, writing nothing:
+        a booking transaction's decode (for the SIB, CJIS and IDENT) and, for a fingerprint
+        search (CJIS's CAR, IDENT's search request), its extraction, kept in the process's
+        caches (`ctx.decoded_images`, the memoised extractor), where the handler then finds
+        them. A caller that holds a write lock only around the delivery so keeps this work
+        out of it. A failure here is left to the delivery, which meets it again."""
+        with self.db.sessions() as session:
+            row = session.get(OutboxRow, seq)
+            if row is None or row.status != DeliveryStatus.PENDING.value:
+                return
+            kind, recipient, payload = row.type, row.recipient, row.payload
+        try:
+            message = message_from_payload(kind, json.loads(payload))
+            if isinstance(message, CriminalTenprintSubmission | IdentSearchRequest):
+                submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
+                if recipient in (Actor.CJIS.value, Actor.IDENT.value):
+                    tenprint_templates(self.ctx, submission)
+        except Exception:  # the delivery meets it again, and handles it
+            return
 
     def checkpoint_due(self) -> None:
         """A signed checkpoint of the chain's head if `settings.checkpoint_every` entries

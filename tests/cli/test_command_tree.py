@@ -52,6 +52,7 @@ DOCUMENTED = {
     ("synth", "load"),
     ("bench", "verify"),
     ("bench", "search"),
+    ("bench", "serve"),
 }
 
 

@@ -25,7 +25,7 @@ from scomm.domain.messages import (
 )
 from scomm.domain.records import Booking, Charge
 from scomm.nist import tenprint
-from scomm.nist.car import decode_tenprint
+from scomm.nist.car import read_tenprint_fields
 from scomm.nist.errors import TransactionError
 from scomm.nist.forward import FBI_CJIS_DAI
 from scomm.nist.peek import read_header
@@ -56,7 +56,9 @@ def booking_from_car(raw: bytes, system: System, principal: Principal) -> Bookin
     except TransactionError as error:
         raise errt_problem(error) from error
     try:
-        car = decode_tenprint(raw, system.ctx.decoded_images)
+        # its fields only: the images are decoded where they are searched (the dispatcher,
+        # outside the write lock); a broken image gets the SIB's ERRT
+        car = read_tenprint_fields(raw)
     except TransactionError as error:
         raise errt_problem(error, header.tcn) from error
     if principal.ori is None or not principal.ori == car.ori == car.cri:

@@ -1,5 +1,6 @@
 """Benchmarks of scomm's fingerprint engines: ``scomm bench verify`` (FVC verification) and
-``scomm bench search`` (1:N identification on a synthetic template gallery).
+``scomm bench search`` (1:N identification on a synthetic template gallery); and of the
+service: ``scomm bench serve`` (jails submitting CARs to `scomm serve` over loopback).
 
 `bench_app` is the Typer app the main CLI mounts as ``scomm bench``; it also runs on its
 own: ``python -c "from scomm.cli.bench import bench_app; bench_app()" verify --data DIR``.
@@ -211,6 +212,112 @@ def search(
         out.print(f"Wrote {json_path}")
 
 
+@bench_app.command("serve")
+def serve(
+    jails: Annotated[
+        int, typer.Option("--jails", min=1, max=1000, help="Jail agencies submitting at once.")
+    ] = 4,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.01, max=10_000.0, help="CARs offered per second, in all."),
+    ] = 50.0,
+    rates: Annotated[
+        str | None,
+        typer.Option(
+            "--rates",
+            show_default=False,
+            help="A sweep instead of --rate: offered rates one after another, e.g. 10,25,50.",
+        ),
+    ] = None,
+    duration: Annotated[
+        float,
+        typer.Option("--duration", min=0.5, max=86_400.0, help="Seconds each rate is offered."),
+    ] = 30.0,
+    cars: Annotated[
+        int,
+        typer.Option(
+            "--cars", min=1, max=100_000, help="Distinct synthetic CARs, sent round robin."
+        ),
+    ] = 64,
+    enrol: Annotated[
+        int,
+        typer.Option(
+            "--enrol",
+            min=0,
+            max=100_000,
+            help="Of those CARs' people, how many are enrolled in IDENT first (their CARs "
+            "match there and get an IAR; their extraction is the engine's own time).",
+        ),
+    ] = 2,
+    drain: Annotated[
+        float,
+        typer.Option(
+            "--drain", min=0.0, max=86_400.0, help="Seconds to wait for the SREs after a rate."
+        ),
+    ] = 60.0,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            show_default=False,
+            help="Engine profile the service runs (default: the default engine).",
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            "-d",
+            show_default=False,
+            help="A PostgreSQL URL to serve from (default: a temporary SQLite file).",
+        ),
+    ] = None,
+    cache: Annotated[
+        Path,
+        typer.Option("--cache", file_okay=False, help="Folder for the generated CARs."),
+    ] = Path(".scomm-cache"),
+    seed: Seed = 1,
+    json_path: JsonFile = None,
+    progress: Progress = True,
+) -> None:
+    """`scomm serve` on loopback under load: N jails submit CARs at once at a total rate;
+    accepted CARs/s, acceptance p50/p99 (POST to 202), time to SRE and to IAR, the engine's
+    own time apart, and the outbox queue over time (does it grow at that rate?)."""
+    from scomm.sim.bench.serve import ServeBenchConfig, run_serve_bench, serve_table
+
+    check_file_target(json_path, "--json")
+    offered = (rate,) if rates is None else _rates(rates)
+    if database is not None and not database.startswith("postgresql"):
+        raise typer.BadParameter("a postgresql:// URL (default: a temporary SQLite file)",
+                                 param_hint="--database")  # fmt: skip
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=140)
+    config = ServeBenchConfig(
+        jails=jails, rates=offered, duration=duration, cars=cars, enrol=min(enrol, cars),
+        seed=seed, database=database, engine=engine, cache=cache, drain=drain,
+    )  # fmt: skip
+    report = _with_progress(progress, lambda tick: run_serve_bench(config, tick))
+    out.print(serve_table(report))
+    document = report.to_json()
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out.print(f"Wrote {json_path}")
+    typer.echo(json.dumps(document, separators=(",", ":")))
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        found = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise typer.BadParameter("numbers separated by commas, e.g. 10,25,50",
+                                 param_hint="--rates") from error  # fmt: skip
+    if not found or any(not 0.01 <= value <= 10_000 for value in found):
+        raise typer.BadParameter("rates from 0.01 to 10000 CARs/s", param_hint="--rates")
+    return found
+
+
 def _with_progress(show: bool, work: Any) -> Any:
     """Run work(tick), tick(stage, done, total) driving one Rich bar per stage."""
     if not show:
@@ -234,4 +341,4 @@ def _with_progress(show: bool, work: Any) -> Any:
         return work(tick)
 
 
-__all__ = ["bench_app", "search", "verify"]
+__all__ = ["bench_app", "search", "serve", "verify"]

@@ -10,6 +10,7 @@ from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.nist import ebts
 from scomm.nist.errors import TransactionError, only_transaction_errors
 from scomm.nist.finger_records import (
+    PendingFinger,
     check_compression,
     check_finger,
     decode_fingers,
@@ -150,7 +151,20 @@ def _check_finger_set(positions: Sequence[int]) -> None:
         seen.add(position)
 
 
+def read_tenprint_fields(raw: bytes) -> TenprintSubmission:
+    """A CAR/CNA's Type-1 and Type-2 fields and its finger records' positions, checked as
+    `decode_tenprint` checks them, without decoding the images (`fingers` is empty): what
+    booking it needs at once; the images are decoded where the prints are searched.
+    Raises only TransactionError."""
+    return only_transaction_errors(lambda data: _read_fields(data)[0], raw)
+
+
 def _decode_tenprint(raw: bytes, images: DecodedImageCache | None) -> TenprintSubmission:
+    without_images, pending = _read_fields(raw)
+    return dataclasses.replace(without_images, fingers=decode_fingers(pending, images))
+
+
+def _read_fields(raw: bytes) -> tuple[TenprintSubmission, list[PendingFinger]]:
     records = parse_records(raw)
     header = header_from_record(records[0])
     if header.tot not in ebts.TENPRINT_TOTS:
@@ -168,7 +182,7 @@ def _decode_tenprint(raw: bytes, images: DecodedImageCache | None) -> TenprintSu
         if r.type in FINGER_RECORD_TYPES
     ]
     _check_finger_set([p.position for p in pending])
-    return dataclasses.replace(without_images, fingers=decode_fingers(pending, images))
+    return without_images, pending
 
 
 def _read_type2(record: Record, header: TransactionHeader, priority: int) -> TenprintSubmission:
