@@ -44,7 +44,7 @@ def test_an_auditor_pages_through_the_entries_with_filters_and_each_read_is_audi
     assert reads[0]["payload"]["entries"] == [1, 2] and reads[1]["payload"]["after"] == 2
     later = served.client.get(
         "/v1/audit/entries",
-        params={"since": (START + timedelta(seconds=1)).isoformat(), "case": ""},
+        params={"since": (START + timedelta(seconds=1)).isoformat() + "Z", "case": ""},
         headers=headers,
     ).json()
     assert later["entries"] == []  # scenario time stands still at START
@@ -93,3 +93,18 @@ def test_an_auditors_token_lives_15_minutes_no_session_outlasts_it(served: Serve
     served.service.now = lambda: issued + 15 * 60 + 1
     expired = served.client.get("/v1/audit/verify", headers=headers)
     assert expired.status_code == 401 and "invalid_token" in expired.headers["www-authenticate"]
+
+
+def test_since_is_an_rfc_3339_date_time_with_its_offset(served: Served) -> None:
+    """schemathesis found `since=45075` read as a Unix time: `since` is the published
+    date-time and nothing else, its offset converted to the log's UTC."""
+    headers = served.headers("auditor")
+    for wrong in ("45075", "2026-12-07", "2026-12-07T09:00:00", "2026-02-30T09:00:00Z"):
+        answer = served.client.get("/v1/audit/entries", params={"since": wrong}, headers=headers)
+        assert answer.status_code == 422, wrong
+        assert answer.headers["content-type"] == "application/problem+json"
+    later = (START + timedelta(hours=1)).isoformat()  # the entries are all at START
+    for since, empty in ((later + "Z", True), (later + "+02:00", False), (later + "+00:00", True)):
+        answer = served.client.get("/v1/audit/entries", params={"since": since}, headers=headers)
+        assert answer.status_code == 200, since
+        assert (answer.json()["entries"] == []) is empty, since

@@ -7,6 +7,7 @@ and every verification is itself written to the chain (AU-2: access to the audit
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from scomm.api.common import Caller, audit_access, need, service_of
+from scomm.api.errors import Problem
 from scomm.audit.chain import consistent_snapshot, verify
 from scomm.domain.agencies import AUDIT_READ
 from scomm.store.models import AuditEntryRow, AuditHeadRow
@@ -43,6 +45,21 @@ def _entry(row: AuditEntryRow) -> dict[str, Any]:
     }
 
 
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def utc_moment(text: str) -> datetime:
+    """An RFC 3339 date-time (its offset required, as JSON Schema's `date-time` has it) as
+    naive UTC, the audit log's time; 422 for anything else."""
+    if RFC3339.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except ValueError:
+            pass
+    raise Problem(422, "invalid request", f"since: {text[:40]!r} is no RFC 3339 date-time")
+
+
 def add_audit_routes(app: FastAPI) -> None:
     """The auditors' routes under /v1/audit (on the app itself)."""
 
@@ -53,7 +70,14 @@ def add_audit_routes(app: FastAPI) -> None:
         kind: Annotated[str | None, Query(max_length=20)] = None,
         name: Annotated[str | None, Query(max_length=40)] = None,
         case: Annotated[str | None, Query(max_length=64)] = None,
-        since: Annotated[datetime | None, Query()] = None,
+        since: Annotated[
+            str | None,
+            Query(
+                max_length=40,
+                description="RFC 3339 date-time with its offset, e.g. 2026-12-07T09:00:00Z",
+                json_schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
     ) -> JSONResponse:
@@ -62,6 +86,7 @@ def add_audit_routes(app: FastAPI) -> None:
         following page. The read is audited with its filters and the entries it returned."""
         need(principal, AUDIT_READ)
         service = service_of(request)
+        moment = utc_moment(since) if since is not None else None
         query = select(AuditEntryRow).where(AuditEntryRow.seq > after)
         if kind is not None:
             query = query.where(AuditEntryRow.kind == kind)
@@ -69,15 +94,14 @@ def add_audit_routes(app: FastAPI) -> None:
             query = query.where(AuditEntryRow.name == name)
         if case is not None:
             query = query.where(AuditEntryRow.case_id == case)
-        if since is not None:
-            moment = since if since.tzinfo is None else since.astimezone(UTC).replace(tzinfo=None)
+        if moment is not None:
             query = query.where(AuditEntryRow.recorded_at >= moment)
         with service.system.db.sessions() as session:
             rows = session.scalars(query.order_by(AuditEntryRow.seq).limit(limit + 1)).all()
             shown = [_entry(row) for row in rows[:limit]]
         filters = {
             "kind": kind, "name": name, "case": case,
-            "since": since.isoformat() if since is not None else None,
+            "since": since,
         }  # fmt: skip
         given = {k: v for k, v in filters.items() if v is not None}
         following = None
