@@ -36,6 +36,7 @@ DOCUMENTED = {
     ("agencies", "revoke"),
     ("agencies", "release"),
     ("serve",),
+    ("worker",),
     ("nist", "show"),
     ("nist", "validate"),
     ("nist", "images"),

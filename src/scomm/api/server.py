@@ -1,9 +1,11 @@
 """What `scomm serve` runs besides the app: the token key it signs with, and the
-dispatcher in a background thread of the same process (on the embedded database; workers
-as processes of their own are a later part of issue 15)."""
+dispatcher in a background thread of the same process (the embedded database's one-process
+mode); and `Worker`, the dispatcher as a process of its own (`scomm worker`, PostgreSQL:
+any number side by side, `scomm serve --no-worker` answering the agencies)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -15,6 +17,8 @@ from scomm.api.errors import ApiKeyError
 from scomm.api.tokens import KEY_FILE, TokenKeys
 from scomm.config import Delays, Settings
 from scomm.system import System
+
+log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between two looks at the outbox when nothing was due
 
@@ -65,3 +69,42 @@ class DispatcherThread:
                 handled = 0
             if not handled:
                 self.stopping.wait(self.poll)
+
+
+def is_sqlite(database_url: str) -> bool:
+    """The embedded database: one process writes it (`scomm serve` with its thread)."""
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+class Worker:
+    """The dispatcher as a process of its own: delivers the due messages until `stop` (a
+    signal handler may call it), ending the delivery it is in, then returns. Workers share
+    the outbox through the claim's row locks (`scomm.bus.dispatcher.Dispatcher`), so it
+    takes no process lock: nothing else in its process writes."""
+
+    def __init__(self, system: System, poll: float = POLL) -> None:
+        self.system = system
+        self.poll = poll
+        self.stopping = threading.Event()
+        self.delivered = 0
+        self.failures = 0
+        system.dispatcher.should_stop = self.stopping.is_set
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> int:
+        """Deliver until stopped; returns how many deliveries were made."""
+        while not self.stopping.is_set():
+            try:
+                handled = self.system.dispatcher.run_due()
+                self.system.checkpoint_due()
+            except Exception as error:  # the database away for a moment: look again later
+                first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
+                log.warning("worker pass failed: %s: %s", type(error).__name__, first)
+                self.failures += 1
+                handled = 0
+            self.delivered += handled
+            if not handled:
+                self.stopping.wait(self.poll)
+        return self.delivered

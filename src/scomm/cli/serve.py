@@ -1,5 +1,5 @@
 """`scomm serve`: the agencies' HTTP interface (scomm.api) on uvicorn, with the dispatcher in
-the same process."""
+the same process (or, with --no-worker on PostgreSQL, in `scomm worker` processes)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from rich.markup import escape
 
 from scomm.api.app import create_app
 from scomm.api.common import Service
-from scomm.api.server import DispatcherThread, token_keys, without_delays
+from scomm.api.server import DispatcherThread, is_sqlite, token_keys, without_delays
 from scomm.cli.console import console
 from scomm.cli.database import masked
+from scomm.cli.errors import BadInput
 from scomm.cli.options import UpgradedDatabaseUrl
 from scomm.config import Settings, load_settings
 from scomm.domain.clock import SystemClock
@@ -32,29 +33,45 @@ def serve(
             "(--no-delays: they answer at once, for a demonstration).",
         ),
     ] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Deliver the flow's messages in this process too (--no-worker, PostgreSQL "
+            "only: `scomm worker` processes deliver them).",
+        ),
+    ] = True,
     database: UpgradedDatabaseUrl = None,
 ) -> None:
     """Serve the agencies over HTTP (POST /v1/oauth/token, /v1/transactions, /openapi.json),
     delivering the flow's messages in the same process. Put TLS in front of it."""
     settings = load_settings(database_url=database)
-    run_service(settings if delays else without_delays(settings), host, port)
+    if not worker and is_sqlite(settings.database_url):
+        raise BadInput(
+            "on SQLite `scomm serve` delivers the messages itself (one process writes the "
+            "database): --no-worker is for PostgreSQL, with `scomm worker` processes"
+        )
+    run_service(settings if delays else without_delays(settings), host, port, worker)
 
 
-def run_service(settings: Settings, host: str, port: int) -> None:
-    """Start the system, its dispatcher thread and the app on uvicorn, until interrupted."""
+def run_service(settings: Settings, host: str, port: int, worker: bool = True) -> None:
+    """Start the system, its dispatcher thread (unless `worker` is False) and the app on
+    uvicorn, until interrupted."""
     import uvicorn
 
     keys, key_path = token_keys(settings)
     system = System(settings, SystemClock())
     service = Service(system, keys)
-    dispatcher = DispatcherThread(system, service.writer)
+    dispatcher = DispatcherThread(system, service.writer) if worker else None
     try:
-        dispatcher.start()
+        if dispatcher is not None:
+            dispatcher.start()
         console.print(
             f"scomm serving {escape(masked(settings.database_url))} on http://{escape(host)}:"
             f"{port} (token key {escape(str(key_path))}, kid {keys.kid})"
         )
         uvicorn.run(create_app(service), host=host, port=port, log_level="info")
     finally:
-        dispatcher.stop()
+        if dispatcher is not None:
+            dispatcher.stop()
         system.close()
