@@ -82,10 +82,12 @@ class Worker:
     the outbox through the claim's row locks (`scomm.bus.dispatcher.Dispatcher`), so it
     takes no process lock: nothing else in its process writes."""
 
-    def __init__(self, system: System, poll: float = POLL) -> None:
+    def __init__(
+        self, system: System, poll: float = POLL, stopping: threading.Event | None = None
+    ) -> None:
         self.system = system
         self.poll = poll
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
         self.delivered = 0
         self.failures = 0
         system.dispatcher.should_stop = self.stopping.is_set

@@ -3,6 +3,10 @@ the same process (or, with --no-worker on PostgreSQL, in `scomm worker` processe
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -56,22 +60,40 @@ def serve(
 
 def run_service(settings: Settings, host: str, port: int, worker: bool = True) -> None:
     """Start the system, its dispatcher thread (unless `worker` is False) and the app on
-    uvicorn, until interrupted."""
+    uvicorn, until SIGINT or SIGTERM."""
     import uvicorn
 
     keys, key_path = token_keys(settings)
-    system = System(settings, SystemClock())
-    service = Service(system, keys)
-    dispatcher = DispatcherThread(system, service.writer) if worker else None
+    with exit_on_sigterm():
+        system = System(settings, SystemClock())
+        service = Service(system, keys)
+        dispatcher = DispatcherThread(system, service.writer) if worker else None
+        try:
+            if dispatcher is not None:
+                dispatcher.start()
+            console.print(
+                f"scomm serving {escape(masked(settings.database_url))} on http://"
+                f"{escape(host)}:{port} (token key {escape(str(key_path))}, kid {keys.kid})"
+                + ("" if dispatcher is not None else "; `scomm worker` processes deliver")
+            )
+            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+            system.close()
+
+
+@contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the command with exit status 0 after its `finally` blocks (the dispatcher
+    stopped, the system closed), as SIGINT does; uvicorn, which takes both signals while it
+    serves, raises the signal again once it has shut down, and this handler ends it."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise typer.Exit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        if dispatcher is not None:
-            dispatcher.start()
-        console.print(
-            f"scomm serving {escape(masked(settings.database_url))} on http://{escape(host)}:"
-            f"{port} (token key {escape(str(key_path))}, kid {keys.kid})"
-        )
-        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        yield
     finally:
-        if dispatcher is not None:
-            dispatcher.stop()
-        system.close()
+        signal.signal(signal.SIGTERM, previous)

@@ -4,6 +4,7 @@ on PostgreSQL (any number of them); on SQLite `scomm serve` delivers in its own 
 from __future__ import annotations
 
 import signal
+import threading
 from types import FrameType
 from typing import Annotated
 
@@ -55,18 +56,19 @@ def worker(
 
 
 def run_worker(settings: Settings, poll: float) -> None:
-    """Start the system and deliver until a signal says stop."""
+    """Start the system and deliver until SIGTERM or SIGINT (one that comes while it starts
+    lets it start, then stop)."""
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     system = System(settings, SystemClock())
     try:
-        work = Worker(system, poll)
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            work.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         console.print(f"scomm worker delivering from {escape(masked(settings.database_url))}")
-        delivered = work.run()
+        delivered = Worker(system, poll, stopping).run()
         console.print(f"scomm worker stopped after {delivered} deliveries")
     finally:
         system.close()
