@@ -23,11 +23,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_world import car
+from api_world import car, ridges
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from scomm.api.server import Worker
+from scomm.api.server import GalleryFollower, Worker
 from scomm.api.tokens import TokenKeys
 from scomm.audit.chain import verify
 from scomm.biometrics.profiles import BASELINE_ENGINE
@@ -39,9 +39,11 @@ from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import SystemClock
 from scomm.domain.hold import us_federal_holiday
 from scomm.domain.messages import Actor, Message, Release
+from scomm.domain.records import Repository
 from scomm.services import agencies
 from scomm.store.db import Database
 from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow, ProcessedMessageRow
+from scomm.store.templates import store_templates
 from scomm.system import System, baseline_context
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
@@ -337,3 +339,47 @@ def test_a_stopped_worker_returns_after_its_delivery(database_url: str) -> None:
         statuses = Counter(session.scalars(select(OutboxRow.status)))
     system.close()
     assert statuses == {DELIVERED: 1, PENDING: 2}
+
+
+def test_a_worker_follows_the_subjects_another_enrolled(database_url: str) -> None:
+    """Worker B's criminal gallery (in its memory) learns a subject that worker A enrolled
+    after B started, before B handles its next message; then it looks no more till the
+    repository changes again."""
+    settings = Settings(database_url=database_url, seed=1)
+    one, other = (
+        System(settings, SystemClock(), context=baseline_context(settings, us_federal_holiday()))
+        for _ in range(2)
+    )
+    follower = GalleryFollower(other)
+    assert follower.sync() == 0
+    prints = {f: one.ctx.extractor.extract(ridges(f), 500, f) for f in (1, 2)}
+    with one.db.sessions() as session:  # what CJIS's enrolment writes, by worker `one`
+        store_templates(session, Repository.CRIMINAL, "FBI-1", prints, one.ctx.engine_name)
+        session.commit()
+    gallery = other.ctx.criminal_gallery
+    assert "FBI-1" not in gallery
+    assert follower.sync() == 1 and "FBI-1" in gallery
+    assert gallery.search(prints).best.identity_id == "FBI-1"  # type: ignore[union-attr]
+    assert follower.sync() == 0
+    # through a worker: its dispatcher follows after each claim, before the handler runs
+    work = Worker(other, poll=0.01)
+    with one.unit_of_work(cause="test") as uow:
+        store_templates(uow.session, Repository.CRIMINAL, "FBI-2", prints, one.ctx.engine_name)
+        uow.emit(
+            Release(
+                message_id="m0", case_id="c0", tcn="t0", sender=Actor.LEA,
+                recipient=Actor.ERO, reason="test",
+            )
+        )  # fmt: skip
+        uow.commit()
+    known: list[bool] = []
+
+    class Office:
+        def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
+            known.append("FBI-2" in gallery)
+            work.stop()
+
+    other.dispatcher.handlers = {Actor.ERO: Office()}
+    assert work.run() == 1 and known == [True]
+    one.close()
+    other.close()

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from scomm.api.errors import ApiKeyError
 from scomm.api.tokens import KEY_FILE, TokenKeys
+from scomm.biometrics.protocols import Gallery, Template
 from scomm.config import Delays, Settings
+from scomm.domain.records import Repository
+from scomm.store.models import FingerTemplateRow
+from scomm.store.templates import gallery_generation
 from scomm.system import System
 
 log = logging.getLogger(__name__)
@@ -76,6 +83,64 @@ def is_sqlite(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
+class GalleryFollower:
+    """Keeps the galleries that a worker holds in memory up with the template rows: an
+    identity that another worker enrolled (the repository's generation moved) is enrolled
+    here too before the next message is handled. Only identities the gallery lacks are
+    read (CJIS enrols new subjects; it does not change an enrolled one's templates)."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.seen: dict[Repository, int] = {}  # empty: the first look compares every id
+
+    def galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
+        ctx = self.system.ctx
+        return (
+            (Repository.CRIMINAL, ctx.criminal_gallery),
+            (Repository.IMMIGRATION, ctx.immigration_gallery),
+        )
+
+    def __call__(self) -> None:
+        self.sync()
+
+    def sync(self) -> int:
+        """Enrol what the galleries lack; returns how many identities were added."""
+        added = 0
+        with self.system.db.sessions() as session:
+            for repository, gallery in self.galleries():
+                generation = gallery_generation(session, repository)
+                if self.seen.get(repository) == generation:
+                    continue
+                stored = session.scalars(
+                    select(FingerTemplateRow.identity_id)
+                    .where(FingerTemplateRow.repository == repository.value)
+                    .distinct()
+                ).all()
+                missing = sorted(i for i in stored if i not in gallery)
+                for start in range(0, len(missing), 500):
+                    added += self._enrol(session, repository, gallery, missing[start : start + 500])
+                self.seen[repository] = generation
+        return added
+
+    def _enrol(
+        self, session: Session, repository: Repository, gallery: Gallery, ids: list[str]
+    ) -> int:
+        by_identity: dict[str, dict[int, Template]] = defaultdict(dict)
+        rows = session.execute(
+            select(
+                FingerTemplateRow.identity_id, FingerTemplateRow.finger, FingerTemplateRow.data
+            ).where(
+                FingerTemplateRow.repository == repository.value,
+                FingerTemplateRow.identity_id.in_(ids),
+            )
+        )
+        for identity_id, finger, data in rows:
+            by_identity[identity_id][finger] = self.system.ctx.codec.decode(data, finger)
+        for identity_id, templates in by_identity.items():
+            gallery.enrol(identity_id, templates)
+        return len(by_identity)
+
+
 class Worker:
     """The dispatcher as a process of its own: delivers the due messages until `stop` (a
     signal handler may call it), ending the delivery it is in, then returns. Workers share
@@ -91,6 +156,8 @@ class Worker:
         self.delivered = 0
         self.failures = 0
         system.dispatcher.should_stop = self.stopping.is_set
+        # other workers enrol subjects too: this one's galleries follow the rows
+        system.dispatcher.before_handling = GalleryFollower(system)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -87,6 +87,9 @@ class Dispatcher:
         self.backoff = backoff
         self.fault = fault
         self.should_stop: Callable[[], bool] | None = None
+        # called after each claim, before the handler's transaction: a worker catches up
+        # on what other workers changed that it keeps in memory (`scomm.api.server`)
+        self.before_handling: Callable[[], None] | None = None
 
     def next_due(self) -> datetime | None:
         with self.db.sessions() as session:
@@ -123,6 +126,8 @@ class Dispatcher:
             self.fault("before_handle", row)
         consumer = row.recipient
         try:
+            if self.before_handling is not None:
+                self.before_handling()
             message = message_from_payload(row.type, json.loads(row.payload))
             handler = self.handlers[Actor(consumer)]
             with UnitOfWork(self.db, self.clock, cause=row.message_id) as uow:
