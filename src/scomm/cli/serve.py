@@ -14,7 +14,13 @@ from rich.markup import escape
 
 from scomm.api.app import create_app
 from scomm.api.common import Service
-from scomm.api.server import DispatcherThread, is_sqlite, token_keys, without_delays
+from scomm.api.server import (
+    DispatcherThread,
+    GalleryFollower,
+    is_sqlite,
+    token_keys,
+    without_delays,
+)
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.errors import BadInput
@@ -68,6 +74,9 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
         system = System(settings, SystemClock())
         service = Service(system, keys)
         dispatcher = DispatcherThread(system, service.writer) if worker else None
+        if dispatcher is not None and not is_sqlite(settings.database_url):
+            # `scomm worker` processes may deliver beside it: follow their enrolments
+            system.dispatcher.before_handling = GalleryFollower(system)
         try:
             if dispatcher is not None:
                 dispatcher.start()
