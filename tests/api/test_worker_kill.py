@@ -225,6 +225,7 @@ def test_killed_workers_lose_nothing_and_double_nothing(database_url: str, tmp_p
             # the kill points: numbers of messages handled, at random over the run
             first = sorted(rng.sample(range(1, 4 * half), 1 if sqlite else 2))
             later = sorted(rng.sample(range(4 * half, total), 1))
+            first_victim = rng.randrange(2)
             for number, point in enumerate(first + later):
                 if number == len(first):
                     submit(client, tokens, cars[half:])
@@ -234,8 +235,9 @@ def test_killed_workers_lose_nothing_and_double_nothing(database_url: str, tmp_p
                     assert kill(serve) == -signal.SIGKILL, processes.tail()
                     serve = processes.serve()
                     processes.ready(serve, client)
-                else:
-                    victim = rng.randrange(len(workers))
+                else:  # each in turn, the other one delivering meanwhile
+                    victim = (first_victim + number) % 2
+                    processes.delivering(workers[1 - victim])
                     assert kill(workers[victim]) == -signal.SIGKILL, processes.tail()
                     workers[victim] = processes.start("worker", "--poll", "0.05")
             wait_completed(client, tokens, cars, processes)
