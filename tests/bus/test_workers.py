@@ -127,3 +127,29 @@ def test_a_worker_told_to_stop_ends_the_delivery_it_is_in(database_url: str) -> 
     dispatcher.should_stop = None
     assert dispatcher.run_due() == 2
     db.dispose()
+
+
+def test_a_row_another_worker_holds_is_passed_over_not_waited_for(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writing process: no row is held by another")
+    db = Database(database_url)
+    db.migrate()
+    clock = ScenarioClock(datetime(2010, 1, 1))
+    seed(db, clock, 3)
+    handler = Slow()
+    dispatcher = Dispatcher(db, clock, {Actor.ERO: handler})
+    looks: list[int] = []
+
+    def count_looks() -> bool:  # asked before each delivery: a bound on a spinning loop
+        looks.append(1)
+        return len(looks) > 100
+
+    dispatcher.should_stop = count_looks
+    with db.sessions() as other, other.begin():  # another worker in the middle of m1
+        other.execute(select(OutboxRow).where(OutboxRow.message_id == "m1").with_for_update()).one()
+        assert dispatcher.run_due() == 2
+        assert sorted(handler.calls) == ["m0", "m2"]
+        assert len(looks) == 3  # each row looked at once, m1 not again and again
+    dispatcher.should_stop = None
+    assert dispatcher.run_due() == 1 and sorted(handler.calls) == ["m0", "m1", "m2"]
+    db.dispose()

@@ -98,17 +98,22 @@ class Dispatcher:
             )
 
     def run_due(self) -> int:
-        """Deliver every pending message whose time has come; returns how many were handled."""
+        """Deliver every pending message whose time has come; returns how many were handled.
+
+        A row passed over (another worker holds it) is not looked at again in this call:
+        the next call finds it delivered or takes it up."""
         handled = 0
+        passed_over: set[int] = set()
         while True:
             # Only the keys: a row's payload (a whole transaction) is read when it is delivered.
             with self.db.sessions() as session:
-                due = session.scalars(
+                listed = session.scalars(
                     select(OutboxRow.seq)
                     .where(OutboxRow.status == PENDING, OutboxRow.available_at <= self.clock.now())
                     .order_by(OutboxRow.available_at, OutboxRow.seq)
-                    .limit(200)
+                    .limit(200 + len(passed_over))
                 ).all()
+            due = [seq for seq in listed if seq not in passed_over]
             if not due:
                 return handled
             for seq in due:
@@ -116,6 +121,8 @@ class Dispatcher:
                     return handled
                 if self.deliver(seq):
                     handled += 1
+                else:
+                    passed_over.add(seq)
 
     def deliver(self, seq: int) -> bool:
         """Deliver outbox row `seq` once; False when it was no longer pending or gave up."""
