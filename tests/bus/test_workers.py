@@ -153,3 +153,39 @@ def test_a_row_another_worker_holds_is_passed_over_not_waited_for(database_url: 
     dispatcher.should_stop = None
     assert dispatcher.run_due() == 1 and sorted(handler.calls) == ["m0", "m1", "m2"]
     db.dispose()
+
+
+def test_the_service_thread_leaves_rows_workers_hold_for_its_next_look(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scomm serve`'s dispatcher thread (System.run_until on the wall clock) beside `scomm
+    worker` processes: a due row another worker holds ends the run; it is not asked for
+    again and again while the lock lasts."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writing process: no row is held by another")
+    from scomm.config import Settings
+    from scomm.domain.clock import SystemClock
+    from scomm.domain.hold import us_federal_holiday
+    from scomm.system import System, baseline_context
+
+    settings = Settings(database_url=database_url, seed=1)
+    system = System(
+        settings, SystemClock(), context=baseline_context(settings, us_federal_holiday())
+    )
+    seed(system.db, ScenarioClock(datetime(2010, 1, 1)), 3)
+    handler = Slow()
+    system.dispatcher.handlers = {Actor.ERO: handler}
+    looks: list[int] = []
+    next_due = system.dispatcher.next_due
+
+    def counted() -> datetime | None:
+        looks.append(1)
+        assert len(looks) < 50, "run_until keeps asking for a row another worker holds"
+        return next_due()
+
+    monkeypatch.setattr(system.dispatcher, "next_due", counted)
+    with system.db.sessions() as other, other.begin():  # another worker in the middle of m1
+        other.execute(select(OutboxRow).where(OutboxRow.message_id == "m1").with_for_update()).one()
+        assert system.run_until(None) == 2
+    assert system.run_until(None) == 1 and sorted(handler.calls) == ["m0", "m1", "m2"]
+    system.close()

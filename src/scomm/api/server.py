@@ -154,7 +154,6 @@ class Worker:
         self.poll = poll
         self.stopping = stopping or threading.Event()
         self.delivered = 0
-        self.failures = 0
         system.dispatcher.should_stop = self.stopping.is_set
         # other workers enrol subjects too: this one's galleries follow the rows
         system.dispatcher.before_handling = GalleryFollower(system)
@@ -171,7 +170,6 @@ class Worker:
             except Exception as error:  # the database away for a moment: look again later
                 first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
                 log.warning("worker pass failed: %s: %s", type(error).__name__, first)
-                self.failures += 1
                 handled = 0
             self.delivered += handled
             if not handled:
