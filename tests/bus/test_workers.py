@@ -189,3 +189,46 @@ def test_the_service_thread_leaves_rows_workers_hold_for_its_next_look(
         assert system.run_until(None) == 2
     assert system.run_until(None) == 1 and sorted(handler.calls) == ["m0", "m1", "m2"]
     system.close()
+
+
+class _Stored:
+    """A template as the store sees it: its bytes."""
+
+    def to_bytes(self) -> bytes:
+        return b"template"
+
+
+def test_two_first_enrolments_at_once_count_the_generation_twice(database_url: str) -> None:
+    """Two workers' CJIS enrolments, the repository's first, in transactions at once: the
+    second waits for the first's generation row and counts it up (no unique violation)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writing process")
+    from scomm.domain.records import Repository
+    from scomm.store.models import GalleryGenerationRow
+    from scomm.store.templates import store_templates
+
+    db = Database(database_url)
+    db.migrate()
+    errors: list[BaseException] = []
+    with db.sessions() as first:
+        store_templates(first, Repository.CRIMINAL, "F1", {1: _Stored()}, "e")  # type: ignore[dict-item]
+        first.flush()  # the row is written, not committed
+
+        def second() -> None:
+            try:
+                with db.sessions() as other:
+                    store_templates(other, Repository.CRIMINAL, "F2", {1: _Stored()}, "e")  # type: ignore[dict-item]
+                    other.commit()
+            except BaseException as error:  # shown below
+                errors.append(error)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.2)  # the second is waiting on the first's row by now (or will be)
+        first.commit()
+        thread.join()
+    assert errors == []
+    with db.sessions() as session:
+        row = session.get(GalleryGenerationRow, Repository.CRIMINAL.value)
+        assert row is not None and row.generation == 2
+    db.dispose()
