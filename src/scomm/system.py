@@ -249,8 +249,11 @@ class System:
                 self.clock.advance_to(due)
             elif due > self.clock.now():
                 break
-            handled += self.dispatcher.run_due()
+            delivered = self.dispatcher.run_due()
+            handled += delivered
             self.checkpoint_due()
+            if not delivered and not isinstance(self.clock, ScenarioClock):
+                break  # what is due, other workers hold (PostgreSQL): look again later
         if moment is not None and isinstance(self.clock, ScenarioClock):
             self.clock.advance_to(moment)
         return handled

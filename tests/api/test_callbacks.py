@@ -336,3 +336,20 @@ def test_https_to_a_server_that_speaks_no_tls_fails_as_a_callback_failure(
     with pytest.raises(CallbackFailed):
         post(Target("https", "127.0.0.1", port, "/"), ["127.0.0.1"], b"{}", {}, 2.0)
     assert receiver.got == []
+
+
+def test_a_worker_process_delivers_callbacks_too(tmp_path: object) -> None:
+    """`scomm worker` runs the dispatcher without the app: it installs the sender itself,
+    or callbacks would end as dead letters (RESPONSE_ERROR) on PostgreSQL."""
+    from scomm.api.server import Worker
+    from scomm.config import Settings
+    from scomm.domain.clock import ScenarioClock
+    from scomm.system import System
+
+    system = System(Settings(database_url=f"sqlite:///{tmp_path}/w.db"), ScenarioClock(START))
+    try:
+        assert Actor.CALLBACK not in system.dispatcher.handlers
+        Worker(system)
+        assert isinstance(system.dispatcher.handlers[Actor.CALLBACK], CallbackSender)
+    finally:
+        system.close()

@@ -55,6 +55,7 @@ SIMULATOR_ENTRY_POINTS = [
     ("scomm.sim.bench.verify", "run_benchmark"),  # bench verify
     ("scomm.sim.bench.search", "run_search_bench"),  # bench search
     ("scomm.cli.serve", "run_service"),  # serve (it would listen until interrupted)
+    ("scomm.cli.worker", "run_worker"),  # worker (it would deliver until interrupted)
 ]
 
 

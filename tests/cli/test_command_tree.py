@@ -39,6 +39,7 @@ DOCUMENTED = {
     ("keys", "rotate"),
     ("agencies", "callback"),
     ("serve",),
+    ("worker",),
     ("nist", "show"),
     ("nist", "validate"),
     ("nist", "images"),

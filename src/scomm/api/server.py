@@ -1,22 +1,34 @@
 """What `scomm serve` runs besides the app: the token key it signs with, and the
-dispatcher in a background thread of the same process (on the embedded database; workers
-as processes of their own are a later part of issue 15)."""
+dispatcher in a background thread of the same process (the embedded database's one-process
+mode); and `Worker`, the dispatcher as a process of its own (`scomm worker`, PostgreSQL:
+any number side by side, `scomm serve --no-worker` answering the agencies)."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+from collections import defaultdict
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from scomm.api.callbacks import install as install_callbacks
 from scomm.api.errors import ApiKeyError
 from scomm.api.tokens import KEY_FILE, TokenKeys
+from scomm.biometrics.protocols import Gallery, Template
 from scomm.config import Delays, Settings
+from scomm.domain.records import Repository
+from scomm.store.models import FingerTemplateRow
+from scomm.store.templates import gallery_generation
 from scomm.system import System
+
+log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between two looks at the outbox when nothing was due
 # The dispatcher's thread runs this much nicer than the requests' threads (Linux: per
@@ -103,3 +115,103 @@ def _lower_priority(by: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + by)
+
+
+def is_sqlite(database_url: str) -> bool:
+    """The embedded database: one process writes it (`scomm serve` with its thread)."""
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+class GalleryFollower:
+    """Keeps the galleries that a worker holds in memory up with the template rows: an
+    identity that another worker enrolled (the repository's generation moved) is enrolled
+    here too before the next message is handled. Only identities the gallery lacks are
+    read (CJIS enrols new subjects; it does not change an enrolled one's templates)."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.seen: dict[Repository, int] = {}  # empty: the first look compares every id
+
+    def galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
+        ctx = self.system.ctx
+        return (
+            (Repository.CRIMINAL, ctx.criminal_gallery),
+            (Repository.IMMIGRATION, ctx.immigration_gallery),
+        )
+
+    def __call__(self) -> None:
+        self.sync()
+
+    def sync(self) -> int:
+        """Enrol what the galleries lack; returns how many identities were added."""
+        added = 0
+        with self.system.db.sessions() as session:
+            for repository, gallery in self.galleries():
+                generation = gallery_generation(session, repository)
+                if self.seen.get(repository) == generation:
+                    continue
+                stored = session.scalars(
+                    select(FingerTemplateRow.identity_id)
+                    .where(FingerTemplateRow.repository == repository.value)
+                    .distinct()
+                ).all()
+                missing = sorted(i for i in stored if i not in gallery)
+                for start in range(0, len(missing), 500):
+                    added += self._enrol(session, repository, gallery, missing[start : start + 500])
+                self.seen[repository] = generation
+        return added
+
+    def _enrol(
+        self, session: Session, repository: Repository, gallery: Gallery, ids: list[str]
+    ) -> int:
+        by_identity: dict[str, dict[int, Template]] = defaultdict(dict)
+        rows = session.execute(
+            select(
+                FingerTemplateRow.identity_id, FingerTemplateRow.finger, FingerTemplateRow.data
+            ).where(
+                FingerTemplateRow.repository == repository.value,
+                FingerTemplateRow.identity_id.in_(ids),
+            )
+        )
+        for identity_id, finger, data in rows:
+            by_identity[identity_id][finger] = self.system.ctx.codec.decode(data, finger)
+        for identity_id, templates in by_identity.items():
+            gallery.enrol(identity_id, templates)
+        return len(by_identity)
+
+
+class Worker:
+    """The dispatcher as a process of its own: delivers the due messages until `stop` (a
+    signal handler may call it), ending the delivery it is in, then returns. Workers share
+    the outbox through the claim's row locks (`scomm.bus.dispatcher.Dispatcher`), so it
+    takes no process lock: nothing else in its process writes."""
+
+    def __init__(
+        self, system: System, poll: float = POLL, stopping: threading.Event | None = None
+    ) -> None:
+        self.system = system
+        self.poll = poll
+        self.stopping = stopping or threading.Event()
+        self.delivered = 0
+        system.dispatcher.should_stop = self.stopping.is_set
+        # other workers enrol subjects too: this one's galleries follow the rows
+        system.dispatcher.before_handling = GalleryFollower(system)
+        install_callbacks(system)  # a worker POSTs the agencies' callbacks too
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> int:
+        """Deliver until stopped; returns how many deliveries were made."""
+        while not self.stopping.is_set():
+            try:
+                handled = self.system.dispatcher.run_due()
+                self.system.checkpoint_due()
+            except Exception as error:  # the database away for a moment: look again later
+                first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
+                log.warning("worker pass failed: %s: %s", type(error).__name__, first)
+                handled = 0
+            self.delivered += handled
+            if not handled:
+                self.stopping.wait(self.poll)
+        return self.delivered

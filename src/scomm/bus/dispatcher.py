@@ -58,6 +58,17 @@ class Dispatcher:
     exponential backoff (`backoff`, then twice that, ...) and ends as a dead letter
     (`status = 'dead'`, with its last error), which `scomm ops replay` can put back
     (`scomm.bus.dead_letters`).
+
+    Several dispatchers may share one PostgreSQL database (`scomm worker` processes): the
+    claim locks its row `FOR UPDATE SKIP LOCKED`, so a row another worker is claiming or
+    handling is passed over, not waited for; and the handler's transaction first locks the
+    row again and goes on only if it is still pending with the attempt count this claim
+    wrote. Between the claim's commit and that lock another worker may have claimed the
+    row (it then counted the next attempt): the first gives way, so one transaction only
+    handles a message, and one that finds it delivered by another does nothing. On SQLite
+    (one process) `FOR UPDATE` is not emitted and the checks find nothing to give way to.
+    `should_stop`, when set, is asked before each delivery: `run_due` returns early once it
+    says so (a worker told to stop ends the delivery it is in, no more).
     """
 
     def __init__(
@@ -75,6 +86,10 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.fault = fault
+        self.should_stop: Callable[[], bool] | None = None
+        # called after each claim, before the handler's transaction: a worker catches up
+        # on what other workers changed that it keeps in memory (`scomm.api.server`)
+        self.before_handling: Callable[[], None] | None = None
 
     def next_due(self) -> datetime | None:
         with self.db.sessions() as session:
@@ -83,22 +98,31 @@ class Dispatcher:
             )
 
     def run_due(self) -> int:
-        """Deliver every pending message whose time has come; returns how many were handled."""
+        """Deliver every pending message whose time has come; returns how many were handled.
+
+        A row passed over (another worker holds it) is not looked at again in this call:
+        the next call finds it delivered or takes it up."""
         handled = 0
+        passed_over: set[int] = set()
         while True:
             # Only the keys: a row's payload (a whole transaction) is read when it is delivered.
             with self.db.sessions() as session:
-                due = session.scalars(
+                listed = session.scalars(
                     select(OutboxRow.seq)
                     .where(OutboxRow.status == PENDING, OutboxRow.available_at <= self.clock.now())
                     .order_by(OutboxRow.available_at, OutboxRow.seq)
-                    .limit(200)
+                    .limit(200 + len(passed_over))
                 ).all()
+            due = [seq for seq in listed if seq not in passed_over]
             if not due:
                 return handled
             for seq in due:
+                if self.should_stop is not None and self.should_stop():
+                    return handled
                 if self.deliver(seq):
                     handled += 1
+                else:
+                    passed_over.add(seq)
 
     def deliver(self, seq: int) -> bool:
         """Deliver outbox row `seq` once; False when it was no longer pending or gave up."""
@@ -109,9 +133,14 @@ class Dispatcher:
             self.fault("before_handle", row)
         consumer = row.recipient
         try:
+            if self.before_handling is not None:
+                self.before_handling()
             message = message_from_payload(row.type, json.loads(row.payload))
             handler = self.handlers[Actor(consumer)]
             with UnitOfWork(self.db, self.clock, cause=row.message_id) as uow:
+                # the first statement of the transaction, so that it waits holding nothing
+                if not _still_ours(uow.session, seq, row.attempts):
+                    return False  # delivered, or claimed again, by another worker
                 if not uow.already_processed(consumer, row.message_id):
                     handler.handle(message, uow)
                     uow.mark_processed(consumer, row.message_id)
@@ -125,7 +154,7 @@ class Dispatcher:
                 uow.commit()
         except Exception as error:  # a failing handler must not stop the others
             log.warning("delivery of %s %s failed: %s", row.type, row.message_id, error)
-            self._retry_later(seq, f"{type(error).__name__}: {error}")
+            self._retry_later(seq, row.attempts, f"{type(error).__name__}: {error}")
             return True
         if self.fault:
             self.fault("after_handle", row)
@@ -134,7 +163,13 @@ class Dispatcher:
     def _claim(self, seq: int) -> OutboxRow | None:
         """Count an attempt at row `seq` before handling it; None if it is not to be handled."""
         with self.db.sessions() as session, session.begin():
-            stored = session.get(OutboxRow, seq, options=[defer(OutboxRow.payload)])
+            # a row another worker holds is passed over (PostgreSQL; SQLite has one writer)
+            stored = session.scalar(
+                select(OutboxRow)
+                .where(OutboxRow.seq == seq)
+                .options(defer(OutboxRow.payload))
+                .with_for_update(skip_locked=True)
+            )
             if stored is None or stored.status != PENDING:
                 return None
             if stored.attempts >= self.max_attempts:
@@ -190,10 +225,12 @@ class Dispatcher:
             },
         )
 
-    def _retry_later(self, seq: int, error: str) -> None:
+    def _retry_later(self, seq: int, attempts: int, error: str) -> None:
+        """Put off row `seq`, whose attempt number `attempts` failed with `error` (unless
+        another worker has delivered or claimed it since)."""
         with self.db.sessions() as session, session.begin():
-            stored = session.get(OutboxRow, seq)
-            if stored is None or stored.status != PENDING:
+            stored = session.get(OutboxRow, seq, with_for_update=True)
+            if stored is None or stored.status != PENDING or stored.attempts != attempts:
                 return
             stored.last_error = error
             if stored.attempts >= self.max_attempts:
@@ -236,6 +273,16 @@ class Dispatcher:
                 **extra,
             },
         )
+
+
+def _still_ours(session: Session, seq: int, attempts: int) -> bool:
+    """Lock row `seq` in the handler's transaction (PostgreSQL: until it commits; a worker
+    that claimed it meanwhile and locked it first is waited for) and tell whether it is
+    still pending with the `attempts` that this worker's claim counted."""
+    found = session.execute(
+        select(OutboxRow.status, OutboxRow.attempts).where(OutboxRow.seq == seq).with_for_update()
+    ).one_or_none()
+    return found is not None and tuple(found) == (PENDING, attempts)
 
 
 @dataclass(frozen=True)

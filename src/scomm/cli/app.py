@@ -19,6 +19,7 @@ from scomm.cli.simulate import demo, simulate
 from scomm.cli.switches import switches_app
 from scomm.cli.synth import synth_app
 from scomm.cli.template import template_app
+from scomm.cli.worker import worker
 
 app = typer.Typer(
     cls=ErrorHandlingGroup,
@@ -36,6 +37,7 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(agencies_app, name="agencies")
 app.command("serve")(serve)
 app.add_typer(keys_app, name="keys")
+app.command("worker")(worker)
 # For the people who exchange the transaction files.
 app.add_typer(nist_app, name="nist")
 app.add_typer(template_app, name="template")

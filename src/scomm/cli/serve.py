@@ -1,8 +1,12 @@
 """`scomm serve`: the agencies' HTTP interface (scomm.api) on uvicorn, with the dispatcher in
-the same process."""
+the same process (or, with --no-worker on PostgreSQL, in `scomm worker` processes)."""
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -10,9 +14,16 @@ from rich.markup import escape
 
 from scomm.api.app import create_app
 from scomm.api.common import Service
-from scomm.api.server import DispatcherThread, token_keys, without_delays
+from scomm.api.server import (
+    DispatcherThread,
+    GalleryFollower,
+    is_sqlite,
+    token_keys,
+    without_delays,
+)
 from scomm.cli.console import console
 from scomm.cli.database import masked
+from scomm.cli.errors import BadInput
 from scomm.cli.options import UpgradedDatabaseUrl
 from scomm.config import Settings, load_settings
 from scomm.domain.clock import SystemClock
@@ -32,29 +43,66 @@ def serve(
             "(--no-delays: they answer at once, for a demonstration).",
         ),
     ] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Deliver the flow's messages in this process too (--no-worker, PostgreSQL "
+            "only: `scomm worker` processes deliver them).",
+        ),
+    ] = True,
     database: UpgradedDatabaseUrl = None,
 ) -> None:
     """Serve the agencies over HTTP (POST /v1/oauth/token, /v1/transactions, /openapi.json),
     delivering the flow's messages in the same process. Put TLS in front of it."""
     settings = load_settings(database_url=database)
-    run_service(settings if delays else without_delays(settings), host, port)
+    if not worker and is_sqlite(settings.database_url):
+        raise BadInput(
+            "on SQLite `scomm serve` delivers the messages itself (one process writes the "
+            "database): --no-worker is for PostgreSQL, with `scomm worker` processes"
+        )
+    run_service(settings if delays else without_delays(settings), host, port, worker)
 
 
-def run_service(settings: Settings, host: str, port: int) -> None:
-    """Start the system, its dispatcher thread and the app on uvicorn, until interrupted."""
+def run_service(settings: Settings, host: str, port: int, worker: bool = True) -> None:
+    """Start the system, its dispatcher thread (unless `worker` is False) and the app on
+    uvicorn, until SIGINT or SIGTERM."""
     import uvicorn
 
     keys, key_path = token_keys(settings)
-    system = System(settings, SystemClock())
-    service = Service(system, keys)
-    dispatcher = DispatcherThread(system, service.writer)
+    with exit_on_sigterm():
+        system = System(settings, SystemClock())
+        service = Service(system, keys)
+        dispatcher = DispatcherThread(system, service.writer) if worker else None
+        if dispatcher is not None and not is_sqlite(settings.database_url):
+            # `scomm worker` processes may deliver beside it: follow their enrolments
+            system.dispatcher.before_handling = GalleryFollower(system)
+        try:
+            if dispatcher is not None:
+                dispatcher.start()
+            console.print(
+                f"scomm serving {escape(masked(settings.database_url))} on http://"
+                f"{escape(host)}:{port} (token key {escape(str(key_path))}, kid {keys.kid})"
+                + ("" if dispatcher is not None else "; `scomm worker` processes deliver")
+            )
+            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+            system.close()
+
+
+@contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the command with exit status 0 after its `finally` blocks (the dispatcher
+    stopped, the system closed), as SIGINT does; uvicorn, which takes both signals while it
+    serves, raises the signal again once it has shut down, and this handler ends it."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise typer.Exit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        dispatcher.start()
-        console.print(
-            f"scomm serving {escape(masked(settings.database_url))} on http://{escape(host)}:"
-            f"{port} (token key {escape(str(key_path))}, kid {keys.kid})"
-        )
-        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        yield
     finally:
-        dispatcher.stop()
-        system.close()
+        signal.signal(signal.SIGTERM, previous)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from scomm.biometrics.protocols import Gallery, Template, TemplateCodec
@@ -50,6 +51,14 @@ def gallery_generation(session: Session, repository: Repository) -> int:
 
 
 def _count_up(session: Session, repository: Repository) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # two workers' first enrolments at once: the second waits for the first's row
+        # instead of inserting it again (a unique violation)
+        session.execute(
+            pg_insert(GalleryGenerationRow)
+            .values(repository=repository.value, generation=0)
+            .on_conflict_do_nothing()
+        )
     row = session.get(GalleryGenerationRow, repository.value, with_for_update=True)
     if row is None:
         session.add(GalleryGenerationRow(repository=repository.value, generation=1))
