@@ -52,3 +52,37 @@ def test_the_callback_http_post_is_not_made_under_the_write_lock(served: Served)
     _deliver_all(served, DispatcherThread(served.system, served.service.writer))
     assert held, "no callback was attempted"
     assert not any(held), f"the callback went out with the write lock held: {held}"
+
+
+def test_with_switch_c_off_the_jail_learns_nothing_of_icess_match_from_its_booking(
+    served: Served,
+) -> None:
+    """Switch C off: the IDR/IAR is not returned to the jail. Yet GET /v1/bookings/{tcn}
+    answers the case's `state` (jail.py booking_state), ICE's own track: ident_match,
+    iaq_sent, iar_returned, no_action... so the jail (and its state's bureau) reads that
+    IDENT matched the person and what ICE decided."""
+    from datetime import timedelta
+
+    from api_world import expect_a_match
+
+    from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
+
+    raw, tcn = expect_a_match(served, status="naturalized_citizen")
+    served.system.set_switch(
+        SwitchSetting(
+            ori=served.ori, switch=Switch.C_RESULTS_TO_JAIL, enabled=False,
+            effective_from=START - timedelta(hours=1), effective_to=None,
+            changed_by=SwitchOwner.JURISDICTION, reason="county keeps results off",
+        )
+    )  # fmt: skip
+    headers = served.headers("jail-a")
+    assert served.client.post("/v1/transactions", content=raw,
+                              headers={**headers, **NIST}).status_code == 202
+    served.system.run_until(START + timedelta(hours=24))
+    got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()
+    assert all(m["type"] != "IDR_IAR" for m in got["responses"])  # switch C holds here
+    booking = served.client.get(f"/v1/bookings/{tcn}", headers=headers).json()
+    assert not any(m["type"] in ("DETAINER", "NOTIFICATION_REQUEST") for m in got["responses"])
+    ice_track = {"ident_match", "iaq_sent", "iar_returned", "no_action",
+                 "detainer_lodged", "notification_requested", "ident_no_match"}
+    assert booking["state"] not in ice_track, booking["state"]
