@@ -86,3 +86,19 @@ def test_with_switch_c_off_the_jail_learns_nothing_of_icess_match_from_its_booki
     ice_track = {"ident_match", "iaq_sent", "iar_returned", "no_action",
                  "detainer_lodged", "notification_requested", "ident_no_match"}
     assert booking["state"] not in ice_track, booking["state"]
+
+
+def test_another_jail_cannot_learn_that_a_tcn_exists_by_submitting_it(served: Served) -> None:
+    """Issue 15 item 4: another agency's object answers as if it did not exist. A CAR of
+    jail-b's (its own ORI) that reuses jail-a's TCN answers 409 "a transaction with this
+    TCN exists": an oracle for other jails' bookings (app.py _book)."""
+    from api_world import OTHER_ORI
+
+    raw, tcn, _ = car(0)
+    assert served.client.post("/v1/transactions", content=raw,
+                              headers={**served.headers("jail-a"), **NIST}).status_code == 202
+    theirs, same_tcn, _ = car(0, ori=OTHER_ORI, cri=OTHER_ORI)
+    assert same_tcn == tcn
+    answer = served.client.post("/v1/transactions", content=theirs,
+                                headers={**served.headers("jail-b"), **NIST})
+    assert answer.status_code != 409, answer.text
