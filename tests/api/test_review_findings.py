@@ -102,3 +102,37 @@ def test_another_jail_cannot_learn_that_a_tcn_exists_by_submitting_it(served: Se
     answer = served.client.post("/v1/transactions", content=theirs,
                                 headers={**served.headers("jail-b"), **NIST})
     assert answer.status_code != 409, answer.text
+
+
+def test_people_loaded_by_another_process_while_serving_on_sqlite_are_matched(
+    served: Served, database_url: str
+) -> None:
+    """README "From make serve to an SRE and an IAR": `make serve` in a first terminal, then
+    `scomm synth load -d $DB` in a second one enrols the people IDENT knows, then the CAR is
+    submitted and "IDR_IAR matched: true" comes back. But on SQLite `scomm serve` installs no
+    GalleryFollower (cli/serve.py: only for PostgreSQL) and its galleries were loaded when it
+    started: people enrolled by another process after that are never searched."""
+    from dataclasses import replace as _replace
+    from api_world import expect_a_match
+
+    from scomm.config import Settings
+    from scomm.domain.clock import ScenarioClock
+    from scomm.domain.hold import us_federal_holiday
+    from scomm.system import System, baseline_context
+
+    settings = Settings(database_url=database_url, seed=1)
+    loader = System(  # `scomm synth load` in the second terminal
+        settings, ScenarioClock(START), context=baseline_context(settings, us_federal_holiday())
+    )
+    try:
+        raw, tcn = expect_a_match(_replace(served, system=loader))
+    finally:
+        loader.close()
+    headers = served.headers("jail-a")
+    assert served.client.post("/v1/transactions", content=raw,
+                              headers={**headers, **NIST}).status_code == 202
+    thread = DispatcherThread(served.system, served.service.writer)  # as `scomm serve` runs
+    _deliver_all(served, thread)
+    got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()
+    results = [m for m in got["responses"] if m["type"] == "IDR_IAR"]
+    assert results and results[0]["matched"] is True, got
