@@ -76,6 +76,10 @@ class DispatcherThread:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="scomm-dispatcher", daemon=True)
         self.failure: BaseException | None = None
+        # people enrolled by another process (`scomm synth load` beside `make serve`, as the
+        # README has it; `scomm worker`s on PostgreSQL) are searched too
+        if system.dispatcher.before_handling is None:
+            system.dispatcher.before_handling = GalleryFollower(system)
 
     def start(self) -> None:
         self.thread.start()
