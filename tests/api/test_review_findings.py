@@ -136,3 +136,27 @@ def test_people_loaded_by_another_process_while_serving_on_sqlite_are_matched(
     got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()
     results = [m for m in got["responses"] if m["type"] == "IDR_IAR"]
     assert results and results[0]["matched"] is True, got
+
+
+def test_the_token_endpoint_verifies_the_secret_outside_the_write_lock(
+    served: Served, monkeypatch: object
+) -> None:
+    """app.py _authenticate holds Service.writer around agencies.authenticate, whose argon2id
+    verification takes ~0.1-0.2 s of CPU: every token request (unknown client ids too,
+    which no lockout limits) stops every write and every audited read of the service for
+    that long."""
+    from scomm.services import agencies
+
+    held: list[bool] = []
+    real = agencies._verify
+
+    def spy(stored: str, secret: str) -> bool:
+        held.append(served.service.writer.locked())
+        return real(stored, secret)
+
+    monkeypatch.setattr(agencies, "_verify", spy)  # type: ignore[attr-defined]
+    served.token("jail-a")
+    bad = served.client.post("/v1/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
+    assert bad.status_code == 401
+    assert held and not any(held), held
