@@ -160,3 +160,25 @@ def test_the_token_endpoint_verifies_the_secret_outside_the_write_lock(
         "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
     assert bad.status_code == 401
     assert held and not any(held), held
+
+
+def test_a_date_time_at_the_edge_of_the_calendar_is_a_422_not_a_500(served: Served) -> None:
+    """audit.py utc_moment catches ValueError only: an RFC 3339 time whose UTC falls past
+    year 9999 (or before year 1) raises OverflowError in astimezone -> 500. The same in
+    jail.py _naive_utc for a disposition's decided_at."""
+    from api_world import add_principals
+
+    add_principals(served)
+    auditor = served.headers("auditor")
+    for since in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        answer = served.client.get("/v1/audit/entries", params={"since": since}, headers=auditor)
+        assert answer.status_code < 500, (since, answer.status_code, answer.text)
+    raw, tcn, _ = car(0)
+    jail = served.headers("jail-a")
+    assert served.client.post("/v1/transactions", content=raw,
+                              headers={**jail, **NIST}).status_code == 202
+    answer = served.client.post(
+        f"/v1/bookings/{tcn}/dispositions", headers=jail,
+        json={"outcome": "convicted", "decided_at": "9999-12-31T23:59:59-23:59"},
+    )
+    assert answer.status_code < 500, answer.text
