@@ -384,8 +384,11 @@ def add_jail_routes(app: FastAPI) -> None:
         service = service_of(request)
         row = _own_booking(service, principal, tcn, request, "DISPOSITION_REPORTED")
         now = service.system.clock.now()
-        decided = now if body.decided_at is None else _naive_utc(body.decided_at)
-        if not row.booked_at <= decided <= now:
+        try:
+            decided = now if body.decided_at is None else _naive_utc(body.decided_at)
+        except OverflowError:  # its UTC lies past year 9999 (or before year 1)
+            decided = None
+        if decided is None or not row.booked_at <= decided <= now:
             audit_access(service, principal, request, "DISPOSITION_REPORTED", "refused", tcn=tcn)
             raise Problem(
                 422, "bad decision date", "decided_at lies between the booking and now", tcn=tcn
