@@ -182,3 +182,15 @@ def test_a_date_time_at_the_edge_of_the_calendar_is_a_422_not_a_500(served: Serv
         json={"outcome": "convicted", "decided_at": "9999-12-31T23:59:59-23:59"},
     )
     assert answer.status_code < 500, answer.text
+
+
+def test_basic_credentials_with_a_non_ascii_byte_are_a_400_not_a_500(served: Served) -> None:
+    """app.py _client_credentials catches binascii.Error and UnicodeDecodeError, but
+    base64.b64decode raises a plain ValueError for a str with a non-ASCII character (a
+    latin-1 byte in the header): 500 on the one endpoint anyone may call."""
+    answer = served.client.post(
+        "/v1/oauth/token", content=b"grant_type=client_credentials",
+        headers={"Authorization": b"Basic \xe9\xe9\xe9\xe9",  # type: ignore[dict-item]
+                 "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400, answer.text
