@@ -194,3 +194,31 @@ def test_basic_credentials_with_a_non_ascii_byte_are_a_400_not_a_500(served: Ser
                  "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert answer.status_code == 400, answer.text
+
+
+def test_a_key_rotated_out_signs_no_token_accepted_after_its_grace(
+    served: Served, tmp_path: object
+) -> None:
+    """`scomm keys rotate` says the old key's tokens verify "for up to 15 more minutes";
+    but the old key's public half stays trusted for any token, however new, until a later
+    rotation deletes the file: a key rotated out because it leaked still lets its holder
+    mint tokens (any agency, any scope: the claims come from the token) an hour later."""
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    from scomm.api.errors import InvalidToken
+    from scomm.api.tokens import TOKEN_SECONDS, TokenKeys, rotate_key
+    from scomm.services import agencies
+
+    path = Path(str(tmp_path)) / "api-key.pem"
+    leaked = TokenKeys.from_file(path, create=True)
+    now = int(time.time())
+    rotate_key(path, now)
+    later = now + 4 * TOKEN_SECONDS
+    jail = agencies.find_agency(served.system.db, "jail-a")
+    assert jail is not None
+    minted = leaked.issue(jail, later)  # made after the rotation, with the old key
+    with pytest.raises(InvalidToken):
+        TokenKeys.from_file(path).verify(minted, later)
