@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_world import START, Served, allow_callbacks, car
+from api_world import START, Served, car
 from sqlalchemy import select
 
 from scomm.api.callbacks import CallbackSender
@@ -47,8 +47,10 @@ def test_the_callback_http_post_is_not_made_under_the_write_lock(served: Served)
     )  # fmt: skip
     raw, _, _ = car(0)
     headers = served.headers("jail-a")
-    assert served.client.post("/v1/transactions", content=raw,
-                              headers={**headers, **NIST}).status_code == 202
+    assert (
+        served.client.post("/v1/transactions", content=raw, headers={**headers, **NIST}).status_code
+        == 202
+    )
     _deliver_all(served, DispatcherThread(served.system, served.service.writer))
     assert held, "no callback was attempted"
     assert not any(held), f"the callback went out with the write lock held: {held}"
@@ -76,15 +78,24 @@ def test_with_switch_c_off_the_jail_learns_nothing_of_icess_match_from_its_booki
         )
     )  # fmt: skip
     headers = served.headers("jail-a")
-    assert served.client.post("/v1/transactions", content=raw,
-                              headers={**headers, **NIST}).status_code == 202
+    assert (
+        served.client.post("/v1/transactions", content=raw, headers={**headers, **NIST}).status_code
+        == 202
+    )
     served.system.run_until(START + timedelta(hours=24))
     got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()
     assert all(m["type"] != "IDR_IAR" for m in got["responses"])  # switch C holds here
     booking = served.client.get(f"/v1/bookings/{tcn}", headers=headers).json()
     assert not any(m["type"] in ("DETAINER", "NOTIFICATION_REQUEST") for m in got["responses"])
-    ice_track = {"ident_match", "iaq_sent", "iar_returned", "no_action",
-                 "detainer_lodged", "notification_requested", "ident_no_match"}
+    ice_track = {
+        "ident_match",
+        "iaq_sent",
+        "iar_returned",
+        "no_action",
+        "detainer_lodged",
+        "notification_requested",
+        "ident_no_match",
+    }
     assert booking["state"] not in ice_track, booking["state"]
 
 
@@ -95,12 +106,17 @@ def test_another_jail_cannot_learn_that_a_tcn_exists_by_submitting_it(served: Se
     from api_world import OTHER_ORI
 
     raw, tcn, _ = car(0)
-    assert served.client.post("/v1/transactions", content=raw,
-                              headers={**served.headers("jail-a"), **NIST}).status_code == 202
+    assert (
+        served.client.post(
+            "/v1/transactions", content=raw, headers={**served.headers("jail-a"), **NIST}
+        ).status_code
+        == 202
+    )
     theirs, same_tcn, _ = car(0, ori=OTHER_ORI, cri=OTHER_ORI)
     assert same_tcn == tcn
-    answer = served.client.post("/v1/transactions", content=theirs,
-                                headers={**served.headers("jail-b"), **NIST})
+    answer = served.client.post(
+        "/v1/transactions", content=theirs, headers={**served.headers("jail-b"), **NIST}
+    )
     assert answer.status_code != 409, answer.text
 
 
@@ -113,6 +129,7 @@ def test_people_loaded_by_another_process_while_serving_on_sqlite_are_matched(
     GalleryFollower (cli/serve.py: only for PostgreSQL) and its galleries were loaded when it
     started: people enrolled by another process after that are never searched."""
     from dataclasses import replace as _replace
+
     from api_world import expect_a_match
 
     from scomm.config import Settings
@@ -129,8 +146,10 @@ def test_people_loaded_by_another_process_while_serving_on_sqlite_are_matched(
     finally:
         loader.close()
     headers = served.headers("jail-a")
-    assert served.client.post("/v1/transactions", content=raw,
-                              headers={**headers, **NIST}).status_code == 202
+    assert (
+        served.client.post("/v1/transactions", content=raw, headers={**headers, **NIST}).status_code
+        == 202
+    )
     thread = DispatcherThread(served.system, served.service.writer)  # as `scomm serve` runs
     _deliver_all(served, thread)
     got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers).json()
@@ -156,8 +175,10 @@ def test_the_token_endpoint_verifies_the_secret_outside_the_write_lock(
 
     monkeypatch.setattr(agencies, "_verify", spy)  # type: ignore[attr-defined]
     served.token("jail-a")
-    bad = served.client.post("/v1/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
+    bad = served.client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+    )
     assert bad.status_code == 401
     assert held and not any(held), held
 
@@ -175,10 +196,13 @@ def test_a_date_time_at_the_edge_of_the_calendar_is_a_422_not_a_500(served: Serv
         assert answer.status_code < 500, (since, answer.status_code, answer.text)
     raw, tcn, _ = car(0)
     jail = served.headers("jail-a")
-    assert served.client.post("/v1/transactions", content=raw,
-                              headers={**jail, **NIST}).status_code == 202
+    assert (
+        served.client.post("/v1/transactions", content=raw, headers={**jail, **NIST}).status_code
+        == 202
+    )
     answer = served.client.post(
-        f"/v1/bookings/{tcn}/dispositions", headers=jail,
+        f"/v1/bookings/{tcn}/dispositions",
+        headers=jail,
         json={"outcome": "convicted", "decided_at": "9999-12-31T23:59:59-23:59"},
     )
     assert answer.status_code < 500, answer.text
@@ -189,9 +213,12 @@ def test_basic_credentials_with_a_non_ascii_byte_are_a_400_not_a_500(served: Ser
     base64.b64decode raises a plain ValueError for a str with a non-ASCII character (a
     latin-1 byte in the header): 500 on the one endpoint anyone may call."""
     answer = served.client.post(
-        "/v1/oauth/token", content=b"grant_type=client_credentials",
-        headers={"Authorization": b"Basic \xe9\xe9\xe9\xe9",  # type: ignore[dict-item]
-                 "Content-Type": "application/x-www-form-urlencoded"},
+        "/v1/oauth/token",
+        content=b"grant_type=client_credentials",
+        headers={
+            "Authorization": b"Basic \xe9\xe9\xe9\xe9",  # type: ignore[dict-item]
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
     assert answer.status_code == 400, answer.text
 

@@ -295,7 +295,10 @@ def booking_state(system: System, booking: BookingRow) -> dict[str, Any]:
 JAIL_STATES = frozenset(
     s.value
     for s in (
-        CaseState.BOOKED, CaseState.REJECTED, CaseState.STATE_ONLY, CaseState.CRIMINAL_SEARCHED
+        CaseState.BOOKED,
+        CaseState.REJECTED,
+        CaseState.STATE_ONLY,
+        CaseState.CRIMINAL_SEARCHED,
     )
 )
 

@@ -116,7 +116,6 @@ class DispatcherThread:
                 self.system.checkpoint_due()
         return handled
 
-
     def _send_callback_ahead(self, seq: int) -> None:
         """A callback's POST, made before its delivery takes the write lock (the delivery
         then records its outcome): a receiver's 5 s, or its slow answer, holds no request."""

@@ -72,9 +72,7 @@ class TokenKeys:
         self.kid = key_id(self.public_key)
         # kid of a key rotated out -> when (seconds since the epoch): it verifies only the
         # tokens it signed before then, and only for a token's lifetime after
-        self.retired = {
-            key_id(key): at for key, at in zip(previous, retired_at, strict=False)
-        }
+        self.retired = {key_id(key): at for key, at in zip(previous, retired_at, strict=False)}
         self._signing = OKPKey.import_key(_pem(signing), {"kid": self.kid})
         verifying = [
             OKPKey.import_key(
