@@ -79,9 +79,9 @@ class DispatcherThread:
         self.thread = threading.Thread(target=self._run, name="scomm-dispatcher", daemon=True)
         self.failure: BaseException | None = None
         # people enrolled by another process (`scomm synth load` beside `make serve`, as the
-        # README has it; `scomm worker`s on PostgreSQL) are searched too
-        if system.dispatcher.before_handling is None:
-            system.dispatcher.before_handling = GalleryFollower(system)
+        # README has it) are searched too: followed before each delivery, outside the lock
+        # (only this thread searches the galleries)
+        self.follower = GalleryFollower(system)
 
     def start(self) -> None:
         self.thread.start()
@@ -108,6 +108,7 @@ class DispatcherThread:
         for seq in self.system.due_now():
             if self.stopping.is_set():
                 break
+            self.follower.sync()
             self.system.prepare(seq)
             self._send_callback_ahead(seq)
             with self.writer:
