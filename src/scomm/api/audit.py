@@ -55,7 +55,7 @@ def utc_moment(text: str) -> datetime:
         try:
             moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
             return moment.astimezone(UTC).replace(tzinfo=None)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: past year 9999 (or 1) in UTC
             pass
     raise Problem(422, "invalid request", f"since: {text[:40]!r} is no RFC 3339 date-time")
 

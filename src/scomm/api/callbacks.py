@@ -180,21 +180,56 @@ class CallbackSender:
         self.system = system
         self.timeout = timeout
         self.resolver = resolver
+        # message id -> the outcome of a POST made ahead of the delivery's transaction
+        # (`send_ahead`: outside the process's write lock), which `handle` then records
+        self.sent_ahead: dict[str, tuple[str, int] | CallbackFailed] = {}
+
+    def send_ahead(self, message: Message) -> None:
+        """POST `message`'s callback now, before the delivery that records it (and outside
+        any write lock: a slow receiver holds up no request); `handle` takes the outcome."""
+        if not isinstance(message, CallbackDue):
+            return
+        registered = callbacks.registration(self.system.db, message.client_id)
+        if registered is None or registered.url is None:
+            return
+        try:
+            self.sent_ahead[message.message_id] = self._post(
+                registered, message, self.system.clock.now()
+            )
+        except CallbackFailed as error:
+            self.sent_ahead[message.message_id] = error
 
     def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         if not isinstance(message, CallbackDue):
             raise ValueError(f"the callback sender does not handle {message.type}")
+        ahead = self.sent_ahead.pop(message.message_id, None)
         registered = callbacks.registration(self.system.db, message.client_id)
-        if registered is None or registered.url is None:
+        if ahead is None and (registered is None or registered.url is None):
             uow.record(
                 CALLBACK_KIND, "CALLBACK_DROPPED", Actor.CALLBACK.value, message.case_id,
                 {"client_id": message.client_id, "message_id": message.message_id,
                  "reason": "no callback URL is registered"},
             )  # fmt: skip
             return
+        if isinstance(ahead, CallbackFailed):
+            raise ahead
+        if ahead is not None:
+            host, status = ahead
+        else:
+            assert registered is not None
+            host, status = self._post(registered, message, uow.now)
+        uow.record(
+            CALLBACK_KIND, CALLBACK_DELIVERED, Actor.CALLBACK.value, message.case_id,
+            {"client_id": message.client_id, "message_id": message.message_id,
+             "host": host, "status": status},
+        )  # fmt: skip
+
+    def _post(
+        self, registered: CallbackRegistration, message: CallbackDue, now: Any
+    ) -> tuple[str, int]:
         media, body = self.body(message)
-        timestamp = calendar.timegm(uow.now.timetuple())
-        host, status = self.send(registered, body, {
+        timestamp = calendar.timegm(now.timetuple())
+        return self.send(registered, body, {
             "Content-Type": media,
             "User-Agent": "scomm-callback/1",
             TIMESTAMP_HEADER: str(timestamp),
@@ -202,11 +237,6 @@ class CallbackSender:
             DELIVERY_HEADER: message.message_id,
             TASK_HEADER: message.case_id,
         })  # fmt: skip
-        uow.record(
-            CALLBACK_KIND, CALLBACK_DELIVERED, Actor.CALLBACK.value, message.case_id,
-            {"client_id": message.client_id, "message_id": message.message_id,
-             "host": host, "status": status},
-        )  # fmt: skip
 
     def body(self, message: CallbackDue) -> tuple[str, bytes]:
         """The callback's media type and body: the transaction's JSON, COMPLETED."""

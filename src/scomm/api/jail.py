@@ -29,7 +29,7 @@ from scomm.api.errors import Problem
 from scomm.api.tokens import Principal
 from scomm.api.transactions import ebts_response, visible_booking
 from scomm.domain.agencies import BOOKING_WRITE, TRANSACTION_READ, AgencyKind
-from scomm.domain.case import CustodyState
+from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.messages import (
     Actor,
     CourtDisposition,
@@ -277,7 +277,7 @@ def booking_state(system: System, booking: BookingRow) -> dict[str, Any]:
         "booked_at": booking.booked_at.isoformat(),
         "release_due_at": booking.release_due_at.isoformat(),
         "custody": case.custody if case is not None else None,
-        "state": case.state if case is not None else None,
+        "state": _jail_state(case.state) if case is not None else None,
         "custody_history": history,
         "detainers": shown_detainers,
         "sent": [m.summary(booking.tcn) for m in answers_sent],
@@ -287,6 +287,26 @@ def booking_state(system: System, booking: BookingRow) -> dict[str, Any]:
             "transaction": f"/v1/transactions/{booking.tcn}",
         },
     }
+
+
+# The case's states the jail may see: its own transaction's track up to the SRE. The states
+# after it are ICE's (IDENT's match, LESC's IAR, ERO's decision): the jail learns of those
+# only by the messages the flow sends it (switch C, a detainer, a notification request).
+JAIL_STATES = frozenset(
+    s.value
+    for s in (
+        CaseState.BOOKED,
+        CaseState.REJECTED,
+        CaseState.STATE_ONLY,
+        CaseState.CRIMINAL_SEARCHED,
+    )
+)
+
+
+def _jail_state(state: str | None) -> str | None:
+    if state is None or state in JAIL_STATES:
+        return state
+    return CaseState.CRIMINAL_SEARCHED.value
 
 
 def _custody_step(payload: Any) -> dict[str, Any]:
@@ -367,8 +387,11 @@ def add_jail_routes(app: FastAPI) -> None:
         service = service_of(request)
         row = _own_booking(service, principal, tcn, request, "DISPOSITION_REPORTED")
         now = service.system.clock.now()
-        decided = now if body.decided_at is None else _naive_utc(body.decided_at)
-        if not row.booked_at <= decided <= now:
+        try:
+            decided = now if body.decided_at is None else _naive_utc(body.decided_at)
+        except OverflowError:  # its UTC lies past year 9999 (or before year 1)
+            decided = None
+        if decided is None or not row.booked_at <= decided <= now:
             audit_access(service, principal, request, "DISPOSITION_REPORTED", "refused", tcn=tcn)
             raise Problem(
                 422, "bad decision date", "decided_at lies between the booking and now", tcn=tcn

@@ -6,6 +6,7 @@ any number side by side, `scomm serve --no-worker` answering the agencies)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -23,8 +24,9 @@ from scomm.api.errors import ApiKeyError
 from scomm.api.tokens import KEY_FILE, TokenKeys
 from scomm.biometrics.protocols import Gallery, Template
 from scomm.config import Delays, Settings
+from scomm.domain.messages import Actor, DeliveryStatus, message_from_payload
 from scomm.domain.records import Repository
-from scomm.store.models import FingerTemplateRow
+from scomm.store.models import FingerTemplateRow, OutboxRow
 from scomm.store.templates import gallery_generation
 from scomm.system import System
 
@@ -76,6 +78,10 @@ class DispatcherThread:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="scomm-dispatcher", daemon=True)
         self.failure: BaseException | None = None
+        # people enrolled by another process (`scomm synth load` beside `make serve`, as the
+        # README has it) are searched too: followed before each delivery, outside the lock
+        # (only this thread searches the galleries)
+        self.follower = GalleryFollower(system)
 
     def start(self) -> None:
         self.thread.start()
@@ -102,12 +108,29 @@ class DispatcherThread:
         for seq in self.system.due_now():
             if self.stopping.is_set():
                 break
+            self.follower.sync()
             self.system.prepare(seq)
+            self._send_callback_ahead(seq)
             with self.writer:
                 if self.system.dispatcher.deliver(seq):
                     handled += 1
                 self.system.checkpoint_due()
         return handled
+
+    def _send_callback_ahead(self, seq: int) -> None:
+        """A callback's POST, made before its delivery takes the write lock (the delivery
+        then records its outcome): a receiver's 5 s, or its slow answer, holds no request."""
+        sender = self.system.dispatcher.handlers.get(Actor.CALLBACK)
+        if sender is None or not hasattr(sender, "send_ahead"):
+            return
+        with self.system.db.sessions() as session:
+            row = session.get(OutboxRow, seq)
+            if row is None or row.recipient != Actor.CALLBACK.value:
+                return
+            if row.status != DeliveryStatus.PENDING.value:
+                return
+            kind, payload = row.type, row.payload
+        sender.send_ahead(message_from_payload(kind, json.loads(payload)))
 
 
 def _lower_priority(by: int) -> None:

@@ -63,10 +63,16 @@ class TokenKeys:
     (the signing key's, and those of keys rotated out while their tokens may still live)."""
 
     def __init__(
-        self, signing: Ed25519PrivateKey, previous: Sequence[Ed25519PublicKey] = ()
+        self,
+        signing: Ed25519PrivateKey,
+        previous: Sequence[Ed25519PublicKey] = (),
+        retired_at: Sequence[float] = (),
     ) -> None:
         self.public_key = signing.public_key()
         self.kid = key_id(self.public_key)
+        # kid of a key rotated out -> when (seconds since the epoch): it verifies only the
+        # tokens it signed before then, and only for a token's lifetime after
+        self.retired = {key_id(key): at for key, at in zip(previous, retired_at, strict=False)}
         self._signing = OKPKey.import_key(_pem(signing), {"kid": self.kid})
         verifying = [
             OKPKey.import_key(
@@ -105,7 +111,8 @@ class TokenKeys:
             raise ApiKeyError(f"{path} is not an unencrypted PEM private key") from error
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ApiKeyError(f"{path} is not an Ed25519 key")
-        return cls(loaded, [_public(p) for p in previous_keys(path)])
+        kept = previous_keys(path)
+        return cls(loaded, [_public(p) for p in kept], [p.stat().st_mtime for p in kept])
 
     def issue(self, agency: Agency, now: int) -> str:
         """A token for `agency`, issued at `now` (seconds since the epoch)."""
@@ -138,6 +145,13 @@ class TokenKeys:
                 kind={"essential": True},
             ).validate(decoded.claims)
             claims = decoded.claims
+            retired = self.retired.get(str(decoded.header.get("kid", "")))
+            if retired is not None and (
+                not isinstance(claims.get("iat"), int)
+                or claims["iat"] > retired
+                or now > retired + TOKEN_SECONDS
+            ):
+                raise ValueError("signed by a key rotated out")
             kind = AgencyKind(claims["kind"])
             scopes = claims["scope"]
             value = next((claims[n] for n in ("ori", "state", "area") if n in claims), None)

@@ -187,8 +187,29 @@ def release_agency(db: Database, now: datetime, client_id: str) -> Agency:
     ).agency  # fmt: skip
 
 
-def authenticate(db: Database, now: datetime, client_id: str, secret: str, remote: str) -> Agency:
-    """The agency whose client id and secret these are, if it may authenticate now.
+@dataclass(frozen=True)
+class CheckedSecret:
+    """A secret verified ahead of `authenticate` (the slow argon2id part, outside any write
+    lock): the hash it was checked against, and whether it held."""
+
+    stored: str | None
+    good: bool
+
+
+def check_secret(db: Database, client_id: str, secret: str) -> CheckedSecret:
+    """Verify `secret` against the client's stored hash (a dummy one for an unknown client,
+    so that the answer takes as long), writing nothing."""
+    with db.sessions() as session:
+        stored = SqlAgencies(session).secret_hash(client_id) if client_id else None
+    return CheckedSecret(stored, _verify(stored or _dummy_hash(), secret) and stored is not None)
+
+
+def authenticate(
+    db: Database, now: datetime, client_id: str, secret: str, remote: str,
+    checked: CheckedSecret | None = None,
+) -> Agency:  # fmt: skip
+    """The agency whose client id and secret these are, if it may authenticate now
+    (`checked`: the secret verified ahead by `check_secret`, used if the hash is unchanged).
 
     Every attempt is written to the audit chain with the client id, the remote address and
     the outcome; 5 failed attempts within 15 minutes lock the client until an operator
@@ -197,7 +218,10 @@ def authenticate(db: Database, now: datetime, client_id: str, secret: str, remot
         repository = SqlAgencies(session)
         agency = repository.get(client_id, for_update=True) if client_id else None
         stored = repository.secret_hash(client_id) if agency is not None else None
-        good = _verify(stored or _dummy_hash(), secret) and stored is not None
+        if checked is not None and checked.stored == stored:
+            good = checked.good
+        else:
+            good = _verify(stored or _dummy_hash(), secret) and stored is not None
         outcome = "success"
         if agency is None:
             outcome = "unknown-client"
