@@ -100,11 +100,12 @@ def test_with_switch_c_off_the_jail_learns_nothing_of_icess_match_from_its_booki
     assert booking["state"] not in ice_track, booking["state"]
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: the TCN is global, see the review report")
 def test_another_jail_cannot_learn_that_a_tcn_exists_by_submitting_it(served: Served) -> None:
     """Issue 15 item 4: another agency's object answers as if it did not exist. A CAR of
-    jail-b's (its own ORI) that reuses jail-a's TCN answers 409 "a transaction with this
-    TCN exists": an oracle for other jails' bookings (app.py _book)."""
+    jail-b's (its own ORI) that reused jail-a's TCN answered 409 "a transaction with this
+    TCN exists": an oracle for other jails' bookings. A TCN must now begin with the ORI
+    that sends it, so jail-b's is refused for its own TCN's sake, whether or not jail-a
+    used it (and no jail can take another's TCNs)."""
     from api_world import OTHER_ORI
 
     raw, tcn, _ = car(0)
@@ -119,7 +120,13 @@ def test_another_jail_cannot_learn_that_a_tcn_exists_by_submitting_it(served: Se
     answer = served.client.post(
         "/v1/transactions", content=theirs, headers={**served.headers("jail-b"), **NIST}
     )
-    assert answer.status_code != 409, answer.text
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errt"]["field"] == "1.009"
+    unused, _, _ = car(1, ori=OTHER_ORI, cri=OTHER_ORI)  # a TCN nobody used: the same answer
+    again = served.client.post(
+        "/v1/transactions", content=unused, headers={**served.headers("jail-b"), **NIST}
+    )
+    assert (again.status_code, again.json()["title"]) == (422, answer.json()["title"])
 
 
 def test_people_loaded_by_another_process_while_serving_on_sqlite_are_matched(
@@ -234,8 +241,6 @@ def test_a_key_rotated_out_signs_no_token_accepted_after_its_grace(
     mint tokens (any agency, any scope: the claims come from the token) an hour later."""
     import time
     from pathlib import Path
-
-    import pytest
 
     from scomm.api.errors import InvalidToken
     from scomm.api.tokens import TOKEN_SECONDS, TokenKeys, rotate_key

@@ -66,6 +66,15 @@ def booking_from_car(raw: bytes, system: System, principal: Principal) -> Bookin
             403, "not your agency's transaction",
             f"the CAR's 1.008 ORI and 2.073 CRI must be the token's ORI {principal.ori}",
         )  # fmt: skip
+    if not car.tcn.startswith(car.ori):
+        # TCNs are one namespace: one that begins with its jail's ORI can never be another
+        # jail's, so no jail takes another's TCN or learns from a refusal that it exists
+        raise Problem(
+            422, "transaction refused",
+            f"the 1.009 TCN {car.tcn!r} must begin with the ORI {car.ori} that sends it",
+            errt={"field": "1.009", "messages": [f"FIELD 1.009: TCN must begin with {car.ori}"]},
+            tcn=car.tcn,
+        )  # fmt: skip
     now = system.clock.now()
     booking = Booking(
         booking_id=f"BK-{car.tcn}",
