@@ -42,7 +42,9 @@ def unmatched_car(ori: str) -> bytes:
     """Synthetic booking 1 at the served jail, with prints nobody on file has."""
     sub = synthetic_booking(1, 1, with_images=False)
     fingers = tuple(FingerImage(pixels=ridges(p + 40), position=p, ppi=500) for p in range(1, 11))
-    return encode_tenprint(replace(sub, fingers=fingers, ori=ori, cri=ori), compression="NONE")
+    tcn = ori + sub.tcn[len(ori) :]  # a TCN begins with the ORI that sends it
+    changed = replace(sub, fingers=fingers, ori=ori, cri=ori, tcn=tcn)
+    return encode_tenprint(changed, compression="NONE")
 
 
 def accesses(served: Served, name: str) -> list[dict[str, object]]:
