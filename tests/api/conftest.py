@@ -23,6 +23,21 @@ from scomm.services import agencies
 from scomm.system import System, baseline_context
 
 
+@pytest.fixture(autouse=True)
+def cheap_secret_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small work factors in these tests (11 ms a hash instead of 130): a test
+    world makes and checks a dozen secrets. Hashes stay argon2id, salted and verified the
+    same way; tests/services/test_agencies.py and the processes these tests start (serve,
+    workers) keep the real work factors."""
+    from argon2 import PasswordHasher
+
+    from scomm.services import agencies
+
+    monkeypatch.setattr(
+        agencies, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    )
+
+
 @pytest.fixture
 def served(database_url: str) -> Iterator[Served]:
     settings = Settings(database_url=database_url, seed=1)
