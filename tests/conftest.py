@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
+
+from scomm.store.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # tests/audit/tampering.py (`from tampering import tampering`), for tamper tests in any folder
@@ -76,3 +79,21 @@ def textured() -> ImageMaker:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'scomm.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The embedded SQLite default and, where CI provides one, PostgreSQL (emptied first):
+    a module or folder that must hold on both takes `database_url` from this."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scomm.db'}"
+        return
+    postgres = os.environ.get("SCOMM_TEST_POSTGRES_URL")
+    if not postgres:
+        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
+    db = Database(postgres)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    yield postgres

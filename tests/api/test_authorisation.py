@@ -5,18 +5,14 @@ each kind of principal, answers the status that EXPECTED names. The routes come 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from api_world import Served, add_principals, allow_callbacks, car, expect_a_match
 from fastapi.routing import APIRoute
-from sqlalchemy import text
 
 from scomm.api.transactions import task_id
 from scomm.domain.ids import derived_id
-from scomm.store.db import Database
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 
@@ -175,20 +171,9 @@ ICE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The table on the embedded SQLite default and, where CI provides one, PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scomm.db'}"
-        return
-    if not POSTGRES:
-        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
-    db = Database(POSTGRES)
-    with db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    yield POSTGRES
+@pytest.fixture
+def database_url(both_databases: str) -> str:
+    return both_databases
 
 
 def v1_routes(served: Served) -> set[tuple[str, str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -19,13 +18,11 @@ from api_world import START, Served
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
-from sqlalchemy import text
 
 from scomm.api.app import build_app
 from scomm.api.tokens import TokenKeys
 from scomm.domain.agencies import AgencyKind
 from scomm.services import agencies
-from scomm.store.db import Database
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 EXAMPLES = 12  # per operation and database: enough to reach every refusal, cheap enough for CI
@@ -44,19 +41,9 @@ REFUSED_FOR_MEANING = {
 TOKEN_KINDS = ("jail", "operator", "auditor", "none", "malformed", "expired", "foreign")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scomm.db'}"
-        return
-    if not POSTGRES:
-        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
-    db = Database(POSTGRES)
-    with db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    yield POSTGRES
+@pytest.fixture
+def database_url(both_databases: str) -> str:
+    return both_databases
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from api_world import car, ridges
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from scomm.api.server import GalleryFollower, Worker
@@ -53,19 +52,9 @@ NIST = {"Content-Type": "application/x-ansi-nist"}
 WAIT = 90.0  # seconds at most for any one thing to happen (a loaded machine's start, say)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scomm.db'}"
-        return
-    if not POSTGRES:
-        pytest.skip("SCOMM_TEST_POSTGRES_URL not set (CI runs these against a throwaway server)")
-    db = Database(POSTGRES)
-    with db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    yield POSTGRES
+@pytest.fixture
+def database_url(both_databases: str) -> str:
+    return both_databases
 
 
 class Processes:
