@@ -136,3 +136,24 @@ def test_a_car_is_accepted_without_decoding_its_images(served: Served) -> None:
     served.system.run_until(None)
     done = served.client.get(f"/v1/transactions/{sub.tcn}", headers=headers).json()
     assert done["status"] == "COMPLETED" and done["response"]["type"] == "ERRT"
+
+
+def test_a_failing_pass_is_logged_and_kept(
+    served: Served, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pass that fails (the database away for a moment) is kept for the service and
+    logged with its first line, not left silent; the thread goes on."""
+    thread = DispatcherThread(served.system, served.service.writer, poll=0.01)
+
+    def broken() -> int:
+        thread.stopping.set()
+        raise RuntimeError("database is locked\nSELECT secret values")
+
+    monkeypatch.setattr(thread, "deliver_due", broken)
+    # run here, on the test's thread: it must not renice the test process's main thread
+    monkeypatch.setattr("scomm.api.server._lower_priority", lambda by: None)
+    with caplog.at_level("WARNING", logger="scomm.api.server"):
+        thread._run()
+    assert isinstance(thread.failure, RuntimeError)
+    assert "dispatcher pass failed: RuntimeError: database is locked" in caplog.text
+    assert "secret values" not in caplog.text

@@ -97,6 +97,8 @@ class DispatcherThread:
                 handled = self.deliver_due()
             except Exception as error:  # the dispatcher keeps a failing message itself
                 self.failure = error
+                first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
+                log.warning("dispatcher pass failed: %s: %s", type(error).__name__, first)
                 handled = 0
             if not handled:
                 self.stopping.wait(self.poll)
