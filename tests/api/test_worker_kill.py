@@ -47,7 +47,7 @@ from scomm.system import System, baseline_context
 
 POSTGRES = os.environ.get("SCOMM_TEST_POSTGRES_URL")
 SEED = int(os.environ.get("SCOMM_KILL_SEED", "20261207"))
-CARS = 10  # each: CAR jail->bureau->CJIS, SRE back: four deliveries (and a release, days on)
+CARS = 6  # each: CAR jail->bureau->CJIS, SRE back: four deliveries (and a release, days on)
 NIST = {"Content-Type": "application/x-ansi-nist"}
 WAIT = 90.0  # seconds at most for any one thing to happen (a loaded machine's start, say)
 
