@@ -97,31 +97,3 @@ def both_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         connection.execute(text("CREATE SCHEMA public"))
     db.dispose()
     yield postgres
-
-
-# The files that take longest on CI's 2 cores (each over ~20 s, whole-flow runs and processes
-# killed and restarted). `make test` hands whole files to its workers in collection order, so
-# these go first: a long file handed out last would leave one worker running it alone.
-LONG_FILES = (
-    "tests/e2e/test_flow.py",
-    "tests/e2e/test_crash_kill.py",
-    "tests/store/test_postgres.py",
-    "tests/e2e/test_crash_replay.py",
-    "tests/api/test_worker_kill.py",
-    "tests/e2e/test_driver_resume.py",
-    "tests/services/test_switch_flow.py",
-    "tests/e2e/test_live_verify.py",
-    "tests/cli/test_cli.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long files first, each in its own order; every other file as collected."""
-    rank = {name: n for n, name in enumerate(LONG_FILES)}
-
-    def key(item: pytest.Item) -> int:
-        path = Path(str(item.path)).resolve()
-        name = path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else ""
-        return rank.get(name, len(LONG_FILES))
-
-    items.sort(key=key)
