@@ -117,7 +117,7 @@ class System:
                 self.anchor.begin()
             self.snapshots = snapshot_folder(settings.database_url)
             with self.db.sessions() as session:
-                for repository, gallery in self._galleries():
+                for repository, gallery in self.galleries():
                     # a snapshot only where the audit chain vouches for it; a rebuild is
                     # snapshotted and recorded again (an alarm too, for a changed snapshot)
                     load_gallery(
@@ -149,7 +149,8 @@ class System:
         (`scomm.api.callbacks.install`), which this layer may not import."""
         self.dispatcher.handlers = {**self.dispatcher.handlers, actor: handler}
 
-    def _galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
+    def galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
+        """Each repository with the gallery this process holds for it."""
         return (
             (Repository.CRIMINAL, self.ctx.criminal_gallery),
             (Repository.IMMIGRATION, self.ctx.immigration_gallery),
@@ -162,7 +163,7 @@ class System:
         if self.snapshots is None:
             return
         with self.db.sessions() as session:
-            for repository, gallery in self._galleries():
+            for repository, gallery in self.galleries():
                 save_snapshot(
                     session, repository, gallery, self.snapshots, self.ctx.engine_name,
                     self.clock.now(),

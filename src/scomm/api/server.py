@@ -157,13 +157,6 @@ class GalleryFollower:
         self.system = system
         self.seen: dict[Repository, int] = {}  # empty: the first look compares every id
 
-    def galleries(self) -> tuple[tuple[Repository, Gallery], ...]:
-        ctx = self.system.ctx
-        return (
-            (Repository.CRIMINAL, ctx.criminal_gallery),
-            (Repository.IMMIGRATION, ctx.immigration_gallery),
-        )
-
     def __call__(self) -> None:
         self.sync()
 
@@ -171,7 +164,7 @@ class GalleryFollower:
         """Enrol what the galleries lack; returns how many identities were added."""
         added = 0
         with self.system.db.sessions() as session:
-            for repository, gallery in self.galleries():
+            for repository, gallery in self.system.galleries():
                 generation = gallery_generation(session, repository)
                 if self.seen.get(repository) == generation:
                     continue
