@@ -73,7 +73,8 @@ targets:
       comparison: at_least
       window: {start: 2009-10-01, end: 2010-10-01}
       source: test
-    illinois_match_rate: {measure: ident_match_rate, value: 0.05, state: IL, role: check, source: test}
+    illinois_match_rate:
+      {measure: ident_match_rate, value: 0.05, state: IL, role: check, source: test}
     citizens_among_ice_arrests: {value: 0.016, role: check, source: test}
 """
 
@@ -127,9 +128,7 @@ def test_each_target_is_measured_over_its_own_period_and_place(
 ) -> None:
     measured = measure(record, world)
     activated = [
-        p
-        for p in world.bookings
-        if world.plan(p.booking.ori).activated_at(p.booking.booked_at)
+        p for p in world.bookings if world.plan(p.booking.ori).activated_at(p.booking.booked_at)
     ]
     assert measured["submissions"].value == len(activated)
     fy2010 = [
@@ -172,7 +171,8 @@ def test_breakdown_per_fiscal_year_and_state(
     total = next(
         r
         for r in rows
-        if r["figure"] == "submissions" and r["period"] == "2008-10 to 2010-09"
+        if r["figure"] == "submissions"
+        and r["period"] == "2008-10 to 2010-09"
         and r["state"] == "national"
     )
     assert texas["simulated"] + illinois["simulated"] == total["simulated"]

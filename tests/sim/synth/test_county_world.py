@@ -116,7 +116,8 @@ def test_status_records_go_stale_from_dated_changes(counties_world: World) -> No
         assert record is not None and p.status_changed_at is not None
         assert record.first_encounter < p.status_changed_at < datetime(2010, 1, 1)
         if p.status_change == "derivation":  # learned: 0
-            assert p.stale_record and record.recorded_status is RecordedStatus.LAWFUL_PERMANENT_RESIDENT
+            assert p.stale_record
+            assert record.recorded_status is RecordedStatus.LAWFUL_PERMANENT_RESIDENT
         if p.status_change == "adjustment":
             assert p.path is CitizenshipPath.PERMANENT_RESIDENT
             shows_before = record.recorded_status in (
@@ -185,13 +186,19 @@ def test_the_rollout_match_capability_differs_by_state_and_falls_inland() -> Non
             "every county needs `residents`",
         ),
         (
-            ("name: Border County, residents: 2000000", "name: Border County, share: 1, residents: 5"),
+            (
+                "name: Border County, residents: 2000000",
+                "name: Border County, share: 1, residents: 5",
+            ),
             "one of share or residents, got both",
         ),
         (("    foreign_born: 0.3\n", "    foreign_born: 1.3\n"), "states[0].foreign_born"),
         (("naturalization: 0.5,", "naturalisation: 0.5,"), "status_records.learned"),
         (
-            ("naturalized: {share: 0.03, ident_record: 1.0}", "naturalized: {share: 0.03, stale: 0.5}"),
+            (
+                "naturalized: {share: 0.03, ident_record: 1.0}",
+                "naturalized: {share: 0.03, stale: 0.5}",
+            ),
             "naturalized.stale: not with status_records",
         ),
     ],

@@ -129,7 +129,10 @@ def test_safeguards_can_be_named_one_by_one() -> None:
             "one of TX",
         ),
         (
-            ('offense_mix: {"5404": 1.0}', TARGET.format("window: {start: 2010-02-01, end: 2010-01-01}")),
+            (
+                'offense_mix: {"5404": 1.0}',
+                TARGET.format("window: {start: 2010-02-01, end: 2010-01-01}"),
+            ),
             "targets.figures.odd.window.end",
             "a date after",
         ),
