@@ -38,6 +38,15 @@ def world_statistics(world: World) -> dict[str, Any]:
         and world.people[b.person_id].immigration.recorded_status  # type: ignore[union-attr]
         is not RecordedStatus.NATURALIZED_CITIZEN
     ]
+    capable_by_state: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    for b in submissions:
+        state = world.plan(b.booking.ori).jurisdiction.state
+        by_state[state] += 1
+        capable_by_state[state] += world.people[b.person_id].immigration is not None
+    stale_changes = Counter(
+        p.status_change for p in world.people.values() if p.stale_record and p.status_change
+    )
     outcomes = Counter(d.outcome.value for d in world.dispositions)
     per_month: Counter[str] = Counter(b.booking.booked_at.strftime("%Y-%m") for b in submissions)
     per_county: Counter[str] = Counter(b.booking.ori for b in world.bookings)
@@ -56,6 +65,10 @@ def world_statistics(world: World) -> dict[str, Any]:
             sum(n for p, n in paths.items() if CitizenshipPath(p).is_citizen), len(world.people)
         ),
         "people_by_path": dict(sorted(paths.items())),
+        "expected_match_rate_by_state": {
+            state: _ratio(capable_by_state[state], n) for state, n in sorted(by_state.items())
+        },
+        "stale_records_by_change": dict(sorted(stale_changes.items())),
         "dispositions": dict(sorted(outcomes.items())),
         "submissions_per_month": dict(sorted(per_month.items())),
         "bookings_per_jurisdiction": dict(sorted(per_county.items())),
@@ -88,6 +101,10 @@ def write_world(world: World, out: Path, progress: Progress | None = None) -> li
                 "fbi_number",
                 "prior_arrests",
                 "convictions",
+                "ori",
+                "status_change",
+                "status_changed_at",
+                "stale_record",
             ],
             (
                 [
@@ -105,6 +122,10 @@ def write_world(world: World, out: Path, progress: Progress | None = None) -> li
                     p.criminal.fbi_number if p.criminal else "",
                     ";".join(o.ncic_code for o in p.criminal.prior_arrests) if p.criminal else "",
                     ";".join(o.ncic_code for o in p.criminal.convictions) if p.criminal else "",
+                    p.ori or "",
+                    p.status_change or "",
+                    p.status_changed_at.isoformat() if p.status_changed_at else "",
+                    p.stale_record,
                 ]
                 for p in world.people.values()
             ),
