@@ -11,6 +11,7 @@ import pytest
 
 from scomm.domain.ids import derived_id
 from scomm.domain.immigration import RecordedStatus
+from scomm.reports.html import render_report
 from scomm.sim.scenario_figures import (
     breakdown,
     citizens_and_residents,
@@ -229,3 +230,29 @@ def test_the_chart_of_simulated_against_published(
     values = spec["data"]["values"]
     assert {v["role"] for v in values if "role" in v} == {"fit", "check"}
     assert "vega" in (tmp_path / "targets_chart.html").read_text()
+
+
+def test_the_html_report_shows_fit_and_check_apart_and_the_citizens_table(
+    world: World, record: RunRecord, scenario: Scenario
+) -> None:
+    cases = case_facts(record, world)
+    context = {
+        "targets": target_table(world, measure(record, world, cases)),
+        "breakdown": breakdown(cases, scenario),
+        "citizens_and_residents": citizens_and_residents(cases, scenario),
+        "chart": {"written": [], "problem": "altair is not installed"},
+        "target_window": "2008-10-01 to 2010-10-01",
+        "scale": scenario.scale,
+    }
+    empty: dict[str, object] = {"messages": {}, "outcomes": {}, "decisions": {}, "levels": {}}
+    html = render_report(
+        "t",
+        empty | {"final_states": {}, "hops": {}, "audit_entries": 0, "per_jurisdiction": {}},
+        context,
+    )
+    fit, check = html.index("<h3>fit figures</h3>"), html.index("<h3>check figures</h3>")
+    assert fit < html.index("<td>submissions</td>") < check < html.index("<td>matches_fy2010</td>")
+    assert "&ge; 1" in html  # the published lower bound, at scale
+    assert "Citizens and permanent residents" in html and "learned=0" in html
+    assert "<td>FY2010</td><td>national</td><td>ident_match_rate</td>" in html
+    assert "No chart: altair is not installed" in html
