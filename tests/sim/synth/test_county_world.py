@@ -11,6 +11,7 @@ from scomm.domain.immigration import RecordedStatus
 from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from scomm.sim.synth.world import World, build_scenario_world
+from scomm.sim.synth.world_export import world_statistics
 
 COUNTIES = """
 schema: 1
@@ -176,6 +177,12 @@ def test_the_rollout_match_capability_differs_by_state_and_falls_inland() -> Non
     rate = {s: capable_state[s] / per_state[s] for s in per_state if per_state[s] > 100}
     assert max(rate.values()) > 2 * min(rate.values())
     assert capable_year[2009] / per_year[2009] > capable_year[2011] / per_year[2011]
+    stats = world_statistics(world)  # world.json says the same
+    by_state = stats["expected_match_rate_by_state"]
+    # (over the target window, to 31 March: nearly the same)
+    assert by_state["CA"] == pytest.approx(capable_state["CA"] / per_state["CA"], abs=0.01)
+    assert set(stats["expected_match_rate_by_fiscal_year"]) == {"FY2009", "FY2010", "FY2011"}
+    assert set(stats["stale_records_by_change"]) == {"naturalization", "derivation", "adjustment"}
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,11 @@ def world_statistics(world: World) -> dict[str, Any]:
     counties) over the target window, and the shares that drive the published figures.
 
     `expected_match_rate` is the share of submissions whose person has an IDENT record: the
-    match rate a perfect matcher would give. `stale_citizens_among_ident_records`: citizens
-    whose IDENT record still shows a non-citizen status (they can be found removable)."""
+    match rate a perfect matcher would give (also per state and per fiscal year of the
+    target window: it follows from who is booked where). `stale_citizens_among_ident_records`:
+    citizens whose IDENT record still shows a non-citizen status (they can be found
+    removable); `stale_records_by_change`: people whose record missed a naturalization, a
+    derivation or an adjustment of status."""
     scenario = world.scenario
     start, end = scenario.target_window if scenario else (world.start, world.end)
     paths: Counter[str] = Counter(p.path.value for p in world.people.values())
@@ -40,10 +43,17 @@ def world_statistics(world: World) -> dict[str, Any]:
     ]
     capable_by_state: Counter[str] = Counter()
     by_state: Counter[str] = Counter()
+    capable_by_year: Counter[str] = Counter()
+    by_year: Counter[str] = Counter()
     for b in submissions:
         state = world.plan(b.booking.ori).jurisdiction.state
+        at = b.booking.booked_at
+        year = f"FY{at.year + (at.month >= 10)}"
+        capable = world.people[b.person_id].immigration is not None
         by_state[state] += 1
-        capable_by_state[state] += world.people[b.person_id].immigration is not None
+        capable_by_state[state] += capable
+        by_year[year] += 1
+        capable_by_year[year] += capable
     stale_changes = Counter(
         p.status_change for p in world.people.values() if p.stale_record and p.status_change
     )
@@ -67,6 +77,9 @@ def world_statistics(world: World) -> dict[str, Any]:
         "people_by_path": dict(sorted(paths.items())),
         "expected_match_rate_by_state": {
             state: _ratio(capable_by_state[state], n) for state, n in sorted(by_state.items())
+        },
+        "expected_match_rate_by_fiscal_year": {
+            year: _ratio(capable_by_year[year], n) for year, n in sorted(by_year.items())
         },
         "stale_records_by_change": dict(sorted(stale_changes.items())),
         "dispositions": dict(sorted(outcomes.items())),
