@@ -190,6 +190,10 @@ def print_targets(summary: dict[str, Any]) -> None:
             "n/a" if sim is None or (isinstance(sim, float) and math.isnan(sim)) else f"{sim:.4g}",
             str(int(r["denominator"] or r["numerator"])),
             f"{low:.3g} - {high:.3g}",
-            "yes" if r["target_in_interval"] else "[red]no[/red]",
+            "n/a"
+            if r["target_in_interval"] is None
+            else "yes"
+            if r["target_in_interval"]
+            else "[red]no[/red]",
         )
     console.print(table)

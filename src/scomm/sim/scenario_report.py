@@ -377,7 +377,10 @@ def target_table(world: World, measured: dict[str, Measured]) -> list[dict[str, 
                 "numerator": got.numerator,
                 "denominator": got.denominator,
                 "interval_95": [low, high],
-                "target_in_interval": _covered(target.comparison, expected, low, high),
+                # no case to measure on (a share over nothing): neither covered nor not
+                "target_in_interval": None
+                if math.isnan(got.value)
+                else _covered(target.comparison, expected, low, high),
                 "relative_difference": None
                 if math.isnan(got.value) or expected == 0
                 else (got.value - expected) / expected,

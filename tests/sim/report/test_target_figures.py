@@ -160,6 +160,14 @@ def test_the_table_says_role_period_place_and_coverage(world: World, record: Run
     assert bound["target"] == pytest.approx(50 * 0.02)
 
 
+def test_a_share_over_no_case_is_neither_covered_nor_not(world: World) -> None:
+    rows = target_table(world, measure(RunRecord(), world))  # a run that booked nobody
+    share = next(r for r in rows if r["figure"] == "citizens_among_ice_arrests")
+    assert share["simulated"] is None and share["target_in_interval"] is None
+    count = next(r for r in rows if r["figure"] == "submissions")
+    assert count["simulated"] == 0 and count["target_in_interval"] is False
+
+
 def test_breakdown_per_fiscal_year_and_state(
     world: World, record: RunRecord, scenario: Scenario
 ) -> None:
