@@ -76,11 +76,16 @@ def encode_tenprint(
     return serialize(message)
 
 
+def transaction_digest(raw: bytes) -> bytes:
+    """The key a decoded transaction is kept under in a `DecodedImageCache`."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
 def decode_tenprint(raw: bytes, images: DecodedImageCache | None = None) -> TenprintSubmission:
     """Read a CAR/CNA (WSQ images that `images` holds are not decoded again, nor the same
     bytes parsed again: the decoded value is immutable). Raises only TransactionError,
     naming the field or record at fault."""
-    digest = hashlib.blake2b(raw, digest_size=16).digest() if images is not None else b""
+    digest = transaction_digest(raw) if images is not None else b""
     if images is not None:
         found = images.transaction(digest)
         if isinstance(found, TenprintSubmission):

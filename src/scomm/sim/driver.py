@@ -194,7 +194,7 @@ def _run_model(
         world,
         timeline(world),
         0,
-        lambda index: model_transaction(world, index, spec.fingers),
+        lambda index: model_transaction(world, index, spec.fingers, system.ctx.decoded_images),
         stage,
         report,
     )

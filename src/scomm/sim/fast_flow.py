@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.memory import MemoryDispatcher, MemoryStore, MemoryUnitOfWork
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
@@ -26,7 +27,7 @@ from scomm.domain.ids import derived_id
 from scomm.domain.messages import Actor, CourtDisposition, DispositionOutcome
 from scomm.domain.records import Booking
 from scomm.domain.switches import SwitchSetting
-from scomm.nist.car import encode_tenprint
+from scomm.nist.car import encode_tenprint, transaction_digest
 from scomm.services.context import ServiceContext
 from scomm.services.errors import UnknownBooking
 from scomm.services.lea import Booked
@@ -161,15 +162,27 @@ def prepare_model(world: World, settings: Settings, profile: str) -> ModelRun:
     return ModelRun(system, model)
 
 
-def model_transaction(world: World, index: int, fingers: int = 10) -> bytes:
+def model_transaction(
+    world: World, index: int, fingers: int = 10, decoded: DecodedImageCache | None = None
+) -> bytes:
     """The CAR of the world's booking number `index` as `transactions.booking_transaction`
     makes it (its planned defect too), with model images in place of the person's rolled
     prints, as legacy Type-4 records (uncompressed): the same handlers read them, and
     nistitl parses their binary records about three times faster than Type-14's tagged
-    fields (the flow decodes a CAR three or four times)."""
+    fields (the flow parses a CAR three times: the SIB's decode and re-addressing, CJIS's
+    decode; IDENT finds CJIS's in the decode cache).
+
+    With `decoded` (the system's decode cache), an undamaged CAR's decoded value is kept
+    there too, so the SIB's decode finds it instead of parsing again: `encode_tenprint`
+    checks every field it writes and its decode gives back the submission it encoded
+    (`tests/sim/test_fast_flow.py`). A damaged CAR is left to the SIB to find out."""
     planned = world.bookings[index]
     person = world.people[planned.person_id]
     images = model_images(person.finger_seed, booking_capture(index), FINGERS[:fingers])
     sub = submission(planned.booking, person, 0, world.sib_ori(planned.booking.ori), images)
     raw = encode_tenprint(sub, compression="NONE", finger_record_type=4)
-    return damage(raw, planned.defect) if planned.defect else raw
+    if planned.defect:
+        return damage(raw, planned.defect)
+    if decoded is not None:
+        decoded.keep_transaction(transaction_digest(raw), sub)
+    return raw
