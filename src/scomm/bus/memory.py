@@ -54,7 +54,7 @@ from scomm.store.errors import RecordNotFound
 
 log = logging.getLogger(__name__)
 
-Undo = Callable[[], None]
+Undo = Callable[[], object]  # what it returns is dropped
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,9 @@ class MemoryJurisdictions(_Part):
         before = places.get(ori)
         places[ori] = jurisdiction
         self._undo.append(
-            (lambda: places.pop(ori, None)) if before is None else (lambda: places.update({ori: before}))
+            (lambda: places.pop(ori, None))
+            if before is None
+            else (lambda: places.update({ori: before}))
         )
 
 
@@ -469,9 +471,7 @@ class MemoryDispatcher:
             return
         available_at = self.clock.now() + self.backoff * 2 ** (attempts - 1)
         heapq.heappush(store.outbox, (available_at, seq, message))
-        self._record(
-            DELIVERY_RETRY, message, payload | {"available_at": available_at.isoformat()}
-        )
+        self._record(DELIVERY_RETRY, message, payload | {"available_at": available_at.isoformat()})
 
     def _record(self, name: str, message: Message, payload: dict[str, Any]) -> None:
         uow = MemoryUnitOfWork(self.store, self.clock)

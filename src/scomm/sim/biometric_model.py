@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from scomm.biometrics.protocols import Candidate, CandidateList, FailureToEnrol, Template
 from scomm.biometrics.profiles import resolve_profile
+from scomm.biometrics.protocols import Candidate, CandidateList, FailureToEnrol, Template
 from scomm.nist.tenprint import FingerImage
 from scomm.services.common import seeded_draw
 from scomm.sim.errors import SimulatorError
@@ -51,7 +51,9 @@ class ModelError(SimulatorError):
     """The model cannot be built (no FNIR measurement, an engine without an FPIR model)."""
 
 
-def model_images(finger_seed: int, capture: int, positions: tuple[int, ...]) -> tuple[FingerImage, ...]:
+def model_images(
+    finger_seed: int, capture: int, positions: tuple[int, ...]
+) -> tuple[FingerImage, ...]:
     """The finger images of a model-mode CAR: one token image per finger position."""
     token = _TOKEN.pack(_MAGIC, finger_seed, capture)
     pixels = np.zeros((_SIDE, _SIDE), np.uint8)
@@ -90,7 +92,9 @@ class ModelCodec:
         return ModelTemplate(finger, person, capture)
 
 
-def enrolment_templates(finger_seed: int, capture: int, positions: tuple[int, ...]) -> dict[int, Template]:
+def enrolment_templates(
+    finger_seed: int, capture: int, positions: tuple[int, ...]
+) -> dict[int, Template]:
     """The templates a repository enrols a person with, in the model."""
     return {p: ModelTemplate(p, finger_seed, capture) for p in positions}
 
@@ -149,7 +153,10 @@ class BiometricModel:
         return -math.expm1(gallery_size * math.log1p(-fmr)) if gallery_size > 0 else 0.0
 
     def threshold(self, k: int) -> float:
-        return self.thresholds.get(k) or self.thresholds[min(self.thresholds, key=lambda x: abs(x - k))]
+        return (
+            self.thresholds.get(k)
+            or self.thresholds[min(self.thresholds, key=lambda x: abs(x - k))]
+        )
 
     def describe(self, gallery_sizes: Mapping[str, int] | None = None) -> dict[str, Any]:
         """What the run's output says of the model."""
@@ -214,13 +221,17 @@ class ModelGallery:
         capture = next(iter(probe.values())).capture if probe else 0  # type: ignore[attr-defined]
         mates = self._identities_of.get(person) or []
         found: str | None = None
-        if mates and seeded_draw(self.seed, self.name, "mate", person, capture) >= self.model.fnir(k):
+        if mates and seeded_draw(self.seed, self.name, "mate", person, capture) >= self.model.fnir(
+            k
+        ):
             found = mates[0]
         elif self._order:
             others = len(self._order) - len(mates)
             draw = seeded_draw(self.seed, self.name, "false", person, capture)
             if others > 0 and draw < self.model.fpir(others, k):
-                pick = int(seeded_draw(self.seed, self.name, "which", person, capture) * len(self._order))
+                pick = int(
+                    seeded_draw(self.seed, self.name, "which", person, capture) * len(self._order)
+                )
                 for step in range(len(self._order)):
                     candidate = self._order[(pick + step) % len(self._order)]
                     if self._person_of[candidate] != person:

@@ -88,7 +88,7 @@ class RunSpec:
             )
 
     def biometrics_for(self, world: World) -> str:
-        """"images" or "model": how this spec runs `world` ("auto" decided by its size)."""
+        """ "images" or "model": how this spec runs `world` ("auto" decided by its size)."""
         if self.biometrics != "auto":
             return self.biometrics
         return "model" if len(world.bookings) > AUTO_MODEL_BOOKINGS else "images"

@@ -22,11 +22,11 @@ from scomm.services.jurisdictions import (
     set_detainer_policy,
 )
 from scomm.services.jurisdictions import opt_out_payload as opt_out_request_payload
+from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import OptOutRequest, PolicyChange
 from scomm.sim.synth.world import PlannedBooking, PlannedDisposition, World
 from scomm.store.models import AuditEntryRow, BookingRow, OutboxRow
-from scomm.sim.flow_system import FlowSystem
 from scomm.system import System
 
 

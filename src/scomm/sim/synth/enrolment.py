@@ -9,11 +9,11 @@ from scomm.biometrics.protocols import Template
 from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.immigration import BenefitKind, BenefitRecord, RecordedStatus
 from scomm.domain.records import Encounter, EncounterKind, Repository, Subject
+from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.population import Person
 from scomm.sim.synth.world import World
 from scomm.sim.synth.world_prints import EnrolmentTemplates, parallel_map
-from scomm.sim.flow_system import FlowSystem
 
 Progress = Callable[[int], None]
 T = TypeVar("T")
