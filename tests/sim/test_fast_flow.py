@@ -12,7 +12,6 @@ from scomm.config import DEFAULT_ENGINE
 from scomm.nist.car import decode_tenprint, transaction_digest
 from scomm.sim.biometric_model import (
     BiometricModel,
-    ModelError,
     ModelExtractor,
     ModelGallery,
     enrolment_templates,
@@ -96,11 +95,11 @@ def test_the_default_engine_model_reads_its_measured_fnir() -> None:
     assert described["mode"] == "model" and described["fnir_source"]["commands"]
 
 
-def test_an_engine_without_an_fpir_model_is_refused() -> None:
-    profile = resolve_profile("skeleton-mcc-v1")
-    assert not profile.fpir_model
-    with pytest.raises(ModelError, match="no FPIR model"):
-        BiometricModel.for_engine("skeleton-mcc-v1")
+def test_an_engine_without_an_fpir_model_takes_the_default_engines_and_says_so() -> None:
+    assert not resolve_profile("skeleton-mcc-v1").fpir_model
+    made = BiometricModel.for_engine("skeleton-mcc-v1")
+    assert made.engine == DEFAULT_ENGINE
+    assert "skeleton-mcc-v1" in made.describe()["fnir_source"]["instead_of"]
 
 
 def test_auto_takes_the_model_for_a_large_world(world: World) -> None:

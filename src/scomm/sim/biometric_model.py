@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from scomm.biometrics.profiles import resolve_profile
+from scomm.config import DEFAULT_ENGINE
 from scomm.biometrics.protocols import Candidate, CandidateList, FailureToEnrol, Template
 from scomm.nist.tenprint import FingerImage
 from scomm.services.common import seeded_draw
@@ -113,18 +114,25 @@ class BiometricModel:
     @classmethod
     def for_engine(cls, profile: str) -> BiometricModel:
         """The model of engine profile `profile` (a shipped name or a file): its thresholds
-        and FPIR model, and the measured FNIR of the shipped default engine's search."""
+        and FPIR model (the default engine's, said in `fnir_source.instead_of`, for an
+        engine without one, such as the demo's), and the measured FNIR of the default
+        engine's search."""
         loaded = resolve_profile(profile)
+        stands_for = loaded.name
+        if not loaded.fpir_model:  # e.g. the demo's engine: the default engine's rates
+            loaded = resolve_profile(DEFAULT_ENGINE)
         if not loaded.fpir_model:
-            raise ModelError(
-                f"engine {loaded.name} has no FPIR model: the biometric model needs one "
-                "(run with --biometrics images)"
-            )
+            raise ModelError(f"engine {loaded.name} has no FPIR model: the model needs one")
         thresholds = {k: c.threshold for k, c in loaded.fpir_model.items()}
         fmr = {k: c.modelled_fmr(c.threshold) for k, c in loaded.fpir_model.items()}
         measured = json.loads(resources.files(__package__).joinpath("data", FNIR_DATA).read_text())
         fnir = {int(k): float(v) for k, v in measured["fnir"].items()}
         source = {k: v for k, v in measured.items() if k != "fnir"}
+        if stands_for != loaded.name:
+            source["instead_of"] = (
+                f"{stands_for}, the run's engine, has no FPIR model: the rates are "
+                f"{loaded.name}'s"
+            )
         return cls(loaded.name, thresholds, fmr, fnir, source)
 
     def fnir(self, k: int) -> float:
