@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from scomm.biometrics.profiles import resolve_profile
-from scomm.config import DEFAULT_ENGINE
 from scomm.biometrics.protocols import Candidate, CandidateList, FailureToEnrol, Template
+from scomm.config import DEFAULT_ENGINE
 from scomm.nist.tenprint import FingerImage
 from scomm.services.common import seeded_draw
 from scomm.sim.errors import SimulatorError
@@ -130,8 +130,7 @@ class BiometricModel:
         source = {k: v for k, v in measured.items() if k != "fnir"}
         if stands_for != loaded.name:
             source["instead_of"] = (
-                f"{stands_for}, the run's engine, has no FPIR model: the rates are "
-                f"{loaded.name}'s"
+                f"{stands_for}, the run's engine, has no FPIR model: the rates are {loaded.name}'s"
             )
         return cls(loaded.name, thresholds, fmr, fnir, source)
 
