@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from sqlalchemy import select
 
 from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
+from scomm.reports.summary import summarise_entries
 from scomm.sim.demo import run_demo
+from scomm.sim.driver import RunSpec, run
+from scomm.sim.scenario_report import RunRecord
 from scomm.store.db import Database
 from scomm.store.models import CaseRow, OutboxRow
 
@@ -97,3 +101,31 @@ def test_the_repositories_search_with_no_biometric_error(demo_run: tuple[dict, P
         "ident_missed_matches",
     ):
         assert truth[error] == 0, f"{error}: {truth}"
+
+
+def test_the_model_run_agrees_with_the_image_run(demo_run: tuple[dict, Path]) -> None:
+    """The same world in memory with the biometric model (`--biometrics model`): every case
+    takes the same path as in the image-level run above, which has no biometric error
+    (the model, on this world, draws none either: its FNIR for ten fingers is measured 0)."""
+    summary, out = demo_run
+    settings = Settings(database_url=f"sqlite:///{out / 'not-written.db'}", seed=SEED)
+    result = run(replace(RunSpec.demo(SEED, BOOKINGS), biometrics="model"), settings)
+    assert result.store is not None and result.biometrics["mode"] == "model"
+    assert not (out / "not-written.db").exists()
+    modelled = RunRecord.of_entries(result.store.audit_entries())
+    db = Database(f"sqlite:///{out / 'scomm.db'}")
+    with db.sessions() as session:
+        imaged = RunRecord.read(session)
+    db.dispose()
+    assert len(modelled.bookings) == BOOKINGS
+    assert modelled.bookings == imaged.bookings
+    assert modelled.states == imaged.states
+    assert modelled.custody == imaged.custody
+    assert modelled.ident_ids == imaged.ident_ids
+    assert modelled.ident_replies == imaged.ident_replies
+    assert modelled.detainers == imaged.detainers
+    assert modelled.criminal_searches == imaged.criminal_searches
+    counted = summarise_entries(result.store.audit_entries()).as_dict()
+    for part in ("messages", "outcomes", "decisions", "final_states", "levels", "hops"):
+        assert counted[part] == summary[part], part
+    assert counted["per_month"] == summary["per_month"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import entries
+from scomm.bus.memory import MemoryEntry, database_entries
 
 
 @dataclass
@@ -52,6 +52,12 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
     an actor forwards unchanged counts once); `hops` counts every delivery leg. Each
     message, outcome and decision is also counted in its month, its booking's jurisdiction
     and (once LESC has determined one) its case's level."""
+    return summarise_entries(database_entries(session, batch))
+
+
+def summarise_entries(entries: Iterable[MemoryEntry]) -> Summary:
+    """`summarise` of audit entries however read: from a database (`database_entries`)
+    or from a memory run's store."""
     summary = Summary()
     seen: set[tuple[str, str]] = set()
     state_of: dict[str, str] = {}
@@ -68,9 +74,9 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
         if case_id in level_of:
             per_level[level_of[case_id]][name] += 1
 
-    for row in entries(session, batch):
+    for row in entries:
         summary.audit_entries += 1
-        payload = json.loads(row.payload)
+        payload = row.payload
         month = row.recorded_at.strftime("%Y-%m")
         match row.kind:
             case "message":

@@ -11,16 +11,16 @@ this booking's included when the court convicted.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import entries
+from scomm.bus.memory import MemoryEntry, database_entries
 from scomm.domain.ids import derived_id
 from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import DispositionOutcome
@@ -61,9 +61,14 @@ class RunRecord:
 
     @classmethod
     def read(cls, session: Session) -> RunRecord:
+        return cls.of_entries(database_entries(session))
+
+    @classmethod
+    def of_entries(cls, entries: Iterable[MemoryEntry]) -> RunRecord:
+        """The record of audit entries however read: from a database or a memory run."""
         record = cls()
-        for row in entries(session):
-            payload = json.loads(row.payload)
+        for row in entries:
+            payload = row.payload
             if row.kind == "switch":
                 record.switch_settings.append(_switch_setting(row.name, row.actor, payload))
             elif row.kind == "booking":
