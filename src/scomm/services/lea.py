@@ -40,8 +40,8 @@ from scomm.services.common import (
     switch_on,
 )
 from scomm.services.context import ServiceContext
-from scomm.services.removals import ICE_OPEN
 from scomm.services.errors import ServiceError
+from scomm.services.removals import ICE_OPEN
 
 ME = Actor.LEA
 

@@ -215,7 +215,8 @@ class IceCustody:
 
     def note_conviction(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
         """A court convicted a person ICE holds or has a detainer on: the booking's charges
-        become convictions on ICE's record (the IDENT record's encounters), which the removal's level counts."""
+        become convictions on ICE's record (the IDENT record's encounters), which the
+        removal's level counts."""
         if message.outcome is not DispositionOutcome.CONVICTED:
             return
         case = uow.cases.get(message.case_id)
