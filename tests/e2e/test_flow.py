@@ -12,7 +12,7 @@ from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.sim.demo import run_demo
 from scomm.store.db import Database
-from scomm.store.models import CaseRow, OutboxRow
+from scomm.store.models import AuditEntryRow, CaseRow, OutboxRow
 
 REQUIRED_MESSAGES = (
     "CAR",
@@ -25,8 +25,15 @@ REQUIRED_MESSAGES = (
     "MATCH_NOTIFICATION",
     "DETAINER",
     "DETAINER_RESPONSE",
+    "TRANSFER",
+    "NTA",
+    "HEARING_DUE",
+    "IJ_ORDER",
+    "REMOVAL_DUE",
 )
-REQUIRED_OUTCOMES = ("hold_honored", "hold_declined", "released", "transferred")
+REQUIRED_OUTCOMES = ("hold_honored", "hold_declined", "released", "transferred", "removed")
+# where a case ends after the transfer to ICE (scomm.domain.removals)
+ICE_ENDS = {"removed", "released_on_bond", "relief_granted", "terminated"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +68,31 @@ def test_the_books_balance(demo_run: tuple[dict, Path]) -> None:
     assert m["DETAINER"] == m["DETAINER_RESPONSE"] == o["hold_honored"] + o["hold_declined"]
     assert o["released"] + o["transferred"] == m["CAR"]  # everyone leaves the jail once
     assert o.get("not_forwarded", 0) + m["IDENT_SEARCH"] + m["ERRT"] == m["CAR"]
+    # after the transfer: every notice to appear heard and decided, every order carried out
+    assert m["NTA"] == m["HEARING_DUE"] == m["IJ_ORDER"]
+    assert o["removed"] <= m["REMOVAL_DUE"]
+    assert o["removed"] + o.get("released_by_ice", 0) <= o["transferred"]
+
+
+def test_every_transfer_to_ice_ends_in_removal_or_release(demo_run: tuple[dict, Path]) -> None:
+    """Read from the cases: the person ICE took is removed, released on bond, granted
+    relief or let go when the proceedings end; the removal's entry names its level."""
+    _, out = demo_run
+    db = Database(f"sqlite:///{out / 'scomm.db'}")
+    with db.sessions() as session:
+        ends = list(
+            session.scalars(select(CaseRow.state).where(CaseRow.custody == "transferred_to_ice"))
+        )
+        removed = session.scalars(
+            select(AuditEntryRow.payload).where(
+                AuditEntryRow.kind == "case_state", AuditEntryRow.name == "removed"
+            )
+        ).all()
+    db.dispose()
+    assert ends and set(ends) <= ICE_ENDS
+    assert len(removed) == ends.count("removed") > 0
+    for payload in map(json.loads, removed):
+        assert payload["rule_set"] == "2011-conviction-based" and payload["level"] in (0, 1, 2, 3)
 
 
 def test_every_case_ends_in_a_final_state(demo_run: tuple[dict, Path]) -> None:
@@ -79,6 +111,7 @@ def test_every_case_ends_in_a_final_state(demo_run: tuple[dict, Path]) -> None:
         "detainer_lodged",
         "notification_requested",
         "state_only",
+        *ICE_ENDS,
     }
     assert custody <= {"released", "transferred_to_ice"}
     assert pending == []

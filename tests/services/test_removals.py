@@ -12,7 +12,7 @@ import pytest
 from fakes import ORI, FakeUnitOfWork, case, context, message_fields
 
 from scomm.config import Settings
-from scomm.domain.case import CaseState, CustodyState
+from scomm.domain.case import CASE_TRANSITIONS, CaseState, CustodyState
 from scomm.domain.clock import ScenarioClock
 from scomm.domain.immigration import BenefitKind, BenefitRecord, RecordedStatus
 from scomm.domain.messages import (
@@ -37,6 +37,7 @@ from scomm.domain.records import (
 from scomm.domain.removals import Days, RemovalPolicy
 from scomm.services.eoir import ImmigrationCourt
 from scomm.services.ero import FieldOffice
+from scomm.services.ice_reads import DECIDED
 from scomm.services.lea import BookingJail
 
 NOW = datetime(2011, 6, 1, 9)
@@ -494,3 +495,15 @@ def test_a_citizen_on_a_stale_record_is_released_after_the_claim() -> None:
     assert moves(uow) == ["ice_custody", "in_proceedings", "terminated"]
     assert uow.names("outcome") == ["released_by_ice"]
     assert uow.now - NOW <= timedelta(days=ALWAYS.claim_days.maximum)
+
+
+def test_a_case_ice_took_on_stays_decided_for_the_field_offices_queue() -> None:
+    """ERO's queue of matches awaiting a decision (`services.ice_reads`) must not take a case
+    back once it went on after the transfer."""
+    after: set[CaseState] = set()
+    frontier = [CaseState.DETAINER_LODGED]
+    while frontier:
+        state = frontier.pop()
+        after.add(state)
+        frontier += CASE_TRANSITIONS.get(state, frozenset()) - after
+    assert after <= set(DECIDED)
