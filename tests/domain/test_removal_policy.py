@@ -89,3 +89,14 @@ def test_a_duration_has_its_median_at_the_middle_draw() -> None:
     assert days.draw(0.5) == timedelta(days=14)
     assert days.draw(0.1) < days.draw(0.5) < days.draw(0.9)
     assert Days(median=5).draw(0.99) == timedelta(days=5)  # sigma 0: always the median
+
+
+def test_at_once_keeps_the_decisions_and_drops_the_waits() -> None:
+    quick = POLICY.at_once()
+    assert quick.hearing_days.draw(0.99) == timedelta(0)
+    assert quick.claim_days.draw(0.5) == quick.removal_days.draw(0.5) == timedelta(0)
+    assert quick.fast_track_days.draw(0.01) == timedelta(0)
+    assert (quick.detention_share, quick.hearing_share) == (
+        POLICY.detention_share,
+        POLICY.hearing_share,
+    )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fakes import ORI, FakeUnitOfWork, case, context, message_fields
 
+from scomm.api.server import without_delays
 from scomm.config import Settings
 from scomm.domain.case import CASE_TRANSITIONS, CaseState, CustodyState
 from scomm.domain.clock import ScenarioClock
@@ -507,3 +508,10 @@ def test_a_case_ice_took_on_stays_decided_for_the_field_offices_queue() -> None:
         after.add(state)
         frontier += CASE_TRANSITIONS.get(state, frozenset()) - after
     assert after <= set(DECIDED)
+
+
+def test_a_demonstration_service_takes_the_steps_at_once() -> None:
+    """`scomm serve --no-delays`: no days between ICE's and the court's steps either."""
+    quick = without_delays(settings()).removal_policy
+    assert quick.hearing_days.draw(0.9) == quick.removal_days.draw(0.9) == timedelta(0)
+    assert quick.detention_share == ALWAYS.detention_share

@@ -19,7 +19,7 @@ them (DOMAIN.md §4.1): the level of the convictions ICE knows on the day of the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from statistics import NormalDist
@@ -120,6 +120,13 @@ class RemovalPolicy:
     fast_track_days: Days = field(default_factory=lambda: Days(14, 0.8, 2, 120))  # [M]
     hearing_days: Days = field(default_factory=lambda: Days(35, 0.8, 7, 365))  # [M]
     removal_days: Days = field(default_factory=lambda: Days(14, 0.8, 1, 180))  # [M]
+
+    def at_once(self) -> RemovalPolicy:
+        """The same policy with every step taking no time (a demonstration)."""
+        none = Days(0.0)
+        return replace(
+            self, claim_days=none, fast_track_days=none, hearing_days=none, removal_days=none
+        )
 
     def needs_conviction(self, facts: RemovalFacts) -> bool:
         return facts.permanent_resident or facts.recorded_status in self.conviction_needed
