@@ -72,6 +72,14 @@ def test_the_books_balance(demo_run: tuple[dict, Path]) -> None:
     assert m["NTA"] == m["HEARING_DUE"] == m["IJ_ORDER"]
     assert o["removed"] <= m["REMOVAL_DUE"]
     assert o["removed"] + o.get("released_by_ice", 0) <= o["transferred"]
+    # the statistics count each removal once, in its month, at the level its entry names
+    by_month = demo_run[0]["removals"]
+    assert sum(sum(levels.values()) for levels in by_month.values()) == o["removed"]
+    assert all(
+        level in {"level_0", "level_1", "level_2", "level_3"}
+        for c in by_month.values()
+        for level in c
+    )
 
 
 def test_every_transfer_to_ice_ends_in_removal_or_release(demo_run: tuple[dict, Path]) -> None:
