@@ -1,4 +1,4 @@
-"""The composition root: one database, one clock, the six actors and the dispatcher, wired."""
+"""The composition root: one database, one clock, the actors and the dispatcher, wired."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from scomm.nist.car import decode_tenprint
 from scomm.services.callbacks import CallbacksOnResponse, record_task
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
+from scomm.services.eoir import ImmigrationCourt
 from scomm.services.ero import FieldOffice
 from scomm.services.errors import AlreadyReported, UnknownBooking
 from scomm.services.fingerprints import tenprint_templates
@@ -106,6 +107,7 @@ def actor_handlers(ctx: ServiceContext) -> tuple[BookingJail, dict[Actor, Handle
         Actor.IDENT: ImmigrationRepository(ctx),
         Actor.LESC: LawEnforcementSupportCenter(ctx),
         Actor.ERO: FieldOffice(ctx),
+        Actor.EOIR: ImmigrationCourt(ctx),
     }
     return lea, handlers
 

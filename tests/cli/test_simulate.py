@@ -100,6 +100,7 @@ def test_simulate_writes_the_promised_keys(simulated: tuple[dict, Path]) -> None
     assert summary["audit_verified"] is True
     assert summary["run"]["scenario"] == "tiny" and summary["run"]["bookings"] == 12
     assert summary["run"]["safeguards"]["status_currency"] is False
+    assert summary["run"]["removal_policy"] == "sim-removals-v1"  # the file names none
     assert json.loads((out / "summary.json").read_text()) == summary
     assert "Target against simulated" in (out / "report.html").read_text()
 

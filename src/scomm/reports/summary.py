@@ -25,6 +25,9 @@ class Summary:
     per_month: dict[str, Counter[str]] = field(default_factory=dict)
     per_level: dict[str, Counter[str]] = field(default_factory=dict)
     removability: Counter[str] = field(default_factory=Counter)
+    # removals by month of removal (YYYY-MM) and by the level the removal entry names (the
+    # conviction-based rule set: level_0 is "non-criminal"), as ICE's statistics counted them
+    removals: dict[str, Counter[str]] = field(default_factory=dict)
     audit_entries: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +42,7 @@ class Summary:
             "per_month": _nested(self.per_month),
             "per_level": _nested(self.per_level),
             "removability": dict(sorted(self.removability.items())),
+            "removals": _nested(self.removals),
             "audit_entries": self.audit_entries,
         }
 
@@ -101,6 +105,9 @@ def summarise_entries(entries: Iterable[MemoryEntry]) -> Summary:
                 count(row.name, row.case_id, month)
             case "case_state":
                 state_of[row.case_id] = row.name
+                if row.name == "removed":
+                    removed = summary.removals.setdefault(month, Counter())
+                    removed[f"level_{payload.get('level')}"] += 1
     summary.final_states.update(state_of.values())
     summary.per_jurisdiction = dict(per_ori)
     summary.per_month = dict(per_month)

@@ -176,4 +176,5 @@ def run_facts(world: World, scenario: Scenario) -> dict[str, Any]:
             k: getattr(scenario.safeguards, k) for k in scenario.safeguards.__dataclass_fields__
         },
         "officer_policy": scenario.officer_policy.name,
+        "removal_policy": scenario.removals.name,
     }

@@ -110,6 +110,7 @@ class RunSpec:
             "fingers": self.fingers,
             "safeguards": asdict(s.safeguards),
             "officer_policy": asdict(s.officer_policy),
+            "removal_policy": asdict(s.removals),
             "world": world_fingerprint(world),
         }
         return dict(json.loads(json.dumps(spec)))
@@ -133,7 +134,8 @@ def world_fingerprint(world: World) -> str:
 
 
 def scenario_settings(settings: Settings, scenario: Scenario | None) -> Settings:
-    """The run's settings with the scenario's seed, safeguards and simulated-officer policy."""
+    """The run's settings with the scenario's seed, safeguards, simulated-officer policy and
+    removal policy (what ICE and the immigration court do after a transfer)."""
     if scenario is None:
         return settings
     return replace(
@@ -141,4 +143,5 @@ def scenario_settings(settings: Settings, scenario: Scenario | None) -> Settings
         seed=scenario.seed,
         safeguards=scenario.safeguards,
         officer_policy=scenario.officer_policy,
+        removal_policy=scenario.removals,
     )

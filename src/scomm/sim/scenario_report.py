@@ -3,10 +3,10 @@
 What the run did is read from its audit record alone (`RunRecord.read`: bookings, switch
 settings, searches and their answers, case states, custody, detainers), as
 `scomm.reports.summary` reads it; who each person really is (a citizen? convicted?) only
-the synthetic world knows. Removals happen after the flow scomm models, so they are drawn
-here, per transferred case, with the scenario's `ice_custody.removal_share` (citizens are
-never removed), and counted by the conviction-based levels on the person's convictions,
-this booking's included when the court convicted.
+the synthetic world knows. Removals happen in the flow (ICE custody, proceedings, the
+order carried out: `scomm.services.removals`); the `case_state` REMOVED entry of each
+names the level of the convictions ICE knew that day under the conviction-based rule set,
+and `measure` counts removals from those entries: by level, and by the month they happened.
 """
 
 from __future__ import annotations
@@ -22,18 +22,14 @@ from sqlalchemy.orm import Session
 
 from scomm.bus.memory import MemoryEntry, database_entries
 from scomm.domain.ids import derived_id
-from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import DispositionOutcome
+from scomm.domain.removals import REMOVAL_LEVELS
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, switch_is_on
-from scomm.services.common import seeded_draw
 from scomm.sim.synth.population import Person
 from scomm.sim.synth.scenario import Target
 from scomm.sim.synth.world import World
 
 Z95 = 1.96
-# ICE counted removals by the conviction-based levels (Morton memos): level 0 is
-# "non-criminal", no conviction at the time of removal.
-REMOVAL_LEVELS = "2011-conviction-based"  # the rule set, by version
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,16 @@ class CriminalSearch:
     tcn: str
     identified: bool
     fbi_number: str | None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A removal as its `case_state` REMOVED entry records it."""
+
+    at: datetime
+    level: int  # under `rule_set` (REMOVAL_LEVELS): 0 = no conviction
+    rule_set: str
+    track: str
 
 
 @dataclass
@@ -58,6 +64,7 @@ class RunRecord:
     custody: dict[str, str] = field(default_factory=dict)  # case: its last custody state
     criminal_searches: list[CriminalSearch] = field(default_factory=list)
     detainers: list[str] = field(default_factory=list)  # case of each detainer lodged
+    removals: dict[str, Removal] = field(default_factory=dict)  # case: its removal
 
     @classmethod
     def read(cls, session: Session) -> RunRecord:
@@ -75,6 +82,10 @@ class RunRecord:
                 record.bookings[row.case_id] = (payload["ori"], row.recorded_at)
             elif row.kind == "case_state":
                 record.states[row.case_id] = payload["to"]
+                if payload["to"] == "removed":
+                    record.removals[row.case_id] = Removal(
+                        row.recorded_at, payload["level"], payload["rule_set"], payload["track"]
+                    )
             elif row.kind == "custody":
                 record.custody[row.case_id] = payload["to"]
             elif row.kind == "message":
@@ -112,7 +123,8 @@ def _switch_setting(name: str, owner: str, payload: dict[str, Any]) -> SwitchSet
 
 def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
     """What only the synthetic world knows: biometric misses and false hits, detainers on
-    citizens and on charges the court later dismissed, citizens handed to ICE."""
+    citizens and on charges the court later dismissed, citizens handed to ICE and removed
+    (never, if the flow holds to its rule)."""
     person_of = person_by_case(world)
     truth: Counter[str] = Counter()
     _criminal_truth(record, world, truth)
@@ -131,6 +143,8 @@ def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
             truth["ident_missed_matches"] += 1
         if record.custody.get(case_id) == "transferred_to_ice" and person.path.is_citizen:
             truth["us_citizens_transferred_to_ice"] += 1
+        if case_id in record.removals and person.path.is_citizen:
+            truth["us_citizens_removed"] += 1
     cleared = {
         derived_id("case", d.tcn)
         for d in world.dispositions
@@ -156,6 +170,7 @@ def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
             "detainers_on_us_citizens",
             "detainers_on_charges_later_dismissed",
             "us_citizens_transferred_to_ice",
+            "us_citizens_removed",
         )
     }
 
@@ -193,13 +208,44 @@ class Measured:
     denominator: float  # 0 for a count
 
 
+def removal_group(level: int) -> str:
+    """How the published figures group a removal's level (DOMAIN.md §4.1)."""
+    if level == 0:
+        return "non_criminal"
+    return "level_1_or_2" if level in (1, 2) else "level_3"
+
+
+def removal_counts(
+    record: RunRecord, cases: set[str], window: tuple[datetime, datetime]
+) -> Counter[str]:
+    """The removals of `cases` that happened in `window`, from the audit entries alone:
+    "total" and per group of levels (`removal_group`)."""
+    counts: Counter[str] = Counter()
+    for case, removal in record.removals.items():
+        if case in cases and window[0] <= removal.at < window[1]:
+            if removal.rule_set != REMOVAL_LEVELS:
+                raise ValueError(f"case {case}: removal counted under {removal.rule_set}")
+            counts["total"] += 1
+            counts[removal_group(removal.level)] += 1
+    return counts
+
+
+def removals_by_month(record: RunRecord) -> dict[str, Counter[str]]:
+    """Every removal the run made, by the month it happened ("2010-03") and group of levels."""
+    months: dict[str, Counter[str]] = {}
+    for removal in sorted(record.removals.values(), key=lambda r: r.at):
+        month = months.setdefault(removal.at.strftime("%Y-%m"), Counter())
+        month["total"] += 1
+        month[removal_group(removal.level)] += 1
+    return months
+
+
 def measure(record: RunRecord, world: World) -> dict[str, Measured]:
-    """Every target figure measured on the run, over the scenario's target window; the
-    removals' levels by the world's own rule catalogue."""
+    """Every target figure measured on the run, over the scenario's target window. Removals
+    are those the flow made in the window, of the cases transferred to ICE that were
+    submitted in it, at the level their removal entry names."""
     scenario = world.scenario
     assert scenario is not None
-    rules = world.catalogue
-    removal_levels = rules.rule_set_named(REMOVAL_LEVELS)
     start, end = scenario.target_window
     submitted = {
         case_id
@@ -212,30 +258,7 @@ def measure(record: RunRecord, world: World) -> dict[str, Measured]:
     searched = {case for (_, case) in replies if case in submitted}
     arrested = sorted(c for c in submitted if record.custody.get(c) == "transferred_to_ice")
     person_of = person_by_case(world)
-    convicted_now = {
-        derived_id("case", d.tcn)
-        for d in world.dispositions
-        if d.outcome is DispositionOutcome.CONVICTED
-    }
-    charges = {derived_id("case", b.booking.tcn): b.booking.charges for b in world.bookings}
-    removals: Counter[str] = Counter()
-    for case in arrested:
-        person = person_of[case]
-        if person.path.is_citizen:
-            continue
-        if seeded_draw(scenario.seed, "removal", case) >= scenario.removal_share:
-            continue
-        convictions = [o.ncic_code for o in person.criminal.convictions] if person.criminal else []
-        if case in convicted_now:
-            convictions += [rules.classify(c.literal).ncic_code for c in charges[case]]
-        level = rules.determine(removal_levels, CriminalFacts(convictions=tuple(convictions))).level
-        removals["total"] += 1
-        if level == 0:
-            removals["non_criminal"] += 1
-        elif level in (1, 2):
-            removals["level_1_or_2"] += 1
-        else:
-            removals["level_3"] += 1
+    removals = removal_counts(record, set(arrested), (start, end))
     citizens = sum(person_of[c].path.is_citizen for c in arrested)
     n_sub, n_arr, n_rem = len(submitted), len(arrested), removals["total"]
     return {
