@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scomm.domain.policies import SimulatedOfficerPolicy
+from scomm.domain.removals import RemovalPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.errors import ScommError
 
@@ -44,6 +45,8 @@ class Settings:
     engine: str = DEFAULT_ENGINE
     delays: Delays = field(default_factory=Delays)
     officer_policy: SimulatedOfficerPolicy = field(default_factory=SimulatedOfficerPolicy)
+    # What ICE and the immigration court do after a transfer (scomm.services.removals)
+    removal_policy: RemovalPolicy = field(default_factory=RemovalPolicy)
     # Matches wait for a person's decision (POST /v1/ero/matches/{case}/decision) instead of
     # the simulated officer's; `load_settings` reads SCOMM_OFFICER_REVIEW (1/true/yes).
     officer_review: bool = False

@@ -1,4 +1,4 @@
-"""The composition root: one database, one clock, the six actors and the dispatcher, wired."""
+"""The composition root: one database, one clock, the actors and the dispatcher, wired."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from scomm.nist.car import decode_tenprint
 from scomm.services.callbacks import CallbacksOnResponse, record_task
 from scomm.services.cjis import CriminalJusticeInformationServices
 from scomm.services.context import ServiceContext
+from scomm.services.eoir import ImmigrationCourt
 from scomm.services.ero import FieldOffice
 from scomm.services.errors import AlreadyReported, UnknownBooking
 from scomm.services.fingerprints import tenprint_templates
@@ -92,6 +93,25 @@ def baseline_context(settings: Settings, is_holiday: Callable[[date], bool]) -> 
     return engine_context(settings, is_holiday, RuleCatalogue.load(), baseline)
 
 
+def actor_handlers(ctx: ServiceContext) -> tuple[BookingJail, dict[Actor, Handler]]:
+    """The jail (which also books) and every actor's handler on `ctx`: the one place that
+    says which service handles which actor's messages, for `System` and for any other bus
+    that runs the flow (the simulator's in-memory one, `scomm.sim.fast_flow`)."""
+    lea = BookingJail(ctx)
+    handlers: dict[Actor, Handler] = {
+        # the jail; a response to a task submitted over the service also queues the
+        # submitting agency's callback (delivered by the handler `System.add_handler` adds)
+        Actor.LEA: CallbacksOnResponse(lea),
+        Actor.SIB: StateIdentificationBureau(ctx),
+        Actor.CJIS: CriminalJusticeInformationServices(ctx),
+        Actor.IDENT: ImmigrationRepository(ctx),
+        Actor.LESC: LawEnforcementSupportCenter(ctx),
+        Actor.ERO: FieldOffice(ctx),
+        Actor.EOIR: ImmigrationCourt(ctx),
+    }
+    return lea, handlers
+
+
 class System:
     """Everything scomm runs in one process: what `scomm demo` and the tests drive."""
 
@@ -131,17 +151,7 @@ class System:
                     self.anchor.close()
             self.db.dispose()  # a start that fails leaves no connection open
             raise
-        self.lea = BookingJail(self.ctx)
-        handlers: dict[Actor, Handler] = {
-            # the jail; a response to a task submitted over the service also queues the
-            # submitting agency's callback (delivered by the handler `add_handler` adds)
-            Actor.LEA: CallbacksOnResponse(self.lea),
-            Actor.SIB: StateIdentificationBureau(self.ctx),
-            Actor.CJIS: CriminalJusticeInformationServices(self.ctx),
-            Actor.IDENT: ImmigrationRepository(self.ctx),
-            Actor.LESC: LawEnforcementSupportCenter(self.ctx),
-            Actor.ERO: FieldOffice(self.ctx),
-        }
+        self.lea, handlers = actor_handlers(self.ctx)
         self.dispatcher = Dispatcher(self.db, clock, handlers, fault=fault)
 
     def add_handler(self, actor: Actor, handler: Handler) -> None:

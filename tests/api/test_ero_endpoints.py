@@ -115,7 +115,8 @@ def test_the_field_office_reads_its_match_with_the_iar_decision_and_detainer(
     assert queue.status_code == 200, queue.text
     (item,) = queue.json()["items"]
     assert (item["case_id"], item["area"], item["booking_ori"]) == (CASE, "SLC", world.ori)
-    assert item["decided"] is True and item["case_state"] == "detainer_lodged"
+    # decided: a detainer, then the transfer, and ICE carried the removal through
+    assert item["decided"] is True and item["case_state"] == "removed"
     assert world.client.get("/v1/ero/matches?waiting=true", headers=headers).json()["items"] == []
     match = world.client.get(f"/v1/ero/matches/{CASE}", headers=headers).json()
     assert match["iar"]["removability"] == "removable" and match["iar"]["level"] == 1
@@ -198,7 +199,7 @@ def test_with_officer_review_a_match_waits_and_a_person_lodges_the_detainer(
     reviewed.system.run_until(None)
     (honoured,) = audit(reviewed, "hold_honored")
     assert honoured["detainer_id"] == detainer["detainer_id"]
-    assert case_state(reviewed) == "detainer_lodged"
+    assert case_state(reviewed) == "removed"  # transferred, and removed after its order
     again = decide(reviewed, "ero-own", action="no_action")
     assert again.status_code == 409 and again.json()["title"] == "already decided"
     assert [a["outcome"] for a in audit(reviewed, "DECIDE")] == ["decided", "refused"]

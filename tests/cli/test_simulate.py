@@ -100,6 +100,7 @@ def test_simulate_writes_the_promised_keys(simulated: tuple[dict, Path]) -> None
     assert summary["audit_verified"] is True
     assert summary["run"]["scenario"] == "tiny" and summary["run"]["bookings"] == 12
     assert summary["run"]["safeguards"]["status_currency"] is False
+    assert summary["run"]["removal_policy"] == "sim-removals-v1"  # the file names none
     assert json.loads((out / "summary.json").read_text()) == summary
     assert "Target against simulated" in (out / "report.html").read_text()
 
@@ -204,3 +205,46 @@ def test_simulate_on_a_finished_run_resumes_it_and_another_is_refused(
     assert other.exit_code == 2
     said = " ".join(other.output.split())  # the console wraps long lines
     assert "holds another run" in said and "seed 4 there, 5 here" in said
+
+
+def test_the_biometric_model_is_stated_and_agrees(
+    simulated: tuple[dict, Path], tmp_path: Path
+) -> None:
+    """`--biometrics model` on the same tiny world: said in the output, no database, and the
+    same counts as the image-level run (no biometric error in either on this world)."""
+    summary, _ = simulated
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(TINY)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["simulate", "--scenario", str(scenario), "--out", str(out), "--biometrics", "model"],
+        env={"SCOMM_DATABASE_URL": None},
+    )
+    assert result.exit_code == 0, result.output
+    assert "biometric model in place of image matching" in result.output
+    modelled = json.loads((out / "summary.json").read_text())
+    assert modelled["biometrics"]["mode"] == "model"
+    assert modelled["biometrics"]["fnir_source"]["commands"]
+    assert summary["biometrics"]["mode"] == "images"
+    assert modelled["audit_verified"] is None and not (out / "scomm.db").exists()
+    assert "Biometric model" in (out / "report.html").read_text()
+    for part in ("messages", "outcomes", "final_states", "levels", "per_month"):
+        assert modelled[part] == summary[part], part
+
+
+def test_a_model_run_refuses_a_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--scenario",
+            "demo",
+            "--biometrics",
+            "model",
+            "--database",
+            f"sqlite:///{tmp_path / 'x.db'}",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "writes no database" in result.output

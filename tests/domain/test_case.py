@@ -24,7 +24,32 @@ def test_happy_path_to_a_detainer() -> None:
     ):
         state = next_case_state(state, new)
     assert state is CaseState.DETAINER_LODGED
+    assert not is_final(state)  # a transfer to ICE takes it on
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("ice_custody", "released_on_bond"),
+        ("ice_custody", "removal_ordered", "removed"),
+        ("ice_custody", "in_proceedings", "removal_ordered", "removed"),
+        ("ice_custody", "in_proceedings", "relief_granted"),
+        ("ice_custody", "in_proceedings", "terminated"),
+        ("ice_custody", "removal_ordered", "terminated"),
+    ],
+)
+def test_after_the_transfer_to_ice_every_path_ends(path: tuple[str, ...]) -> None:
+    state = CaseState.DETAINER_LODGED
+    for new in path:
+        state = next_case_state(state, CaseState(new))
     assert is_final(state)
+
+
+def test_no_removal_without_an_order() -> None:
+    with pytest.raises(InvalidTransition, match="in_proceedings.*removed"):
+        next_case_state(CaseState.IN_PROCEEDINGS, CaseState.REMOVED)
+    with pytest.raises(InvalidTransition):
+        next_case_state(CaseState.NO_ACTION, CaseState.ICE_CUSTODY)
 
 
 def test_cannot_skip_the_immigration_query() -> None:

@@ -116,7 +116,12 @@ def check_exactly_once(session: Session) -> None:
     assert sorted(tcns) == sorted(p.booking.tcn for p in world.bookings)
     cases = session.scalars(select(CaseRow)).all()
     assert len(cases) == BOOKINGS
-    assert all(is_final(CaseState(c.state)) for c in cases), Counter(c.state for c in cases)
+    # a detainer the jail did not end in a transfer leaves its case where ICE lodged it
+    settled = [
+        is_final(CaseState(c.state)) or (c.state == "detainer_lodged" and c.custody == "released")
+        for c in cases
+    ]
+    assert all(settled), Counter((c.state, c.custody) for c in cases)
     done = {CustodyState.RELEASED.value, CustodyState.TRANSFERRED_TO_ICE.value}
     assert all(c.custody in done for c in cases), Counter(c.custody for c in cases)
     # The run went through the whole flow, not just its first hops.

@@ -58,9 +58,14 @@ def token_keys(settings: Settings) -> tuple[TokenKeys, Path]:
 
 
 def without_delays(settings: Settings) -> Settings:
-    """The actors answer at once (a demonstration: an SRE within a second, not 30 minutes)."""
+    """The actors answer at once (a demonstration: an SRE within a second, not 30 minutes),
+    ICE and the immigration court too (no days between the steps after a transfer)."""
     zero = timedelta(0)
-    return replace(settings, delays=Delays(*(zero,) * len(Delays.__dataclass_fields__)))
+    return replace(
+        settings,
+        delays=Delays(*(zero,) * len(Delays.__dataclass_fields__)),
+        removal_policy=settings.removal_policy.at_once(),
+    )
 
 
 class DispatcherThread:

@@ -140,7 +140,8 @@ def extract_each(
 ) -> list[Extraction]:
     """`extractor.extract(image, ppi, finger)` of each (image, ppi, finger), in order: the
     template, or the `FailureToEnrol` it raised; on `workers` threads (default: the usable
-    CPUs)."""
+    CPUs; in the caller's thread for an extractor that says `parallel = False`, one too
+    cheap to gain from threads)."""
 
     def one(item: tuple[np.ndarray, int, int]) -> Extraction:
         try:
@@ -149,7 +150,7 @@ def extract_each(
             return failure
 
     width = min(usable_cpus() if workers is None else workers, len(images))
-    if width <= 1:
+    if width <= 1 or not getattr(extractor, "parallel", True):
         return [one(item) for item in images]
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="extract") as pool:
         return list(pool.map(one, images))

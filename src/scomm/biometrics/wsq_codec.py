@@ -50,6 +50,8 @@ WSQ_DECODE_TIMEOUT_S = 30.0
 ISOLATE_DECODER: bool = hasattr(os, "fork")
 # Decoded images a cache keeps by default (a 448 x 576 rolled print is 258 kB: about 16 MB).
 DECODED_CACHE_IMAGES = 64
+# Whole decoded transactions it keeps by default (their images are held by the same arrays).
+DECODED_TRANSACTIONS = 16
 
 _CacheKey = tuple[bytes, int, int]
 
@@ -135,14 +137,36 @@ class WsqJob:
 
 class DecodedImageCache:
     """The last `capacity` images decoded through it, least recently used dropped first;
-    safe to share between threads."""
+    safe to share between threads. It also keeps the last `transactions` whole
+    transactions decoded through it (`scomm.nist.car.decode_tenprint`: an immutable
+    decoded value by the digest of the bytes), so that the actors that read the same bytes
+    (CJIS, then IDENT) parse them once."""
 
-    def __init__(self, capacity: int = DECODED_CACHE_IMAGES) -> None:
+    def __init__(
+        self, capacity: int = DECODED_CACHE_IMAGES, transactions: int = DECODED_TRANSACTIONS
+    ) -> None:
         if capacity < 0:
             raise ValueError(f"capacity must be >= 0, got {capacity}")
         self.capacity = capacity
+        self.transaction_capacity = max(0, transactions)
         self._images: OrderedDict[_CacheKey, PixelArray] = OrderedDict()
+        self._transactions: OrderedDict[bytes, object] = OrderedDict()
         self._lock = threading.Lock()
+
+    def transaction(self, digest: bytes) -> object | None:
+        """The decoded transaction kept under `digest`, or None."""
+        with self._lock:
+            found = self._transactions.get(digest)
+            if found is not None:
+                self._transactions.move_to_end(digest)
+            return found
+
+    def keep_transaction(self, digest: bytes, decoded: object) -> None:
+        with self._lock:
+            self._transactions[digest] = decoded
+            self._transactions.move_to_end(digest)
+            while len(self._transactions) > self.transaction_capacity:
+                self._transactions.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._images)

@@ -121,6 +121,14 @@ class RunEngine(StrEnum):
     BASELINE = "baseline"
 
 
+class Biometrics(StrEnum):
+    """How `simulate` matches prints (scomm.sim.driver_spec.BIOMETRICS)."""
+
+    AUTO = "auto"
+    IMAGES = "images"
+    MODEL = "model"
+
+
 class Compression(StrEnum):
     """How finger images travel in a transaction."""
 

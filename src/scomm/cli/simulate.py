@@ -17,8 +17,10 @@ from rich.table import Table
 from scomm.audit.checkpoints import PRIVATE_KEY_FILE, generate_keys, require_new_log
 from scomm.cli.console import console
 from scomm.cli.database import masked
+from scomm.cli.errors import BadInput
 from scomm.cli.options import (
     MAX_COUNT,
+    Biometrics,
     JsonFile,
     NewDatabaseUrl,
     OnOff,
@@ -33,6 +35,7 @@ from scomm.cli.progress_bars import progress_bars, rich_stage
 from scomm.cli.report import print_summary
 from scomm.cli.scenarios import chosen_scenario
 from scomm.config import Settings, load_settings
+from scomm.sim.driver_spec import AUTO_MODEL_BOOKINGS
 from scomm.store.db import sqlite_url
 
 # The demo's default size: under 3 minutes on 2 cores with the default engine, whose LEADER
@@ -107,15 +110,30 @@ def simulate(
     out: Annotated[
         Path, out_folder("Folder for summary.json, report.html and the database.")
     ] = Path("simulate-out"),
+    biometrics: Annotated[
+        Biometrics,
+        typer.Option(
+            "--biometrics",
+            help="images: grow and match every print (database run); model: the flow in "
+            "memory with the engine's measured error rates in place of matching; auto: the "
+            f"model above {AUTO_MODEL_BOOKINGS:,} bookings (images with --database).",
+        ),
+    ] = Biometrics.AUTO,
 ) -> None:
     """Run a scenario through the full flow on scenario time.
 
     It counts every message and outcome per month, jurisdiction and level, and compares the
-    published figures the scenario targets with the simulated ones."""
+    published figures the scenario targets with the simulated ones. A large world runs in
+    memory with a biometric model in place of image matching (--biometrics), as the output
+    says."""
     from scomm.sim.demo import run_scenario
 
     chosen = chosen_scenario(scenario, scale, seed, safeguards)
     check_file_target(json_out, "--json")
+    if database is not None and biometrics is Biometrics.MODEL:
+        raise BadInput("--biometrics model runs in memory and writes no database: drop --database")
+    if database is not None:  # a database run was asked for: images, whatever the size
+        biometrics = Biometrics.IMAGES
     out.mkdir(parents=True, exist_ok=True)
     url = database or os.environ.get("SCOMM_DATABASE_URL") or None
     if url is None:
@@ -126,14 +144,26 @@ def simulate(
     settings = load_settings(database_url=url)
     began = time.monotonic()
     with progress_bars(console) as progress:
-        result = run_scenario(settings, chosen, out, stage=rich_stage(progress))
+        result = run_scenario(
+            settings, chosen, out, stage=rich_stage(progress), biometrics=biometrics.value
+        )
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.summary, indent=2) + "\n")
     print_targets(result.summary)
+    model = result.summary.get("biometrics", {}).get("mode") == "model"
+    if model:
+        described = result.summary["biometrics"]
+        console.print(
+            "biometric model in place of image matching (engine "
+            f"{escape(str(described['engine']))}, FNIR with 10 fingers "
+            f"{described['fnir']['10']:.3g}); the run was kept in memory, the database "
+            "was not written"
+        )
     console.print(
         f"{result.summary['run']['bookings']} bookings in {time.monotonic() - began:.0f} s; "
-        f"wrote {out / 'summary.json'} and {out / 'report.html'}; database {escape(masked(url))}"
+        f"wrote {out / 'summary.json'} and {out / 'report.html'}"
+        + ("" if model else f"; database {escape(masked(url))}")
     )
 
 

@@ -1,5 +1,9 @@
 """The case state machines: the identification track and the custody track (DOMAIN.md §8).
 
+The identification track goes on after a transfer to ICE: ICE custody, proceedings (or a
+fast track: a reinstated order, a stipulated removal or voluntary return), and the outcome
+(`scomm.domain.removals`); the custody track stays the jail's and ends at the transfer.
+
 DOMAIN.md §8 draws one chain; in a jail the two run side by side (a person can be released
 before ICE answers), so a case carries two states, each with its own legal transitions.
 """
@@ -26,6 +30,14 @@ class CaseState(StrEnum):
     NO_ACTION = "no_action"
     DETAINER_LODGED = "detainer_lodged"
     NOTIFICATION_REQUESTED = "notification_requested"
+    # after the transfer to ICE (services.ero, services.eoir)
+    ICE_CUSTODY = "ice_custody"  # ICE booked the person in
+    RELEASED_ON_BOND = "released_on_bond"  # ICE released on bond or recognizance
+    IN_PROCEEDINGS = "in_proceedings"  # a notice to appear before an immigration judge
+    REMOVAL_ORDERED = "removal_ordered"  # a final order: the judge's, reinstated or stipulated
+    REMOVED = "removed"  # ICE carried out the order
+    RELIEF_GRANTED = "relief_granted"  # the judge granted relief from removal
+    TERMINATED = "terminated"  # proceedings ended: a citizen, a lawful status not removable
 
 
 class CustodyState(StrEnum):
@@ -51,6 +63,10 @@ CASE_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     _C.IDENT_MATCH: frozenset({_C.IAQ_SENT}),
     _C.IAQ_SENT: frozenset({_C.IAR_RETURNED}),
     _C.IAR_RETURNED: frozenset({_C.NO_ACTION, _C.DETAINER_LODGED, _C.NOTIFICATION_REQUESTED}),
+    _C.DETAINER_LODGED: frozenset({_C.ICE_CUSTODY}),
+    _C.ICE_CUSTODY: frozenset({_C.RELEASED_ON_BOND, _C.IN_PROCEEDINGS, _C.REMOVAL_ORDERED}),
+    _C.IN_PROCEEDINGS: frozenset({_C.REMOVAL_ORDERED, _C.RELIEF_GRANTED, _C.TERMINATED}),
+    _C.REMOVAL_ORDERED: frozenset({_C.REMOVED, _C.TERMINATED}),
 }
 
 _K = CustodyState

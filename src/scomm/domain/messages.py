@@ -18,7 +18,8 @@ class Actor(StrEnum):
     CJIS = "cjis"  # FBI CJIS: the criminal repository (IAFIS/NGI)
     IDENT = "ident"  # DHS IDENT: the immigration repository
     LESC = "lesc"  # ICE Law Enforcement Support Center
-    ERO = "ero"  # ICE Enforcement and Removal Operations field office
+    ERO = "ero"  # ICE Enforcement and Removal Operations field office (and its detention)
+    EOIR = "eoir"  # the immigration court (DOJ Executive Office for Immigration Review)
     COURT = "court"  # the court that decides the booking's charges (sends dispositions only)
     CALLBACK = "callback"  # an agency's callback URL: the service POSTs its task's response
 
@@ -335,9 +336,48 @@ class Transfer(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NoticeToAppear(Message):
+    """ERO charges a person in its custody before the immigration court (Form I-862, INA
+    §240), or puts a claim of citizenship before it; `detained`: on the detained docket."""
+
+    TYPE: ClassVar[str] = "NTA"
+    track: str  # scomm.domain.removals.Track
+    detained: bool
+    citizenship_evidence: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HearingDue(Message):
+    """The court's timer: the person's hearing is today."""
+
+    TYPE: ClassVar[str] = "HEARING_DUE"
+    track: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImmigrationJudgeOrder(Message):
+    """The judge's decision, to ICE: removal ordered, relief granted, or proceedings
+    terminated (scomm.domain.removals.Judgment)."""
+
+    TYPE: ClassVar[str] = "IJ_ORDER"
+    judgment: str
+    counsel: bool
+    reason: str
+    track: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemovalDue(Message):
+    """ERO's timer: the removal order is carried out today."""
+
+    TYPE: ClassVar[str] = "REMOVAL_DUE"
+    track: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CourtDisposition(Message):
     """The court's disposition of the booking's charges, sent to the booking jail (and by the
-    jail on to ICE when ICE has lodged a detainer)."""
+    jail on to ICE when ICE has lodged a detainer, or has the person in its custody)."""
 
     TYPE: ClassVar[str] = "DISPOSITION"
     outcome: DispositionOutcome
@@ -379,6 +419,10 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         CourtDisposition,
         DetainerWithdrawn,
         CallbackDue,
+        NoticeToAppear,
+        HearingDue,
+        ImmigrationJudgeOrder,
+        RemovalDue,
     )
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -75,10 +76,24 @@ def encode_tenprint(
     return serialize(message)
 
 
+def transaction_digest(raw: bytes) -> bytes:
+    """The key a decoded transaction is kept under in a `DecodedImageCache`."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
 def decode_tenprint(raw: bytes, images: DecodedImageCache | None = None) -> TenprintSubmission:
-    """Read a CAR/CNA (WSQ images that `images` holds are not decoded again). Raises only
-    TransactionError, naming the field or record at fault."""
-    return only_transaction_errors(lambda data: _decode_tenprint(data, images), raw)
+    """Read a CAR/CNA (WSQ images that `images` holds are not decoded again, nor the same
+    bytes parsed again: the decoded value is immutable). Raises only TransactionError,
+    naming the field or record at fault."""
+    digest = transaction_digest(raw) if images is not None else b""
+    if images is not None:
+        found = images.transaction(digest)
+        if isinstance(found, TenprintSubmission):
+            return found
+    decoded = only_transaction_errors(lambda data: _decode_tenprint(data, images), raw)
+    if images is not None:
+        images.keep_transaction(digest, decoded)
+    return decoded
 
 
 def _header(sub: TenprintSubmission) -> TransactionHeader:

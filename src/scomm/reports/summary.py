@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import entries
+from scomm.bus.memory import MemoryEntry, database_entries
 
 
 @dataclass
@@ -25,6 +25,9 @@ class Summary:
     per_month: dict[str, Counter[str]] = field(default_factory=dict)
     per_level: dict[str, Counter[str]] = field(default_factory=dict)
     removability: Counter[str] = field(default_factory=Counter)
+    # removals by month of removal (YYYY-MM) and by the level the removal entry names (the
+    # conviction-based rule set: level_0 is "non-criminal"), as ICE's statistics counted them
+    removals: dict[str, Counter[str]] = field(default_factory=dict)
     audit_entries: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +42,7 @@ class Summary:
             "per_month": _nested(self.per_month),
             "per_level": _nested(self.per_level),
             "removability": dict(sorted(self.removability.items())),
+            "removals": _nested(self.removals),
             "audit_entries": self.audit_entries,
         }
 
@@ -52,6 +56,12 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
     an actor forwards unchanged counts once); `hops` counts every delivery leg. Each
     message, outcome and decision is also counted in its month, its booking's jurisdiction
     and (once LESC has determined one) its case's level."""
+    return summarise_entries(database_entries(session, batch))
+
+
+def summarise_entries(entries: Iterable[MemoryEntry]) -> Summary:
+    """`summarise` of audit entries however read: from a database (`database_entries`)
+    or from a memory run's store."""
     summary = Summary()
     seen: set[tuple[str, str]] = set()
     state_of: dict[str, str] = {}
@@ -68,9 +78,9 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
         if case_id in level_of:
             per_level[level_of[case_id]][name] += 1
 
-    for row in entries(session, batch):
+    for row in entries:
         summary.audit_entries += 1
-        payload = json.loads(row.payload)
+        payload = row.payload
         month = row.recorded_at.strftime("%Y-%m")
         match row.kind:
             case "message":
@@ -95,6 +105,9 @@ def summarise(session: Session, batch: int = 5000) -> Summary:
                 count(row.name, row.case_id, month)
             case "case_state":
                 state_of[row.case_id] = row.name
+                if row.name == "removed":
+                    removed = summary.removals.setdefault(month, Counter())
+                    removed[f"level_{payload.get('level')}"] += 1
     summary.final_states.update(state_of.values())
     summary.per_jurisdiction = dict(per_ori)
     summary.per_month = dict(per_month)

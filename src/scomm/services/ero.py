@@ -1,6 +1,8 @@
 """ICE ERO field office: decides on each match (by a recorded simulated-officer policy, or,
 with `Settings.officer_review`, by a person through the service: `FieldOffice.decide`),
-serves the detainer form of the period, and withdraws a detainer when the charges fail."""
+serves the detainer form of the period, and withdraws a detainer when the charges fail.
+After a transfer it holds the person and carries the removal through (`services.removals`:
+custody, track, the judge's order, the removal)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from scomm.domain.messages import (
     DetainerResponse,
     DetainerWithdrawn,
     HoldStarted,
+    ImmigrationJudgeOrder,
     MatchNotification,
     Message,
     NotificationRequest,
     Release,
+    RemovalDue,
     Transfer,
 )
 from scomm.domain.policies import OfficerAction, OfficerDecision
@@ -37,6 +41,7 @@ from scomm.forms.detainers import (
 from scomm.services.common import load_case, move_case, reply, seeded_draw
 from scomm.services.context import ServiceContext
 from scomm.services.errors import ServiceError
+from scomm.services.removals import IceCustody
 
 ME = Actor.ERO
 
@@ -57,6 +62,7 @@ class DecisionNotAllowed(ServiceError):
 class FieldOffice:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.custody = IceCustody(ctx)
 
     def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
         match message:
@@ -66,7 +72,21 @@ class FieldOffice:
                 self._schedule_pickup(message, uow)
             case CourtDisposition():
                 self._on_disposition(message, uow)
-            case DetainerResponse() | Release() | Transfer():
+                self.custody.note_conviction(message, uow)
+            case Transfer():
+                uow.record(
+                    "received",
+                    message.type,
+                    ME.value,
+                    message.case_id,
+                    {"message_id": message.message_id},
+                )
+                self.custody.take_custody(message, uow)
+            case ImmigrationJudgeOrder():
+                self.custody.on_order(message, uow)
+            case RemovalDue():
+                self.custody.on_removal_due(message, uow)
+            case DetainerResponse() | Release():
                 uow.record(
                     "received",
                     message.type,

@@ -39,8 +39,20 @@ from scomm.store.models import (
 # any select: the helpers below add clauses and keep its type
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
-# the states a case reaches by ERO's decision on its match (and by nothing else)
-DECIDED = (CaseState.NO_ACTION, CaseState.DETAINER_LODGED, CaseState.NOTIFICATION_REQUESTED)
+# the states a case reaches by ERO's decision on its match (and by nothing else), and those
+# after a transfer to ICE that follow a detainer
+DECIDED = (
+    CaseState.NO_ACTION,
+    CaseState.DETAINER_LODGED,
+    CaseState.NOTIFICATION_REQUESTED,
+    CaseState.ICE_CUSTODY,
+    CaseState.RELEASED_ON_BOND,
+    CaseState.IN_PROCEEDINGS,
+    CaseState.REMOVAL_ORDERED,
+    CaseState.REMOVED,
+    CaseState.RELIEF_GRANTED,
+    CaseState.TERMINATED,
+)
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
 

@@ -16,6 +16,7 @@ from scomm.domain.messages import (
     Detainer,
     DetainerResponse,
     DetainerWithdrawn,
+    DispositionOutcome,
     HoldExpired,
     HoldStarted,
     IdentResultsToJail,
@@ -40,6 +41,7 @@ from scomm.services.common import (
 )
 from scomm.services.context import ServiceContext
 from scomm.services.errors import ServiceError
+from scomm.services.removals import ICE_OPEN
 
 ME = Actor.LEA
 
@@ -154,7 +156,8 @@ class BookingJail:
 
     def _on_disposition(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
         """Record the court's disposition; with safeguard (b) on, tell ICE when it has a
-        detainer pending here; a dismissal or acquittal makes the person eligible for
+        detainer pending here, and tell it of a conviction of a person it holds (the removal
+        counts it); a dismissal or acquittal makes the person eligible for
         release now."""
         case = load_case(uow, message.case_id)
         record_outcome(
@@ -165,8 +168,12 @@ class BookingJail:
             decided_at=message.decided_at.isoformat(),
         )
         pending = [d for d in uow.detainers.for_case(case.case_id) if d.status.is_pending]
+        fields = {"outcome": message.outcome, "decided_at": message.decided_at}
         if pending and self.ctx.settings.safeguards.withdraw_on_dismissal:
-            fields = {"outcome": message.outcome, "decided_at": message.decided_at}
+            uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
+        elif message.outcome is DispositionOutcome.CONVICTED and (
+            pending or case.state in ICE_OPEN
+        ):  # ICE wants or holds the person: a conviction changes what a removal counts as
             uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
         if message.outcome.clears_the_person and case.custody is CustodyState.IN_CUSTODY:
             uow.emit(reply(uow, message, ReleaseDue, ME, ME))

@@ -79,7 +79,12 @@ class StateIdentificationBureau:
                 raise TransactionError(
                     "2.073", f"booking agency {submission.cri} is not served here"
                 )
-            forwarded = readdress(message.transaction, ori=place.sib_ori, dai=FBI_CJIS_DAI)
+            forwarded = readdress(
+                message.transaction,
+                ori=place.sib_ori,
+                dai=FBI_CJIS_DAI,
+                decoded=self.ctx.decoded_images,
+            )
         except TransactionError as error:
             reject(uow, message, case=case, actor=ME, error=error)
             return

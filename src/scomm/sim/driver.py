@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from scomm.bus.dispatcher import FaultHook
+from scomm.bus.memory import MemoryStore
 from scomm.config import Settings
 from scomm.domain.clock import ScenarioClock
 from scomm.sim.driver_prepare import PREPARED, prepare
@@ -36,7 +38,9 @@ from scomm.sim.driver_spec import (
     engine_profile,
     scenario_settings,
 )
-from scomm.sim.driver_timeline import play, resume_point, timeline
+from scomm.sim.driver_timeline import Event, play, resume_point, timeline
+from scomm.sim.fast_flow import model_transaction, prepare_model
+from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.transactions import booking_transaction
 from scomm.sim.synth.world import PlannedBooking, World
 from scomm.store.models import OutboxRow
@@ -73,6 +77,10 @@ class RunResult:
     resumed: bool  # the database was already prepared for this run
     scenario_end: datetime
     engine: str  # the engine's own name (e.g. skeleton-mcc-v1)
+    # a model run's store (its audit entries and records; None: they are in the database)
+    store: MemoryStore | None = None
+    # how the repositories matched: {"mode": "images", ...} or the model's description
+    biometrics: dict[str, Any] = field(default_factory=dict)
 
 
 def run(
@@ -97,6 +105,8 @@ def run(
         advance(1)
 
     profile = engine_profile(spec.engine, settings)
+    if spec.biometrics_for(world) == "model":
+        return _run_model(spec, settings, world, profile, stage, report)
 
     def open_system(chosen: Settings, clock: ScenarioClock) -> System:
         return _system(chosen, clock, profile, _observed(fault, report))
@@ -106,32 +116,17 @@ def run(
     cars = drawn or {}
     clock = ScenarioClock(world.start - timedelta(days=1))
     system = open_system(settings, clock)
-    booked = 0
     try:
         events = timeline(world)
         start = resume_point(system, events)
-        index_of = {planned.booking.tcn: i for i, planned in enumerate(world.bookings)}
-        with stage("running bookings", len(world.bookings)) as advance:
-            for number, event in enumerate(events):
-                # every event's moment is reached, done or not: the messages due before it
-                # are delivered at their own times, as in a run never interrupted
-                system.run_until(event.at)
-                happening = event.happening
-                if not isinstance(happening, PlannedBooking):
-                    if number >= start:
-                        play(system, event)
-                    continue
-                if number >= start:
-                    tcn = happening.booking.tcn
-                    raw = cars.pop(tcn, None) or booking_transaction(
-                        world, index_of[tcn], spec.compression, spec.fingers
-                    )
-                    play(system, event, raw)
-                    booked += 1
-                    if report is not None:
-                        report(f"booked {tcn}")
-                advance(1)
-            system.run_until(None)
+
+        def car(index: int) -> bytes:
+            tcn = world.bookings[index].booking.tcn
+            return cars.pop(tcn, None) or booking_transaction(
+                world, index, spec.compression, spec.fingers
+            )
+
+        booked = play_timeline(system, world, events, start, car, stage, report)
         system.save_galleries()
         return RunResult(
             world=world,
@@ -139,9 +134,79 @@ def run(
             resumed=drawn is None,
             scenario_end=clock.now(),
             engine=system.ctx.engine_name,
+            biometrics={"mode": "images", "engine": system.ctx.engine_name},
         )
     finally:
         system.close()
+
+
+def play_timeline(
+    system: FlowSystem,
+    world: World,
+    events: list[Event],
+    start: int,
+    car: Callable[[int], bytes],
+    stage: Stage,
+    report: Report | None,
+) -> int:
+    """Play `events` from number `start` on (those before it are done), every message
+    delivered at its time; `car(i)` is the CAR of the world's booking number i. Returns
+    how many bookings were made."""
+    booked = 0
+    index_of = {planned.booking.tcn: i for i, planned in enumerate(world.bookings)}
+    with stage("running bookings", len(world.bookings)) as advance:
+        for number, event in enumerate(events):
+            # every event's moment is reached, done or not: the messages due before it
+            # are delivered at their own times, as in a run never interrupted
+            system.run_until(event.at)
+            happening = event.happening
+            if not isinstance(happening, PlannedBooking):
+                if number >= start:
+                    play(system, event)
+                continue
+            if number >= start:
+                tcn = happening.booking.tcn
+                play(system, event, car(index_of[tcn]))
+                booked += 1
+                if report is not None:
+                    report(f"booked {tcn}")
+            advance(1)
+        system.run_until(None)
+    return booked
+
+
+def _run_model(
+    spec: RunSpec,
+    settings: Settings,
+    world: World,
+    profile: str,
+    stage: Stage,
+    report: Report | None,
+) -> RunResult:
+    """The whole run in memory, with the biometric model in place of the engine
+    (`fast_flow`): nothing is written to a database, nothing resumes."""
+    with stage("loading repositories (biometric model)", 1) as advance:
+        prepared = prepare_model(world, settings, profile)
+        advance(1)
+    system = prepared.system
+    booked = play_timeline(
+        system,
+        world,
+        timeline(world),
+        0,
+        lambda index: model_transaction(world, index, spec.fingers, system.ctx.decoded_images),
+        stage,
+        report,
+    )
+    return RunResult(
+        world=world,
+        booked=booked,
+        resumed=False,
+        scenario_end=system.clock.now(),
+        engine=system.ctx.engine_name,
+        store=system.store,
+        biometrics=prepared.biometrics(),
+    )
 
 
 def _system(

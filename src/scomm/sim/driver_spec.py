@@ -33,6 +33,13 @@ def engine_profile(engine: str, settings: Settings) -> str:
 
 COMPRESSIONS = ("WSQ20", "PNG", "NONE")
 
+# How a run's repositories match prints: "images" grows every capture's ridge images and
+# runs the engine on them, in a database run (`driver`); "model" runs the flow in memory
+# with the biometric model in place of the engine (`fast_flow`, `biometric_model`); "auto"
+# is the model for a world of more than AUTO_MODEL_BOOKINGS bookings, else images.
+BIOMETRICS = ("auto", "images", "model")
+AUTO_MODEL_BOOKINGS = 2_000
+
 
 class RunRefused(SimulatorError):
     """The run cannot start or resume: an unknown option, or a database that holds
@@ -48,6 +55,7 @@ class RunSpec:
     population: int | None = None  # people in the world (default: the scenario's)
     compression: str = "WSQ20"  # finger images of a CAR: WSQ20, PNG or NONE
     fingers: int = 10  # finger images per CAR (FGP 1..fingers)
+    biometrics: str = "images"  # images, model or auto (BIOMETRICS)
 
     @classmethod
     def demo(
@@ -74,6 +82,16 @@ class RunSpec:
             )
         if not 1 <= self.fingers <= 10:
             raise RunRefused(f"a CAR carries 1 to 10 fingers, not {self.fingers}")
+        if self.biometrics not in BIOMETRICS:
+            raise RunRefused(
+                f"unknown biometrics {self.biometrics!r}; one of {', '.join(BIOMETRICS)}"
+            )
+
+    def biometrics_for(self, world: World) -> str:
+        """ "images" or "model": how this spec runs `world` ("auto" decided by its size)."""
+        if self.biometrics != "auto":
+            return self.biometrics
+        return "model" if len(world.bookings) > AUTO_MODEL_BOOKINGS else "images"
 
     def world(self) -> World:
         return build_scenario_world(self.scenario, population=self.population)
@@ -92,6 +110,7 @@ class RunSpec:
             "fingers": self.fingers,
             "safeguards": asdict(s.safeguards),
             "officer_policy": asdict(s.officer_policy),
+            "removal_policy": asdict(s.removals),
             "world": world_fingerprint(world),
         }
         return dict(json.loads(json.dumps(spec)))
@@ -115,7 +134,8 @@ def world_fingerprint(world: World) -> str:
 
 
 def scenario_settings(settings: Settings, scenario: Scenario | None) -> Settings:
-    """The run's settings with the scenario's seed, safeguards and simulated-officer policy."""
+    """The run's settings with the scenario's seed, safeguards, simulated-officer policy and
+    removal policy (what ICE and the immigration court do after a transfer)."""
     if scenario is None:
         return settings
     return replace(
@@ -123,4 +143,5 @@ def scenario_settings(settings: Settings, scenario: Scenario | None) -> Settings
         seed=scenario.seed,
         safeguards=scenario.safeguards,
         officer_policy=scenario.officer_policy,
+        removal_policy=scenario.removals,
     )

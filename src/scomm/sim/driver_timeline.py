@@ -22,6 +22,7 @@ from scomm.services.jurisdictions import (
     set_detainer_policy,
 )
 from scomm.services.jurisdictions import opt_out_payload as opt_out_request_payload
+from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import OptOutRequest, PolicyChange
 from scomm.sim.synth.world import PlannedBooking, PlannedDisposition, World
@@ -106,7 +107,7 @@ def resume_point(system: System, events: list[Event]) -> int:
     return last_done + 1
 
 
-def play(system: System, event: Event, transaction: bytes | None = None) -> None:
+def play(system: FlowSystem, event: Event, transaction: bytes | None = None) -> None:
     """Do one event of the timeline, in one committed transaction (a booking needs its
     CAR's bytes)."""
     h = event.happening
@@ -121,7 +122,7 @@ def play(system: System, event: Event, transaction: bytes | None = None) -> None
         request_opt_out(system, h)
 
 
-def change_detainer_policy(system: System, event: PolicyEvent) -> None:
+def change_detainer_policy(system: FlowSystem, event: PolicyEvent) -> None:
     """The jurisdiction changes its detainer policy (`services.jurisdictions`: audited,
     unless it is the policy already in force)."""
     change = event.change
@@ -131,7 +132,7 @@ def change_detainer_policy(system: System, event: PolicyEvent) -> None:
             uow.commit()
 
 
-def request_opt_out(system: System, event: OptOutEvent) -> None:
+def request_opt_out(system: FlowSystem, event: OptOutEvent) -> None:
     """A county's opt-out request, recorded with its answer; a granted one is already in the
     plan's switch settings (it takes effect through them)."""
     ori, r = event.plan.jurisdiction.ori, event.request

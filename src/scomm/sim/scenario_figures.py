@@ -52,21 +52,21 @@ def breakdown(cases: list[CaseFacts], scenario: Scenario) -> list[dict[str, Any]
     window = scenario.target_window
     for lo, hi in [window, *fiscal_years(scenario.start, scenario.end)]:
         chosen = [c for c in cases if lo <= c.booked_at < hi]
-        rows += _rows(chosen, scenario, period_label((lo, hi)), "national")
+        rows += _rows(chosen, scenario, period_label((lo, hi)), "national", hi)
     for state in scenario.states:
         chosen = [
             c for c in cases if window[0] <= c.booked_at < window[1] and c.state == state.code
         ]
-        rows += _rows(chosen, scenario, period_label(window), state.code)
+        rows += _rows(chosen, scenario, period_label(window), state.code, window[1])
     return rows
 
 
 def _rows(
-    cases: list[CaseFacts], scenario: Scenario, period: str, state: str
+    cases: list[CaseFacts], scenario: Scenario, period: str, state: str, until: datetime
 ) -> list[dict[str, Any]]:
     out = []
     for name in BREAKDOWN_FIGURES:
-        got = measure_figure(name, cases)
+        got = measure_figure(name, cases, until)
         count = MEASURES[name] == "count"
         if count:
             spread = 1.96 * math.sqrt(max(got.value, 1.0))

@@ -3,37 +3,33 @@
 What the run did is read from its audit record alone (`RunRecord.read`: bookings, switch
 settings, searches and their answers, case states, custody, detainers), as
 `scomm.reports.summary` reads it; who each person really is (a citizen? convicted?) only
-the synthetic world knows. Removals happen after the flow scomm models, so they are drawn
-here, per transferred case, with the scenario's `ice_custody.removal_share` (citizens are
-never removed), and counted by the conviction-based levels on the person's convictions,
-this booking's included when the court convicted.
+the synthetic world knows. Removals happen in the flow (ICE custody, proceedings, the
+order carried out: `scomm.services.removals`); the `case_state` REMOVED entry of each
+names the level of the convictions ICE knew that day under the conviction-based rule set,
+and `measure` counts removals from those entries: by level, and by the month they happened.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import entries
+from scomm.bus.memory import MemoryEntry, database_entries
 from scomm.domain.ids import derived_id
-from scomm.domain.levels import CriminalFacts
 from scomm.domain.messages import DispositionOutcome
+from scomm.domain.removals import REMOVAL_LEVELS
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, switch_is_on
-from scomm.services.common import seeded_draw
 from scomm.sim.synth.population import Person
 from scomm.sim.synth.scenario import Target
 from scomm.sim.synth.world import World
 
 Z95 = 1.96
-# ICE counted removals by the conviction-based levels (Morton memos): level 0 is
-# "non-criminal", no conviction at the time of removal.
-REMOVAL_LEVELS = "2011-conviction-based"  # the rule set, by version
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,16 @@ class CriminalSearch:
     tcn: str
     identified: bool
     fbi_number: str | None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A removal as its `case_state` REMOVED entry records it."""
+
+    at: datetime
+    level: int  # under `rule_set` (REMOVAL_LEVELS): 0 = no conviction
+    rule_set: str
+    track: str
 
 
 @dataclass
@@ -58,19 +64,29 @@ class RunRecord:
     custody: dict[str, str] = field(default_factory=dict)  # case: its last custody state
     criminal_searches: list[CriminalSearch] = field(default_factory=list)
     detainers: list[str] = field(default_factory=list)  # case of each detainer lodged
+    removals: dict[str, Removal] = field(default_factory=dict)  # case: its removal
     levels: dict[str, int] = field(default_factory=dict)  # case: the level of LESC's IAR
 
     @classmethod
     def read(cls, session: Session) -> RunRecord:
+        return cls.of_entries(database_entries(session))
+
+    @classmethod
+    def of_entries(cls, entries: Iterable[MemoryEntry]) -> RunRecord:
+        """The record of audit entries however read: from a database or a memory run."""
         record = cls()
-        for row in entries(session):
-            payload = json.loads(row.payload)
+        for row in entries:
+            payload = row.payload
             if row.kind == "switch":
                 record.switch_settings.append(_switch_setting(row.name, row.actor, payload))
             elif row.kind == "booking":
                 record.bookings[row.case_id] = (payload["ori"], row.recorded_at)
             elif row.kind == "case_state":
                 record.states[row.case_id] = payload["to"]
+                if payload["to"] == "removed":
+                    record.removals[row.case_id] = Removal(
+                        row.recorded_at, payload["level"], payload["rule_set"], payload["track"]
+                    )
             elif row.kind == "custody":
                 record.custody[row.case_id] = payload["to"]
             elif row.kind == "message":
@@ -110,7 +126,8 @@ def _switch_setting(name: str, owner: str, payload: dict[str, Any]) -> SwitchSet
 
 def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
     """What only the synthetic world knows: biometric misses and false hits, detainers on
-    citizens and on charges the court later dismissed, citizens handed to ICE."""
+    citizens and on charges the court later dismissed, citizens handed to ICE and removed
+    (never, if the flow holds to its rule)."""
     person_of = person_by_case(world)
     truth: Counter[str] = Counter()
     _criminal_truth(record, world, truth)
@@ -129,6 +146,8 @@ def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
             truth["ident_missed_matches"] += 1
         if record.custody.get(case_id) == "transferred_to_ice" and person.path.is_citizen:
             truth["us_citizens_transferred_to_ice"] += 1
+        if case_id in record.removals and person.path.is_citizen:
+            truth["us_citizens_removed"] += 1
     cleared = {
         derived_id("case", d.tcn)
         for d in world.dispositions
@@ -154,6 +173,7 @@ def ground_truth(record: RunRecord, world: World) -> dict[str, int]:
             "detainers_on_us_citizens",
             "detainers_on_charges_later_dismissed",
             "us_citizens_transferred_to_ice",
+            "us_citizens_removed",
         )
     }
 
@@ -191,6 +211,38 @@ class Measured:
     denominator: float  # 0 for a count
 
 
+def removal_group(level: int) -> str:
+    """How the published figures group a removal's level (DOMAIN.md §4.1)."""
+    if level == 0:
+        return "non_criminal"
+    return "level_1_or_2" if level in (1, 2) else "level_3"
+
+
+def removal_counts(
+    record: RunRecord, cases: set[str], window: tuple[datetime, datetime]
+) -> Counter[str]:
+    """The removals of `cases` that happened in `window`, from the audit entries alone:
+    "total" and per group of levels (`removal_group`)."""
+    counts: Counter[str] = Counter()
+    for case, removal in record.removals.items():
+        if case in cases and window[0] <= removal.at < window[1]:
+            if removal.rule_set != REMOVAL_LEVELS:
+                raise ValueError(f"case {case}: removal counted under {removal.rule_set}")
+            counts["total"] += 1
+            counts[removal_group(removal.level)] += 1
+    return counts
+
+
+def removals_by_month(record: RunRecord) -> dict[str, Counter[str]]:
+    """Every removal the run made, by the month it happened ("2010-03") and group of levels."""
+    months: dict[str, Counter[str]] = {}
+    for removal in sorted(record.removals.values(), key=lambda r: r.at):
+        month = months.setdefault(removal.at.strftime("%Y-%m"), Counter())
+        month["total"] += 1
+        month[removal_group(removal.level)] += 1
+    return months
+
+
 @dataclass(frozen=True)
 class CaseFacts:
     """One booking as the run handled it (from the audit record) and who the person is
@@ -206,7 +258,8 @@ class CaseFacts:
     level: int | None  # LESC's level in the IAR
     detainer: bool
     arrested: bool  # transferred to ICE custody (an ICE arrest / book-in)
-    removal: str | None  # None, or "non_criminal", "level_1_or_2", "level_3"
+    removal: str | None  # None, or removal_group's "non_criminal", "level_1_or_2", "level_3"
+    removed_at: datetime | None  # when the flow removed the person (the REMOVED entry)
     person: Person
 
 
@@ -220,7 +273,6 @@ def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
     matched = {case for (kind, case) in replies if kind == "IDR_MATCH"}
     searched = {case for (_, case) in replies}
     detained = set(record.detainers)
-    removal = _Removals(world)
     out = []
     for case_id, (ori, booked_at) in sorted(record.bookings.items(), key=lambda kv: kv[1][1]):
         person = person_of.get(case_id)
@@ -228,6 +280,9 @@ def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
             continue
         submitted = switch_is_on(record.switch_settings, ori, Switch.B_FORWARD_TO_IDENT, booked_at)
         arrested = submitted and record.custody.get(case_id) == "transferred_to_ice"
+        removal = record.removals.get(case_id) if arrested else None
+        if removal is not None and removal.rule_set != REMOVAL_LEVELS:
+            raise ValueError(f"case {case_id}: removal counted under {removal.rule_set}")
         out.append(
             CaseFacts(
                 case_id=case_id,
@@ -240,49 +295,12 @@ def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
                 level=record.levels.get(case_id),
                 detainer=submitted and case_id in detained,
                 arrested=arrested,
-                removal=removal.of(case_id, person) if arrested else None,
+                removal=None if removal is None else removal_group(removal.level),
+                removed_at=None if removal is None else removal.at,
                 person=person,
             )
         )
     return out
-
-
-class _Removals:
-    """Removals happen after the flow scomm models: drawn per transferred case with the
-    scenario's `ice_custody.removal_share` (citizens are never removed), and counted by the
-    conviction-based levels on the person's convictions, this booking's included when the
-    court convicted."""
-
-    def __init__(self, world: World) -> None:
-        scenario = world.scenario
-        assert scenario is not None
-        self.seed = scenario.seed
-        self.share = scenario.removal_share
-        self.rules = world.catalogue
-        self.levels = self.rules.rule_set_named(REMOVAL_LEVELS)
-        self.convicted_now = {
-            derived_id("case", d.tcn)
-            for d in world.dispositions
-            if d.outcome is DispositionOutcome.CONVICTED
-        }
-        self.charges = {
-            derived_id("case", b.booking.tcn): b.booking.charges for b in world.bookings
-        }
-
-    def of(self, case: str, person: Person) -> str | None:
-        if person.path.is_citizen:
-            return None
-        if seeded_draw(self.seed, "removal", case) >= self.share:
-            return None
-        convictions = [o.ncic_code for o in person.criminal.convictions] if person.criminal else []
-        if case in self.convicted_now:
-            convictions += [self.rules.classify(c.literal).ncic_code for c in self.charges[case]]
-        level = self.rules.determine(
-            self.levels, CriminalFacts(convictions=tuple(convictions))
-        ).level
-        if level == 0:
-            return "non_criminal"
-        return "level_1_or_2" if level in (1, 2) else "level_3"
 
 
 def measure(
@@ -306,15 +324,22 @@ def measure_target(
         for c in cases
         if start <= c.booked_at < end and (target.state is None or c.state == target.state)
     ]
-    return measure_figure(target.measured, chosen)
+    return measure_figure(target.measured, chosen, until=end)
 
 
-def measure_figure(name: str, cases: list[CaseFacts]) -> Measured:
-    """One figure (scenario.MEASURES) over `cases`: a count, or a share with its parts."""
+def measure_figure(name: str, cases: list[CaseFacts], until: datetime | None = None) -> Measured:
+    """One figure (scenario.MEASURES) over `cases`: a count, or a share with its parts.
+    Removals are those the flow made before `until` (the end of the figure's window), of
+    the cases transferred to ICE."""
     submitted = [c for c in cases if c.submitted]
     matched = [c for c in submitted if c.matched]
     arrested = [c for c in submitted if c.arrested]
-    removed = [c for c in arrested if c.removal is not None]
+    removed = [
+        c
+        for c in arrested
+        if c.removal is not None
+        and (until is None or (c.removed_at is not None and c.removed_at < until))
+    ]
     counts: dict[str, int] = {
         "submissions": len(submitted),
         "ident_matches": len(matched),

@@ -6,20 +6,20 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from scomm.biometrics.protocols import Template
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.immigration import BenefitKind, BenefitRecord, RecordedStatus
 from scomm.domain.records import Encounter, EncounterKind, Repository, Subject
+from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.citizenship import CitizenshipPath
 from scomm.sim.synth.population import Person
 from scomm.sim.synth.world import World
 from scomm.sim.synth.world_prints import EnrolmentTemplates, parallel_map
-from scomm.system import System
 
 Progress = Callable[[int], None]
 T = TypeVar("T")
 
 
-def load_jurisdictions(system: System, world: World) -> None:
+def load_jurisdictions(system: FlowSystem, world: World) -> None:
     """The world's jurisdictions (the ORI directory), then their switch settings."""
     with system.unit_of_work() as uow:
         for plan in world.jurisdictions:
@@ -35,7 +35,7 @@ ENROL_BATCH = 64
 
 
 def enrol_repositories(
-    system: System,
+    system: FlowSystem,
     world: World,
     progress: Progress | None = None,
     also: Callable[[Person], T] | None = None,
@@ -65,7 +65,7 @@ def enrol_repositories(
         batch = people[start : start + ENROL_BATCH]
         for person, (made, result) in zip(batch, parallel_map(work, batch), strict=True):
             if made is not None:
-                _enrol_person(system, person, made)
+                enrol_person(system, person, made)
             if also is not None:
                 extra[person.person_id] = result  # type: ignore[assignment]
             if progress:
@@ -73,7 +73,7 @@ def enrol_repositories(
     return extra
 
 
-def _enrol_person(system: System, person: Person, templates: dict[int, Template]) -> None:
+def enrol_person(system: FlowSystem, person: Person, templates: dict[int, Template]) -> None:
     """A person's records, encounters and benefit in one unit of work, through the
     repositories the actors use."""
     with system.unit_of_work() as uow:
@@ -117,7 +117,7 @@ def _enrol_person(system: System, person: Person, templates: dict[int, Template]
         uow.commit()
 
 
-def _benefit(uow: UnitOfWork, person: Person) -> None:
+def _benefit(uow: AbstractUnitOfWork, person: Person) -> None:
     """The USCIS record of a naturalization, derived citizenship or adjustment of status,
     keyed by A-number: it exists whether or not IDENT's record learned of it (a stale
     record is the case where it did not)."""
@@ -139,8 +139,8 @@ def _benefit(uow: UnitOfWork, person: Person) -> None:
 
 
 def _enrol(
-    system: System,
-    uow: UnitOfWork,
+    system: FlowSystem,
+    uow: AbstractUnitOfWork,
     repository: Repository,
     identity_id: str,
     person: Person,

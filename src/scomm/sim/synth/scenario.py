@@ -20,6 +20,7 @@ import yaml
 from scomm.domain.messages import DispositionOutcome
 from scomm.domain.offenses import NcicTable, load_ncic_table
 from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
+from scomm.domain.removals import Days, RemovalPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting, check_owner
 from scomm.sim.errors import SimulatorError
@@ -255,7 +256,7 @@ class Scenario:
     dispositions: DispositionSpec
     safeguards: Safeguards
     officer_policy: SimulatedOfficerPolicy
-    removal_share: float
+    removals: RemovalPolicy  # ICE custody, proceedings and removal after a transfer
     target_window: tuple[datetime, datetime]
     targets: tuple[Target, ...] = field(default_factory=tuple)
 
@@ -445,6 +446,7 @@ class _Reader:
                 "dispositions",
                 "safeguards",
                 "officer_policy",
+                "removals",
                 "ice_custody",
                 "targets",
                 "county_defaults",
@@ -473,7 +475,11 @@ class _Reader:
                 f"{self.source}: national.bookings_per_month or bookings: one is required "
                 "(or counties with residents)"
             )
-        custody = self.mapping(top.get("ice_custody", {}), "ice_custody", set(), {"removal_share"})
+        if "ice_custody" in top:
+            raise ScenarioError(
+                f"{self.source}: ice_custody: no longer read (removals are no longer drawn "
+                "after the flow); say what ICE and the court do in a `removals` section"
+            )
         targets, target_window = self.targets(top.get("targets"), (start, end))
         return Scenario(
             name=self.text(top["scenario"], "scenario"),
@@ -496,9 +502,7 @@ class _Reader:
             dispositions=self.dispositions(top.get("dispositions")),
             safeguards=self.safeguards(top.get("safeguards")),
             officer_policy=self.officer(top.get("officer_policy")),
-            removal_share=self.share(
-                custody.get("removal_share", 0.5), "ice_custody.removal_share"
-            ),
+            removals=self.removals(top.get("removals")),
             target_window=target_window,
             targets=targets,
         )
@@ -883,6 +887,51 @@ class _Reader:
                 "officer_policy.level3_detain_rate",
             ),
         )
+
+    def removals(self, node: object) -> RemovalPolicy:
+        """The `removals` section: what ICE and the immigration court do after a transfer
+        (`scomm.domain.removals.RemovalPolicy`); every key optional, the policy's defaults
+        otherwise."""
+        default = RemovalPolicy()
+        if node is None:
+            return default
+        shares = (
+            "detention_share",
+            "reinstatement_share",
+            "hearing_share",
+            "counsel_share",
+        )
+        m = self.mapping(
+            node, "removals", set(), {"name", *shares, "relief", "removable_levels", "days"}
+        )
+        values: dict[str, Any] = {"name": str(m.get("name", default.name))}
+        for key in shares:
+            values[key] = self.share(m.get(key, getattr(default, key)), f"removals.{key}")
+        relief = self.mapping(
+            m.get("relief", {}), "removals.relief", set(), {"with_counsel", "without_counsel"}
+        )
+        for key in ("with_counsel", "without_counsel"):
+            values[f"relief_{key}"] = self.share(
+                relief.get(key, getattr(default, f"relief_{key}")), f"removals.relief.{key}"
+            )
+        levels = m.get("removable_levels", list(default.removable_levels))
+        if not isinstance(levels, list) or any(
+            isinstance(x, bool) or x not in (1, 2, 3) for x in levels
+        ):
+            raise self.fail("removals.removable_levels", "a list of levels 1-3", levels)
+        values["removable_levels"] = tuple(levels)
+        steps = {
+            "citizenship_claim": "claim_days",
+            "fast_track": "fast_track_days",
+            "hearing": "hearing_days",
+            "removal": "removal_days",
+        }
+        days = self.mapping(m.get("days", {}), "removals.days", set(), set(steps))
+        for key, name in steps.items():
+            if key in days:
+                d = self.lognormal(days[key], f"removals.days.{key}")
+                values[name] = Days(d.median, d.sigma, d.minimum, d.maximum)
+        return replace(default, **values)
 
     def targets(
         self, node: object, window: tuple[datetime, datetime]
