@@ -203,17 +203,27 @@ def print_targets(summary: dict[str, Any]) -> None:
     if not rows:
         return
     table = Table(title="target against simulated (95% interval of the simulated figure)")
-    for column in ("figure", "target", "simulated", "n", "95% interval", "inside"):
-        table.add_column(column, justify="left" if column == "figure" else "right")
-    for r in rows:
+    columns = ("figure", "role", "period", "place", "target", "simulated", "n", "95% interval")
+    for column in (*columns, "inside"):
+        table.add_column(column, justify="left" if column in columns[:4] else "right")
+    order = {"fit": 0, "check": 1}
+    for r in sorted(rows, key=lambda r: order.get(r.get("role", "check"), 2)):
         sim = r["simulated"]
         low, high = r["interval_95"]
+        bound = {"at_least": ">= ", "at_most": "<= "}.get(r.get("comparison", ""), "")
         table.add_row(
             escape(r["figure"]),
-            f"{r['target']:.4g}",
+            escape(r.get("role", "check")),
+            escape(r.get("period", "")),
+            escape(r.get("state", "national")),
+            f"{bound}{r['target']:.4g}",
             "n/a" if sim is None or (isinstance(sim, float) and math.isnan(sim)) else f"{sim:.4g}",
             str(int(r["denominator"] or r["numerator"])),
             f"{low:.3g} - {high:.3g}",
-            "yes" if r["target_in_interval"] else "[red]no[/red]",
+            "n/a"
+            if r["target_in_interval"] is None
+            else "yes"
+            if r["target_in_interval"]
+            else "[red]no[/red]",
         )
     console.print(table)

@@ -25,7 +25,15 @@ from scomm.config import Settings
 from scomm.reports.html import render_report
 from scomm.reports.summary import summarise, summarise_entries
 from scomm.sim.driver import RunSpec, Stage, run, silent
-from scomm.sim.scenario_report import RunRecord, ground_truth, measure, target_table, window_text
+from scomm.sim.scenario_figures import breakdown, citizens_and_residents, target_chart
+from scomm.sim.scenario_report import (
+    RunRecord,
+    case_facts,
+    ground_truth,
+    measure,
+    target_table,
+    window_text,
+)
 from scomm.sim.synth.scenario import Scenario
 from scomm.sim.synth.world import World
 from scomm.store.db import Database
@@ -104,13 +112,21 @@ def run_scenario(
             db.dispose()
         audit_ok = check.ok
     truth = ground_truth(record, world)
-    targets = target_table(world, measure(record, world))
+    cases = case_facts(record, world)
+    targets = target_table(world, measure(record, world, cases))
+    people = citizens_and_residents(cases, scenario)
     summary["audit_verified"] = audit_ok
     summary["biometrics"] = result.biometrics
     if anchor is not None:
         summary["anchor"] = anchor
     summary["ground_truth"] = truth
     summary["targets"] = targets
+    summary["targets_by_role"] = {
+        role: [r["figure"] for r in targets if r["role"] == role] for role in ("fit", "check")
+    }
+    summary["breakdown"] = breakdown(cases, scenario)
+    summary["citizens_and_residents"] = people
+    summary["chart"] = target_chart(targets, out_dir) if targets else None
     summary["run"] = run_facts(world, scenario) | {
         "scenario_end": result.scenario_end.isoformat(),
         "engine": result.engine,
@@ -131,6 +147,9 @@ def run_scenario(
             "anchor": anchor,
             "ground_truth": truth,
             "targets": targets,
+            "breakdown": summary["breakdown"],
+            "citizens_and_residents": people,
+            "chart": summary["chart"],
             "target_window": window_text(scenario.target_window),
             "scale": scenario.scale,
             "scenario": scenario.name,

@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -65,6 +65,7 @@ class RunRecord:
     criminal_searches: list[CriminalSearch] = field(default_factory=list)
     detainers: list[str] = field(default_factory=list)  # case of each detainer lodged
     removals: dict[str, Removal] = field(default_factory=dict)  # case: its removal
+    levels: dict[str, int] = field(default_factory=dict)  # case: the level of LESC's IAR
 
     @classmethod
     def read(cls, session: Session) -> RunRecord:
@@ -106,6 +107,8 @@ class RunRecord:
             )
         elif name == "DETAINER":
             self.detainers.append(case_id)
+        elif name == "IAR" and body.get("level") is not None:
+            self.levels[case_id] = int(body["level"])
 
 
 def _switch_setting(name: str, owner: str, payload: dict[str, Any]) -> SwitchSetting:
@@ -240,37 +243,132 @@ def removals_by_month(record: RunRecord) -> dict[str, Counter[str]]:
     return months
 
 
-def measure(record: RunRecord, world: World) -> dict[str, Measured]:
-    """Every target figure measured on the run, over the scenario's target window. Removals
-    are those the flow made in the window, of the cases transferred to ICE that were
-    submitted in it, at the level their removal entry names."""
+@dataclass(frozen=True)
+class CaseFacts:
+    """One booking as the run handled it (from the audit record) and who the person is
+    (from the world): what every figure is counted from."""
+
+    case_id: str
+    ori: str
+    state: str
+    booked_at: datetime
+    submitted: bool  # switch B was on: the prints went to IDENT
+    searched: bool  # IDENT answered
+    matched: bool
+    level: int | None  # LESC's level in the IAR
+    detainer: bool
+    arrested: bool  # transferred to ICE custody (an ICE arrest / book-in)
+    removal: str | None  # None, or removal_group's "non_criminal", "level_1_or_2", "level_3"
+    removed_at: datetime | None  # when the flow removed the person (the REMOVED entry)
+    person: Person
+
+
+def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
+    """Every booking of the run with its outcome, in booking order."""
     scenario = world.scenario
     assert scenario is not None
-    start, end = scenario.target_window
-    submitted = {
-        case_id
-        for case_id, (ori, booked_at) in record.bookings.items()
-        if start <= booked_at < end
-        and switch_is_on(record.switch_settings, ori, Switch.B_FORWARD_TO_IDENT, booked_at)
-    }
-    replies = record.ident_replies
-    matched = {case for (kind, case) in replies if kind == "IDR_MATCH" and case in submitted}
-    searched = {case for (_, case) in replies if case in submitted}
-    arrested = sorted(c for c in submitted if record.custody.get(c) == "transferred_to_ice")
     person_of = person_by_case(world)
-    removals = removal_counts(record, set(arrested), (start, end))
-    citizens = sum(person_of[c].path.is_citizen for c in arrested)
-    n_sub, n_arr, n_rem = len(submitted), len(arrested), removals["total"]
-    return {
-        "submissions": Measured(n_sub, n_sub, 0),
-        "ident_match_rate": _share(len(matched), len(searched)),
-        "ice_arrests_per_submission": _share(n_arr, n_sub),
-        "citizens_among_ice_arrests": _share(citizens, n_arr),
-        "removals_per_ice_arrest": _share(n_rem, n_arr),
-        "removals_level_1_or_2": _share(removals["level_1_or_2"], n_rem),
-        "removals_level_3": _share(removals["level_3"], n_rem),
-        "removals_without_conviction": _share(removals["non_criminal"], n_rem),
+    state_of = {p.jurisdiction.ori: p.jurisdiction.state for p in world.jurisdictions}
+    replies = record.ident_replies
+    matched = {case for (kind, case) in replies if kind == "IDR_MATCH"}
+    searched = {case for (_, case) in replies}
+    detained = set(record.detainers)
+    out = []
+    for case_id, (ori, booked_at) in sorted(record.bookings.items(), key=lambda kv: kv[1][1]):
+        person = person_of.get(case_id)
+        if person is None:
+            continue
+        submitted = switch_is_on(record.switch_settings, ori, Switch.B_FORWARD_TO_IDENT, booked_at)
+        arrested = submitted and record.custody.get(case_id) == "transferred_to_ice"
+        removal = record.removals.get(case_id) if arrested else None
+        if removal is not None and removal.rule_set != REMOVAL_LEVELS:
+            raise ValueError(f"case {case_id}: removal counted under {removal.rule_set}")
+        out.append(
+            CaseFacts(
+                case_id=case_id,
+                ori=ori,
+                state=state_of.get(ori, ""),
+                booked_at=booked_at,
+                submitted=submitted,
+                searched=submitted and case_id in searched,
+                matched=submitted and case_id in matched,
+                level=record.levels.get(case_id),
+                detainer=submitted and case_id in detained,
+                arrested=arrested,
+                removal=None if removal is None else removal_group(removal.level),
+                removed_at=None if removal is None else removal.at,
+                person=person,
+            )
+        )
+    return out
+
+
+def measure(
+    record: RunRecord, world: World, cases: list[CaseFacts] | None = None
+) -> dict[str, Measured]:
+    """Every target figure of the scenario measured on the run, each over its own window
+    (else the scenario's target window) and state (else the nation); `cases` when the
+    caller has them already (`case_facts`)."""
+    scenario = world.scenario
+    assert scenario is not None
+    cases = case_facts(record, world) if cases is None else cases
+    return {t.name: measure_target(t, cases, scenario.target_window) for t in scenario.targets}
+
+
+def measure_target(
+    target: Target, cases: list[CaseFacts], default_window: tuple[datetime, datetime]
+) -> Measured:
+    start, end = target.window or default_window
+    chosen = [
+        c
+        for c in cases
+        if start <= c.booked_at < end and (target.state is None or c.state == target.state)
+    ]
+    return measure_figure(target.measured, chosen, until=end)
+
+
+def measure_figure(name: str, cases: list[CaseFacts], until: datetime | None = None) -> Measured:
+    """One figure (scenario.MEASURES) over `cases`: a count, or a share with its parts.
+    Removals are those the flow made before `until` (the end of the figure's window), of
+    the cases transferred to ICE."""
+    submitted = [c for c in cases if c.submitted]
+    matched = [c for c in submitted if c.matched]
+    arrested = [c for c in submitted if c.arrested]
+    removed = [
+        c
+        for c in arrested
+        if c.removal is not None
+        and (until is None or (c.removed_at is not None and c.removed_at < until))
+    ]
+    counts: dict[str, int] = {
+        "submissions": len(submitted),
+        "ident_matches": len(matched),
+        "ident_matches_level_1": sum(c.level == 1 for c in matched),
+        "detainers": sum(c.detainer for c in submitted),
+        "ice_arrests": len(arrested),
+        "removals": len(removed),
+        "removed_non_criminal": sum(c.removal == "non_criminal" for c in removed),
+        "removed_level_3": sum(c.removal == "level_3" for c in removed),
     }
+    if name in counts:
+        return Measured(counts[name], counts[name], 0)
+    shares: dict[str, tuple[int, int]] = {
+        "ident_match_rate": (len(matched), sum(c.searched for c in submitted)),
+        "detainers_per_match": (sum(c.detainer for c in matched), len(matched)),
+        "ice_arrests_per_match": (sum(c.arrested for c in matched), len(matched)),
+        "ice_arrests_per_submission": (len(arrested), len(submitted)),
+        "citizens_among_ice_arrests": (
+            sum(c.person.path.is_citizen for c in arrested),
+            len(arrested),
+        ),
+        "removals_per_ice_arrest": (len(removed), len(arrested)),
+        "removals_level_1_or_2": (sum(c.removal == "level_1_or_2" for c in removed), len(removed)),
+        "removals_level_3": (counts["removed_level_3"], len(removed)),
+        "removals_without_conviction": (counts["removed_non_criminal"], len(removed)),
+    }
+    if name not in shares:
+        raise KeyError(f"no such figure: {name}")
+    return _share(*shares[name])
 
 
 def _share(numerator: float, denominator: float) -> Measured:
@@ -279,25 +377,35 @@ def _share(numerator: float, denominator: float) -> Measured:
 
 def target_table(world: World, measured: dict[str, Measured]) -> list[dict[str, Any]]:
     """Target against simulated, each with a 95% interval from the run's own sample size
-    (Wilson for shares, Poisson for counts): how close a run of this size can get."""
+    (Wilson for shares, Poisson for counts): how close a run of this size can get. Each row
+    says its role (fit or check), its period and its state ("national" for all)."""
     scenario = world.scenario
     assert scenario is not None
     rows = []
     for target in scenario.targets:
         got = measured[target.name]
         expected = target.value * scenario.scale if target.kind == "count" else target.value
-        low, high = _interval(target, got)
+        low, high = _interval(target.kind, got)
         rows.append(
             {
                 "figure": target.name,
+                "measure": target.measured,
+                "role": target.role,
+                "period": period_label(target.window or scenario.target_window),
+                "window": [d.date().isoformat() for d in target.window or scenario.target_window],
+                "state": target.state or "national",
                 "description": target.description,
+                "comparison": target.comparison,
                 "target": expected,
                 "target_published": target.value,
                 "simulated": None if math.isnan(got.value) else got.value,
                 "numerator": got.numerator,
                 "denominator": got.denominator,
                 "interval_95": [low, high],
-                "target_in_interval": bool(low <= expected <= high),
+                # no case to measure on (a share over nothing): neither covered nor not
+                "target_in_interval": None
+                if math.isnan(got.value)
+                else _covered(target.comparison, expected, low, high),
                 "relative_difference": None
                 if math.isnan(got.value) or expected == 0
                 else (got.value - expected) / expected,
@@ -307,17 +415,40 @@ def target_table(world: World, measured: dict[str, Measured]) -> list[dict[str, 
     return rows
 
 
-def _interval(target: Target, got: Measured) -> tuple[float, float]:
-    if target.kind == "count":
+def _covered(comparison: str, expected: float, low: float, high: float) -> bool:
+    """Whether the published figure is consistent with the run: inside the interval, or
+    for a published bound (">111,000"), the interval reaching past it."""
+    if comparison == "at_least":
+        return bool(high >= expected)
+    if comparison == "at_most":
+        return bool(low <= expected)
+    return bool(low <= expected <= high)
+
+
+def _interval(kind: str, got: Measured) -> tuple[float, float]:
+    if kind == "count":
         spread = Z95 * math.sqrt(max(got.value, 1.0))
         return max(0.0, got.value - spread), got.value + spread
-    n = got.denominator
-    if n == 0:
+    return wilson(got.numerator, got.denominator)
+
+
+def wilson(numerator: float, n: float) -> tuple[float, float]:
+    """The 95% Wilson interval of a share `numerator`/`n` (0 to 1 when n is 0)."""
+    if n <= 0:
         return 0.0, 1.0
-    p = got.numerator / n
+    p = numerator / n
     centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def period_label(window: tuple[datetime, datetime]) -> str:
+    """ "FY2009" for a federal fiscal year (1 Oct to 1 Oct), else "2008-10 to 2011-03"."""
+    start, end = window
+    if start.month == 10 and start.day == 1 and end == start.replace(year=start.year + 1):
+        return f"FY{end.year}"
+    last = end - timedelta(days=1)
+    return f"{start:%Y-%m} to {last:%Y-%m}"
 
 
 def window_text(window: tuple[datetime, datetime]) -> str:

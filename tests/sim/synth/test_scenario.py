@@ -35,6 +35,12 @@ arrests:
 """
 
 
+TARGET = """offense_mix: {{"5404": 1.0}}
+targets:
+  figures:
+    odd: {{value: 3, source: test, measure: submissions, {}}}"""
+
+
 def test_builtin_scenarios_load() -> None:
     assert {"demo", "rollout-2008-2011"} <= set(builtin_scenarios())
     rollout = load_scenario("rollout-2008-2011")
@@ -47,10 +53,19 @@ def test_builtin_scenarios_load() -> None:
     assert rollout.safeguards.status_currency is False  # the original program
     assert {t.name for t in rollout.targets} >= {
         "submissions",
-        "ident_match_rate",
+        "ident_matches_to_aug_2009",
         "citizens_among_ice_arrests",
         "removals_without_conviction",
     }
+    roles = {t.name: t.role for t in rollout.targets}
+    assert set(roles.values()) == {"fit", "check"}
+    # the thin citizens figure (6 of 375 cases) is held back, never fitted
+    assert roles["citizens_among_ice_arrests"] == "check"
+    fiscal = next(t for t in rollout.targets if t.name == "identified_fy2009")
+    assert fiscal.window == (datetime(2008, 10, 1), datetime(2009, 10, 1))
+    assert fiscal.comparison == "at_least" and fiscal.measured == "ident_matches"
+    assert any(t.state == "IL" for t in rollout.targets)
+    assert all(c.profile is not None for _, c in rollout.counties)
     refused = [r for _, c in rollout.counties for r in c.opt_out_requests if not r.granted]
     assert refused and all(r.switch is Switch.B_FORWARD_TO_IDENT for r in refused)
     shares = rollout.dispositions.shares
@@ -97,6 +112,34 @@ def test_safeguards_can_be_named_one_by_one() -> None:
             ("sib_ori: TX0000000", "sib_ori: TX0000000\n    capital: Austin"),
             "states[0].capital",
             "unknown key",
+        ),
+        (
+            ('offense_mix: {"5404": 1.0}', TARGET.format("measure: arrests_per_fortnight")),
+            "targets.figures.odd.measure",
+            "a measure one of",
+        ),
+        (
+            ('offense_mix: {"5404": 1.0}', TARGET.format("role: tuned")),
+            "targets.figures.odd.role",
+            "one of check, fit",
+        ),
+        (
+            ('offense_mix: {"5404": 1.0}', TARGET.format("state: CA")),
+            "targets.figures.odd.state",
+            "one of TX",
+        ),
+        (
+            (
+                'offense_mix: {"5404": 1.0}',
+                TARGET.format("window: {start: 2010-02-01, end: 2010-01-01}"),
+            ),
+            "targets.figures.odd.window.end",
+            "a date after",
+        ),
+        (
+            ('offense_mix: {"5404": 1.0}', TARGET.format("comparison: about")),
+            "targets.figures.odd.comparison",
+            "one of at_least, at_most, equal",
         ),
     ],
 )

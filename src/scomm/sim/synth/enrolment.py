@@ -118,20 +118,24 @@ def enrol_person(system: FlowSystem, person: Person, templates: dict[int, Templa
 
 
 def _benefit(uow: AbstractUnitOfWork, person: Person) -> None:
-    """The USCIS record of a naturalization or derived citizenship, keyed by A-number: it
-    exists whether or not IDENT's record learned of it (a stale record is the case where
-    it did not)."""
+    """The USCIS record of a naturalization, derived citizenship or adjustment of status,
+    keyed by A-number: it exists whether or not IDENT's record learned of it (a stale
+    record is the case where it did not)."""
     record = person.immigration
-    if person.citizenship_since is None or record is None or record.a_number is None:
+    if record is None or record.a_number is None:
         return
-    kind = (
-        BenefitKind.NATURALIZATION
-        if person.path is CitizenshipPath.NATURALIZED
-        else BenefitKind.DERIVED_CITIZENSHIP
-    )
-    uow.benefits.add(
-        BenefitRecord(record.a_number, kind, person.citizenship_since, f"USCIS-{person.person_id}")
-    )
+    if person.citizenship_since is not None:
+        kind = (
+            BenefitKind.NATURALIZATION
+            if person.path is CitizenshipPath.NATURALIZED
+            else BenefitKind.DERIVED_CITIZENSHIP
+        )
+        granted = person.citizenship_since
+    elif person.status_change == "adjustment" and person.status_changed_at is not None:
+        kind, granted = BenefitKind.ADJUSTMENT_OF_STATUS, person.status_changed_at
+    else:
+        return
+    uow.benefits.add(BenefitRecord(record.a_number, kind, granted, f"USCIS-{person.person_id}"))
 
 
 def _enrol(

@@ -11,10 +11,18 @@ import numpy as np
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import RecordedStatus
 from scomm.domain.offenses import Offense
-from scomm.sim.synth.citizenship import CitizenshipPath
+from scomm.sim.synth.citizenship import (
+    CHANGE_ADJUSTMENT,
+    CHANGE_DERIVATION,
+    CHANGE_NAMES,
+    CHANGE_NATURALIZATION,
+    CitizenshipPath,
+    draw_status_records,
+    path_shares,
+)
 
 if TYPE_CHECKING:
-    from scomm.sim.synth.scenario import PathSpec, PopulationSpec
+    from scomm.sim.synth.scenario import PopulationSpec
 
 
 # NCIC place-of-birth codes for a few countries ([M]: check against the NCIC code manual).
@@ -101,6 +109,12 @@ class Person:
     # naturalization or derivation date: a benefits record that IDENT may never have learned
     citizenship_since: datetime | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # the status change after the last IDENT encounter ("naturalization", "derivation",
+    # "adjustment"), when, and whether IDENT's record missed it (then it is stale)
+    status_change: str | None = None
+    status_changed_at: datetime | None = None
+    stale_record: bool = False
+    ori: str | None = None  # the county the person lives in (and is booked in)
 
 
 def make_population(
@@ -110,16 +124,97 @@ def make_population(
     before: datetime,
     catalogue: RuleCatalogue,
     prior_offenses: dict[str, float] | None = None,
+    *,
+    groups: dict[str, float] | None = None,
+    prior_record: float | None = None,
+    native_pob: str | None = None,
+    first_index: int = 0,
+    ori: str | None = None,
 ) -> list[Person]:
     """`size` people with the scenario's citizenship paths, records and criminal histories,
     all of whose records predate `before` (the scenario's start); their earlier offenses
-    are the `catalogue`'s."""
-    paths = list(spec.paths)
-    weights = np.array([spec.paths[p].share for p in paths])
-    weights = weights / weights.sum()
-    choices = rng.choice(len(paths), size=size, p=weights)
+    are the `catalogue`'s. Drawn together, with numpy.
+
+    For a county: `groups` its booked people's shares by group (citizenship.GROUPS),
+    `prior_record` its share with a criminal record, `native_pob` its state, `ori` its ORI;
+    `first_index` numbers the people on from the counties before."""
+    shares = path_shares(dict((p, s.share) for p, s in spec.paths.items()), groups)
+    paths = list(shares)
+    weights = np.array([shares[p] for p in paths])
+    chosen = [paths[int(c)] for c in rng.choice(len(paths), size=size, p=weights / weights.sum())]
+    records = draw_status_records(rng, chosen, spec.paths, spec.status_records, before)
     offenses = _offense_table(catalogue, prior_offenses)
-    return [_person(rng, i, paths[int(c)], spec, before, offenses) for i, c in enumerate(choices)]
+    dob_days = rng.integers(0, 365 * 42, size)
+    surnames = rng.integers(len(SURNAMES), size=size)
+    given = rng.integers(len(GIVEN), size=size)
+    foreign = rng.integers(len(FOREIGN_POB), size=size)
+    male = rng.random(size) < 0.8
+    finger_seeds = rng.integers(1, 2**31 - 1, size=size)
+    a_numbers = rng.integers(10**7, 10**8, size=size)
+    share = spec.criminal_record_share if prior_record is None else prior_record
+    recorded = rng.random(size) < share
+    prior_counts = rng.integers(1, 4, size=size)
+    table, table_p = offenses
+    prior_codes = rng.choice(len(table), size=(size, 3), p=table_p)
+    convicted = rng.random((size, 3)) < spec.prior_conviction_share
+    first_arrest_span = (before - datetime(2000, 1, 1)).total_seconds()
+    first_arrests = rng.random(size) * first_arrest_span
+    home = native_pob or spec.home_state
+    people = []
+    for i, path in enumerate(chosen):
+        index = first_index + i
+        person_id = f"P{index:06d}"
+        change = int(records.change[i])
+        changed_at = before + timedelta(seconds=float(records.changed_at[i])) if change else None
+        immigration = None
+        stale = False
+        if records.has_record[i]:
+            status, stale = _recorded_status(
+                path, change, bool(records.learned[i]), bool(records.overstayed_before[i])
+            )
+            a_number = (
+                None
+                if status is RecordedStatus.ENTERED_WITHOUT_INSPECTION
+                else f"A{int(a_numbers[i]):08d}"
+            )
+            immigration = ImmigrationRecord(
+                f"IDENT-{person_id}",
+                a_number,
+                status,
+                before + timedelta(seconds=float(records.encounter[i])),
+            )
+        criminal = None
+        if recorded[i]:
+            priors = tuple(table[int(c)] for c in prior_codes[i, : prior_counts[i]])
+            convictions = tuple(
+                o for o, hit in zip(priors, convicted[i, : prior_counts[i]], strict=True) if hit
+            )
+            criminal = CriminalRecord(
+                f"FBI{index:07d}",
+                priors,
+                convictions,
+                datetime(2000, 1, 1) + timedelta(seconds=float(first_arrests[i])),
+            )
+        native = path is CitizenshipPath.NATIVE_CITIZEN
+        people.append(
+            Person(
+                person_id=person_id,
+                name=f"{SURNAMES[int(surnames[i])]},{GIVEN[int(given[i])]}",
+                dob=date(1950, 1, 1) + timedelta(days=int(dob_days[i])),
+                sex="M" if male[i] else "F",
+                pob=home if native else FOREIGN_POB[int(foreign[i])],
+                path=path,
+                finger_seed=int(finger_seeds[i]),
+                immigration=immigration,
+                criminal=criminal,
+                citizenship_since=changed_at if path.is_citizen else None,
+                status_change=CHANGE_NAMES.get(change),
+                status_changed_at=changed_at,
+                stale_record=stale,
+                ori=ori,
+            )
+        )
+    return people
 
 
 def _offense_table(
@@ -136,45 +231,6 @@ def _offense_table(
     return table, weights / weights.sum()
 
 
-def _person(
-    rng: np.random.Generator,
-    index: int,
-    path: CitizenshipPath,
-    spec: PopulationSpec,
-    before: datetime,
-    offenses: tuple[list[Offense], np.ndarray],
-) -> Person:
-    dob = date(1950, 1, 1) + timedelta(days=int(rng.integers(0, 365 * 42)))
-    name = f"{SURNAMES[int(rng.integers(len(SURNAMES)))]},{GIVEN[int(rng.integers(len(GIVEN)))]}"
-    native = path is CitizenshipPath.NATIVE_CITIZEN
-    pob = spec.home_state if native else FOREIGN_POB[int(rng.integers(len(FOREIGN_POB)))]
-    person_id = f"P{index:06d}"
-    encountered = _random_time(rng, datetime(1995, 1, 1), before - timedelta(days=400))
-    since = None
-    if path in (CitizenshipPath.NATURALIZED, CitizenshipPath.DERIVED_CITIZEN):
-        since = _random_time(rng, encountered + timedelta(days=180), before)
-    immigration = _immigration_record(rng, person_id, path, spec.paths[path], encountered)
-    criminal = None
-    if rng.random() < spec.criminal_record_share:
-        priors = tuple(_offense(rng, offenses) for _ in range(int(rng.integers(1, 4))))
-        convicted = tuple(o for o in priors if rng.random() < spec.prior_conviction_share)
-        criminal = CriminalRecord(
-            f"FBI{index:07d}", priors, convicted, _random_time(rng, datetime(2000, 1, 1), before)
-        )
-    return Person(
-        person_id=person_id,
-        name=name,
-        dob=dob,
-        sex="M" if rng.random() < 0.8 else "F",
-        pob=pob,
-        path=path,
-        finger_seed=int(rng.integers(1, 2**31 - 1)),
-        immigration=immigration,
-        criminal=criminal,
-        citizenship_since=since,
-    )
-
-
 _RECORDED: dict[CitizenshipPath, RecordedStatus] = {
     CitizenshipPath.PERMANENT_RESIDENT: RecordedStatus.LAWFUL_PERMANENT_RESIDENT,
     CitizenshipPath.VISA_HOLDER: RecordedStatus.NONIMMIGRANT_VISA,
@@ -184,37 +240,17 @@ _RECORDED: dict[CitizenshipPath, RecordedStatus] = {
 }
 
 
-def _immigration_record(
-    rng: np.random.Generator,
-    person_id: str,
-    path: CitizenshipPath,
-    spec: PathSpec,
-    at: datetime,
-) -> ImmigrationRecord | None:
-    """The person's IDENT record, if any. A citizen by naturalization or derivation has one
-    from before citizenship; for a `stale` share it still shows a permanent resident."""
-    has_record = rng.random() < spec.ident_record
-    stale = rng.random() < spec.stale
-    if not has_record or path is CitizenshipPath.NATIVE_CITIZEN:
-        return None
-    if path in (CitizenshipPath.NATURALIZED, CitizenshipPath.DERIVED_CITIZEN):
-        status = (
-            RecordedStatus.LAWFUL_PERMANENT_RESIDENT
-            if stale
-            else RecordedStatus.NATURALIZED_CITIZEN
-        )
-    else:
-        status = _RECORDED[path]
-    has_a_number = status is not RecordedStatus.ENTERED_WITHOUT_INSPECTION
-    a_number = f"A{int(rng.integers(10**7, 10**8)):08d}" if has_a_number else None
-    return ImmigrationRecord(f"IDENT-{person_id}", a_number, status, at)
-
-
-def _offense(rng: np.random.Generator, offenses: tuple[list[Offense], np.ndarray]) -> Offense:
-    table, weights = offenses
-    return table[int(rng.choice(len(table), p=weights))]
-
-
-def _random_time(rng: np.random.Generator, start: datetime, end: datetime) -> datetime:
-    span = int((end - start).total_seconds())
-    return start + timedelta(seconds=int(rng.integers(0, max(span, 1))))
+def _recorded_status(
+    path: CitizenshipPath, change: int, learned: bool, overstayed: bool
+) -> tuple[RecordedStatus, bool]:
+    """What IDENT's record shows, and whether that is stale. A citizen by naturalization or
+    derivation whose change IDENT missed still shows a permanent resident; an adjusted
+    permanent resident's record still shows the visa or the overstay before it."""
+    if change in (CHANGE_NATURALIZATION, CHANGE_DERIVATION):
+        if learned:
+            return RecordedStatus.NATURALIZED_CITIZEN, False
+        return RecordedStatus.LAWFUL_PERMANENT_RESIDENT, True
+    if change == CHANGE_ADJUSTMENT and not learned:
+        before = RecordedStatus.VISA_OVERSTAY if overstayed else RecordedStatus.NONIMMIGRANT_VISA
+        return before, True
+    return _RECORDED[path], False

@@ -21,8 +21,11 @@ def world_statistics(world: World) -> dict[str, Any]:
     counties) over the target window, and the shares that drive the published figures.
 
     `expected_match_rate` is the share of submissions whose person has an IDENT record: the
-    match rate a perfect matcher would give. `stale_citizens_among_ident_records`: citizens
-    whose IDENT record still shows a non-citizen status (they can be found removable)."""
+    match rate a perfect matcher would give (also per state and per fiscal year of the
+    target window: it follows from who is booked where). `stale_citizens_among_ident_records`:
+    citizens whose IDENT record still shows a non-citizen status (they can be found
+    removable); `stale_records_by_change`: people whose record missed a naturalization, a
+    derivation or an adjustment of status."""
     scenario = world.scenario
     start, end = scenario.target_window if scenario else (world.start, world.end)
     paths: Counter[str] = Counter(p.path.value for p in world.people.values())
@@ -38,6 +41,22 @@ def world_statistics(world: World) -> dict[str, Any]:
         and world.people[b.person_id].immigration.recorded_status  # type: ignore[union-attr]
         is not RecordedStatus.NATURALIZED_CITIZEN
     ]
+    capable_by_state: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    capable_by_year: Counter[str] = Counter()
+    by_year: Counter[str] = Counter()
+    for b in submissions:
+        state = world.plan(b.booking.ori).jurisdiction.state
+        at = b.booking.booked_at
+        year = f"FY{at.year + (at.month >= 10)}"
+        capable = world.people[b.person_id].immigration is not None
+        by_state[state] += 1
+        capable_by_state[state] += capable
+        by_year[year] += 1
+        capable_by_year[year] += capable
+    stale_changes = Counter(
+        p.status_change for p in world.people.values() if p.stale_record and p.status_change
+    )
     outcomes = Counter(d.outcome.value for d in world.dispositions)
     per_month: Counter[str] = Counter(b.booking.booked_at.strftime("%Y-%m") for b in submissions)
     per_county: Counter[str] = Counter(b.booking.ori for b in world.bookings)
@@ -56,6 +75,13 @@ def world_statistics(world: World) -> dict[str, Any]:
             sum(n for p, n in paths.items() if CitizenshipPath(p).is_citizen), len(world.people)
         ),
         "people_by_path": dict(sorted(paths.items())),
+        "expected_match_rate_by_state": {
+            state: _ratio(capable_by_state[state], n) for state, n in sorted(by_state.items())
+        },
+        "expected_match_rate_by_fiscal_year": {
+            year: _ratio(capable_by_year[year], n) for year, n in sorted(by_year.items())
+        },
+        "stale_records_by_change": dict(sorted(stale_changes.items())),
         "dispositions": dict(sorted(outcomes.items())),
         "submissions_per_month": dict(sorted(per_month.items())),
         "bookings_per_jurisdiction": dict(sorted(per_county.items())),
@@ -88,6 +114,10 @@ def write_world(world: World, out: Path, progress: Progress | None = None) -> li
                 "fbi_number",
                 "prior_arrests",
                 "convictions",
+                "ori",
+                "status_change",
+                "status_changed_at",
+                "stale_record",
             ],
             (
                 [
@@ -105,6 +135,10 @@ def write_world(world: World, out: Path, progress: Progress | None = None) -> li
                     p.criminal.fbi_number if p.criminal else "",
                     ";".join(o.ncic_code for o in p.criminal.prior_arrests) if p.criminal else "",
                     ";".join(o.ncic_code for o in p.criminal.convictions) if p.criminal else "",
+                    p.ori or "",
+                    p.status_change or "",
+                    p.status_changed_at.isoformat() if p.status_changed_at else "",
+                    p.stale_record,
                 ]
                 for p in world.people.values()
             ),
