@@ -17,7 +17,9 @@ from scomm.api.common import Service
 from scomm.api.server import (
     DispatcherThread,
     GalleryFollower,
+    WalCheckpointer,
     is_sqlite,
+    short_gil_turns,
     token_keys,
     without_delays,
 )
@@ -70,14 +72,17 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
     import uvicorn
 
     keys, key_path = token_keys(settings)
-    with exit_on_sigterm():
+    with exit_on_sigterm(), short_gil_turns():
         system = System(settings, SystemClock())
         service = Service(system, keys)
         dispatcher = DispatcherThread(system, service.writer) if worker else None
         if dispatcher is not None and not is_sqlite(settings.database_url):
             # `scomm worker` processes may deliver beside it: follow their enrolments
             system.dispatcher.before_handling = GalleryFollower(system)
+        checkpointer = WalCheckpointer(system.db) if is_sqlite(settings.database_url) else None
         try:
+            if checkpointer is not None:
+                checkpointer.start()
             if dispatcher is not None:
                 dispatcher.start()
             console.print(
@@ -89,6 +94,8 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             system.close()
 
 
