@@ -6,6 +6,7 @@ any number side by side, `scomm serve --no-worker` answering the agencies)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -198,6 +199,19 @@ class WalCheckpointer:
             self.failure = error
             first = (str(error).strip().splitlines() or [""])[0]
             log.warning("checkpoint failed: %s: %s", type(error).__name__, first)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """What the start made (the engine, the galleries, the app) kept out of the garbage
+    collector's full passes until the block ends (`gc.freeze`): a full pass over it took
+    the GIL for up to 250 ms, and every request waited that long (issue 15 item 6)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def is_sqlite(database_url: str) -> bool:

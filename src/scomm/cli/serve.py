@@ -18,6 +18,7 @@ from scomm.api.server import (
     DispatcherThread,
     GalleryFollower,
     WalCheckpointer,
+    frozen_heap,
     is_sqlite,
     short_gil_turns,
     token_keys,
@@ -90,7 +91,9 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
                 f"{escape(host)}:{port} (token key {escape(str(key_path))}, kid {keys.kid})"
                 + ("" if dispatcher is not None else "; `scomm worker` processes deliver")
             )
-            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+            app = create_app(service)
+            with frozen_heap():
+                uvicorn.run(app, host=host, port=port, log_level="info")
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
