@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from scomm.api.app import create_app
 from scomm.api.common import Service
+from scomm.api.extraction import extraction_apart
 from scomm.api.server import (
+    DISPATCHER_NICE,
     DispatcherThread,
     GalleryFollower,
     WalCheckpointer,
@@ -77,6 +79,8 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
         system = System(settings, SystemClock())
         service = Service(system, keys)
         dispatcher = DispatcherThread(system, service.writer) if worker else None
+        # the dispatcher's extraction in child processes: off the requests' GIL
+        extraction = extraction_apart(system, nice=DISPATCHER_NICE) if worker else None
         if dispatcher is not None and not is_sqlite(settings.database_url):
             # `scomm worker` processes may deliver beside it: follow their enrolments
             system.dispatcher.before_handling = GalleryFollower(system)
@@ -99,6 +103,8 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
                 dispatcher.stop()
             if checkpointer is not None:
                 checkpointer.stop()
+            if extraction is not None:
+                extraction.close()
             system.close()
 
 
