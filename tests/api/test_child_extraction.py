@@ -5,8 +5,8 @@ The first test spawns one child (about 2-4 s: the child imports the engine)."""
 from __future__ import annotations
 
 from concurrent.futures import Future
-from types import SimpleNamespace
 from concurrent.futures.process import BrokenProcessPool
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
