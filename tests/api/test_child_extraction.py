@@ -41,6 +41,7 @@ def test_a_child_makes_the_templates_the_process_would() -> None:
     child = ChildExtractor(BASELINE_ENGINE, local, workers=1)
     memoised = MemoisedExtractor(child, "child-test", memo=ExtractionMemo())
     try:
+        child.start()  # the child loads its engine while this process goes on
         made = memoised.extract(_image(), 500, 2)
         again = memoised.extract(_image(), 500, 2)  # the memo, in this process
     finally:

@@ -21,13 +21,15 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
-import numpy as np
+# A child imports this module before it lowers its priority: only light imports here, the
+# engine's after `os.nice` (`_start_child`).
+if TYPE_CHECKING:
+    import numpy as np
 
-from scomm.biometrics.memo import MemoisedExtractor, usable_cpus
-from scomm.biometrics.profiles import build_engine, resolve_profile
-from scomm.biometrics.protocols import Extractor, Template
-from scomm.system import System
+    from scomm.biometrics.protocols import Extractor, Template
+    from scomm.system import System
 
 PARENT_CHECK_S = 1.0  # how often a child looks whether its parent still runs
 
@@ -38,6 +40,8 @@ def _start_child(engine: str, nice: int, parent: int) -> None:
     global _extractor
     with contextlib.suppress(OSError):
         os.nice(nice)
+    from scomm.biometrics.profiles import build_engine, resolve_profile
+
     _extractor = build_engine(resolve_profile(engine)).extractor
     threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
 
@@ -48,6 +52,10 @@ def _end_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_S)
     os._exit(0)
+
+
+def _ready() -> bool:
+    return _extractor is not None
 
 
 def _extract(image: np.ndarray, ppi: int, finger: int) -> Template:
@@ -81,6 +89,13 @@ class ChildExtractor:
                 )
             return self._pool
 
+    def start(self) -> None:
+        """Start the children now, without waiting for them (their engines load while the
+        service starts, not when the first CAR is extracted)."""
+        pool = self._executor()
+        for _ in range(self.workers):
+            pool.submit(_ready)
+
     def extract(self, image: np.ndarray, ppi: int, finger: int) -> Template:
         pool = self._executor()
         try:
@@ -104,6 +119,8 @@ def extraction_apart(system: System, nice: int = 0, workers: int | None = None) 
     """Make `system`'s (memoised) extraction run in child processes from now on (one per
     usable CPU unless `workers`); the children start at the first extraction. Close the
     returned extractor when the system stops."""
+    from scomm.biometrics.memo import MemoisedExtractor, usable_cpus
+
     memoised = system.ctx.extractor
     if not isinstance(memoised, MemoisedExtractor):
         raise TypeError("extraction_apart needs the system's memoised extractor")

@@ -88,6 +88,8 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
         try:
             if checkpointer is not None:
                 checkpointer.start()
+            if extraction is not None:
+                extraction.start()
             if dispatcher is not None:
                 dispatcher.start()
             console.print(

@@ -170,7 +170,10 @@ class ServeBenchReport:
     search_ms: dict[str, float]
     phases: list[PhaseReport]
     sustained_rate: float | None
-    lock_note: str = "the dispatcher takes the write lock per delivery; extraction runs outside it"
+    lock_note: str = (
+        "the dispatcher takes the write lock per delivery; extraction runs outside it, in "
+        "child processes"
+    )
     sustained_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
