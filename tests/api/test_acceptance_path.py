@@ -102,3 +102,14 @@ def test_the_checkpointer_is_nothing_on_postgresql() -> None:
     db.checkpoint_apart()
     db.checkpoint_wal()
     db.dispose()
+
+
+def test_an_in_memory_database_keeps_its_connections() -> None:
+    db = Database("sqlite://")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE kept (n INTEGER)")
+    db.checkpoint_apart()  # nothing to copy; the pool is not let go (it would lose the table)
+    db.checkpoint_wal()
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM kept").scalar() == 0
+    db.dispose()

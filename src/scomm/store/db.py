@@ -58,8 +58,11 @@ class Database:
         """SQLite: commits no longer copy the write-ahead log into the database file (its
         automatic checkpoint, with the fsync, ran inside the commit that crossed 1000 log
         pages); `checkpoint_wal` does it instead, from a thread of the caller's that holds
-        no lock (`scomm serve`'s checkpointer). Nothing on another database."""
-        if self.engine.dialect.name != "sqlite":
+        no lock (`scomm serve`'s checkpointer). Nothing on another database, nor on an
+        in-memory one (no log; letting its connections go would lose it)."""
+        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
+            None, "", ":memory:",
+        ):  # fmt: skip
             return
         event.listen(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()  # the pooled connections, opened without it, are let go
