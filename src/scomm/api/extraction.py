@@ -4,12 +4,13 @@ The dispatcher thread of `scomm serve` extracts a booking's ten prints before it
 the booking (`System.prepare`): seconds of numpy and model code per CAR. In the serving
 process that work takes turns at the GIL with the requests, and a CAR's acceptance, which
 gives the GIL up at every SQLite call while it holds the write lock, waited behind it (issue
-15 item 6: acceptance p99 136 ms at 50 CARs/s with the dispatcher extracting, 39 ms with it
-idle, back to back on the same 2 cores). `extraction_apart` moves the extraction itself into
-`workers` child processes (spawned, niced like the dispatcher, each with the same engine
-built from the same profile); the process keeps its memo, so a template is still made once
-per image and the flow finds it where it did. A child that dies is replaced; the call that
-met it extracts in the process instead. A child whose parent is gone (SIGKILL) ends itself.
+15 item 6, one back-to-back pair on a shared machine: acceptance p99 136 ms at 50 CARs/s
+with the dispatcher extracting, 39 ms with it idle). `extraction_apart` moves the
+extraction itself into `workers` child processes (spawned, niced like the dispatcher, each
+with the same engine built from the same profile); the process keeps its memo, so a
+template is still made once per image and the flow finds it where it did. A child that
+dies is replaced; the call that met it extracts in the process instead. A child whose
+parent is gone (SIGKILL) ends itself.
 """
 
 from __future__ import annotations

@@ -45,8 +45,8 @@ DISPATCHER_NICE = 10
 # request that holds the write lock gives the GIL up at each SQLite call and must get it
 # back from whichever thread took it (another request parsing its CAR, the dispatcher's
 # engine work): with 5 ms each time, a dozen calls under the lock became 60 ms of holding,
-# and the requests behind it queued (issue 15 item 6: acceptance p99 350 ms at 50 CARs/s
-# with the dispatcher idle, 50 ms with this interval, on the same 2 cores).
+# and the requests behind it queued (issue 15 item 6, one back-to-back pair on a shared
+# machine: acceptance p99 350 ms at 50 CARs/s with the dispatcher idle, 50 ms with this).
 REQUEST_SWITCH_INTERVAL_S = 0.0005
 CHECKPOINT_EVERY = 1.0  # seconds between two copies of SQLite's write-ahead log (`WalCheckpointer`)
 
