@@ -183,10 +183,21 @@ class System:
     def unit_of_work(self, cause: str = "") -> UnitOfWork:
         return UnitOfWork(self.db, self.clock, cause=cause)
 
-    def book(self, booking: Booking, transaction: bytes, submitted_by: str | None = None) -> Booked:
+    def book(
+        self,
+        booking: Booking,
+        transaction: bytes,
+        submitted_by: str | None = None,
+        within: Callable[[UnitOfWork], None] | None = None,
+    ) -> Booked:
         """Book into the flow; `submitted_by`: the agency that submitted it over the
-        service, recorded with the booking (its callback gets the response)."""
+        service, recorded with the booking (its callback gets the response). `within` runs
+        first in the booking's own transaction (the service's check of the TCN and its
+        audit entry of the submission): one commit for all of it, and an exception it
+        raises books nothing."""
         with self.unit_of_work() as uow:
+            if within is not None:
+                within(uow)
             booked = self.lea.book(uow, booking, transaction)
             if submitted_by is not None:
                 record_task(uow, booked.case_id, booked.tcn, submitted_by)

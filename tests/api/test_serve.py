@@ -4,7 +4,10 @@ SCOMM_API_KEY), the dispatcher thread that answers a submitted CAR, and the comm
 
 from __future__ import annotations
 
+import gc
 import stat
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +21,12 @@ from typer.testing import CliRunner
 from scomm.api.app import create_app
 from scomm.api.common import Service
 from scomm.api.errors import ApiKeyError
-from scomm.api.server import DispatcherThread, token_keys, without_delays
+from scomm.api.server import (
+    REQUEST_SWITCH_INTERVAL_S,
+    DispatcherThread,
+    token_keys,
+    without_delays,
+)
 from scomm.api.tokens import KEY_FILE
 from scomm.audit.chain import verify_database
 from scomm.biometrics.profiles import BASELINE_ENGINE
@@ -106,13 +114,30 @@ def test_scomm_serve_runs_the_app_on_uvicorn(
 
     def run(asgi: Any, host: str, port: int, **_: Any) -> None:
         seen.update(host=host, port=port)
+        # while it serves: short GIL turns, the start's heap frozen, the WAL checkpointer
+        # running and no commit checkpointing on its own (`tests/api/test_acceptance_path`)
+        seen["switch"] = sys.getswitchinterval()
+        seen["frozen"] = gc.get_freeze_count() > 0
+        seen["threads"] = {t.name for t in threading.enumerate()}
+        db = asgi.state.service.system.db
+        with db.engine.connect() as connection:
+            seen["autocheckpoint"] = connection.exec_driver_sql(
+                "PRAGMA wal_autocheckpoint"
+            ).scalar()
         with TestClient(asgi) as client:
             seen["openapi"] = client.get("/openapi.json").status_code
 
     monkeypatch.setattr(uvicorn, "run", run)
+    switch = sys.getswitchinterval()
     monkeypatch.setenv("SCOMM_ENGINE", BASELINE_ENGINE)
     monkeypatch.delenv("SCOMM_API_KEY", raising=False)
     result = CliRunner().invoke(app, ["serve", "-d", database_url, "--port", "8123"])
     assert result.exit_code == 0, result.output
-    assert seen == {"host": "127.0.0.1", "port": 8123, "openapi": 200}
+    threads = seen.pop("threads")
+    assert {"scomm-dispatcher", "scomm-checkpoint"} <= threads
+    assert seen == {
+        "host": "127.0.0.1", "port": 8123, "openapi": 200, "switch": REQUEST_SWITCH_INTERVAL_S,
+        "frozen": True, "autocheckpoint": 0,
+    }  # fmt: skip
+    assert sys.getswitchinterval() == switch and not gc.get_freeze_count()  # as they were
     assert (tmp_path / KEY_FILE).is_file() and "kid" in result.output

@@ -48,6 +48,7 @@ from scomm.api.transactions import (
     visible_booking,
 )
 from scomm.api.transactions import Response as FlowResponse
+from scomm.bus.unit_of_work import UnitOfWork
 from scomm.domain.agencies import (
     SWITCH_READ,
     SWITCH_WRITE,
@@ -62,7 +63,6 @@ from scomm.services import agencies, switches
 from scomm.services.agencies import AuthenticationFailed
 from scomm.services.lea import BookingRefused
 from scomm.store.models import BookingRow
-from scomm.store.repositories.bookings import SqlBookings
 
 NIST_MEDIA = "application/x-ansi-nist"
 CAR_MEDIA = (NIST_MEDIA, "application/octet-stream")  # what POST /v1/transactions takes
@@ -307,19 +307,23 @@ def _book(service: Service, principal: Principal, raw: bytes, address: str) -> J
     system = service.system
     booking = booking_from_car(raw, system, principal)  # the decode: outside the lock
     tcn = booking.tcn
-    with service.writer:
-        with system.db.sessions() as session:
-            used = SqlBookings(session).tcn_used(tcn)
-        if used:
+
+    def checked_and_audited(uow: UnitOfWork) -> None:
+        # in the booking's own transaction: one commit under the write lock, not three
+        if uow.bookings.tcn_used(tcn):
             raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
-        try:
-            booked = system.book(booking, raw, submitted_by=principal.client_id)
-        except BookingRefused as error:
-            raise Problem(422, "booking refused", error.message, tcn=tcn) from error
-        agencies.record_access(
-            system.db, system.clock.now(), principal.client_id, principal.scope_value,
+        agencies.record_access_in(
+            uow.session, uow.now, principal.client_id, principal.scope_value,
             "SUBMITTED", {"tcn": tcn, "remote": address, "outcome": "accepted"},
         )  # fmt: skip
+
+    with service.writer:
+        try:
+            booked = system.book(
+                booking, raw, submitted_by=principal.client_id, within=checked_and_audited
+            )
+        except BookingRefused as error:
+            raise Problem(422, "booking refused", error.message, tcn=tcn) from error
     return JSONResponse(
         {
             "tcn": booked.tcn,

@@ -6,11 +6,14 @@ any number side by side, `scomm serve --no-worker` answering the agencies)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
+import sys
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +29,7 @@ from scomm.biometrics.protocols import Gallery, Template
 from scomm.config import Delays, Settings
 from scomm.domain.messages import Actor, DeliveryStatus, message_from_payload
 from scomm.domain.records import Repository
+from scomm.store.db import Database
 from scomm.store.models import FingerTemplateRow, OutboxRow
 from scomm.store.templates import gallery_generation
 from scomm.system import System
@@ -37,6 +41,14 @@ POLL = 0.5  # seconds between two looks at the outbox when nothing was due
 # thread, and the extraction threads it starts inherit it): with the CPUs busy extracting,
 # a CAR's acceptance still gets them at once.
 DISPATCHER_NICE = 10
+# The interpreter's switch interval while `scomm serve` runs (Python's default: 5 ms). A
+# request that holds the write lock gives the GIL up at each SQLite call and must get it
+# back from whichever thread took it (another request parsing its CAR, the dispatcher's
+# engine work): with 5 ms each time, a dozen calls under the lock became 60 ms of holding,
+# and the requests behind it queued (issue 15 item 6, one back-to-back pair on a shared
+# machine: acceptance p99 350 ms at 50 CARs/s with the dispatcher idle, 50 ms with this).
+REQUEST_SWITCH_INTERVAL_S = 0.0005
+CHECKPOINT_EVERY = 1.0  # seconds between two copies of SQLite's write-ahead log (`WalCheckpointer`)
 
 
 def key_path(settings: Settings) -> Path:
@@ -145,6 +157,66 @@ def _lower_priority(by: int) -> None:
     with contextlib.suppress(AttributeError, OSError):
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + by)
+
+
+@contextlib.contextmanager
+def short_gil_turns(interval: float = REQUEST_SWITCH_INTERVAL_S) -> Iterator[None]:
+    """`REQUEST_SWITCH_INTERVAL_S` as the switch interval until the block ends."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+class WalCheckpointer:
+    """`scomm serve` on SQLite: the write-ahead log copied into the database file every
+    `every` seconds by a thread of its own, holding no lock, instead of inside the commit
+    of whichever request crossed SQLite's 1000 pages (a CAR is some 85 of them: one
+    acceptance in a dozen waited for the copy and its fsync, holding the write lock)."""
+
+    def __init__(self, db: Database, every: float = CHECKPOINT_EVERY) -> None:
+        self.db = db
+        self.every = every
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="scomm-checkpoint", daemon=True)
+        self.failure: BaseException | None = None
+
+    def start(self) -> None:
+        self.db.checkpoint_apart()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.checkpoint()  # the log left short for the next start
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.every):
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        try:
+            self.db.checkpoint_wal()
+        except Exception as error:  # a busy moment: the next turn copies it
+            self.failure = error
+            first = (str(error).strip().splitlines() or [""])[0]
+            log.warning("checkpoint failed: %s: %s", type(error).__name__, first)
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """What the start made (the engine, the galleries, the app) kept out of the garbage
+    collector's full passes until the block ends (`gc.freeze`): a full pass over it took
+    the GIL for up to 250 ms, and every request waited that long (issue 15 item 6)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def is_sqlite(database_url: str) -> bool:

@@ -236,7 +236,10 @@ def serve(
     cars: Annotated[
         int,
         typer.Option(
-            "--cars", min=1, max=100_000, help="Distinct synthetic CARs, sent round robin."
+            "--cars",
+            min=1,
+            max=100_000,
+            help="Distinct synthetic CARs, sent in order over the run (round robin past the last).",
         ),
     ] = 64,
     enrol: Annotated[
@@ -276,6 +279,16 @@ def serve(
         Path,
         typer.Option("--cache", file_okay=False, help="Folder for the generated CARs."),
     ] = Path(".scomm-cache"),
+    distinct: Annotated[
+        bool,
+        typer.Option(
+            "--distinct/--repeat",
+            help="Make the pool as large as the run's submissions, so that no CAR is sent "
+            "twice (a repeat is memoised in the service and costs its engine nothing); "
+            "--repeat: --cars CARs round robin, phases with repeats left out of the "
+            "sustained rate.",
+        ),
+    ] = False,
     seed: Seed = 1,
     json_path: JsonFile = None,
     progress: Progress = True,
@@ -296,6 +309,7 @@ def serve(
     config = ServeBenchConfig(
         jails=jails, rates=offered, duration=duration, cars=cars, enrol=min(enrol, cars),
         seed=seed, database=database, engine=engine, cache=cache, drain=drain,
+        distinct=distinct,
     )  # fmt: skip
     report = _with_progress(progress, lambda tick: run_serve_bench(config, tick))
     out.print(serve_table(report))

@@ -14,10 +14,15 @@ from rich.markup import escape
 
 from scomm.api.app import create_app
 from scomm.api.common import Service
+from scomm.api.extraction import extraction_apart
 from scomm.api.server import (
+    DISPATCHER_NICE,
     DispatcherThread,
     GalleryFollower,
+    WalCheckpointer,
+    frozen_heap,
     is_sqlite,
+    short_gil_turns,
     token_keys,
     without_delays,
 )
@@ -70,14 +75,21 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
     import uvicorn
 
     keys, key_path = token_keys(settings)
-    with exit_on_sigterm():
+    with exit_on_sigterm(), short_gil_turns():
         system = System(settings, SystemClock())
         service = Service(system, keys)
         dispatcher = DispatcherThread(system, service.writer) if worker else None
+        # the dispatcher's extraction in child processes: off the requests' GIL
+        extraction = extraction_apart(system, nice=DISPATCHER_NICE) if worker else None
         if dispatcher is not None and not is_sqlite(settings.database_url):
             # `scomm worker` processes may deliver beside it: follow their enrolments
             system.dispatcher.before_handling = GalleryFollower(system)
+        checkpointer = WalCheckpointer(system.db) if is_sqlite(settings.database_url) else None
         try:
+            if checkpointer is not None:
+                checkpointer.start()
+            if extraction is not None:
+                extraction.start()
             if dispatcher is not None:
                 dispatcher.start()
             console.print(
@@ -85,10 +97,16 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
                 f"{escape(host)}:{port} (token key {escape(str(key_path))}, kid {keys.kid})"
                 + ("" if dispatcher is not None else "; `scomm worker` processes deliver")
             )
-            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+            app = create_app(service)
+            with frozen_heap():
+                uvicorn.run(app, host=host, port=port, log_level="info")
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
+            if extraction is not None:
+                extraction.close()
             system.close()
 
 

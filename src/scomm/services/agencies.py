@@ -277,9 +277,21 @@ def record_access(
     """An access through the service (a read or a write, and its outcome), in the audit
     chain with who (`client_id`) and for which ORI, state or area (`acting_for`)."""
     with db.sessions() as session:
-        entry = {"client_id": client_id, "for": acting_for, **payload}
-        _record(session, now, ACCESS_KIND, what, SERVICE, entry)
+        record_access_in(session, now, client_id, acting_for, what, payload)
         session.commit()
+
+
+def record_access_in(
+    session: Session,
+    now: datetime,
+    client_id: str,
+    acting_for: str | None,
+    what: str,
+    payload: dict[str, Any],
+) -> None:
+    """`record_access` in the caller's transaction (it commits with what it records)."""
+    entry = {"client_id": client_id, "for": acting_for, **payload}
+    _record(session, now, ACCESS_KIND, what, SERVICE, entry)
 
 
 def _verify(stored: str, secret: str) -> bool:

@@ -54,12 +54,39 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def checkpoint_apart(self) -> None:
+        """SQLite: commits no longer copy the write-ahead log into the database file (its
+        automatic checkpoint, with the fsync, ran inside the commit that crossed 1000 log
+        pages); `checkpoint_wal` does it instead, from a thread of the caller's that holds
+        no lock (`scomm serve`'s checkpointer). Nothing on another database, nor on an
+        in-memory one (no log; letting its connections go would lose it)."""
+        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
+            None, "", ":memory:",
+        ):  # fmt: skip
+            return
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()  # the pooled connections, opened without it, are let go
+
+    def checkpoint_wal(self) -> None:
+        """SQLite: copy what the write-ahead log holds into the database file as far as no
+        reader needs it (PASSIVE: it waits for no reader nor writer). Nothing elsewhere."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _no_autocheckpoint(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
