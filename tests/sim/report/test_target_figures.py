@@ -7,6 +7,7 @@ import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,9 +238,9 @@ def _crossing(record: RunRecord) -> tuple[RunRecord, str]:
     return run, case
 
 
-def _row(rows: list[dict[str, object]], figure: str, period: str) -> dict[str, object]:
+def _row(rows: list[dict[str, Any]], figure: str, period: str) -> dict[str, Any]:
     return next(
-        r for r in rows if r["figure"] == figure and r["period"] == period and r["state"] == "national"
+        r for r in rows if (r["figure"], r["period"], r["state"]) == (figure, period, "national")
     )
 
 
@@ -261,9 +262,9 @@ def test_removals_and_arrests_count_in_the_year_they_happened(
     late.removals[case] = Removal(
         scenario.target_window[1] + timedelta(days=1), 0, REMOVAL_LEVELS, "hearing"
     )
-    assert _row(breakdown(case_facts(late, world), scenario), "removals", "FY2010")[
-        "simulated"
-    ] == 0
+    assert (
+        _row(breakdown(case_facts(late, world), scenario), "removals", "FY2010")["simulated"] == 0
+    )
 
 
 def test_periods_and_fiscal_years() -> None:
