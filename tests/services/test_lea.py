@@ -387,8 +387,22 @@ def test_a_conviction_keeps_the_person() -> None:
     case(uow, state=CaseState.DETAINER_LODGED)
     lodged(uow, DetainerStatus.HONOURED)
     jail().handle(disposition(DispositionOutcome.CONVICTED), uow)
-    assert uow.sent_types() == ["DISPOSITION"]  # ICE hears of it, nobody is released
+    # ICE hears of it, and CJIS (the final disposition report); nobody is released
+    assert [(m.type, m.recipient) for m in uow.sent()] == [
+        ("DISPOSITION", Actor.ERO),
+        ("DISPOSITION", Actor.CJIS),
+    ]
     assert uow.names("outcome") == ["disposition_convicted"]
+
+
+@pytest.mark.parametrize("outcome", list(DispositionOutcome))
+def test_the_jail_reports_every_conviction_to_cjis(outcome: DispositionOutcome) -> None:
+    uow = world()
+    case(uow, state=CaseState.IDENT_NO_MATCH)
+    jail().handle(disposition(outcome), uow)
+    to_cjis = [m for m in uow.sent("DISPOSITION") if m.recipient is Actor.CJIS]
+    assert len(to_cjis) == (outcome is DispositionOutcome.CONVICTED)
+    assert all(m.case_id == "case-1" and m.outcome is outcome for m in to_cjis)
 
 
 def test_a_withdrawn_detainer_ends_the_hold() -> None:

@@ -5,6 +5,7 @@ ICE knew that day."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from scomm.domain.records import (
     Subject,
 )
 from scomm.domain.removals import Days, RemovalPolicy
+from scomm.services.cjis import CriminalJusticeInformationServices, criminal_record
 from scomm.services.eoir import ImmigrationCourt
 from scomm.services.ero import FieldOffice
 from scomm.services.ice_reads import DECIDED
@@ -515,3 +517,52 @@ def test_a_demonstration_service_takes_the_steps_at_once() -> None:
     quick = without_delays(settings()).removal_policy
     assert quick.hearing_days.draw(0.9) == quick.removal_days.draw(0.9) == timedelta(0)
     assert quick.detention_share == ALWAYS.detention_share
+
+
+# -- a conviction reaches the III (the jail's final disposition report to CJIS) --
+
+
+def reported(outcome: DispositionOutcome = DispositionOutcome.CONVICTED) -> CourtDisposition:
+    return CourtDisposition(
+        **message_fields(sender=Actor.LEA, recipient=Actor.CJIS),
+        outcome=outcome,
+        decided_at=NOW - timedelta(days=1),
+    )
+
+
+def test_cjis_puts_a_reported_conviction_on_the_iii_for_later_cases() -> None:
+    uow = person(charges=("ROBBERY",), state=CaseState.REMOVAL_ORDERED)
+    CriminalJusticeInformationServices(context(settings())).handle(reported(), uow)
+    convictions = [
+        (e.at, e.detail)
+        for e in uow.identities(Repository.CRIMINAL).encounters("FBI-1")
+        if e.kind is EncounterKind.CONVICTION
+    ]
+    assert convictions == [(NOW - timedelta(days=1), "ROBBERY")]
+    (entry,) = uow.entries("received", "DISPOSITION")
+    assert entry.actor == "cjis" and entry.payload["convictions"] == ["ROBBERY"]
+    # a later booking's IAQ reads it from the record, and so does a removal
+    later = dataclasses.replace(uow.submissions.get("T-case-1"), received_at=NOW)
+    assert ("conviction", "ROBBERY") in [(e.kind, e.detail) for e in criminal_record(uow, later)]
+    ero().handle(removal_due(), uow)
+    assert uow.entries("case_state", "removed")[0].payload["level"] == 1
+
+
+def test_a_dismissal_reported_to_cjis_changes_no_record() -> None:
+    uow = person(state=CaseState.REMOVAL_ORDERED)
+    CriminalJusticeInformationServices(context(settings())).handle(
+        reported(DispositionOutcome.DISMISSED), uow
+    )
+    kinds = [e.kind for e in uow.identities(Repository.CRIMINAL).encounters("FBI-1")]
+    assert EncounterKind.CONVICTION not in kinds
+    ero().handle(removal_due(), uow)
+    assert uow.entries("case_state", "removed")[0].payload["level"] == 0
+
+
+def test_a_conviction_both_ice_and_the_iii_hold_counts_once() -> None:
+    uow = person(charges=("SIMPLE ASSAULT",), state=CaseState.REMOVAL_ORDERED)
+    ero().handle(convicted(), uow)
+    CriminalJusticeInformationServices(context(settings())).handle(reported(), uow)
+    ero().handle(removal_due(), uow)
+    (removed,) = uow.entries("case_state", "removed")
+    assert len(removed.payload["convictions"]) == 1

@@ -11,7 +11,9 @@ from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.ids import derived_id
 from scomm.domain.messages import (
     Actor,
+    CourtDisposition,
     CriminalTenprintSubmission,
+    DispositionOutcome,
     EncounterEntry,
     IdentMatch,
     IdentNoMatch,
@@ -64,6 +66,8 @@ class CriminalJusticeInformationServices:
                 self._on_ident_no_match(message, uow)
             case ImmigrationAlienResponse():
                 self._on_iar(message, uow)
+            case CourtDisposition():
+                self._on_disposition(message, uow)
             case _:
                 raise ValueError(f"CJIS does not handle {message.type}")
 
@@ -188,6 +192,47 @@ class CriminalJusticeInformationServices:
                     ori=submission.cri,
                 )
             )
+
+    def _on_disposition(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
+        """The jail's final disposition report (the R-84): a conviction puts the booking's
+        charges on the subject's III record as convictions, under the case's FBI number, so
+        that a later booking's IAQ and a removal's level see them. Anything else (or a case
+        CJIS never identified) is noted and changes no record."""
+        case = uow.cases.get(message.case_id)
+        submission = uow.submissions.get(case.tcn) if case is not None else None
+        charges: list[str] = []
+        fbi_number = case.fbi_number if case is not None else None
+        if message.outcome is DispositionOutcome.CONVICTED and fbi_number and submission:
+            identities = uow.identities(Repository.CRIMINAL)
+            charges = [
+                e.detail
+                for e in identities.encounters(fbi_number)
+                if e.kind is EncounterKind.ARREST and e.at == submission.received_at
+            ]
+            for literal in charges:
+                identities.add_encounter(
+                    Encounter(
+                        repository=Repository.CRIMINAL,
+                        identity_id=fbi_number,
+                        at=message.decided_at,
+                        kind=EncounterKind.CONVICTION,
+                        detail=literal,
+                        ori=submission.booking_ori,
+                    )
+                )
+        uow.record(
+            "received",
+            message.type,
+            ME.value,
+            message.case_id,
+            {
+                "message_id": message.message_id,
+                "outcome": message.outcome.value,
+                "decided_at": message.decided_at.isoformat(),
+                "fbi_number": fbi_number,
+                "convictions": charges,
+            },
+        )
 
     def _on_ident_match(self, message: IdentMatch, uow: AbstractUnitOfWork) -> None:
         case = load_case(uow, message.case_id)

@@ -157,8 +157,8 @@ class BookingJail:
     def _on_disposition(self, message: CourtDisposition, uow: AbstractUnitOfWork) -> None:
         """Record the court's disposition; with safeguard (b) on, tell ICE when it has a
         detainer pending here, and tell it of a conviction of a person it holds (the removal
-        counts it); a dismissal or acquittal makes the person eligible for
-        release now."""
+        counts it); send CJIS every conviction (the final disposition report, which puts it on
+        the III record); a dismissal or acquittal makes the person eligible for release now."""
         case = load_case(uow, message.case_id)
         record_outcome(
             uow,
@@ -175,6 +175,9 @@ class BookingJail:
             pending or case.state in ICE_OPEN
         ):  # ICE wants or holds the person: a conviction changes what a removal counts as
             uow.emit(reply(uow, message, CourtDisposition, ME, Actor.ERO, **fields))
+        if message.outcome is DispositionOutcome.CONVICTED:
+            # the final disposition report (R-84): the conviction goes on the III record
+            uow.emit(reply(uow, message, CourtDisposition, ME, Actor.CJIS, **fields))
         if message.outcome.clears_the_person and case.custody is CustodyState.IN_CUSTODY:
             uow.emit(reply(uow, message, ReleaseDue, ME, ME))
 

@@ -18,6 +18,8 @@ custody (`note_conviction`: the jail passes the disposition on).
 
 from __future__ import annotations
 
+from collections import Counter
+
 from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.case import CaseState
 from scomm.domain.immigration import BenefitKind, RecordedStatus
@@ -94,15 +96,23 @@ def removal_facts(uow: AbstractUnitOfWork, ctx: ServiceContext, case: Case) -> R
 
 def conviction_codes(uow: AbstractUnitOfWork, ctx: ServiceContext, case: Case) -> tuple[str, ...]:
     """NCIC codes of the convictions known today: the III's (FBI number of the case) and
-    those ICE noted on the IDENT record."""
-    found: list[Encounter] = []
+    those ICE noted on the IDENT record that the III does not already hold (the jail's
+    disposition report puts a conviction of a person ICE holds on both)."""
+    iii: list[Encounter] = []
+    noted: list[Encounter] = []
     if case.fbi_number:
-        found += uow.identities(Repository.CRIMINAL).encounters(case.fbi_number)
+        iii = uow.identities(Repository.CRIMINAL).encounters(case.fbi_number)
     if case.ident_id:
-        found += uow.identities(Repository.IMMIGRATION).encounters(case.ident_id)
-    return tuple(
-        ctx.rules.classify(e.detail).ncic_code for e in found if e.kind is EncounterKind.CONVICTION
-    )
+        noted = uow.identities(Repository.IMMIGRATION).encounters(case.ident_id)
+    on_the_iii = Counter((e.at, e.detail) for e in iii if e.kind is EncounterKind.CONVICTION)
+    found = [e.detail for e in iii if e.kind is EncounterKind.CONVICTION]
+    for e in noted:
+        if e.kind is EncounterKind.CONVICTION:
+            if on_the_iii[(e.at, e.detail)] > 0:
+                on_the_iii[(e.at, e.detail)] -= 1
+            else:
+                found.append(e.detail)
+    return tuple(ctx.rules.classify(detail).ncic_code for detail in found)
 
 
 class IceCustody:

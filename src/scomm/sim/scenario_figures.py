@@ -51,22 +51,22 @@ def breakdown(cases: list[CaseFacts], scenario: Scenario) -> list[dict[str, Any]
     rows = []
     window = scenario.target_window
     for lo, hi in [window, *fiscal_years(scenario.start, scenario.end)]:
-        chosen = [c for c in cases if lo <= c.booked_at < hi]
-        rows += _rows(chosen, scenario, period_label((lo, hi)), "national", hi)
+        rows += _rows(cases, scenario, (lo, hi), "national")
     for state in scenario.states:
-        chosen = [
-            c for c in cases if window[0] <= c.booked_at < window[1] and c.state == state.code
-        ]
-        rows += _rows(chosen, scenario, period_label(window), state.code, window[1])
+        chosen = [c for c in cases if c.state == state.code]
+        rows += _rows(chosen, scenario, window, state.code)
     return rows
 
 
 def _rows(
-    cases: list[CaseFacts], scenario: Scenario, period: str, state: str, until: datetime
+    cases: list[CaseFacts], scenario: Scenario, period: tuple[datetime, datetime], state: str
 ) -> list[dict[str, Any]]:
+    """The figures of `period` over `cases` (every booking of the place, whenever booked:
+    measure_figure counts each event by its own date)."""
     out = []
+    since, until = period
     for name in BREAKDOWN_FIGURES:
-        got = measure_figure(name, cases, until)
+        got = measure_figure(name, cases, until, since)
         count = MEASURES[name] == "count"
         if count:
             spread = 1.96 * math.sqrt(max(got.value, 1.0))
@@ -76,7 +76,7 @@ def _rows(
         value = None if math.isnan(got.value) else got.value
         out.append(
             {
-                "period": period,
+                "period": period_label(period),
                 "state": state,
                 "figure": name,
                 "simulated": value,
@@ -117,11 +117,16 @@ def citizens_and_residents(cases: list[CaseFacts], scenario: Scenario) -> dict[s
     would give, on the same world and flow, without running it again. A base p of 0 or 1
     leaves nothing to re-weight on one side: those cells are None."""
     lo, hi = scenario.target_window
-    inside = [c for c in cases if lo <= c.booked_at < hi]
     records = scenario.population.status_records
     table: dict[str, Any] = {"window": period_label((lo, hi)), "stages": {}}
     for stage, chosen_by in STAGES.items():
-        chosen = [c for c in inside if chosen_by(c)]
+        # an ICE arrest counts by its own date (the transfer), as citizens_among_ice_arrests
+        chosen = [
+            c
+            for c in cases
+            if chosen_by(c)
+            and lo <= (c.arrested_at if stage == "ice_arrests" else c.booked_at) < hi
+        ]
         entry: dict[str, Any] = {"n": len(chosen)}
         for group, member in GROUPS.items():
             k = sum(member(c) for c in chosen)

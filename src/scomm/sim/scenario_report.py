@@ -62,6 +62,7 @@ class RunRecord:
     ident_ids: dict[str, str] = field(default_factory=dict)  # case: IDENT identity matched
     states: dict[str, str] = field(default_factory=dict)  # case: its last case state
     custody: dict[str, str] = field(default_factory=dict)  # case: its last custody state
+    transfers: dict[str, datetime] = field(default_factory=dict)  # case: when ICE took it
     criminal_searches: list[CriminalSearch] = field(default_factory=list)
     detainers: list[str] = field(default_factory=list)  # case of each detainer lodged
     removals: dict[str, Removal] = field(default_factory=dict)  # case: its removal
@@ -89,6 +90,8 @@ class RunRecord:
                     )
             elif row.kind == "custody":
                 record.custody[row.case_id] = payload["to"]
+                if payload["to"] == "transferred_to_ice":
+                    record.transfers.setdefault(row.case_id, row.recorded_at)
             elif row.kind == "message":
                 record._message(row.name, row.actor, row.case_id, row.recorded_at, payload)
         return record
@@ -261,6 +264,12 @@ class CaseFacts:
     removal: str | None  # None, or removal_group's "non_criminal", "level_1_or_2", "level_3"
     removed_at: datetime | None  # when the flow removed the person (the REMOVED entry)
     person: Person
+    transferred_at: datetime | None = None  # when ICE took custody, where the record says
+
+    @property
+    def arrested_at(self) -> datetime:
+        """When the ICE arrest happened: the transfer, else (a record without it) the booking."""
+        return self.transferred_at or self.booked_at
 
 
 def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
@@ -298,6 +307,7 @@ def case_facts(record: RunRecord, world: World) -> list[CaseFacts]:
                 removal=None if removal is None else removal_group(removal.level),
                 removed_at=None if removal is None else removal.at,
                 person=person,
+                transferred_at=record.transfers.get(case_id) if arrested else None,
             )
         )
     return out
@@ -319,27 +329,42 @@ def measure_target(
     target: Target, cases: list[CaseFacts], default_window: tuple[datetime, datetime]
 ) -> Measured:
     start, end = target.window or default_window
-    chosen = [
-        c
-        for c in cases
-        if start <= c.booked_at < end and (target.state is None or c.state == target.state)
-    ]
-    return measure_figure(target.measured, chosen, until=end)
+    chosen = [c for c in cases if target.state is None or c.state == target.state]
+    return measure_figure(target.measured, chosen, until=end, since=start)
 
 
-def measure_figure(name: str, cases: list[CaseFacts], until: datetime | None = None) -> Measured:
-    """One figure (scenario.MEASURES) over `cases`: a count, or a share with its parts.
-    Removals are those the flow made before `until` (the end of the figure's window), of
-    the cases transferred to ICE."""
-    submitted = [c for c in cases if c.submitted]
+def measure_figure(
+    name: str,
+    cases: list[CaseFacts],
+    until: datetime | None = None,
+    since: datetime | None = None,
+) -> Measured:
+    """One figure (scenario.MEASURES) over the period [`since`, `until`) (open where None):
+    a count, or a share with its parts. Each event is counted by its own date, as the
+    published figures are: submissions, matches and detainers by the booking; ICE arrests
+    by the transfer to ICE (the booking where the record lacks it); removals by the
+    removal, whenever the person was booked (`cases` then holds every booking of the run,
+    not only those of the period). The shares per match follow the matches booked in the
+    period (their arrests made by its end)."""
+
+    def within(moment: datetime | None) -> bool:
+        return (
+            moment is not None
+            and (since is None or moment >= since)
+            and (until is None or moment < until)
+        )
+
+    submitted = [c for c in cases if c.submitted and within(c.booked_at)]
     matched = [c for c in submitted if c.matched]
-    arrested = [c for c in submitted if c.arrested]
+    arrested = [c for c in cases if c.submitted and c.arrested and within(c.arrested_at)]
     removed = [
         c
-        for c in arrested
-        if c.removal is not None
-        and (until is None or (c.removed_at is not None and c.removed_at < until))
+        for c in cases
+        if c.submitted and c.arrested and c.removal is not None and within(c.removed_at)
     ]
+    arrested_of_matches = sum(
+        c.arrested and (until is None or c.arrested_at < until) for c in matched
+    )
     counts: dict[str, int] = {
         "submissions": len(submitted),
         "ident_matches": len(matched),
@@ -355,7 +380,7 @@ def measure_figure(name: str, cases: list[CaseFacts], until: datetime | None = N
     shares: dict[str, tuple[int, int]] = {
         "ident_match_rate": (len(matched), sum(c.searched for c in submitted)),
         "detainers_per_match": (sum(c.detainer for c in matched), len(matched)),
-        "ice_arrests_per_match": (sum(c.arrested for c in matched), len(matched)),
+        "ice_arrests_per_match": (arrested_of_matches, len(matched)),
         "ice_arrests_per_submission": (len(arrested), len(submitted)),
         "citizens_among_ice_arrests": (
             sum(c.person.path.is_citizen for c in arrested),

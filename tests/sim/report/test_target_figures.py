@@ -3,14 +3,17 @@ residents with their sensitivity: on a run record made from the world itself (no
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scomm.domain.ids import derived_id
 from scomm.domain.immigration import RecordedStatus
+from scomm.domain.removals import REMOVAL_LEVELS
 from scomm.reports.html import render_report
 from scomm.sim.scenario_figures import (
     breakdown,
@@ -19,6 +22,7 @@ from scomm.sim.scenario_figures import (
     target_chart,
 )
 from scomm.sim.scenario_report import (
+    Removal,
     RunRecord,
     case_facts,
     measure,
@@ -218,6 +222,49 @@ def test_citizens_and_residents_with_their_sensitivity(
     residents = arrests["permanent_residents"]
     moved = residents["sensitivity"]["adjustment"]
     assert moved["learned=1"]["share"] < residents["share"] < moved["learned=0"]["share"]
+
+
+def _crossing(record: RunRecord) -> tuple[RunRecord, str]:
+    """The record with one ICE arrest made in FY2010 of a person booked in FY2009, removed
+    in FY2010 too: the events of one case on both sides of the year's end."""
+    case = next(
+        c
+        for c in record.detainers
+        if record.bookings[c][1] < datetime(2009, 9, 1) and record.custody.get(c)
+    )
+    run = dataclasses.replace(record, transfers=dict(record.transfers), removals={})
+    run.transfers[case] = datetime(2009, 10, 5)
+    run.removals[case] = Removal(datetime(2009, 12, 1), 0, REMOVAL_LEVELS, "hearing")
+    return run, case
+
+
+def _row(rows: list[dict[str, Any]], figure: str, period: str) -> dict[str, Any]:
+    return next(
+        r for r in rows if (r["figure"], r["period"], r["state"]) == (figure, period, "national")
+    )
+
+
+def test_removals_and_arrests_count_in_the_year_they_happened(
+    world: World, record: RunRecord, scenario: Scenario
+) -> None:
+    """ICE counts a removal (and an arrest) by its own date: a person booked in FY2009,
+    taken into ICE custody and removed in FY2010 is FY2010's, not FY2009's, nor lost."""
+    run, _ = _crossing(record)
+    rows = breakdown(case_facts(run, world), scenario)
+    assert _row(rows, "removals", "FY2010")["simulated"] == 1
+    assert _row(rows, "removals", "FY2009")["simulated"] == 0
+    plain = breakdown(case_facts(record, world), scenario)
+    for year, moved in (("FY2009", -1), ("FY2010", 1)):
+        before, after = _row(plain, "ice_arrests", year), _row(rows, "ice_arrests", year)
+        assert after["simulated"] == before["simulated"] + moved
+    # a removal after the national window's end is no removal of the window
+    late, case = _crossing(record)
+    late.removals[case] = Removal(
+        scenario.target_window[1] + timedelta(days=1), 0, REMOVAL_LEVELS, "hearing"
+    )
+    assert (
+        _row(breakdown(case_facts(late, world), scenario), "removals", "FY2010")["simulated"] == 0
+    )
 
 
 def test_periods_and_fiscal_years() -> None:
