@@ -111,11 +111,25 @@ def check_exactly_once(session: Session) -> None:
     world = build_world(seed=SEED, bookings=BOOKINGS, population=POPULATION)
     assert verify(session).ok
 
-    # Every booking was made once and its case reached a final state on both tracks.
+    # Every booking was made once and its case reached a final state on both tracks; a
+    # planned booking not made is one whose person an earlier case of theirs had handed to
+    # ICE by then (`driver.absent`).
     tcns = session.scalars(select(BookingRow.tcn)).all()
-    assert sorted(tcns) == sorted(p.booking.tcn for p in world.bookings)
+    assert len(tcns) == len(set(tcns))
     cases = session.scalars(select(CaseRow)).all()
-    assert len(cases) == BOOKINGS
+    assert len(cases) == len(tcns)
+    made = {c.tcn: c for c in cases}
+    planned = {p.booking.tcn: p for p in world.bookings}
+    assert set(tcns) <= set(planned)
+    for tcn in set(planned) - set(tcns):
+        at, person = planned[tcn].booking.booked_at, planned[tcn].person_id
+        assert any(
+            p.person_id == person
+            and p.booking.booked_at < at
+            and p.booking.tcn in made
+            and made[p.booking.tcn].custody == CustodyState.TRANSFERRED_TO_ICE.value
+            for p in world.bookings
+        ), tcn
     # a detainer the jail did not end in a transfer leaves its case where ICE lodged it
     settled = [
         is_final(CaseState(c.state)) or (c.state == "detainer_lodged" and c.custody == "released")
@@ -151,7 +165,7 @@ def check_exactly_once(session: Session) -> None:
         if kind in ("booking", "case_state", "custody", "outcome")
     )
     assert [key for key, n in once.items() if n > 1] == []
-    assert sum(1 for kind, *_ in entries if kind == "booking") == BOOKINGS
+    assert sum(1 for kind, *_ in entries if kind == "booking") == len(tcns)
 
     # Repository records and detainers were written once per case.
     submissions = session.scalars(select(CriminalSubmissionRow.case_id)).all()

@@ -130,6 +130,7 @@ def run_scenario(
     summary["run"] = run_facts(world, scenario) | {
         "scenario_end": result.scenario_end.isoformat(),
         "engine": result.engine,
+        "bookings_skipped_absent": result.skipped_absent,
         "seconds": round(time.monotonic() - began, 1),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -29,7 +29,10 @@ from typing import Any
 from scomm.bus.dispatcher import FaultHook
 from scomm.bus.memory import MemoryStore
 from scomm.config import Settings
+from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.clock import ScenarioClock
+from scomm.domain.ids import derived_id
+from scomm.domain.records import Case
 from scomm.sim.driver_prepare import PREPARED, prepare
 from scomm.sim.driver_spec import (
     ENGINES,
@@ -42,7 +45,7 @@ from scomm.sim.driver_timeline import Event, play, resume_point, timeline
 from scomm.sim.fast_flow import model_transaction, prepare_model
 from scomm.sim.flow_system import FlowSystem
 from scomm.sim.synth.transactions import booking_transaction
-from scomm.sim.synth.world import PlannedBooking, World
+from scomm.sim.synth.world import PlannedBooking, PlannedDisposition, World
 from scomm.store.models import OutboxRow
 from scomm.system import System
 
@@ -81,6 +84,8 @@ class RunResult:
     store: MemoryStore | None = None
     # how the repositories matched: {"mode": "images", ...} or the model's description
     biometrics: dict[str, Any] = field(default_factory=dict)
+    # planned bookings not made: the person was removed, or held by ICE, at the time
+    skipped_absent: int = 0
 
 
 def run(
@@ -126,7 +131,7 @@ def run(
                 world, index, spec.compression, spec.fingers
             )
 
-        booked = play_timeline(system, world, events, start, car, stage, report)
+        booked, skipped = play_timeline(system, world, events, start, car, stage, report)
         system.save_galleries()
         return RunResult(
             world=world,
@@ -135,6 +140,7 @@ def run(
             scenario_end=clock.now(),
             engine=system.ctx.engine_name,
             biometrics={"mode": "images", "engine": system.ctx.engine_name},
+            skipped_absent=skipped,
         )
     finally:
         system.close()
@@ -148,12 +154,15 @@ def play_timeline(
     car: Callable[[int], bytes],
     stage: Stage,
     report: Report | None,
-) -> int:
+) -> tuple[int, int]:
     """Play `events` from number `start` on (those before it are done), every message
     delivered at its time; `car(i)` is the CAR of the world's booking number i. Returns
-    how many bookings were made."""
+    how many bookings were made, and how many planned bookings of the whole run were not
+    made because their person was absent (`absent`); a booking not made has no court
+    disposition either."""
     booked = 0
     index_of = {planned.booking.tcn: i for i, planned in enumerate(world.bookings)}
+    earlier: dict[str, list[str]] = {}  # person id -> TCNs of their planned bookings so far
     with stage("running bookings", len(world.bookings)) as advance:
         for number, event in enumerate(events):
             # every event's moment is reached, done or not: the messages due before it
@@ -161,18 +170,64 @@ def play_timeline(
             system.run_until(event.at)
             happening = event.happening
             if not isinstance(happening, PlannedBooking):
-                if number >= start:
+                if number >= start and not (
+                    isinstance(happening, PlannedDisposition) and not _booked(system, happening.tcn)
+                ):
                     play(system, event)
                 continue
-            if number >= start:
+            tcns = earlier.setdefault(happening.person_id, [])
+            if number >= start and not absent(system, tcns, event.at):
                 tcn = happening.booking.tcn
                 play(system, event, car(index_of[tcn]))
                 booked += 1
                 if report is not None:
                     report(f"booked {tcn}")
+            tcns.append(happening.booking.tcn)
             advance(1)
         system.run_until(None)
-    return booked
+    with system.unit_of_work() as uow:
+        skipped = sum(not uow.bookings.tcn_used(p.booking.tcn) for p in world.bookings)
+    return booked, skipped
+
+
+# Where an earlier case of the run leaves its person out of reach of a later booking: held
+# by ICE (custody, proceedings, awaiting removal) or removed (re-entry is not modelled).
+ICE_HELD = frozenset(
+    {CaseState.ICE_CUSTODY, CaseState.IN_PROCEEDINGS, CaseState.REMOVAL_ORDERED, CaseState.REMOVED}
+)
+# how ICE custody ends with the person free: entered after a moment, the person was held then
+ICE_RELEASE = frozenset(
+    {CaseState.RELEASED_ON_BOND, CaseState.RELIEF_GRANTED, CaseState.TERMINATED}
+)
+
+
+def absent(system: FlowSystem, tcns: list[str], at: datetime) -> bool:
+    """Whether the person of the planned bookings `tcns` (earlier ones of the run; those
+    not made have no case) is, at `at`, removed or held by ICE on one of their cases. The
+    answer rests on the flow's own records only, so a resumed run decides as the first one
+    did (a case freed after `at`, by messages a killed run delivered past it, was held at
+    `at`)."""
+    if not tcns:
+        return False
+    with system.unit_of_work() as uow:
+        cases = [uow.cases.get(derived_id("case", tcn)) for tcn in tcns]
+    return any(case is not None and _held(case, at) for case in cases)
+
+
+def _held(case: Case, at: datetime) -> bool:
+    if case.state in ICE_HELD:
+        return True
+    if case.state in ICE_RELEASE:
+        return case.updated_at > at
+    # handed over by the jail, not yet booked in by ICE
+    return (
+        case.custody is CustodyState.TRANSFERRED_TO_ICE and case.state is CaseState.DETAINER_LODGED
+    )
+
+
+def _booked(system: FlowSystem, tcn: str) -> bool:
+    with system.unit_of_work() as uow:
+        return uow.bookings.tcn_used(tcn)
 
 
 def _run_model(
@@ -189,7 +244,7 @@ def _run_model(
         prepared = prepare_model(world, settings, profile)
         advance(1)
     system = prepared.system
-    booked = play_timeline(
+    booked, skipped = play_timeline(
         system,
         world,
         timeline(world),
@@ -206,6 +261,7 @@ def _run_model(
         engine=system.ctx.engine_name,
         store=system.store,
         biometrics=prepared.biometrics(),
+        skipped_absent=skipped,
     )
 
 
