@@ -276,11 +276,15 @@ def test_a_moved_head_alone_is_named(scene: Scene) -> None:
 
 
 def _signed_range(line: str) -> tuple[int, int]:
-    found = re.search(r"entry from (\d+) to (\d+) was rewritten|entry (\d+) is not", line)
+    """The entries a failed check names as the rewritten span: "an entry from A to B was
+    rewritten" where it says so (the same line first names the checkpoint's own entry B),
+    else the one entry it names."""
+    span = re.search(r"entry from (\d+) to (\d+) was rewritten", line)
+    if span:
+        return int(span.group(1)), int(span.group(2))
+    found = re.search(r"entry (\d+) is not", line)
     assert found, line
-    if found.group(3):
-        return int(found.group(3)), int(found.group(3))
-    return int(found.group(1)), int(found.group(2))
+    return int(found.group(1)), int(found.group(1))
 
 
 def test_a_rewritten_and_rehashed_entry_is_caught_by_the_checkpoints(scene: Scene) -> None:
