@@ -118,13 +118,17 @@ class ChildExtractor:
 
 def extraction_apart(system: System, nice: int = 0, workers: int | None = None) -> ChildExtractor:
     """Make `system`'s (memoised) extraction run in child processes from now on (one per
-    usable CPU unless `workers`); the children start at the first extraction. Close the
+    usable CPU but one, at least one, unless `workers`: the CPU left over serves the
+    requests; on 2 cores, two busy children doubled acceptance p50 and p99 at 50 CARs/s);
+    the children start at the first extraction. Close the
     returned extractor when the system stops."""
     from scomm.biometrics.memo import MemoisedExtractor, usable_cpus
 
     memoised = system.ctx.extractor
     if not isinstance(memoised, MemoisedExtractor):
         raise TypeError("extraction_apart needs the system's memoised extractor")
-    child = ChildExtractor(system.settings.engine, memoised.inner, workers or usable_cpus(), nice)
+    child = ChildExtractor(
+        system.settings.engine, memoised.inner, workers or max(1, usable_cpus() - 1), nice
+    )
     memoised.inner = child
     return child
