@@ -57,6 +57,7 @@ REMOVAL_ATOMS = (
 ANSWER_ATOMS = ("detainer_declined", "detainer_honoured", "detainer_unanswered")
 SWITCH_OWNERS = ("federal", "state", "jurisdiction", "operator")
 SWITCH_ATOMS = tuple(f"switch_change_{owner}" for owner in SWITCH_OWNERS)
+SWITCH_PARTIES = ("the federal government", "a state", "a jurisdiction", "an operator")
 ATOMS = (
     "submission",
     *MATCH_ATOMS,
@@ -154,8 +155,8 @@ MEASURES: tuple[Measure, ...] = (
     ),
     _m("switch_changes", "Switch changes", NEVER_PUBLISHED, *SWITCH_ATOMS),
     *(
-        _m(f"switch_changes_{owner}", f"Switch changes by the {owner}", NEVER_PUBLISHED, atom)
-        for owner, atom in zip(SWITCH_OWNERS, SWITCH_ATOMS, strict=True)
+        _m(f"switch_changes_{owner}", f"Switch changes by {party}", NEVER_PUBLISHED, atom)
+        for owner, party, atom in zip(SWITCH_OWNERS, SWITCH_PARTIES, SWITCH_ATOMS, strict=True)
     ),
 )
 
