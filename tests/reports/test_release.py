@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from audit_story import CA, story
 
 from scomm.reports.cells import CellKey, Layout
-from scomm.reports.ledger import chain_head
+from scomm.reports.ledger import Ledger, chain_head
+from scomm.reports.measures import base_counts
 from scomm.reports.release import statistics_of_entries
 
 
@@ -76,3 +78,39 @@ def _check_table(folder: Path, group: str, layout: Layout, by_key: dict) -> None
         ("US", "nation") in levels and ("CA", "state") in levels and (CA, "jurisdiction") in levels
     )
     assert {r["period_kind"] for r in rows} == {"month", "fiscal_year", "cumulative"}
+
+
+@dataclass
+class Rounded:
+    """A stand-in for `scomm.reports.disclosure.Protected`: values, status, rule."""
+
+    values: dict[CellKey, int | None]
+    status: dict[CellKey, str]
+    rule: str = "every count times ten"
+
+
+def test_the_protector_decides_what_is_published(tmp_path: Path) -> None:
+    """Whatever protects the cells (disclosure's `protect`, with its rule) gets the exact
+    cells, the layout and the base counts, and its values and statuses are what is written."""
+    seen: dict[str, object] = {}
+
+    def protect(cells: dict[CellKey, int], layout: Layout, base: dict) -> Rounded:
+        seen["base"] = base
+        values: dict[CellKey, int | None] = {k: 10 * v for k, v in cells.items()}
+        return Rounded(values, dict.fromkeys(cells, "rounded"))
+
+    made = statistics_of_entries(story().entries, tmp_path, "r", protect=protect)
+    assert seen["base"] == base_counts(Ledger.of_entries(story().entries))
+    cells = json.loads((tmp_path / "statistics" / "cells.json").read_text())
+    assert {c["status"] for c in cells} == {"rounded"}
+    submissions = [c for c in cells if (c["measure"], c["geo"]) == ("submissions", "US")]
+    assert submissions[-1] == {
+        "measure": "submissions",
+        "geo": "US",
+        "period": "cumulative",
+        "value": 50,  # 5 forwarded, as the protector has it
+        "status": "rounded",
+    }
+    assert made.rule == "every count times ten"
+    described = json.loads((tmp_path / "statistics" / "release.json").read_text())
+    assert described["disclosure"] == "every count times ten"
