@@ -77,8 +77,8 @@ class Settings:
 def load_settings(**overrides: object) -> Settings:
     """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
     ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
-    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, `SCOMM_API_KEY`, `SCOMM_PUBLIC_DIR`,
-    `SCOMM_OFFICER_REVIEW`,
+    `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, `SCOMM_API_KEY`,
+    `SCOMM_OFFICER_REVIEW`, `SCOMM_PUBLIC_DIR`,
     then explicit overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):

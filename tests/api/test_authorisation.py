@@ -234,9 +234,10 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
 # published statistics pages (scomm.api.public) are public by design, the public role with no
 # login: aggregates under disclosure control and case tables without personal data, published
 # deliberately by an operator (`scomm stats site --out $SCOMM_PUBLIC_DIR`); GET only.
+PUBLIC_PAGES = "public statistics pages: no personal data, under disclosure control"
 EXEMPT: dict[tuple[str, str], str] = {
-    ("GET", "/public/"): "public statistics pages: no personal data, under disclosure control",
-    ("GET", "/public/{path:path}"): "public statistics pages: no personal data, under disclosure control",
+    ("GET", "/public/"): PUBLIC_PAGES,
+    ("GET", "/public/{path:path}"): PUBLIC_PAGES,
 }
 
 

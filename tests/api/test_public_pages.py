@@ -101,7 +101,8 @@ def test_nothing_outside_the_published_folder_is_served(served: Served, publishe
 def test_published_file_refuses_dot_dot_and_absolute_paths(published: Path) -> None:
     assert published_file(published, "index.html") == (published / "index.html").resolve()
     assert published_file(published, "") == (published / "index.html").resolve()
-    for path in ("../outside.txt", "/etc/passwd", "files/../../outside.txt", "a\x00b", "escape.txt"):
+    outside = ("../outside.txt", "/etc/passwd", "files/../../outside.txt", "a\x00b", "escape.txt")
+    for path in outside:
         assert published_file(published, path) is None, path
 
 

@@ -18,10 +18,10 @@ runner = CliRunner()
 
 def test_stats_site_writes_the_pages_and_says_where_to_open_them(tmp_path: Path) -> None:
     write_release(tmp_path / "release")
+    release, pages = str(tmp_path / "release"), str(tmp_path / "pages")
     result = runner.invoke(
-        app, ["stats", "site", "--release", str(tmp_path / "release"), "--out", str(tmp_path / "pages")],
-        env={"COLUMNS": "300"},
-    )  # fmt: skip
+        app, ["stats", "site", "--release", release, "--out", pages], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "pages" / "drilldown.html").is_file()
     assert (tmp_path / "pages" / "files" / "manifest.json").is_file()

@@ -69,7 +69,7 @@ def write_release(folder: Path, *, whatif: bool = True) -> dict[CellKey, int | N
     }))  # fmt: skip
     (folder / "cases").mkdir()
     (folder / "cases" / "detainers.csv").write_text("person,month,state\np1,2009-10,CA\n")
-    (folder / "codebook.md").write_text("# Codebook\n\n| field | type |\n|---|---|\n| person | str |\n")
+    (folder / "codebook.md").write_text("# Codebook\n\n| field | type |\n| person | str |\n")
     (folder / "secret.key").write_text("never published")
     if whatif:
         (folder / "whatif.json").write_text(json.dumps({

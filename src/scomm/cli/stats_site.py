@@ -17,22 +17,30 @@ def site(
     release: Annotated[
         Path,
         typer.Option(
-            "--release", file_okay=False, metavar="DIR",
-            help="The release folder `scomm stats` wrote (statistics/cells.json, manifest.json, ...).",
+            "--release",
+            file_okay=False,
+            metavar="DIR",
+            help="The release folder `scomm stats` wrote (statistics/cells.json, ...).",
         ),
     ],
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", file_okay=False, metavar="DIR", show_default=False,
+            "--out",
+            file_okay=False,
+            metavar="DIR",
+            show_default=False,
             help="Folder for the pages (default: RELEASE/site); publish with SCOMM_PUBLIC_DIR=DIR.",
         ),
     ] = None,
     whatif: Annotated[
         Path | None,
         typer.Option(
-            "--whatif", dir_okay=False, metavar="FILE", show_default=False,
-            help="A policy comparison (`scomm whatif --json`) to show (default: RELEASE/whatif.json).",
+            "--whatif",
+            dir_okay=False,
+            metavar="FILE",
+            show_default=False,
+            help="A `scomm whatif --json` comparison (default: RELEASE/whatif.json).",
         ),
     ] = None,
 ) -> None:

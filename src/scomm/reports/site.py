@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ def _window_text(window: Any) -> str:
 
 
 def _chain_head_text(head: Any) -> str:
-    """The chain head a release was built from, in words: "entry 42, hash 3f...". """
+    """The chain head a release was built from, in words: "entry 42, hash 3f..."."""
     if isinstance(head, dict):
         seq = head.get("seq", "")
         digest = head.get("hash") or head.get("entry_hash") or ""
@@ -219,9 +220,10 @@ def _cell(cell: Any, index: int) -> tuple[tuple[str, str, str], int | None, str]
 def _places(jurisdictions: list[dict[str, str]], geos: set[str]) -> dict[str, Any]:
     known = {j["ori"]: j for j in jurisdictions}
     oris = sorted(set(known) | {g for g in geos if len(g) > 2 and g != "US"})
-    states = sorted({known[o]["state"] if o in known else o[:2] for o in oris} | {
-        g for g in geos if len(g) == 2 and g != "US"
-    })
+    states = sorted(
+        {known[o]["state"] if o in known else o[:2] for o in oris}
+        | {g for g in geos if len(g) == 2 and g != "US"}
+    )
     listed = [
         {
             "ori": ori,
@@ -381,10 +383,11 @@ def _whatif(comparison: Any) -> dict[str, Any]:
 
 
 def _write_assets(out_dir: Path) -> None:
-    from plotly.offline import get_plotlyjs
-
+    # plotly ships no type hints; imported by name so that no ignore comment depends on
+    # whether mypy is told to skip it
+    plotly_offline = importlib.import_module("plotly.offline")
     plotly_js = out_dir / PLOTLY
-    script = get_plotlyjs()
+    script: str = plotly_offline.get_plotlyjs()
     if not plotly_js.is_file() or plotly_js.stat().st_size != len(script.encode()):
         plotly_js.write_text(script)
     templates = resources.files("scomm.reports") / "templates"
