@@ -56,16 +56,16 @@ def write_release(folder: Path, *, whatif: bool = True) -> dict[CellKey, int | N
     ]))  # fmt: skip
     with (stats / "jurisdictions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["ori", "name", "state", "activation"])
+        writer.writerow(["ori", "name", "state", "activated"])  # as scomm stats writes it
         for ori, (name, state, activation) in JURISDICTIONS.items():
             writer.writerow([ori, name, state, activation])
     for group in ("ice_monthly", "never_published"):
         names = [m.name for m in MEASURES if m.group == group]
         (stats / f"{group}.csv").write_text(",".join(["geo", "period", *names]) + "\n")
     (stats / "release.json").write_text(json.dumps({
-        "name": "test-release", "chain_head": {"seq": 42, "hash": "ab" * 32},
-        "window": ["2009-10", "2010-03"],
-        "measures": [{"name": m.name, "title": m.title, "group": m.group} for m in MEASURES],
+        "name": "test-release", "chain_head": {"seq": 42, "entry_hash": "ab" * 32},
+        "window": {"first": "2009-10", "last": "2010-03"},
+        "measures": [{"name": m.name, "title": m.title, "table": m.group} for m in MEASURES],
     }))  # fmt: skip
     (folder / "cases").mkdir()
     (folder / "cases" / "detainers.csv").write_text("person,month,state\np1,2009-10,CA\n")
@@ -78,7 +78,11 @@ def write_release(folder: Path, *, whatif: bool = True) -> dict[CellKey, int | N
             "rows": [{"measure": "citizens_detained", "title": "US citizens detained",
                       "a": {"mean": 2.0, "low": 1.0, "high": 3.0},
                       "b": {"mean": 30.0, "low": 25.5, "high": 34.5},
-                      "difference": {"mean": 28.0, "low": 23.0, "high": 33.0}}],
+                      "difference": {"mean": 28.0, "low": 23.0, "high": 33.0}},
+                     {"measure": "removals", "title": "Removals (one seed: no interval)",
+                      "a": {"mean": 5.0, "low": None, "high": None},
+                      "b": {"mean": 7.0, "low": None, "high": None},
+                      "difference": {"mean": 2.0, "low": None, "high": None}}],
         }))  # fmt: skip
     files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".key"]
     (folder / "manifest.json").write_text(json.dumps({

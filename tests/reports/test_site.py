@@ -39,6 +39,12 @@ def test_the_data_holds_every_shown_cell_and_null_for_every_suppressed_one(tmp_p
     assert alameda == {"ori": "CA0010000", "name": "Alameda County <Sheriff>", "state": "CA",
                        "activation": "2009-10-27"}  # fmt: skip
     assert data["whatif"]["policies"] == ["safeguards-on", "safeguards-off"]
+    assert data["whatif"]["rows"][1]["difference"] == {"mean": 2.0, "low": None, "high": None}
+    assert data["release"]["chain_head"] == "entry 42, hash " + "ab" * 32
+    assert data["release"]["window"] == "2009-10 to 2010-03"
+    whatif = (tmp_path / "site" / "whatif.html").read_text()
+    assert '28.0 <span class="interval">(23.0 to 33.0)</span>' in whatif
+    assert "2.0</td>" in whatif  # no interval where the comparison has none
     assert "plotly" in (tmp_path / "site" / "assets" / "plotly.min.js").read_text()[:2000].lower()
 
 
@@ -56,6 +62,15 @@ def test_downloads_are_the_manifests_files_with_their_hashes_and_keys_are_not_co
         assert hashlib.sha256(copy.read_bytes()).hexdigest() == sha
         assert f'href="files/{path}"' in page and sha in page
     assert not list((tmp_path / "site").rglob("*.key"))
+    # pages written into the release before its manifest are listed there, and not copied
+    write_site(tmp_path / "release", tmp_path / "release" / "site")
+    manifest["files"].append({"path": "site/index.html", "sha256": "0" * 64})
+    (tmp_path / "release" / "manifest.json").write_text(json.dumps(manifest))
+    again = write_site(tmp_path / "release", tmp_path / "public")
+    assert (
+        "site/index.html" not in again.files
+        and not (tmp_path / "public" / "files" / "site").exists()
+    )
 
 
 def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:

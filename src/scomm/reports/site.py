@@ -21,9 +21,11 @@ What the pages read from the release:
   where one does not is refused): it is shown as "1-10", or "<15" where the release is rounded
   (any cell "rounded"), never as a number; no percent is shown where either count is
   suppressed. Percentages are computed by the page from two published counts, never published.
-- `statistics/jurisdictions.csv`: ori, name, state, activation (a date, or empty).
-- `statistics/release.json`: name, chain head, window; optional `"measures": [{"name",
-  "title", "group"}]` gives the measures' titles and tables; otherwise the group of a measure
+- `statistics/jurisdictions.csv`: ori, name, state, activated (a date, or empty; the column
+  may also be called activation).
+- `statistics/release.json`: name, chain_head ({"seq", "entry_hash"}), window ({"first",
+  "last"}); optional `"measures": [{"name", "title", "table"}]` (or "group" for "table")
+  gives the measures' titles and tables; otherwise the table of a measure
   is the table whose CSV (`statistics/ice_monthly.csv`, `statistics/never_published.csv`) has
   it as a column, and its title is its name in words.
 - `manifest.json` (optional): its `files` (a list of `{"path", "sha256", ...}` or a mapping of
@@ -35,7 +37,8 @@ What the pages read from the release:
        "rows": [{"measure": str, "title": str,
                  "a": {"mean", "low", "high"}, "b": {...}, "difference": {...}}]}
 
-  where low/high bound the interval over seeds and difference is B - A.
+  where low/high bound the 95% interval over seeds (null where there is none: one seed) and
+  difference is B - A.
 
 Nothing here computes a statistic: the pages show the release's cells as they are.
 """
@@ -168,7 +171,11 @@ def site_data(
             {
                 "name": m,
                 "title": str(described.get(m, {}).get("title") or _words(m)),
-                "group": str(described.get(m, {}).get("group") or groups.get(m, "other")),
+                "group": str(
+                    described.get(m, {}).get("table")
+                    or described.get(m, {}).get("group")
+                    or groups.get(m, "other")
+                ),
             }
             for m in measures
         ],
@@ -268,7 +275,7 @@ def _jurisdictions(path: Path) -> list[dict[str, str]]:
                     "ori": ori,
                     "name": (row.get("name") or "").strip(),
                     "state": (row.get("state") or ori[:2]).strip(),
-                    "activation": (row.get("activation") or "").strip(),
+                    "activation": (row.get("activated") or row.get("activation") or "").strip(),
                 }
             )
     return out
@@ -326,6 +333,8 @@ def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
         source = release_dir / name
         if not _safe_relative(name) or name.endswith(".key") or not source.is_file():
             continue
+        if PurePosixPath(name).parts[0] == "site":
+            continue  # the pages of an earlier `scomm stats site` into the release folder
         if target == source.resolve().parent or target in source.resolve().parents:
             continue  # the site's own files, when it is written inside the release
         destination = out_dir / "files" / name
@@ -366,7 +375,10 @@ def _whatif(comparison: Any) -> dict[str, Any]:
                     "measure": str(row["measure"]),
                     "title": str(row.get("title") or _words(str(row["measure"]))),
                     **{
-                        arm: {k: float(row[arm][k]) for k in ("mean", "low", "high")}
+                        arm: {
+                            "mean": float(row[arm]["mean"]),
+                            **{k: _maybe_float(row[arm][k]) for k in ("low", "high")},
+                        }
                         for arm in ("a", "b", "difference")
                     },
                 }
@@ -380,6 +392,11 @@ def _whatif(comparison: Any) -> dict[str, Any]:
         "seeds": list(comparison.get("seeds") or []),
         "rows": rows,
     }
+
+
+def _maybe_float(value: Any) -> float | None:
+    """An interval's bound: None where there is none (a single seed)."""
+    return None if value is None else float(value)
 
 
 def _write_assets(out_dir: Path) -> None:

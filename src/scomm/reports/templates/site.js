@@ -91,7 +91,7 @@
     if (!div || !window.Plotly) { return; }
     window.Plotly.react(div, traces, {
       margin: { l: 50, r: 10, t: 10, b: 40 }, yaxis: { title: { text: ytitle }, rangemode: "tozero" },
-      xaxis: { type: "category" }, legend: { orientation: "h", y: -0.25 }, shapes: shapes || [],
+      xaxis: { type: "category" }, legend: { orientation: "h", y: -0.25 }, showlegend: true, shapes: shapes || [],
     }, { displaylogo: false, responsive: true });
   }
   function bindScale(redraw) {
@@ -173,7 +173,8 @@
     }
     function showSelection() {
       var g = geo(), p = period(), base = baseMeasure();
-      document.getElementById("selection-title").textContent = geoText(g) + ", " + periodText(p);
+      var where = geoText(g);
+      document.getElementById("selection-title").textContent = where.charAt(0).toUpperCase() + where.slice(1) + ", " + periodText(p);
       var body = document.querySelector("#selection-table tbody");
       body.innerHTML = "";
       Object.keys(GROUP_TITLES).forEach(function (group) {
@@ -236,8 +237,9 @@
     var titles = W.rows.map(function (r) { return r.title; });
     function arm(key, name) {
       return { type: "bar", orientation: "h", name: name, y: titles, x: W.rows.map(function (r) { return r[key].mean; }),
-               error_x: { type: "data", symmetric: false, array: W.rows.map(function (r) { return r[key].high - r[key].mean; }),
-                          arrayminus: W.rows.map(function (r) { return r[key].mean - r[key].low; }) } };
+               error_x: { type: "data", symmetric: false,
+                          array: W.rows.map(function (r) { return r[key].high === null ? 0 : r[key].high - r[key].mean; }),
+                          arrayminus: W.rows.map(function (r) { return r[key].low === null ? 0 : r[key].mean - r[key].low; }) } };
     }
     window.Plotly.react(div, [arm("a", "A: " + W.policies[0]), arm("b", "B: " + W.policies[1])], {
       barmode: "group", margin: { l: 260, r: 10, t: 10, b: 40 }, yaxis: { autorange: "reversed" },
