@@ -63,7 +63,8 @@ def write_release(folder: Path, *, whatif: bool = True) -> dict[CellKey, int | N
         names = [m.name for m in MEASURES if m.group == group]
         (stats / f"{group}.csv").write_text(",".join(["geo", "period", *names]) + "\n")
     (stats / "release.json").write_text(json.dumps({
-        "name": "test-release", "chain_head": {"seq": 42, "entry_hash": "ab" * 32},
+        "release": "test-release", "disclosure": "counts of 1 to 10 suppressed",
+        "chain_head": {"seq": 42, "entry_hash": "ab" * 32},
         "window": {"first": "2009-10", "last": "2010-03"},
         "measures": [{"name": m.name, "title": m.title, "table": m.group} for m in MEASURES],
     }))  # fmt: skip

@@ -42,7 +42,9 @@ def test_the_data_holds_every_shown_cell_and_null_for_every_suppressed_one(tmp_p
     assert data["whatif"]["rows"][1]["difference"] == {"mean": 2.0, "low": None, "high": None}
     assert data["release"]["chain_head"] == "entry 42, hash " + "ab" * 32
     assert data["release"]["window"] == "2009-10 to 2010-03"
+    assert data["release"]["name"] == "test-release"
     whatif = (tmp_path / "site" / "whatif.html").read_text()
+    assert "Disclosure control: counts of 1 to 10 suppressed" in whatif
     assert '28.0 <span class="interval">(23.0 to 33.0)</span>' in whatif
     assert "2.0</td>" in whatif  # no interval where the comparison has none
     assert "plotly" in (tmp_path / "site" / "assets" / "plotly.min.js").read_text()[:2000].lower()

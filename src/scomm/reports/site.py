@@ -23,7 +23,8 @@ What the pages read from the release:
   suppressed. Percentages are computed by the page from two published counts, never published.
 - `statistics/jurisdictions.csv`: ori, name, state, activated (a date, or empty; the column
   may also be called activation).
-- `statistics/release.json`: name, chain_head ({"seq", "entry_hash"}), window ({"first",
+- `statistics/release.json`: release (its name; or "name"), disclosure (the rule, in words),
+  created, chain_head ({"seq", "entry_hash"}), window ({"first",
   "last"}); optional `"measures": [{"name", "title", "table"}]` (or "group" for "table")
   gives the measures' titles and tables; otherwise the table of a measure
   is the table whose CSV (`statistics/ice_monthly.csv`, `statistics/never_published.csv`) has
@@ -161,10 +162,11 @@ def site_data(
     groups = csv_groups or {}
     return {
         "release": {
-            "name": str(release.get("name", "")),
+            "name": str(release.get("release") or release.get("name") or ""),
             "chain_head": _chain_head_text(release.get("chain_head")),
             "window": _window_text(release.get("window")),
             "created": release.get("created"),
+            "disclosure": str(release.get("disclosure") or ""),
         },
         "marker": SUPPRESSED_ROUNDED if rounded else SUPPRESSED,
         "measures": [
