@@ -112,3 +112,14 @@ def test_the_public_pages_only_answer_get(served: Served, published: Path) -> No
         answer = served.client.request(method, "/public/index.html")
         assert answer.status_code == 405, method
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_published_folder_is_the_setting_scomm_public_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scomm.config import load_settings
+
+    monkeypatch.delenv("SCOMM_PUBLIC_DIR", raising=False)
+    assert load_settings().public_dir is None
+    monkeypatch.setenv("SCOMM_PUBLIC_DIR", str(tmp_path))
+    assert load_settings().public_dir == tmp_path
