@@ -16,11 +16,13 @@ from scomm.cli.console import console
 from scomm.cli.database import open_database
 from scomm.cli.errors import BadInput, CheckFailed
 from scomm.cli.options import DatabaseUrl
+from scomm.cli.stats_site import site
 
 stats_app = typer.Typer(
     help="Statistics from the audit log alone, with disclosure control.",
     invoke_without_command=True,
 )
+stats_app.command("site")(site)
 
 RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
