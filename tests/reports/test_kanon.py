@@ -17,7 +17,15 @@ K = 11
 def _random_table(rng: random.Random, size: int) -> list[Row]:
     """Encounter-like rows with skewed categories, so that many classes start small."""
     states = ["CA", "TX", "AZ", "NY", "IL", "FL", "WA"]
-    areas = {"CA": "LOS", "TX": "HOU", "AZ": "PHO", "NY": "NYC", "IL": "CHI", "FL": "MIA", "WA": "SEA"}
+    areas = {
+        "CA": "LOS",
+        "TX": "HOU",
+        "AZ": "PHO",
+        "NY": "NYC",
+        "IL": "CHI",
+        "FL": "MIA",
+        "WA": "SEA",
+    }
     rows: list[Row] = []
     for _ in range(size):
         year = rng.choice([2009, 2010, 2010, 2011, 2011, 2011])
@@ -99,7 +107,9 @@ def test_the_month_goes_before_the_fiscal_year_and_the_state_before_the_area() -
     rule = Generalisation(K, (("month",), ("state",), ("area",), ("fiscal_year",)))
     rows = k_anonymise(raw, ["fiscal_year", "month", "state", "area", "kind"], rule).rows
     assert {row["month"] for row in rows} == {None}
-    assert {(row["fiscal_year"], row["state"], row["area"]) for row in rows} == {(2010, "CA", "LOS")}
+    assert {(row["fiscal_year"], row["state"], row["area"]) for row in rows} == {
+        (2010, "CA", "LOS")
+    }
 
 
 def test_a_table_already_k_anonymous_is_published_as_it_is() -> None:
