@@ -76,6 +76,28 @@ def textured() -> ImageMaker:
     return textured_image
 
 
+# The finished demo run that the whole-flow tests (tests/e2e/test_flow.py) and the
+# statistics tests (tests/reports) read, made once a session: it is among the suite's
+# costliest fixtures. Seed 3, 60 planned bookings (one is not made: its person is held by
+# ICE at its time). Its tests only read it.
+DEMO_SEED, DEMO_BOOKINGS = 3, 60
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path]:
+    """(the demo's summary, the folder holding its scomm.db, summary.json and report.html)"""
+    from scomm.biometrics.profiles import DEMO_ENGINE
+    from scomm.config import Settings
+    from scomm.sim.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    settings = Settings(
+        database_url=f"sqlite:///{out / 'scomm.db'}", seed=DEMO_SEED, engine=DEMO_ENGINE
+    )
+    result = run_demo(settings, bookings=DEMO_BOOKINGS, seed=DEMO_SEED, out_dir=out)
+    return result.summary, out
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'scomm.db'}"

@@ -6,13 +6,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from scomm.biometrics.profiles import DEMO_ENGINE
 from scomm.config import Settings
 from scomm.reports.summary import summarise_entries
-from scomm.sim.demo import run_demo
 from scomm.sim.driver import RunSpec, run
 from scomm.sim.scenario_report import RunRecord
 from scomm.store.db import Database
@@ -40,15 +37,8 @@ REQUIRED_OUTCOMES = ("hold_honored", "hold_declined", "released", "transferred",
 ICE_ENDS = {"removed", "released_on_bond", "relief_granted", "terminated"}
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    out = tmp_path_factory.mktemp("demo")
-    settings = Settings(database_url=f"sqlite:///{out / 'scomm.db'}", seed=SEED, engine=DEMO_ENGINE)
-    result = run_demo(settings, bookings=BOOKINGS, seed=SEED, out_dir=out)
-    return result.summary, out
-
-
-# seed 3: one planned booking's person is held by ICE at its time, and it is not made
+# `demo_run` (tests/conftest.py, shared with tests/reports) runs the demo on seed 3 and 60
+# bookings: one planned booking's person is held by ICE at its time, and it is not made
 # (`driver.absent`); the world still uses every hop
 SEED, BOOKINGS, SKIPPED = 3, 60, 1
 
