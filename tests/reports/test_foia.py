@@ -17,7 +17,8 @@ from scomm.reports.foia import (
     person_uid,
     write_case_tables,
 )
-from scomm.reports.manifest import ChainHead, verify_manifest
+from scomm.reports.ledger import ChainHead
+from scomm.reports.manifest import head_dict, verify_manifest
 
 HEAD = ChainHead(12, "cd" * 32)
 
@@ -135,7 +136,7 @@ def test_the_files_are_typed_hashed_and_hold_no_secret(tmp_path: Path) -> None:
     } <= {"true", "false", ""}
     assert verify_manifest(out).ok
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["chain_head"] == HEAD.as_dict()
+    assert manifest["chain_head"] == head_dict(HEAD)
     assert manifest["row_counts"]["cases/encounters"] == len(release.tables["encounters"].rows)
     assert manifest["rules"]["cases"]["k_anonymity"]["encounters"]["k"] == 11
     listed = {entry["path"] for entry in manifest["files"]}

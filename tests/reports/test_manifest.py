@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scomm.reports.ledger import ChainHead
 from scomm.reports.manifest import (
     MANIFEST,
-    ChainHead,
     file_digest,
     manifest_chain_head,
     verify_manifest,

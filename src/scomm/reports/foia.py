@@ -20,15 +20,19 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
+from scomm.domain.field_offices import area_of_state
+from scomm.reports.cells import fiscal_year
 from scomm.reports.codebook import Column, ColumnType, TableSpec, describe_table, write_codebook
 from scomm.reports.kanon import DEFAULT_K, Anonymised, Generalisation, Row, k_anonymise
-from scomm.reports.manifest import ChainHead, write_manifest
+from scomm.reports.ledger import CHARGES_FAILED, CaseFacts, ChainHead, DetainerFacts, Ledger
+from scomm.reports.manifest import write_manifest
 
 CASES = "cases"  # the release's folder of case-level tables
 PERSON_KEY = "person_key"  # the raw rows' person key, replaced by the identifier
@@ -185,7 +189,6 @@ LADDERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("month",),
         ("state",),
         ("track",),
-        ("detained",),
         ("criminality_level",),
         ("citizen_on_uscis_record",),
         ("area",),
@@ -200,6 +203,108 @@ LADDERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("fiscal_year",),
     ),
 }
+
+
+# LESC's recorded status (`RecordedStatus`) by class
+STATUS_CLASS = {
+    "naturalized_citizen": "citizen",
+    "lawful_permanent_resident": "permanent_resident",
+    "nonimmigrant_visa": "temporary_visa",
+    "visa_overstay": "out_of_status",
+    "entered_without_inspection": "out_of_status",
+    "previously_removed": "previously_removed",
+}
+
+
+def case_rows(ledger: Ledger) -> dict[str, list[dict[str, Any]]]:
+    """The raw rows of the four case tables (a person key in place of the identifier),
+    in booking order, from what the audit log says of each case."""
+    raw: dict[str, list[dict[str, Any]]] = {spec.name: [] for spec in TABLES}
+    for case in sorted(ledger.cases.values(), key=lambda c: (c.booked_at, c.case_id)):
+        if case.forwarded_at is not None:
+            raw["encounters"].append(_encounter(case, case.forwarded_at))
+        for detainer in case.detainers:
+            raw["detainers"].append(_detainer(case, detainer))
+        if case.transferred_at is not None:
+            raw["arrests"].append(
+                {
+                    **_when_where(case, case.transferred_at),
+                    "criminality_level": _level(_lesc_level(case)),
+                    "track": case.ice_track or None,
+                    "citizen_on_uscis_record": _citizen(case),
+                }
+            )
+        if case.removed_at is not None:
+            raw["removals"].append(
+                {
+                    **_when_where(case, case.removed_at),
+                    "criminality_level": _level(case.removal_level),
+                    "track": case.removal_track or None,
+                }
+            )
+    return raw
+
+
+def _when_where(case: CaseFacts, at: datetime) -> dict[str, Any]:
+    month = at.strftime("%Y-%m")
+    state = case.ori[:2]
+    return {
+        PERSON_KEY: case.person_key,
+        "fiscal_year": int(fiscal_year(month).removeprefix("FY")),
+        "month": month,
+        "state": state,
+        "area": area_of_state(state),
+    }
+
+
+def _encounter(case: CaseFacts, at: datetime) -> dict[str, Any]:
+    found = case.determination
+    if case.detainers:
+        action: str | None = "detainer"
+    else:
+        action = {"notification_requested": "notification_request", "no_action": "no_action"}.get(
+            case.state
+        )
+    return {
+        **_when_where(case, at),
+        "ident_match": case.ident == "match" if case.ident else None,
+        "criminality_level": _level(_lesc_level(case)),
+        "removability": found.removability or None if found else None,
+        "recorded_status_class": STATUS_CLASS.get(found.recorded_status) if found else None,
+        "citizen_on_uscis_record": _citizen(case),
+        "ice_action": action,
+    }
+
+
+def _detainer(case: CaseFacts, detainer: DetainerFacts) -> dict[str, Any]:
+    ended = case.custody_ended_at
+    past_end = (
+        detainer.hold_deadline is not None and ended is not None and ended > detainer.hold_deadline
+    )
+    return {
+        **_when_where(case, detainer.lodged_at),
+        "criminality_level": _level(_lesc_level(case)),
+        "outcome": detainer.outcome,
+        "charges_dismissed": case.disposition in CHARGES_FAILED if case.disposition else None,
+        "held_past_legal_end": past_end if detainer.hold_started_at is not None else False,
+        "citizen_on_uscis_record": _citizen(case),
+    }
+
+
+def _lesc_level(case: CaseFacts) -> int | None:
+    return case.determination.level if case.determination else None
+
+
+def _level(level: int | None) -> str | None:
+    if level is None:
+        return None
+    return "non-criminal" if level == 0 else str(level)
+
+
+def _citizen(case: CaseFacts) -> bool | None:
+    if case.determination is None:
+        return None
+    return bool(case.determination.citizenship_record)
 
 
 def generalisation(spec: TableSpec, k: int = DEFAULT_K) -> Generalisation:

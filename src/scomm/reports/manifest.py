@@ -12,19 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scomm.reports.ledger import ChainHead
+
 MANIFEST = "manifest.json"
 FORMAT = 1
 
 
-@dataclass(frozen=True)
-class ChainHead:
-    """The last audit entry a release was built from: its seq and entry hash."""
-
-    seq: int
-    entry_hash: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "entry_hash": self.entry_hash}
+def head_dict(head: ChainHead) -> dict[str, Any]:
+    return {"seq": head.seq, "entry_hash": head.entry_hash}
 
 
 def file_digest(path: Path) -> str:
@@ -80,7 +75,7 @@ def write_manifest(
         "format": FORMAT,
         "release": release,
         "created": moment.isoformat(timespec="seconds"),
-        "chain_head": chain_head.as_dict() if chain_head is not None else None,
+        "chain_head": head_dict(chain_head) if chain_head is not None else None,
         "rules": dict(sorted(merged_rules.items())),
         "row_counts": dict(sorted(merged_counts.items())),
         "files": release_files(directory),
