@@ -19,6 +19,7 @@ DOCUMENTED = {
     ("demo",),
     ("simulate",),
     ("report",),
+    ("foia", "export"),
     ("db", "upgrade"),
     ("audit", "verify"),
     ("audit", "checkpoint"),

@@ -26,13 +26,16 @@ from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy.orm import Session
 
+from scomm.audit.chain import GENESIS_HASH
 from scomm.domain.field_offices import area_of_state
 from scomm.reports.cells import fiscal_year
 from scomm.reports.codebook import Column, ColumnType, TableSpec, describe_table, write_codebook
 from scomm.reports.kanon import DEFAULT_K, Anonymised, Generalisation, Row, k_anonymise
 from scomm.reports.ledger import CHARGES_FAILED, CaseFacts, ChainHead, DetainerFacts, Ledger
 from scomm.reports.manifest import write_manifest
+from scomm.store.models import AuditHeadRow
 
 CASES = "cases"  # the release's folder of case-level tables
 PERSON_KEY = "person_key"  # the raw rows' person key, replaced by the identifier
@@ -477,6 +480,29 @@ def rules_of(tables: Mapping[str, CaseTable], k: int) -> dict[str, Any]:
         },
         "k": k,
     }
+
+
+def recorded_head(session: Session) -> ChainHead:
+    """The head the database's chain records (the caller verified the chain in the same
+    snapshot); the genesis for an empty log."""
+    head = session.get(AuditHeadRow, 1)
+    return ChainHead(head.seq, head.entry_hash) if head else ChainHead(0, GENESIS_HASH)
+
+
+def export_from_session(
+    session: Session,
+    out: Path,
+    release: str,
+    *,
+    k: int = DEFAULT_K,
+    secret_file: Path | None = None,
+) -> FoiaRelease:
+    """The FOIA release of a database's audit log, which the caller verified first in the
+    same snapshot (`scomm foia export` does)."""
+    head = recorded_head(session)
+    return write_case_tables(
+        out, release, case_rows(Ledger.read(session)), chain_head=head, k=k, secret_file=secret_file
+    )
 
 
 def _keep_secret(path: Path, out: Path, secret: bytes) -> None:
