@@ -162,8 +162,9 @@ REMOVALS = TableSpec(
 )
 TABLES: tuple[TableSpec, ...] = (ENCOUNTERS, DETAINERS, ARRESTS, REMOVALS)
 
-# The ladder of each table: the month before the fiscal year, the state before the area,
-# the least telling category first.
+# Each table's steps in order of preference (kanon: of steps that protect as well, the
+# first goes): the month before the fiscal year, the state before the area, the least
+# telling category first.
 LADDERS: dict[str, tuple[tuple[str, ...], ...]] = {
     "encounters": (
         ("month",),
@@ -318,6 +319,7 @@ def generalisation(spec: TableSpec, k: int = DEFAULT_K) -> Generalisation:
         steps=LADDERS[spec.name],
         categorical=tuple(name for name in spec.names if name not in structural),
         identifiers=("person_uid",),
+        requires=(("fiscal_year", "month"), ("area", "state")),
     )
 
 

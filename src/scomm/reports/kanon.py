@@ -7,15 +7,19 @@ person identifier) holds the same value, a withheld value (None) included. When 
 holds at least k rows, any count one can take from the table alone (rows grouped by any set
 of columns, filtered by any values) is a sum of whole classes, so it is 0 or at least k.
 
-The method is the generalisation ladder of Samarati and Sweeney, applied locally (only to the
-rows of classes smaller than k), in three stages:
+The method is generalisation along each column's hierarchy (Samarati and Sweeney: month ->
+fiscal year -> withheld; state -> area -> withheld; category -> withheld), applied locally
+(only to the rows of classes smaller than k), in three stages:
 
 1. rare categories: in each categorical column, a value held by fewer than k rows is withheld;
-2. the ladder: for the rows of classes still smaller than k, the columns of each step are
-   withheld in turn (the month first, so the fiscal year remains; then the state, so the
-   area of responsibility remains; then categorical columns; the area and the fiscal year
-   last), until no class is smaller than k or the ladder is climbed;
-3. the last class: the rows that climbed the whole ladder hold nothing but their
+2. greedy steps: while some classes are smaller than k, one step (a column, or columns
+   withheld together) is withheld in all their rows: the step that leaves the fewest rows
+   in small classes, of steps as good the first in the table's order of preference (the
+   month before the state, categories after them, the area and the fiscal year last). A
+   coarser column goes only after its finer one (the fiscal year after the month, the
+   area after the state), so a row keeps the fiscal year of a withheld month and the area
+   of a withheld state;
+3. the last class: rows whose every column got withheld hold nothing but their
    identifiers; when they are fewer than k, rows of the largest classes (keeping those at
    least k) or, if need be, whole classes join them. A table of fewer than k rows is
    published empty.
@@ -44,6 +48,8 @@ class Generalisation:
     steps: tuple[tuple[str, ...], ...]
     categorical: tuple[str, ...] = ()
     identifiers: tuple[str, ...] = ()
+    # (column, the finer column that must be withheld first): ("fiscal_year", "month")
+    requires: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> dict[str, object]:
         """The rule as the manifest states it."""
@@ -51,7 +57,8 @@ class Generalisation:
             "rule": "full-record k-anonymity by local generalisation",
             "k": self.k,
             "rare_categories_withheld": list(self.categorical),
-            "ladder": [list(step) for step in self.steps],
+            "steps_by_preference": [list(step) for step in self.steps],
+            "withheld_only_after": {name: finer for name, finer in self.requires},
             "identifier_columns_excluded": list(self.identifiers),
             "guarantee": (
                 f"every count computable from this table alone (rows grouped by any columns "
@@ -92,14 +99,56 @@ def k_anonymise(rows: Iterable[Row], columns: Sequence[str], rule: Generalisatio
         result.rows, result.rows_dropped = [], len(out)
         return result
     _withhold_rare(out, rule, result.withheld)
-    for step in rule.steps:
-        small = _rows_in_small_classes(out, quasi, rule.k)
+    while True:
+        sizes = class_sizes(out, quasi)
+        small = [row for row in out if sizes[class_key(row, quasi)] < rule.k]
         if not small:
             return result
+        step = _best_step(small, sizes, quasi, rule)
+        if step is None:
+            break
         for row in small:
-            _withhold(row, step, result.withheld)
+            _withhold(row, _applicable(row, step, rule), result.withheld)
     _complete_last_class(out, quasi, rule.k, result.withheld)
     return result
+
+
+def _applicable(row: Row, step: tuple[str, ...], rule: Generalisation) -> list[str]:
+    """The columns of `step` this row may lose now: a column whose coarser form is another
+    column (the fiscal year of the month, the area of the state) goes only after it."""
+    needs = dict(rule.requires)
+    return [
+        name
+        for name in step
+        if row[name] is not None and (needs.get(name) is None or row[needs[name]] is None)
+    ]
+
+
+def _best_step(
+    small: list[Row],
+    sizes: Counter[tuple[Value, ...]],
+    quasi: Sequence[str],
+    rule: Generalisation,
+) -> tuple[str, ...] | None:
+    """The step that leaves the fewest rows in classes smaller than k when applied to the
+    small classes' rows; of steps as good, the first on the ladder. None when no step
+    changes any of those rows."""
+    kept = Counter({key: size for key, size in sizes.items() if size >= rule.k})
+    best: tuple[int, int] | None = None
+    chosen: tuple[str, ...] | None = None
+    for position, step in enumerate(rule.steps):
+        moved: Counter[tuple[Value, ...]] = Counter()
+        changes = 0
+        for row in small:
+            names = _applicable(row, step, rule)
+            changes += len(names)
+            moved[tuple(None if name in names else row[name] for name in quasi)] += 1
+        if changes == 0:
+            continue
+        left = sum(n for key, n in moved.items() if kept.get(key, 0) + n < rule.k)
+        if best is None or (left, position) < best:
+            best, chosen = (left, position), step
+    return chosen
 
 
 def _withhold(row: Row, names: Iterable[str], withheld: Counter[str]) -> None:
@@ -116,11 +165,6 @@ def _withhold_rare(rows: list[Row], rule: Generalisation, withheld: Counter[str]
         for row in rows:
             if row[name] in rare:
                 _withhold(row, (name,), withheld)
-
-
-def _rows_in_small_classes(rows: list[Row], quasi: Sequence[str], k: int) -> list[Row]:
-    sizes = class_sizes(rows, quasi)
-    return [row for row in rows if sizes[class_key(row, quasi)] < k]
 
 
 def _complete_last_class(
