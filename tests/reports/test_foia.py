@@ -175,3 +175,28 @@ def test_the_secret_is_kept_only_outside_the_release_and_private(tmp_path: Path)
     assert uid in {row["person_uid"] for row in release.tables["arrests"].rows}
     with pytest.raises(ValueError, match="inside the release folder"):
         write_case_tables(out, "r1", _raw(), chain_head=HEAD, secret_file=out / "s.key")
+
+
+def test_rows_are_in_the_order_of_what_they_publish_not_of_events(tmp_path: Path) -> None:
+    """Bookings in time order, the months withheld: the published order is by the values
+    shown (then the identifier), so a row's place tells nothing of its date."""
+    raw = {
+        "removals": [
+            {
+                "person_key": f"FBI{i:07d}",
+                "fiscal_year": 2011,
+                "month": f"2011-{1 + i % 12:02d}",
+                "state": "CA",
+                "area": "LOS",
+                "criminality_level": "3",
+                "track": "hearing",
+            }
+            for i in range(30)
+        ]
+    }
+    release = write_case_tables(tmp_path, "r1", raw, chain_head=HEAD, secret=b"s" * 32)
+    rows = release.tables["removals"].rows
+    assert {row["month"] for row in rows} == {None}
+    uids = [str(row["person_uid"]) for row in rows]
+    assert uids == sorted(uids)
+    assert uids != [person_uid(b"s" * 32, row["person_key"]) for row in raw["removals"]]

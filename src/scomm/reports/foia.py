@@ -360,14 +360,25 @@ def protect_tables(
     raw: Mapping[str, Sequence[Mapping[str, Any]]], secret: bytes, k: int = DEFAULT_K
 ) -> dict[str, CaseTable]:
     """Each case table of `raw` (rows with a person key and every other column of its
-    spec) pseudonymised under `secret`, then generalised to k-anonymity."""
+    spec) pseudonymised under `secret`, then generalised to k-anonymity, then sorted by
+    what it publishes: the order of the rows must not tell the order of events whose
+    month or place was withheld."""
     tables: dict[str, CaseTable] = {}
     for spec in TABLES:
         rows = pseudonymise(raw.get(spec.name, ()), secret)
         ordered = [{name: row.get(name) for name in spec.names} for row in rows]
         rule = generalisation(spec, k)
-        tables[spec.name] = CaseTable(spec, rule, k_anonymise(ordered, spec.names, rule))
+        anonymised = k_anonymise(ordered, spec.names, rule)
+        anonymised.rows.sort(key=lambda row: _published_order(row, spec.names))
+        tables[spec.name] = CaseTable(spec, rule, anonymised)
     return tables
+
+
+def _published_order(row: Row, names: Sequence[str]) -> tuple[tuple[int, str], ...]:
+    """Sort key of a published row: its values in column order, withheld ones last; the
+    identifier is among them, a keyed hash, so rows alike fall in an order of no meaning."""
+    values = [name for name in names if name != UID.name] + [UID.name]
+    return tuple((1, "") if row[name] is None else (0, str(row[name])) for name in values)
 
 
 _ARROW: dict[ColumnType, pa.DataType] = {
@@ -475,8 +486,9 @@ def rules_of(tables: Mapping[str, CaseTable], k: int) -> dict[str, Any]:
         "k_anonymity": {
             name: {
                 **table.rule.describe(),
-                "values_withheld": dict(sorted(table.anonymised.withheld.items())),
-                "rows_dropped": table.anonymised.rows_dropped,
+                # how many values were withheld is not published: with the missing counts
+                # of the codebook it would give the counts of values missing before
+                "published_empty_below_k": table.anonymised.rows_dropped > 0,
             }
             for name, table in tables.items()
         },
