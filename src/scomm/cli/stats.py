@@ -47,7 +47,7 @@ ReleaseName = Annotated[
 
 @stats_app.callback()
 def stats(
-    ctx: typer.Context,
+    ctx: Annotated[typer.Context, "the invocation: is a subcommand of `stats` run instead?"],
     database: DatabaseUrl = None,
     out: OutFolder = None,
     release: ReleaseName = None,

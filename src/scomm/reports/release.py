@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy.orm import Session
 
 from scomm.audit.chain import GENESIS_HASH
 from scomm.bus.memory import MemoryEntry
-from scomm.reports.cells import CUMULATIVE, US, CellKey, Layout, published_cells
+from scomm.reports.cells import CUMULATIVE, US, BaseKey, CellKey, Layout, published_cells
 from scomm.reports.ledger import ChainHead, Ledger, chain_head
 from scomm.reports.measures import GROUPS, base_counts, jurisdiction_table, layout_of
 from scomm.store.models import AuditHeadRow
@@ -46,7 +46,9 @@ class ProtectedCells(Protocol):
     def rule(self) -> Any: ...
 
 
-Protector = Callable[[dict[CellKey, int], Layout], ProtectedCells]
+# protect(cells, layout, base=base counts) -> what to publish: `scomm.reports.disclosure.protect`
+# (with functools.partial for its rule) fits; `base` is for a noisy (DP) release
+Protector = Callable[..., ProtectedCells]
 
 
 @dataclass
@@ -60,7 +62,9 @@ class _Suppressed:
     )
 
 
-def _primary_suppression_only(cells: dict[CellKey, int], layout: Layout) -> _Suppressed:
+def _primary_suppression_only(
+    cells: dict[CellKey, int], layout: Layout, base: Mapping[BaseKey, int] | None = None
+) -> _Suppressed:
     """A stand-in for `scomm.reports.disclosure.protect`: it suppresses the small counts
     only, so a suppressed cell can still be recovered from its margins. Not for publishing."""
     primary = {key for key, value in cells.items() if 1 <= value < SMALLEST_SHOWN}
@@ -99,9 +103,11 @@ def build_statistics(
     base = base_counts(ledger)
     layout = layout_of(ledger, base)
     cells = published_cells(base, layout)
-    protected = protect(cells, layout)
+    protected = protect(cells, layout, base=base)
     values = protected.values
-    statuses: Mapping[CellKey, str] = getattr(protected, "statuses", None) or {}
+    # "shown", "suppressed", "rounded" or "noisy" where the protector says (disclosure's
+    # `Protected.status`); else a value is shown and None is suppressed
+    statuses: Mapping[CellKey, str] = getattr(protected, "status", None) or {}
     when = created or datetime.now(UTC).replace(microsecond=0)
     folder = out / STATISTICS
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,9 +151,9 @@ def statistics_of_session(
 
 
 def _status(key: CellKey, value: int | None, statuses: Mapping[CellKey, str]) -> str:
-    if value is None:
-        return "suppressed"
-    return statuses.get(key, "shown")
+    if key in statuses:
+        return statuses[key]
+    return "suppressed" if value is None else "shown"
 
 
 def _write_cells(
