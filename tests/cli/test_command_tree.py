@@ -21,6 +21,7 @@ DOCUMENTED = {
     ("report",),
     ("stats",),
     ("foia", "export"),
+    ("foia", "verify"),
     ("db", "upgrade"),
     ("audit", "verify"),
     ("audit", "checkpoint"),

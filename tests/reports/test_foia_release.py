@@ -187,3 +187,18 @@ def test_bad_input_is_refused_in_one_line(
     )
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_verify_checks_the_folder_against_its_manifest(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["foia", "verify", "--dir", str(exported[1])])
+    assert result.exit_code == 0, result.output
+    assert "release two:" in result.output and "files match the manifest" in result.output
+    copy = tmp_path / "copy"
+    shutil.copytree(exported[1], copy)
+    with (copy / "cases" / "encounters.csv").open("a") as handle:
+        handle.write("an added row\n")
+    result = runner.invoke(app, ["foia", "verify", "--dir", str(copy)])
+    assert result.exit_code == 1
+    assert "cases/encounters.csv: changed" in result.output and "Traceback" not in result.output

@@ -115,3 +115,33 @@ def foia_export(
         console.print("pseudonym key discarded: this release links to no other")
     where = escape(str(out))
     console.print(f"tables written to {where}/{CASES}/; codebook and manifest in {where}/")
+
+
+@foia_app.command("verify")
+def foia_verify(
+    folder: Annotated[
+        Path,
+        typer.Option(
+            "--dir", file_okay=False, metavar="DIR", help="The release folder (its manifest.json)."
+        ),
+    ],
+) -> None:
+    """Check a release folder against its manifest: every file listed is there with its
+    size and sha256, and no file is there that it does not list (exit 1 otherwise)."""
+    from scomm.reports.manifest import read_manifest, verify_manifest
+
+    if not folder.is_dir():
+        raise BadInput(f"--dir {folder} is not a directory")
+    check = verify_manifest(folder)
+    if not check.ok:
+        shown = "; ".join(check.problems[:5])
+        more = f" (and {len(check.problems) - 5} more)" if len(check.problems) > 5 else ""
+        raise CheckFailed(
+            f"{folder} does not match its manifest: {len(check.problems)} problem(s): {shown}{more}"
+        )
+    manifest = read_manifest(folder) or {}
+    head = manifest.get("chain_head") or {}
+    console.print(
+        f"release {escape(str(manifest.get('release')))}: {check.files} files match the "
+        f"manifest; built from audit entry {escape(str(head.get('seq', '?')))}"
+    )
