@@ -202,3 +202,22 @@ def test_verify_checks_the_folder_against_its_manifest(
     result = runner.invoke(app, ["foia", "verify", "--dir", str(copy)])
     assert result.exit_code == 1
     assert "cases/encounters.csv: changed" in result.output and "Traceback" not in result.output
+
+
+def test_a_release_from_entries_names_the_same_chain_head_and_rows(
+    demo_run: tuple[dict[str, Any], Path], exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What a memory run would give: the entries alone, the head recomputed from them."""
+    from scomm.bus.memory import database_entries
+    from scomm.reports.foia import export_from_entries
+
+    db = Database(_url(demo_run))
+    try:
+        with consistent_snapshot(db) as session:
+            entries = list(database_entries(session))
+    finally:
+        db.dispose()
+    made = export_from_entries(entries, tmp_path / "memory", "memory")
+    from_db = json.loads((exported[0] / "manifest.json").read_text())
+    assert made.manifest["chain_head"] == from_db["chain_head"]
+    assert made.manifest["row_counts"] == from_db["row_counts"]

@@ -18,7 +18,7 @@ import hmac
 import os
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,11 +29,19 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy.orm import Session
 
 from scomm.audit.chain import GENESIS_HASH
+from scomm.bus.memory import MemoryEntry
 from scomm.domain.field_offices import area_of_state
 from scomm.reports.cells import fiscal_year
 from scomm.reports.codebook import Column, ColumnType, TableSpec, describe_table, write_codebook
 from scomm.reports.kanon import DEFAULT_K, Anonymised, Generalisation, Row, k_anonymise
-from scomm.reports.ledger import CHARGES_FAILED, CaseFacts, ChainHead, DetainerFacts, Ledger
+from scomm.reports.ledger import (
+    CHARGES_FAILED,
+    CaseFacts,
+    ChainHead,
+    DetainerFacts,
+    Ledger,
+    chain_head,
+)
 from scomm.reports.manifest import write_manifest
 from scomm.store.models import AuditHeadRow
 
@@ -111,10 +119,16 @@ DETAINERS = TableSpec(
         Column(
             "outcome",
             "string",
-            "what became of the detainer: honoured (held, not yet ended), declined, expired, "
-            "withdrawn, transferred (to ICE custody)",
+            "where the detainer ended: transferred (to ICE custody), expired (the hold ran "
+            "out), withdrawn (by ICE), declined (by the jail), honoured (the jail agreed; no "
+            "later end recorded), lodged (no answer recorded)",
         ),
-        Column("charges_dismissed", "bool", "the booking's charges were later dismissed"),
+        Column(
+            "charges_dismissed",
+            "bool",
+            "the booking's charges were later dismissed or ended in an acquittal (empty: no "
+            "disposition recorded)",
+        ),
         Column("held_past_legal_end", "bool", "the jail held the person past the hold's legal end"),
         CITIZEN,
     ),
@@ -516,6 +530,27 @@ def export_from_session(
     head = recorded_head(session)
     return write_case_tables(
         out, release, case_rows(Ledger.read(session)), chain_head=head, k=k, secret_file=secret_file
+    )
+
+
+def export_from_entries(
+    entries: Iterable[MemoryEntry],
+    out: Path,
+    release: str,
+    *,
+    k: int = DEFAULT_K,
+    secret_file: Path | None = None,
+) -> FoiaRelease:
+    """The FOIA release of a memory run's audit entries (the chain head recomputed from
+    them, as its database would hold it)."""
+    kept = list(entries)
+    return write_case_tables(
+        out,
+        release,
+        case_rows(Ledger.of_entries(kept)),
+        chain_head=chain_head(kept),
+        k=k,
+        secret_file=secret_file,
     )
 
 
