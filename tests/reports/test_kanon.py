@@ -143,3 +143,10 @@ def test_a_table_of_fewer_than_k_rows_is_published_empty() -> None:
     raw: list[Row] = [{"a": "x"} for _ in range(10)]
     result = k_anonymise(raw, ["a"], Generalisation(K, (("a",),)))
     assert result.rows == [] and result.rows_dropped == 10
+
+
+def test_a_column_no_step_names_is_withheld_last() -> None:
+    raw: list[Row] = [{"a": "x", "b": f"b{i}"} for i in range(12)]
+    rows = k_anonymise(raw, ["a", "b"], Generalisation(K, (("a",),))).rows
+    assert is_k_anonymous(rows, ["a", "b"], K)
+    assert {row["b"] for row in rows} == {None} and {row["a"] for row in rows} == {"x"}

@@ -136,7 +136,10 @@ def _best_step(
     kept = Counter({key: size for key, size in sizes.items() if size >= rule.k})
     best: tuple[int, int] | None = None
     chosen: tuple[str, ...] | None = None
-    for position, step in enumerate(rule.steps):
+    covered = {name for step in rule.steps for name in step}
+    # a column no step names goes last, so that every small class can be dissolved
+    steps = (*rule.steps, *((name,) for name in quasi if name not in covered))
+    for position, step in enumerate(steps):
         moved: Counter[tuple[Value, ...]] = Counter()
         changes = 0
         for row in small:
