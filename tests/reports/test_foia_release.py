@@ -221,3 +221,17 @@ def test_a_release_from_entries_names_the_same_chain_head_and_rows(
     from_db = json.loads((exported[0] / "manifest.json").read_text())
     assert made.manifest["chain_head"] == from_db["chain_head"]
     assert made.manifest["row_counts"] == from_db["row_counts"]
+
+
+def test_no_count_of_1_to_10_is_published_in_the_codebook_or_the_manifest(
+    exported: tuple[Path, Path],
+) -> None:
+    book = json.loads((exported[0] / "codebook.json").read_text())
+    counts = [table["rows"] for table in book["tables"]]
+    for table in book["tables"]:
+        for entry in table["fields"]:
+            counts.append(entry["missing"])
+            counts += [value["count"] for value in entry.get("values", ())]
+    manifest = json.loads((exported[0] / "manifest.json").read_text())
+    counts += list(manifest["row_counts"].values())
+    assert counts and all(n == 0 or n >= K for n in counts), sorted(set(counts))
