@@ -4,7 +4,6 @@ switch, the base counts of the measures, the layout, and the chain head it recom
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from audit_story import CA, T0, TX, story
 from sqlalchemy.orm import Session
@@ -116,8 +115,8 @@ def test_the_layout_spans_the_first_to_the_last_event_month() -> None:
     assert layout_of(Ledger.of_entries([])).months == ()
 
 
-def test_the_chain_head_of_entries_is_the_head_the_database_records(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'scomm.db'}")
+def test_the_chain_head_of_entries_is_the_head_the_database_records(both_databases: str) -> None:
+    db = Database(both_databases)
     db.migrate()
     log = story()
     with Session(db.engine) as session:
