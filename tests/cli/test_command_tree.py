@@ -21,6 +21,8 @@ DOCUMENTED = {
     ("report",),
     ("stats",),
     ("stats", "site"),
+    ("foia", "export"),
+    ("foia", "verify"),
     ("db", "upgrade"),
     ("audit", "verify"),
     ("audit", "checkpoint"),
