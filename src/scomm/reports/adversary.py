@@ -31,6 +31,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]
@@ -213,121 +214,90 @@ class _FamilyProblem:
             elif cols:
                 eq_rows.append(cols)
                 eq_rhs.append(value - known)
-        a_eq = _matrix(eq_rows, n, 1.0)
-        a_ub = _matrix(ub_rows, n, -1.0)
-        seen_low: dict[CellKey, float] = {}
-        seen_high: dict[CellKey, float] = {}
-        solved_low: dict[CellKey, float] = {}
-        solved_high: dict[CellKey, float | None] = {}
+        programme = _Programme(eq_rows, eq_rhs, ub_rows, ub_rhs, n)
+        k = len(suppressed)
+        hidden = _matrix([rows_of[key] for key in suppressed], n, 1.0)
+        base_value = np.array([constant[key] for key in suppressed])
+        seen_low = np.full(k, np.inf)
+        seen_high = np.full(k, -np.inf)
+        solved_low = np.full(k, np.nan)
+        solved_high = np.full(k, np.nan)  # inf: no upper bound
+        has_rows = np.array([bool(rows_of[key]) for key in suppressed], dtype=bool)
         programmes = 0
 
-        def value_at(key: CellKey, x: np.ndarray) -> float:
-            return constant[key] + float(x[rows_of[key]].sum())
-
         def observe(x: np.ndarray) -> None:
-            for key in suppressed:
-                v = value_at(key, x)
-                seen_low[key] = min(seen_low.get(key, math.inf), v)
-                seen_high[key] = max(seen_high.get(key, -math.inf), v)
+            values = base_value + (hidden @ x if hidden is not None and n else 0.0)
+            np.minimum(seen_low, values, out=seen_low)
+            np.maximum(seen_high, values, out=seen_high)
 
-        def certified(key: CellKey) -> bool:
-            if solved_high.get(key, 0.0) is None:
+        def certified() -> np.ndarray:
+            return (np.ceil(seen_low - _EPS) < np.floor(seen_high + _EPS)) | np.isposinf(
+                solved_high
+            )
+
+        def certified_one(i: int) -> bool:
+            if math.isinf(solved_high[i]):
                 return True
-            if key not in seen_low:
+            if not math.isfinite(seen_low[i]):
                 return False
-            return math.ceil(seen_low[key] - _EPS) < math.floor(seen_high[key] + _EPS)
+            return math.ceil(seen_low[i] - _EPS) < math.floor(seen_high[i] + _EPS)
 
-        def optimise(key: CellKey, sign: float) -> tuple[float | None, np.ndarray | None]:
+        def optimise(i: int, sign: float) -> float:
+            """The cell's lowest (sign 1) or highest (sign -1) value; inf when unbounded,
+            nan when the published data admit no solution."""
             nonlocal programmes
             programmes += 1
             c = np.zeros(n)
-            c[rows_of[key]] = sign
-            result = linprog(
-                c,
-                A_ub=a_ub,
-                b_ub=ub_rhs or None,
-                A_eq=a_eq,
-                b_eq=eq_rhs or None,
-                bounds=(0, None),
-                method="highs",
-            )
-            if result.status == 3:  # unbounded: only possible when maximising
-                return None, None
-            if result.status != 0:  # infeasible data: nothing to learn from this cell
-                return math.nan, None
-            return constant[key] + sign * float(result.fun), np.asarray(result.x)
+            c[rows_of[suppressed[i]]] = sign
+            status, fun, x = programme.minimise(c)
+            if status == "unbounded":
+                return math.inf
+            if x is None:
+                return math.nan
+            observe(x)
+            return float(base_value[i] + sign * fun)
 
         rng = np.random.default_rng(0)
-        open_keys = [k for k in suppressed if rows_of[k]]
+        open_cells = np.flatnonzero(has_rows)
         sign = 1.0
-        while open_keys and not exact_intervals:
-            # a batch programme: push the open cells up or down together with random
+        while open_cells.size and not exact_intervals and hidden is not None:
+            # a batch programme: push the open cells down or up together with random
             # weights; its optimum is a new feasible point for every cell
-            weights = np.zeros(n)
-            for key in open_keys:
-                weights[rows_of[key]] += rng.uniform(0.5, 1.5)
-            x = self._optimum(weights * sign, a_ub, ub_rhs, a_eq, eq_rhs)
+            weights = (hidden[open_cells].T @ rng.uniform(0.5, 1.5, open_cells.size)) * sign
             programmes += 1
+            _, _, x = programme.minimise(np.asarray(weights))
             sign = -sign
             if x is None:
                 break
             observe(x)
-            still = [k for k in open_keys if not certified(k)]
-            if len(still) > 0.8 * len(open_keys) and sign > 0:
-                open_keys = still
-                break  # two rounds gained little: solve cell by cell
-            open_keys = still
-        for key in suppressed:
-            if not rows_of[key]:
-                solved_low[key] = solved_high[key] = constant[key]
+            still = open_cells[~certified()[open_cells]]
+            gained = open_cells.size - still.size
+            open_cells = still
+            if sign > 0 and gained < 0.2 * (open_cells.size + gained):
+                break  # a pair of batches gained little: solve cell by cell
+        for i in range(k):
+            if not has_rows[i]:
+                solved_low[i] = solved_high[i] = base_value[i]
                 continue
-            if certified(key) and not exact_intervals:
+            if not exact_intervals and certified_one(i):
                 continue
-            if key not in solved_low:
-                low, x = optimise(key, 1.0)
-                if x is not None:
-                    observe(x)
-                solved_low[key] = low if low is not None else 0.0
-            if certified(key) and not exact_intervals:
+            solved_low[i] = optimise(i, 1.0)
+            if not exact_intervals and certified_one(i):
                 continue
-            high, x = optimise(key, -1.0)
-            if x is not None:
-                observe(x)
-            solved_high[key] = high
+            solved_high[i] = optimise(i, -1.0)
         bounds: dict[CellKey, Bounds] = {}
-        for key in suppressed:
-            exact = key in solved_low and key in solved_high
-            if exact:
-                low_f, high_f = solved_low[key], solved_high[key]
-            else:
-                low_f = seen_low.get(key, 1.0)
-                high_f = seen_high.get(key, 1.0)
-            if low_f is not None and math.isnan(low_f):
+        for i, key in enumerate(suppressed):
+            exact = not (np.isnan(solved_low[i]) or np.isnan(solved_high[i]))
+            low_f, high_f = (
+                (solved_low[i], solved_high[i]) if exact else (seen_low[i], seen_high[i])
+            )
+            if not np.isfinite(low_f):  # never seen or no solution
                 bounds[key] = Bounds(1, None, False)
                 continue
             low_i = max(1, math.ceil(low_f - _EPS))
-            high_i = None if high_f is None else math.floor(high_f + _EPS)
+            high_i = None if math.isinf(high_f) else math.floor(high_f + _EPS)
             bounds[key] = Bounds(low_i, high_i, exact)
         return _Solved(bounds, programmes, n)
-
-    @staticmethod
-    def _optimum(
-        c: np.ndarray,
-        a_ub: csr_matrix | None,
-        b_ub: list[float],
-        a_eq: csr_matrix | None,
-        b_eq: list[float],
-    ) -> np.ndarray | None:
-        result = linprog(
-            c,
-            A_ub=a_ub,
-            b_ub=b_ub or None,
-            A_eq=a_eq,
-            b_eq=b_eq or None,
-            bounds=(0, None),
-            method="highs",
-        )
-        return np.asarray(result.x) if result.status == 0 else None
 
     def _propagate(
         self, supports: dict[CellKey, list[Variable]], fixed: dict[Variable, float]
@@ -349,6 +319,101 @@ class _FamilyProblem:
             var = unknown[0]
             fixed[var] = value - sum(fixed[v] for v in vars_ if v != var)
             queue.extend(cells_of[var])
+
+
+class _Programme:
+    """One family's constraints, solved for many objectives. HiGHS through scipy: the
+    bundled solver object when this scipy has it (the model is kept between objectives and
+    each solve starts from the last basis, many times faster), else scipy.optimize.linprog."""
+
+    def __init__(
+        self,
+        eq_rows: list[list[int]],
+        eq_rhs: list[float],
+        ge_rows: list[list[int]],
+        ge_rhs: list[float],
+        n: int,
+    ) -> None:
+        # ge rows hold "-(sum) <= rhs"; as ranges: sum >= -rhs
+        self.n = n
+        self.eq = (_matrix(eq_rows, n, 1.0), eq_rhs)
+        self.ge = (_matrix(ge_rows, n, -1.0), ge_rhs)
+        self.highs = _highs(eq_rows, eq_rhs, ge_rows, ge_rhs, n)
+
+    def minimise(self, c: np.ndarray) -> tuple[str, float, np.ndarray | None]:
+        """("optimal", value, x), ("unbounded", 0, None) or ("infeasible", 0, None)."""
+        if self.highs is not None:
+            return _run_highs(self.highs, c)
+        a_eq, b_eq = self.eq
+        a_ub, b_ub = self.ge
+        result = linprog(
+            c,
+            A_ub=a_ub,
+            b_ub=b_ub or None,
+            A_eq=a_eq,
+            b_eq=b_eq or None,
+            bounds=(0, None),
+            method="highs",
+        )
+        if result.status == 0:
+            return "optimal", float(result.fun), np.asarray(result.x)
+        return ("unbounded" if result.status == 3 else "infeasible"), 0.0, None
+
+
+def _highs(
+    eq_rows: list[list[int]],
+    eq_rhs: list[float],
+    ge_rows: list[list[int]],
+    ge_rhs: list[float],
+    n: int,
+) -> _Highs | None:
+    try:
+        from scipy.optimize._highspy import _core  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - another scipy: linprog does the work
+        return None
+    rows = [*eq_rows, *ge_rows]
+    matrix = _matrix(rows, n, 1.0)
+    if matrix is None or n == 0:
+        return None
+    csc = matrix.tocsc()
+    lower = np.array([*eq_rhs, *(-r for r in ge_rhs)], dtype=float)
+    upper = np.array([*eq_rhs, *([_core.kHighsInf] * len(ge_rhs))], dtype=float)
+    lp = _core.HighsLp()
+    lp.num_col_, lp.num_row_ = n, len(rows)
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.full(n, _core.kHighsInf)
+    lp.row_lower_, lp.row_upper_ = lower, upper
+    lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, len(rows)
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(float)
+    highs = _core._Highs()
+    highs.setOptionValue("output_flag", False)
+    if highs.passModel(lp) != _core.HighsStatus.kOk:
+        return None
+    return _Highs(highs, _core, np.arange(n, dtype=np.int32))
+
+
+@dataclass
+class _Highs:
+    solver: Any
+    core: Any
+    columns: np.ndarray
+
+
+def _run_highs(bundle: _Highs, c: np.ndarray) -> tuple[str, float, np.ndarray | None]:
+    highs, core = bundle.solver, bundle.core
+    highs.changeColsCost(len(c), bundle.columns, c)
+    highs.run()
+    status = highs.getModelStatus()
+    if status == core.HighsModelStatus.kOptimal:
+        x = np.asarray(highs.getSolution().col_value)
+        return "optimal", float(c @ x), x
+    if status in (core.HighsModelStatus.kUnbounded, core.HighsModelStatus.kUnboundedOrInfeasible):
+        return "unbounded", 0.0, None
+    return "infeasible", 0.0, None
 
 
 def _matrix(rows: list[list[int]], n: int, sign: float) -> csr_matrix | None:
