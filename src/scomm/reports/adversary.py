@@ -236,11 +236,12 @@ class _FamilyProblem:
             )
 
         def certified_one(i: int) -> bool:
-            if math.isinf(solved_high[i]):
+            low, high = float(seen_low[i]), float(seen_high[i])
+            if math.isinf(float(solved_high[i])):
                 return True
-            if not math.isfinite(seen_low[i]):
+            if not math.isfinite(low):
                 return False
-            return math.ceil(seen_low[i] - _EPS) < math.floor(seen_high[i] + _EPS)
+            return math.ceil(low - _EPS) < math.floor(high + _EPS)
 
         def optimise(i: int, sign: float) -> float:
             """The cell's lowest (sign 1) or highest (sign -1) value; inf when unbounded,
