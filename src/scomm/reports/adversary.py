@@ -260,22 +260,32 @@ class _FamilyProblem:
 
         rng = np.random.default_rng(0)
         open_cells = np.flatnonzero(has_rows)
-        sign = 1.0
-        while open_cells.size and not exact_intervals and hidden is not None:
-            # a batch programme: push the open cells down or up together with random
-            # weights; its optimum is a new feasible point for every cell
-            weights = (hidden[open_cells].T @ rng.uniform(0.5, 1.5, open_cells.size)) * sign
+        failures = rounds = 0
+        while open_cells.size and not exact_intervals and hidden is not None and rounds < 60:
+            # a batch programme: push the open cells down (round 0), up (round 1), then
+            # each a random way, with random weights; each optimum is a new feasible point
+            # for every cell. Worth it while it settles more cells than it costs.
+            if rounds == 0:
+                signs = np.ones(open_cells.size)
+            elif rounds == 1:
+                signs = -np.ones(open_cells.size)
+            else:
+                signs = rng.choice([-1.0, 1.0], open_cells.size)
+            rounds += 1
+            weights = hidden[open_cells].T @ (rng.uniform(0.5, 1.5, open_cells.size) * signs)
             programmes += 1
             _, _, x = programme.minimise(np.asarray(weights))
-            sign = -sign
-            if x is None:
-                break
+            if x is None:  # unbounded upwards somewhere: try another direction
+                failures += 1
+                if failures >= 3:
+                    break
+                continue
             observe(x)
             still = open_cells[~certified()[open_cells]]
             gained = open_cells.size - still.size
             open_cells = still
-            if sign > 0 and gained < 0.2 * (open_cells.size + gained):
-                break  # a pair of batches gained little: solve cell by cell
+            if rounds >= 2 and gained < 2:
+                break  # no better than solving cell by cell
         for i in range(k):
             if not has_rows[i]:
                 solved_low[i] = solved_high[i] = base_value[i]
