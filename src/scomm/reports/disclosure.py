@@ -324,10 +324,20 @@ class _Suppressor:
         return added
 
     def mend(self, recovered: Iterable[CellKey]) -> set[CellKey]:
-        """One more suppressed cell in an equation of each recovered cell."""
+        """One more suppressed cell in an equation of each recovered cell (failing that,
+        a cell of a measure sharing atoms with it, same place and period)."""
         added: set[CellKey] = set()
+        atoms = {m.name: set(m.atoms) for m in self.layout.measures}
         for cell in recovered:
             options = [c for j in self.of_cell[cell] for c in self.candidates(j)]
+            if not options:
+                options = [
+                    key
+                    for name, own in atoms.items()
+                    if name != cell.measure and own & atoms[cell.measure]
+                    for key in (CellKey(name, cell.geo, cell.period),)
+                    if key not in self.suppressed and self.cells.get(key, 0) > 0
+                ]
             choice = self.choose(options)
             if choice is not None:
                 self.suppressed.add(choice)
