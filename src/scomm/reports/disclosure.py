@@ -213,6 +213,39 @@ def _cover(
             _cover(atoms, inside, left - part, i + 1, [*chosen, inside[i]], found)
 
 
+def measure_packings(layout: Layout) -> list[tuple[str, tuple[str, ...]]]:
+    """Each measure with disjoint measures inside it that do not fill it (the rest of its
+    atoms is published nowhere on its own), e.g. citizens matched >= citizens detained, or
+    IDENT matches >= level 1 + level 2 + level 3 when the unleveled are no measure."""
+    atoms = {m.name: frozenset(m.atoms) for m in layout.measures}
+    packings: set[tuple[str, tuple[str, ...]]] = set()
+    for whole in layout.measures:
+        inside = sorted(
+            (n for n, a in atoms.items() if n != whole.name and a and a < atoms[whole.name]),
+            key=lambda n: (-len(atoms[n]), n),
+        )
+        for first in inside:
+            chosen, used = [first], set(atoms[first])
+            for other in inside:
+                if other != first and not atoms[other] & used:
+                    chosen.append(other)
+                    used |= atoms[other]
+            if used != atoms[whole.name]:
+                packings.add((whole.name, tuple(sorted(chosen))))
+    return sorted(packings)
+
+
+def inequalities(layout: Layout) -> list[Equation]:
+    """Every total >= sum of parts among the published cells (from `measure_packings`)."""
+    geos, periods = layout.geos(), layout.periods()
+    return [
+        (CellKey(whole, geo, period), tuple(CellKey(p, geo, period) for p in parts))
+        for whole, parts in measure_packings(layout)
+        for geo in geos
+        for period in periods
+    ]
+
+
 def equations(layout: Layout) -> list[Equation]:
     """Every additive equation among the published cells that the margin rule checks."""
     states = layout.states()
@@ -268,6 +301,9 @@ class _Suppressor:
         self.suppressed: set[CellKey] = {k for k, v in cells.items() if 1 <= v <= threshold}
         self.primary = set(self.suppressed)
         self.equations = [(total, parts) for total, parts in equations(layout) if total in cells]
+        self.first_inequality = len(self.equations)
+        self.low: dict[CellKey, int] = {}
+        self.equations += [(t, parts) for t, parts in inequalities(layout) if t in cells]
         self.of_cell: dict[CellKey, list[int]] = defaultdict(list)
         for i, (total, parts) in enumerate(self.equations):
             self.of_cell[total].append(i)
@@ -278,6 +314,13 @@ class _Suppressor:
         """Does equation i give a suppressed cell away on its own?"""
         total, parts = self.equations[i]
         hidden_parts = [p for p in parts if p in self.suppressed]
+        if i >= self.first_inequality:  # total >= parts: only a shown total can pin them
+            if total in self.suppressed or not hidden_parts:
+                return False
+            slack = self.cells[total] - sum(
+                self.cells[p] for p in parts if p not in self.suppressed
+            )
+            return slack <= self._floor(hidden_parts)
         total_hidden = total in self.suppressed
         count = len(hidden_parts) + total_hidden
         if count == 0:
@@ -287,7 +330,28 @@ class _Suppressor:
         if total_hidden:
             return False
         known = self.cells[total] - sum(self.cells[p] for p in parts if p not in self.suppressed)
-        return known <= len(hidden_parts)  # each is >= 1: a total of n over n cells pins them
+        # each is at least its floor: a known total equal to the floors' sum pins them all
+        return known <= self._floor(hidden_parts)
+
+    def _floor(self, hidden: list[CellKey]) -> int:
+        return sum(self.low.get(c, 1) for c in hidden)
+
+    def floors(self) -> None:
+        """The least value the adversary can prove for each suppressed cell from below:
+        at least 1, and at least the sum of its parts' values or floors (zeros are shown,
+        so a total over four non-zero hidden months is >= 4). Repeated to a fixpoint."""
+        low = dict.fromkeys(self.suppressed, 1)
+        changed = True
+        while changed:
+            changed = False
+            for total, parts in self.equations:
+                if total not in low:
+                    continue
+                floor = sum(low[p] if p in low else self.cells[p] for p in parts)
+                if floor > low[total]:
+                    low[total] = floor
+                    changed = True
+        self.low = low
 
     def candidates(self, i: int) -> list[CellKey]:
         total, parts = self.equations[i]
@@ -304,7 +368,17 @@ class _Suppressor:
         return chosen
 
     def margins(self) -> set[CellKey]:
-        """Apply the margin rule until every equation holds; return the cells added."""
+        """Apply the margin rule until every equation holds; return the cells added. The
+        floors are worked out again after each pass until a pass adds nothing."""
+        added: set[CellKey] = set()
+        while True:
+            self.floors()
+            more = self._margins_pass()
+            added |= more
+            if not more:
+                return added
+
+    def _margins_pass(self) -> set[CellKey]:
         added: set[CellKey] = set()
         queue = sorted({j for c in self.suppressed for j in self.of_cell[c]}, reverse=True)
         pending = set(queue)
@@ -329,7 +403,7 @@ class _Suppressor:
         added: set[CellKey] = set()
         atoms = {m.name: set(m.atoms) for m in self.layout.measures}
         for cell in recovered:
-            options = [c for j in self.of_cell[cell] for c in self.candidates(j)]
+            options = self._nearest_candidates(cell)
             if not options:
                 options = [
                     key
@@ -343,6 +417,26 @@ class _Suppressor:
                 self.suppressed.add(choice)
                 added.add(choice)
         return added
+
+    def _nearest_candidates(self, cell: CellKey, depth: int = 4) -> list[CellKey]:
+        """Shown non-zero cells of the recovered cell's equations; where all are hidden
+        or zero, those of the equations of the hidden ones, and so on."""
+        frontier, seen = {cell}, {cell}
+        for _ in range(depth):
+            options: list[CellKey] = []
+            following: set[CellKey] = set()
+            for member in frontier:
+                for j in self.of_cell[member]:
+                    total, parts = self.equations[j]
+                    options.extend(self.candidates(j))
+                    following.update(c for c in (total, *parts) if c in self.suppressed)
+            if options:
+                return options
+            frontier = following - seen
+            seen |= frontier
+            if not frontier:
+                break
+        return []
 
     def published(self) -> dict[CellKey, int | None]:
         return {k: (None if k in self.suppressed else v) for k, v in self.cells.items()}
