@@ -11,18 +11,25 @@ published, in the manner of the public agencies' small-count rules (SERVICE.md Â
      nation is its states, a state its ORIs, a fiscal year its months, the whole release
      its fiscal years, a measure the measures that split its atoms, e.g. matches = level 1
      + level 2 + level 3 + unleveled) that holds a suppressed cell holds at least two, and
-     the suppressed cells' known total does not pin them (two cells known to add up to 2
-     are 1 and 1). Each violation suppresses one more cell of that equation: the one that
-     mends the most violated equations at once, then the smallest, then the finest.
-     This defeats every attack that uses one equation at a time;
+     the suppressed cells' known total does not pin them: it exceeds the sum of their
+     *floors* (each hidden cell is >= 1, and a hidden total is >= its parts' values and
+     floors: zeros are shown, so a year over four non-zero hidden months is >= 4). The
+     same for containments (IDENT matches >= level 1 + level 2 + level 3 when the
+     unleveled are no measure; citizens matched >= citizens detained). Each violation
+     suppresses one more cell of that equation: the one that mends the most violated
+     equations at once, then the smallest, then the finest. This defeats every attack
+     through one equation at a time; attacks that chain several equations (a cell that
+     joins two hidden rectangles of a table) are left to the exact audit;
    - the exact audit (`rule.audit == "exact"`, the default): `adversary.recover` solves
      each suppressed cell's feasible interval from everything published (all equations
      together, every base count >= 0, every suppressed cell >= 1); each recovered cell
      gets one more complementary cell from its equations, the margin rule runs again,
      and the audit repeats until it recovers nothing. After `protect` returns with the
      exact audit, no suppressed cell is recovered by the linear-programming adversary
-     (`Protected.audit` holds every interval). With `audit="margins"` only the margin
-     guarantee holds (use it where the exact audit is too slow, and audit separately).
+     (`Protected.audit` holds every interval; `Protected.audit.recovered` is empty unless
+     no cell was left to suppress, which callers should treat as a refusal). With
+     `audit="margins"` only the margin guarantee holds (use it where the exact audit is
+     too slow, and audit separately with `adversary.recover`).
 3. Optional *rounding* (`rounding="drb"`), applied after suppression to the shown cells
    only (`drb_round`). Rounding removes information, so the suppression guarantee still
    holds; rounded margins need not add up to their rounded parts.
