@@ -292,7 +292,10 @@ class _FamilyProblem:
                 continue
             if not exact_intervals and certified_one(i):
                 continue
-            solved_low[i] = optimise(i, 1.0)
+            if seen_low[i] <= 1.0 + _EPS:
+                solved_low[i] = 1.0  # seen at 1, and every suppressed cell is >= 1
+            else:
+                solved_low[i] = optimise(i, 1.0)
             if not exact_intervals and certified_one(i):
                 continue
             solved_high[i] = optimise(i, -1.0)
