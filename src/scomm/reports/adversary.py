@@ -23,6 +23,15 @@ Structure keeps it fast:
   points in which a cell differs prove it is not recovered without solving for it. The
   interval reported for such a cell is the range seen at those points (inside the true one,
   `Bounds.exact` False) unless `exact_intervals` asks for both programmes for every cell.
+  Batches (all open cells pushed down, then up, then random ways) settle most cells first;
+  a cell seen at 1 needs no lower programme;
+- the solver keeps the model between objectives and goes on from the last basis with the
+  primal simplex (scipy's bundled HiGHS object; `linprog` where this scipy lacks it).
+
+Measured (2 shared cores): the demo's size (5 ORIs, 3 states, 30 months, 25 measures,
+~3,800 suppressed cells) audits in about 2 s and protects in about 4 s; a 1%-rollout size
+(49 ORIs, 20 states, 36 months, ~26,000 suppressed cells) audits in about 30 s and
+protects (two audit rounds) in about 3 minutes.
 """
 
 from __future__ import annotations
