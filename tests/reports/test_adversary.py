@@ -189,3 +189,22 @@ def test_a_measure_that_is_the_sum_of_other_measures() -> None:
     # the smallest other level of that ORI-month went with it, not the total
     assert protected.values[CellKey("matches", "CA0010000", layout.months[1])] is not None
     assert protected.values[CellKey("matches", US, CUMULATIVE)] is not None
+
+
+def test_hidden_totals_count_their_non_zero_hidden_parts() -> None:
+    """Zeros are shown, so a county's year over four hidden months is >= 4: the state's
+    year less the shown county (37 - 30 = 7) over two hidden counties of at least 4 and 3
+    gives every month away, though no equation has a single hidden cell. The margin rule
+    alone must see it."""
+    oris = {"CA0010000": "CA", "CA0020000": "CA", "CA0030000": "CA", "TX0040000": "TX"}
+    layout = _layout((ONE,), oris, 12)  # fiscal year 2010
+    m = layout.months
+    base: dict[BaseKey, int] = {("detainer", "CA0010000", m[i]): 1 for i in range(4)}
+    base |= {("detainer", "CA0020000", m[i]): 1 for i in range(4, 7)}
+    base |= {("detainer", "CA0030000", m[0]): 15, ("detainer", "CA0030000", m[1]): 15}
+    base |= {("detainer", "TX0040000", month): 50 for month in m}
+    cells = _release(layout, base)
+    bare = recover(protect(cells, layout, Rule(complementary=False)).values, layout)
+    assert CellKey("detainers", "CA0010000", "FY2010") in bare.recovered
+    margins = protect(cells, layout, Rule(audit="margins"))
+    assert recover(margins.values, layout).recovered == []
