@@ -28,10 +28,11 @@ Structure keeps it fast:
 - the solver keeps the model between objectives and goes on from the last basis with the
   primal simplex (scipy's bundled HiGHS object; `linprog` where this scipy lacks it).
 
-Measured (2 shared cores): the demo's size (5 ORIs, 3 states, 30 months, 25 measures,
-~3,800 suppressed cells) audits in about 2 s and protects in about 4 s; a 1%-rollout size
-(49 ORIs, 20 states, 36 months, ~26,000 suppressed cells) audits in about 30 s and
-protects (two audit rounds) in about 3 minutes.
+Measured (one process on 2 cores shared with other work): the demo's size (5 ORIs, 3
+states, 30 months, 25 measures, ~4,000 suppressed cells) audits in about 2 s and protects
+in about 4 s; a 1%-rollout size (49 ORIs, 20 states, 36 months, 70,000 cells, ~26,000
+suppressed, 10,000 unknown base counts) audits in 30-45 s and protects (margin rule, then
+two audit rounds, 18,000 programmes) in 2.5-3 minutes.
 """
 
 from __future__ import annotations
