@@ -208,3 +208,20 @@ def test_hidden_totals_count_their_non_zero_hidden_parts() -> None:
     assert CellKey("detainers", "CA0010000", "FY2010") in bare.recovered
     margins = protect(cells, layout, Rule(audit="margins"))
     assert recover(margins.values, layout).recovered == []
+
+
+def test_linprog_gives_the_same_intervals_where_scipy_lacks_its_highs_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import scomm.reports.adversary as adversary
+
+    oris = {"CA0010000": "CA", "CA0020000": "CA", "CA0030000": "CA", "TX0040000": "TX"}
+    layout = _layout((ONE,), oris, 2)
+    base = {("detainer", o, m): n for o, n in zip(oris, (1, 1, 30, 50), strict=True)
+            for m in layout.months}  # fmt: skip
+    published = protect(_release(layout, base), layout, Rule(complementary=False)).values
+    kept = recover(published, layout, exact_intervals=True)
+    monkeypatch.setattr(adversary, "_highs", lambda *args: None)
+    plain = recover(published, layout, exact_intervals=True)
+    assert plain.bounds == kept.bounds and plain.recovered == kept.recovered
+    assert plain.recovered  # the pinned pair, found both ways
