@@ -4,6 +4,8 @@ verifies, put through disclosure control and written as files."""
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -47,12 +49,39 @@ ReleaseName = Annotated[
 ]
 
 
+class Rounding(StrEnum):
+    NONE = "none"
+    DRB = "drb"
+
+
+class Audit(StrEnum):
+    EXACT = "exact"
+    MARGINS = "margins"
+
+
 @stats_app.callback()
 def stats(
     ctx: Annotated[typer.Context, "the invocation: is a subcommand of `stats` run instead?"],
     database: DatabaseUrl = None,
     out: OutFolder = None,
     release: ReleaseName = None,
+    rounding: Annotated[
+        Rounding,
+        typer.Option(
+            "--rounding",
+            help="drb: after suppression, round the shown counts in the Census Disclosure "
+            "Review Board's manner (under 15 as '<15'; 15-99 to 10; 100-999 to 50; ...).",
+        ),
+    ] = Rounding.NONE,
+    audit: Annotated[
+        Audit,
+        typer.Option(
+            "--audit",
+            help="exact: complementary suppression until a linear-programming adversary "
+            "recovers no suppressed cell from everything published (minutes for hundreds of "
+            "jurisdictions); margins: the cheaper rule that no single margin gives one away.",
+        ),
+    ] = Audit.EXACT,
 ) -> None:
     """Verify the audit chain, count the statistics from it and write the release.
 
@@ -63,6 +92,7 @@ def stats(
     suppressed. A broken chain is refused."""
     if ctx.invoked_subcommand is not None:
         return
+    from scomm.reports.disclosure import Rule, protect
     from scomm.reports.release import statistics_of_session
 
     if out is None:
@@ -81,7 +111,11 @@ def stats(
                 f"{result.problem}"
             )
         name = release or f"chain-{result.entries}"
-        made = statistics_of_session(session, out, name)
+        rule = Rule(
+            rounding="drb" if rounding is Rounding.DRB else None,
+            audit="exact" if audit is Audit.EXACT else "margins",
+        )
+        made = statistics_of_session(session, out, name, protect=partial(protect, rule=rule))
     table = Table(title=f"release {escape(made.name)}: the nation, {_window(made.layout.months)}")
     table.add_column("measure")
     table.add_column("count", justify="right")

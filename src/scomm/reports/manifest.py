@@ -15,6 +15,9 @@ from typing import Any
 from scomm.reports.ledger import ChainHead
 
 MANIFEST = "manifest.json"
+# The public pages are built from a release (`scomm stats site`, into DIR/site by default):
+# a view of it, holding copies of its files, not a part of it.
+PAGES = "site"
 FORMAT = 1
 
 
@@ -31,12 +34,12 @@ def file_digest(path: Path) -> str:
 
 
 def release_files(directory: Path) -> list[dict[str, Any]]:
-    """Every file under `directory` but the manifest itself: path (relative, with '/'),
-    size in bytes and sha256, sorted by path."""
+    """Every file under `directory` but the manifest itself and the pages built from the
+    release (DIR/site): path (relative, with '/'), size in bytes and sha256, sorted by path."""
     found = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
-        if relative == MANIFEST:
+        if relative == MANIFEST or relative.startswith(PAGES + "/"):
             continue
         found.append({"path": relative, "bytes": path.stat().st_size, "sha256": file_digest(path)})
     return found

@@ -1,5 +1,6 @@
 """A statistics release: the ledger's base counts summed into every published cell, put
-through disclosure control, and written as files (DESIGN17 §5, `DIR/statistics/`).
+through disclosure control (`scomm.reports.disclosure`), and written as files
+(`DIR/statistics/`), with the release's manifest (`scomm.reports.manifest`).
 
     ledger -> base counts -> layout -> published cells -> protect -> files
 
@@ -7,8 +8,9 @@ through disclosure control, and written as files (DESIGN17 §5, `DIR/statistics/
 `never_published` (CSV and Parquet) are views of the same cells, one row per place and
 period and one column per measure, a suppressed cell empty (null); `jurisdictions.csv` is
 the roster with activation dates; `release.json` names the release, the chain head it was
-built from, when, and the window. The disclosure control is a parameter: `protect(cells,
-layout)` returning the values to publish (None: suppressed).
+built from, when, and the window. The disclosure control is a parameter (`protect(cells,
+layout, base=...)`, by default `scomm.reports.disclosure.protect` under its default rule); a
+release whose suppressed cells it could not protect is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
@@ -27,49 +29,21 @@ from sqlalchemy.orm import Session
 
 from scomm.audit.chain import GENESIS_HASH
 from scomm.bus.memory import MemoryEntry
-from scomm.reports.cells import CUMULATIVE, US, BaseKey, CellKey, Layout, published_cells
+from scomm.reports.cells import CUMULATIVE, US, CellKey, Layout, published_cells
+from scomm.reports.disclosure import Protected
+from scomm.reports.disclosure import protect as protect_cells
+from scomm.reports.errors import PublicationRefused
 from scomm.reports.ledger import ChainHead, Ledger, chain_head
+from scomm.reports.manifest import write_manifest
 from scomm.reports.measures import GROUPS, base_counts, jurisdiction_table, layout_of
 from scomm.store.models import AuditHeadRow
 
 STATISTICS = "statistics"
-SMALLEST_SHOWN = 11  # counts of 1 to 10 are suppressed (DESIGN17 §3)
-
-
-class ProtectedCells(Protocol):
-    """What disclosure control gives back (`scomm.reports.disclosure.Protected`)."""
-
-    @property
-    def values(self) -> Mapping[CellKey, int | None]: ...
-
-    @property
-    def rule(self) -> Any: ...
 
 
 # protect(cells, layout, base=base counts) -> what to publish: `scomm.reports.disclosure.protect`
-# (with functools.partial for its rule) fits; `base` is for a noisy (DP) release
-Protector = Callable[..., ProtectedCells]
-
-
-@dataclass
-class _Suppressed:
-    values: dict[CellKey, int | None]
-    primary: set[CellKey]
-    complementary: set[CellKey] = field(default_factory=set)
-    rule: str = (
-        "primary suppression only: counts of 1 to 10 suppressed, zero shown; "
-        "NO complementary suppression (a stand-in until scomm.reports.disclosure)"
-    )
-
-
-def _primary_suppression_only(
-    cells: dict[CellKey, int], layout: Layout, base: Mapping[BaseKey, int] | None = None
-) -> _Suppressed:
-    """A stand-in for `scomm.reports.disclosure.protect`: it suppresses the small counts
-    only, so a suppressed cell can still be recovered from its margins. Not for publishing."""
-    primary = {key for key, value in cells.items() if 1 <= value < SMALLEST_SHOWN}
-    values = {key: None if key in primary else value for key, value in cells.items()}
-    return _Suppressed(values, primary)
+# (with functools.partial for its rule); `base` is for a noisy (DP) release
+Protector = Callable[..., Protected]
 
 
 @dataclass(frozen=True)
@@ -96,7 +70,7 @@ def build_statistics(
     head: ChainHead,
     out: Path,
     name: str,
-    protect: Protector = _primary_suppression_only,
+    protect: Protector = protect_cells,
     created: datetime | None = None,
 ) -> StatisticsRelease:
     """Count, protect and write the statistics of `ledger` into `out/statistics/`."""
@@ -104,6 +78,12 @@ def build_statistics(
     layout = layout_of(ledger, base)
     cells = published_cells(base, layout)
     protected = protect(cells, layout, base=base)
+    if protected.audit is not None and protected.audit.recovered:
+        raise PublicationRefused(
+            f"refusing to publish {name}: disclosure control left "
+            f"{len(protected.audit.recovered)} suppressed cells that the published ones give "
+            "away (nothing was written)"
+        )
     values = protected.values
     # "shown", "suppressed", "rounded" or "noisy" where the protector says (disclosure's
     # `Protected.status`); else a value is shown and None is suppressed
@@ -117,6 +97,15 @@ def build_statistics(
     files.append(_write_jurisdictions(folder / "jurisdictions.csv", ledger))
     release = StatisticsRelease(name, when, head, layout, cells, values, protected.rule, files)
     files.append(_write_release(folder / "release.json", release))
+    write_manifest(
+        out,
+        release=name,
+        chain_head=head,
+        rules={STATISTICS: protected.rule},
+        row_counts={
+            f"{STATISTICS}/{group}": len(table_rows(group, layout, values)[1]) for group in GROUPS
+        },
+    )
     return release
 
 
@@ -124,7 +113,7 @@ def statistics_of_entries(
     entries: Iterable[MemoryEntry],
     out: Path,
     name: str,
-    protect: Protector = _primary_suppression_only,
+    protect: Protector = protect_cells,
     names: Mapping[str, str] | None = None,
 ) -> StatisticsRelease:
     """A release from a memory run's audit entries (the chain head recomputed from them)."""
@@ -138,7 +127,7 @@ def statistics_of_session(
     session: Session,
     out: Path,
     name: str,
-    protect: Protector = _primary_suppression_only,
+    protect: Protector = protect_cells,
 ) -> StatisticsRelease:
     """A release from a database's audit log, with the head its chain records. The caller
     verifies the chain first, in the same snapshot (`scomm stats` does)."""

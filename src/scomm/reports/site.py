@@ -58,7 +58,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from scomm.errors import ScommError
+from scomm.reports.errors import ReleaseInputError
 
 SUPPRESSED = "1-10"
 SUPPRESSED_ROUNDED = "<15"
@@ -87,7 +87,7 @@ def write_site(release_dir: Path, out_dir: Path, whatif: Path | None = None) -> 
     out_dir = Path(out_dir)
     cells = _read_json(release_dir / "statistics" / "cells.json")
     if not isinstance(cells, list):
-        raise ScommError(f"{release_dir / 'statistics' / 'cells.json'}: not a list of cells")
+        raise ReleaseInputError(f"{release_dir / 'statistics' / 'cells.json'}: not a list of cells")
     release = _optional_json(release_dir / "statistics" / "release.json") or {}
     manifest = _optional_json(release_dir / "manifest.json")
     comparison = _read_json(whatif) if whatif else _optional_json(release_dir / "whatif.json")
@@ -213,16 +213,16 @@ def _cell(cell: Any, index: int) -> tuple[tuple[str, str, str], int | None, str]
     if not isinstance(cell, dict) or not all(
         isinstance(cell.get(f), str) for f in ("measure", "geo", "period", "status")
     ):
-        raise ScommError(f"cells.json: cell {index} lacks measure, geo, period or status")
+        raise ReleaseInputError(f"cells.json: cell {index} lacks measure, geo, period or status")
     value = cell.get("value")
     status = cell["status"]
     if status == "suppressed":
         if value is not None:  # never let a suppressed value into the pages or their data
-            raise ScommError(
+            raise ReleaseInputError(
                 f"cells.json: cell {index} is suppressed but carries a value; refusing to publish"
             )
     elif not (isinstance(value, int) and not isinstance(value, bool)):
-        raise ScommError(f"cells.json: cell {index} ({status}) has no whole-number value")
+        raise ReleaseInputError(f"cells.json: cell {index} ({status}) has no whole-number value")
     return (cell["measure"], cell["geo"], cell["period"]), value, status
 
 
@@ -254,9 +254,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ScommError(f"{path}: not found (is this a release folder?)") from None
+        raise ReleaseInputError(f"{path}: not found (is this a release folder?)") from None
     except (OSError, ValueError) as error:
-        raise ScommError(f"{path}: cannot read it as JSON ({error})") from None
+        raise ReleaseInputError(f"{path}: cannot read it as JSON ({error})") from None
 
 
 def _optional_json(path: Path) -> Any:
@@ -365,10 +365,12 @@ def _codebook_text(release_dir: Path) -> str:
 def _whatif(comparison: Any) -> dict[str, Any]:
     """The comparison as the page shows it; a malformed one is refused, not half shown."""
     if not isinstance(comparison, dict) or not isinstance(comparison.get("rows"), list):
-        raise ScommError("whatif.json: expected an object with rows (see scomm.reports.site)")
+        raise ReleaseInputError(
+            "whatif.json: expected an object with rows (see scomm.reports.site)"
+        )
     policies = comparison.get("policies") or ["A", "B"]
     if not (isinstance(policies, list) and len(policies) == 2):
-        raise ScommError("whatif.json: policies must name two policies")
+        raise ReleaseInputError("whatif.json: policies must name two policies")
     rows = []
     for index, row in enumerate(comparison["rows"]):
         try:
@@ -386,7 +388,7 @@ def _whatif(comparison: Any) -> dict[str, Any]:
                 }
             )
         except (KeyError, TypeError, ValueError):
-            raise ScommError(f"whatif.json: row {index} lacks a mean, low or high") from None
+            raise ReleaseInputError(f"whatif.json: row {index} lacks a mean, low or high") from None
     return {
         "scenario": str(comparison.get("scenario", "")),
         "scale": comparison.get("scale"),
