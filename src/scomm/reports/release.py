@@ -78,10 +78,11 @@ def build_statistics(
     layout = layout_of(ledger, base)
     cells = published_cells(base, layout)
     protected = protect(cells, layout, base=base)
-    if protected.audit is not None and protected.audit.recovered:
+    audit = getattr(protected, "audit", None)  # the adversary's verdict, where it ran
+    if audit is not None and audit.recovered:
         raise PublicationRefused(
             f"refusing to publish {name}: disclosure control left "
-            f"{len(protected.audit.recovered)} suppressed cells that the published ones give "
+            f"{len(audit.recovered)} suppressed cells that the published ones give "
             "away (nothing was written)"
         )
     values = protected.values
