@@ -91,7 +91,7 @@
     if (!div || !window.Plotly) { return; }
     window.Plotly.react(div, traces, {
       margin: { l: 50, r: 10, t: 10, b: 40 }, yaxis: { title: { text: ytitle }, rangemode: "tozero" },
-      xaxis: { type: "category" }, legend: { orientation: "h", y: -0.25 }, showlegend: true, shapes: shapes || [],
+      xaxis: { type: "category", nticks: 16, tickangle: -45, automargin: true }, legend: { orientation: "h", y: -0.3 }, showlegend: true, shapes: shapes || [],
     }, { displaylogo: false, responsive: true });
   }
   function bindScale(redraw) {
