@@ -116,3 +116,41 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and says in lines[0], result.stderr
         assert "Traceback" not in result.output
+
+
+def test_rounding_and_a_noisy_release_are_stated_where_they_are_published(
+    tmp_path: Path,
+) -> None:
+    """--rounding drb shows the small counts as "<15" (no number); --dp-scale publishes
+    noisy counts whose tables add up, with the privacy loss in release.json and the
+    manifest."""
+    url, db = small_database(tmp_path)
+    db.dispose()
+    rounded = tmp_path / "rounded"
+    result = runner.invoke(app, ["stats", "-d", url, "--out", str(rounded), "--rounding", "drb"])
+    assert result.exit_code == 0, result.output
+    cells = json.loads((rounded / "statistics" / "cells.json").read_text())
+    assert {c["status"] for c in cells} <= {"shown", "rounded", "suppressed"}
+    for cell in cells:  # a count under 15 is never shown as a number
+        assert cell["value"] is None or cell["value"] == 0 or cell["value"] >= 15
+    assert (
+        "Census DRB" in json.loads((rounded / "manifest.json").read_text())["rules"]["statistics"]
+    )
+
+    noisy = tmp_path / "noisy"
+    result = runner.invoke(
+        app,
+        ["stats", "-d", url, "--out", str(noisy), "--dp-scale", "2", "--dp-cells-per-person", "3"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "privacy loss: rho" in " ".join(result.stdout.split())
+    described = json.loads((noisy / "statistics" / "release.json").read_text())
+    privacy = described["privacy"]
+    # discrete Gaussian: rho = sensitivity^2 / (2 scale^2), sensitivity = sqrt(3)
+    assert abs(privacy["rho_zcdp"] - 3 / 8) < 1e-9 and privacy["epsilon"] > 0
+    assert privacy["invariants"]
+    cells = json.loads((noisy / "statistics" / "cells.json").read_text())
+    assert {c["status"] for c in cells} == {"noisy"}
+    by = {(c["measure"], c["geo"], c["period"]): c["value"] for c in cells}
+    assert by["submissions", "US", "cumulative"] == by["submissions", "CA", "cumulative"]
+    assert "statistics_privacy" in json.loads((noisy / "manifest.json").read_text())["rules"]

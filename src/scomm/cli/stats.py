@@ -82,6 +82,28 @@ def stats(
             "jurisdictions); margins: the cheaper rule that no single margin gives one away.",
         ),
     ] = Audit.EXACT,
+    dp_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--dp-scale",
+            min=0.5,
+            max=1e6,
+            show_default=False,
+            help="A differentially private release instead of suppression: discrete Gaussian "
+            "noise of this standard deviation on every base count (OpenDP); the privacy loss "
+            "(rho, epsilon at delta 1e-10) is printed and written to release.json.",
+        ),
+    ] = None,
+    dp_cells_per_person: Annotated[
+        int,
+        typer.Option(
+            "--dp-cells-per-person",
+            min=1,
+            max=10_000,
+            help="With --dp-scale: how many base counts (atom x jurisdiction x month) one "
+            "person can add to; the privacy loss holds for people within this bound.",
+        ),
+    ] = 12,
 ) -> None:
     """Verify the audit chain, count the statistics from it and write the release.
 
@@ -92,7 +114,7 @@ def stats(
     suppressed. A broken chain is refused."""
     if ctx.invoked_subcommand is not None:
         return
-    from scomm.reports.disclosure import Rule, protect
+    from scomm.reports.disclosure import DpSettings, Rule, protect
     from scomm.reports.release import statistics_of_session
 
     if out is None:
@@ -114,6 +136,9 @@ def stats(
         rule = Rule(
             rounding="drb" if rounding is Rounding.DRB else None,
             audit="exact" if audit is Audit.EXACT else "margins",
+            dp=DpSettings(scale=dp_scale, cells_per_person=dp_cells_per_person)
+            if dp_scale is not None
+            else None,
         )
         made = statistics_of_session(session, out, name, protect=partial(protect, rule=rule))
     table = Table(title=f"release {escape(made.name)}: the nation, {_window(made.layout.months)}")
@@ -126,6 +151,12 @@ def stats(
         f"built from audit entry {made.head.seq} ({made.head.entry_hash[:16]}...); "
         f"disclosure: {escape(str(made.rule))}"
     )
+    if made.privacy is not None:
+        console.print(
+            f"privacy loss: rho {made.privacy['rho_zcdp']:.4g} (zCDP), epsilon "
+            f"{made.privacy['epsilon']:.4g} at delta {made.privacy['delta']:g}, for a person "
+            f"in at most {dp_cells_per_person} base counts; no count is exact"
+        )
     console.print(f"statistics written to {escape(str(out / 'statistics'))}/")
 
 

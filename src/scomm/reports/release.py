@@ -56,6 +56,7 @@ class StatisticsRelease:
     published: Mapping[CellKey, int | None]
     rule: Any
     files: list[Path]
+    privacy: dict[str, Any] | None = None  # a noisy release's privacy loss and invariants
 
     def nation_cumulative(self) -> list[tuple[str, str, int | None]]:
         """(measure, title, published value) for the nation over the whole release."""
@@ -96,13 +97,28 @@ def build_statistics(
     for group in GROUPS:
         files += _write_table(folder, group, layout, values)
     files.append(_write_jurisdictions(folder / "jurisdictions.csv", ledger))
-    release = StatisticsRelease(name, when, head, layout, cells, values, protected.rule, files)
+    loss = getattr(protected, "privacy", None)
+    privacy = (
+        {
+            "rho_zcdp": loss.rho,
+            "epsilon": loss.epsilon,
+            "delta": loss.delta,
+            "l2_sensitivity": loss.sensitivity,
+            "invariants": list(loss.invariants),
+        }
+        if loss is not None
+        else None
+    )
+    release = StatisticsRelease(
+        name, when, head, layout, cells, values, protected.rule, files, privacy
+    )
     files.append(_write_release(folder / "release.json", release))
     write_manifest(
         out,
         release=name,
         chain_head=head,
-        rules={STATISTICS: protected.rule},
+        rules={STATISTICS: protected.rule}
+        | ({f"{STATISTICS}_privacy": privacy} if privacy is not None else {}),
         row_counts={
             f"{STATISTICS}/{group}": len(table_rows(group, layout, values)[1]) for group in GROUPS
         },
@@ -237,6 +253,7 @@ def _write_release(path: Path, release: StatisticsRelease) -> Path:
         "window": {"first": months[0] if months else None, "last": months[-1] if months else None},
         "disclosure": release.rule if isinstance(release.rule, str) else str(release.rule),
         "suppressed": "empty in CSV, null in JSON and Parquet",
+        "privacy": release.privacy,
         "measures": [
             {"name": m.name, "title": m.title, "table": m.group, "atoms": list(m.atoms)}
             for m in release.layout.measures
