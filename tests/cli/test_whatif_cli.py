@@ -96,3 +96,24 @@ def test_whatif_refuses_bad_policies_in_one_line(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-s", "rollout-2008-2011", "--scale", "inf"],
+        ["-s", "demo", "--json", "."],
+        ["-s", "demo", "--json", "a-file/whatif.json"],
+    ],
+    ids=" ".join,
+)
+def test_what_no_run_can_have_is_refused_before_any_work(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("a file")
+    policies = ["--policy", "safeguards-on", "--policy", "safeguards-off"]
+    result = CliRunner().invoke(app, ["whatif", *args, *policies])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
