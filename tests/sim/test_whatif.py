@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scomm.config import Settings
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.policies import DetainerPolicy
 from scomm.domain.safeguards import Safeguards
@@ -75,7 +76,6 @@ def test_safeguards_keep_detainers_off_citizens_the_original_program_lodged(
 
 def test_figures_agree_with_what_scomm_simulate_measures(demo: Scenario) -> None:
     """`arm_figures` counts as the scenario report does (whole run, nation)."""
-    from scomm.config import Settings
     from scomm.sim.driver import RunSpec, run
 
     result = run(RunSpec(demo, biometrics="model"), Settings())
@@ -149,7 +149,12 @@ def test_a_policy_file_reads_every_override(tmp_path: Path, demo: Scenario) -> N
     path.write_text(POLICY_FILE)
     policy = load_policy(str(path))
     assert policy.name == "alder-opts-out"
-    assert policy.safeguards == Safeguards(status_currency=False)
+    assert policy.safeguards is None and policy.safeguard_changes == {"status_currency": False}
+    # the others stay as the scenario has them
+    assert policy.settings(Settings(safeguards=Safeguards.all_off())).safeguards == (
+        Safeguards.all_off()
+    )
+    assert policy.settings(Settings()).safeguards == Safeguards(status_currency=False)
     assert policy.rule_set == "2011-conviction-based"
     assert policy.detainer_law is DetainerPolicy.TRUST_ACT
     assert policy.detainer_policies == {"CA0010000": DetainerPolicy.HONOR_NONE}

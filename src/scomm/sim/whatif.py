@@ -22,6 +22,7 @@ for the paired difference B - A (each seed's B minus its A).
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -97,18 +98,21 @@ STRICTNESS = {
 class Policy:
     """What an arm changes in the scenario; anything left None is the scenario's own.
 
-    `safeguards`: the four safeguards (`domain.safeguards`). `rule_set`: the version of the
-    catalogue's rule set that LESC applies throughout (in place of the dated succession;
-    removals still count levels under the conviction-based set). `detainer_law`: a law over
-    every jurisdiction for the whole run: no jurisdiction's detainer policy, at the start or
-    after a change, is less strict than it (honor_all < trust_act < honor_none); a county
-    that honours none still honours none. `detainer_policies`: these jurisdictions' policy
-    for the whole run, their own changes dropped. `switches`: more switch settings (as a
+    `safeguards`: the four safeguards (`domain.safeguards`); `safeguard_changes`: some of
+    them set, the others as they are (the scenario's, or `safeguards`). `rule_set`: the
+    version of the catalogue's rule set that LESC applies throughout (in place of the dated
+    succession; removals still count levels under the conviction-based set).
+    `detainer_law`: a law over every jurisdiction for the whole run: no jurisdiction's
+    detainer policy, at the start or after a change, is less strict than it (honor_all <
+    trust_act < honor_none); a county that honours none still honours none.
+    `detainer_policies`: these jurisdictions' policy for the whole run, their own changes
+    dropped. `switches`: more switch settings (as a
     scenario's). `officer_policy`: the simulated ICE officer."""
 
     name: str
     description: str
     safeguards: Safeguards | None = None
+    safeguard_changes: Mapping[str, bool] = field(default_factory=dict)  # on top of them
     rule_set: str | None = None
     detainer_law: DetainerPolicy | None = None
     detainer_policies: Mapping[str, DetainerPolicy] = field(default_factory=dict)
@@ -117,9 +121,10 @@ class Policy:
 
     def settings(self, settings: Settings) -> Settings:
         """The run's settings under this policy (the scenario's already in them)."""
+        safeguards = settings.safeguards if self.safeguards is None else self.safeguards
         return replace(
             settings,
-            safeguards=settings.safeguards if self.safeguards is None else self.safeguards,
+            safeguards=replace(safeguards, **self.safeguard_changes),
             officer_policy=settings.officer_policy
             if self.officer_policy is None
             else self.officer_policy,
@@ -239,7 +244,7 @@ def load_policy(name_or_path: str) -> Policy:
     ```yaml
     name: county-opts-out          # default: the file's name
     description: Alder County stops honouring detainers
-    safeguards: all_off            # all_on, all_off, or {status_currency: false, ...}
+    safeguards: all_off            # all_on, all_off, or some: {status_currency: false}
     rule_set: 2011-conviction-based
     detainer_law: trust_act        # honor_all, trust_act, honor_none
     detainer_policies: {CA0010000: honor_none}
@@ -274,6 +279,10 @@ def parse_policy(data: object, default_name: str, source: str) -> Policy:
     top = reader.mapping(data, "", set(), POLICY_KEYS)
     policies = {p.value: p for p in DetainerPolicy}
     law = top.get("detainer_law")
+    safeguards = top.get("safeguards")
+    whole = safeguards in ("all_on", "all_off")
+    if safeguards is not None:
+        reader.safeguards(safeguards)  # checks every key and value
     by_ori = top.get("detainer_policies", {})
     if not isinstance(by_ori, dict):
         raise reader.fail("detainer_policies", "a mapping of ORI to detainer policy", by_ori)
@@ -290,7 +299,8 @@ def parse_policy(data: object, default_name: str, source: str) -> Policy:
     return Policy(
         name=reader.text(top.get("name", default_name), "name"),
         description=str(top.get("description", f"the overrides of {source}")).strip(),
-        safeguards=None if "safeguards" not in top else reader.safeguards(top["safeguards"]),
+        safeguards=reader.safeguards(safeguards) if whole else None,
+        safeguard_changes=dict(safeguards) if isinstance(safeguards, dict) else {},
         rule_set=None if "rule_set" not in top else reader.text(top["rule_set"], "rule_set"),
         detainer_law=None if law is None else reader.choice(law, "detainer_law", policies),
         detainer_policies={
@@ -639,6 +649,7 @@ def compare(
             if on_run is not None:
                 on_run(seed, policy.name)
             pair.append(run_arm(world, run_settings, policy, stage))
+            gc.collect()  # the arm's store (GBs at scale 0.01) before the next one is built
         ra, rb = pair
         runs.append((ra, rb))
         checks.append(seed_check(seed, ra, rb))
