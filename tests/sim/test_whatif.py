@@ -65,6 +65,7 @@ def test_safeguards_keep_detainers_off_citizens_the_original_program_lodged(
     # safeguard (a): LESC answers "status unresolved" for a record that shows citizenship,
     # and no officer detains on that; without it the same matches get detainers
     assert on.figures["status_unresolved"] > 0 == off.figures["status_unresolved"]
+    assert 0 < on.figures["citizens_status_unresolved"] <= on.figures["status_unresolved"]
     assert on.figures["citizens_detainers"] == 0 < off.figures["citizens_detainers"]
     assert on.figures["citizens_ice_arrests"] == 0
     assert off.figures["detainers"] > on.figures["detainers"]

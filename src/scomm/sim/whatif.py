@@ -365,6 +365,7 @@ MEASURES: tuple[Measure, ...] = (
         NEVER_PUBLISHED,
     ),
     _measure("citizens_ident_matches", "US citizens among IDENT matches", CITIZENS),
+    _measure("citizens_status_unresolved", 'US citizens sent "status unresolved"', CITIZENS),
     _measure("citizens_detainers", "US citizens with a detainer", CITIZENS),
     _measure("citizens_ice_arrests", "US citizens arrested by ICE", CITIZENS),
     _measure("citizens_removed", "US citizens removed", CITIZENS),
@@ -411,6 +412,7 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
     record = RunRecord.of_entries(entries)
     cases = case_facts(record, world)
     ori_of = {c.case_id: c.ori for c in cases}
+    person_of = {c.case_id: c.person for c in cases}
 
     def add(atom: str, ori: str, at: datetime) -> None:
         base[atom, ori, at.strftime("%Y-%m")] += 1
@@ -466,6 +468,8 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
             and e.payload.get("removability") == Removability.STATUS_UNRESOLVED.value
         ):
             add("status_unresolved", ori, e.recorded_at)
+            if person_of[e.case_id].path.is_citizen:
+                add("citizens_status_unresolved", ori, e.recorded_at)
     made = {c.case_id for c in cases}
     for planned in world.bookings:
         if derived_id("case", planned.booking.tcn) not in made:
