@@ -66,7 +66,7 @@ def test_whatif_prints_the_differences_and_writes_the_json(tiny: Path, tmp_path:
     )
     assert result.exit_code == 0, result.output
     assert "A: safeguards-on" in result.output and "B: safeguards-off" in result.output
-    assert "US citizens with a detainer" in result.output
+    assert "US citizens (truly) with a detainer" in result.output
     assert "the same IDENT answer for each" in result.output
     written = json.loads(out.read_text())
     assert written["scenario"] == "tiny-whatif"
@@ -77,8 +77,8 @@ def test_whatif_prints_the_differences_and_writes_the_json(tiny: Path, tmp_path:
         made, not_made = rows["bookings"][arm]["mean"], rows["bookings_not_made"][arm]["mean"]
         assert made + not_made == 40
     # stale naturalized records: with safeguard (a) off, citizens get detainers
-    assert rows["citizens_detainers"]["a"]["mean"] == 0
-    assert rows["citizens_detainers"]["b"]["mean"] > 0
+    assert rows["us_citizens_detainers"]["a"]["mean"] == 0
+    assert rows["us_citizens_detainers"]["b"]["mean"] > 0
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ def test_both_arms_make_the_same_bookings_with_the_same_ident_answers(
     assert "IDR_NO_MATCH" in on.ident_answers.values()
     (check,) = safeguards.checks
     assert (check.both, check.one_only, check.ident_differs) == (BOOKINGS, 0, 0)
-    for name in ("submissions", "ident_matches", "ident_matches_l1", "citizens_ident_matches"):
+    for name in ("submissions", "ident_matches", "ident_matches_l1", "us_citizens_ident_matches"):
         assert on.figures[name] == off.figures[name], name
 
 
@@ -65,13 +65,13 @@ def test_safeguards_keep_detainers_off_citizens_the_original_program_lodged(
     # safeguard (a): LESC answers "status unresolved" for a record that shows citizenship,
     # and no officer detains on that; without it the same matches get detainers
     assert on.figures["status_unresolved"] > 0 == off.figures["status_unresolved"]
-    assert 0 < on.figures["citizens_status_unresolved"] <= on.figures["status_unresolved"]
-    assert on.figures["citizens_detainers"] == 0 < off.figures["citizens_detainers"]
-    assert on.figures["citizens_ice_arrests"] == 0
+    assert 0 < on.figures["us_citizens_status_unresolved"] <= on.figures["status_unresolved"]
+    assert on.figures["us_citizens_detainers"] == 0 < off.figures["us_citizens_detainers"]
+    assert on.figures["us_citizens_ice_arrests"] == 0
     assert off.figures["detainers"] > on.figures["detainers"]
     rows = {r["measure"]: r for r in safeguards.rows()}
-    difference = rows["citizens_detainers"]["difference"]
-    assert difference["mean"] == off.figures["citizens_detainers"]
+    difference = rows["us_citizens_detainers"]["difference"]
+    assert difference["mean"] == off.figures["us_citizens_detainers"]
     assert difference["low"] is None  # one seed: no interval
 
 

@@ -177,6 +177,6 @@ def print_comparison(result: Comparison) -> None:
             )
         )
     console.print(
-        "US citizens and permanent residents: ground truth from the synthetic world; "
+        "US citizens and permanent residents (truly): ground truth from the synthetic world; "
         "the other figures are counted from each run's audit entries"
     )

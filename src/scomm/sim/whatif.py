@@ -322,6 +322,8 @@ BOOKINGS = "bookings"
 ICE_MONTHLY = "ice_monthly"
 NEVER_PUBLISHED = "never_published"
 CITIZENS = "citizens"  # ground truth from the world, not the audit log
+# the measure names of scenario_figures.GROUPS (who the person truly is)
+TRUTH_PREFIX = {"citizens": "us_citizens", "permanent_residents": "permanent_residents"}
 
 
 def _measure(name: str, title: str, group: str, atoms: tuple[str, ...] = ()) -> Measure:
@@ -364,11 +366,15 @@ MEASURES: tuple[Measure, ...] = (
         "Detainers on charges later dismissed or acquitted",
         NEVER_PUBLISHED,
     ),
-    _measure("citizens_ident_matches", "US citizens among IDENT matches", CITIZENS),
-    _measure("citizens_status_unresolved", 'US citizens sent "status unresolved"', CITIZENS),
-    _measure("citizens_detainers", "US citizens with a detainer", CITIZENS),
-    _measure("citizens_ice_arrests", "US citizens arrested by ICE", CITIZENS),
-    _measure("citizens_removed", "US citizens removed", CITIZENS),
+    _measure("us_citizens_ident_matches", "US citizens (truly) among IDENT matches", CITIZENS),
+    _measure(
+        "us_citizens_status_unresolved",
+        'US citizens (truly) answered "status unresolved"',
+        CITIZENS,
+    ),
+    _measure("us_citizens_detainers", "US citizens (truly) with a detainer", CITIZENS),
+    _measure("us_citizens_ice_arrests", "US citizens (truly) arrested by ICE", CITIZENS),
+    _measure("us_citizens_removed", "US citizens (truly) removed", CITIZENS),
     _measure(
         "permanent_residents_ident_matches", "Permanent residents among IDENT matches", CITIZENS
     ),
@@ -435,13 +441,13 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
             if not member(c):
                 continue
             if c.matched:
-                add(f"{group}_ident_matches", c.ori, c.booked_at)
+                add(f"{TRUTH_PREFIX[group]}_ident_matches", c.ori, c.booked_at)
             if c.detainer:
-                add(f"{group}_detainers", c.ori, c.booked_at)
+                add(f"{TRUTH_PREFIX[group]}_detainers", c.ori, c.booked_at)
             if c.arrested:
-                add(f"{group}_ice_arrests", c.ori, c.arrested_at)
+                add(f"{TRUTH_PREFIX[group]}_ice_arrests", c.ori, c.arrested_at)
             if c.removal is not None and c.removed_at is not None:
-                add(f"{group}_removed", c.ori, c.removed_at)
+                add(f"{TRUTH_PREFIX[group]}_removed", c.ori, c.removed_at)
     booked_at = {c.case_id: c.booked_at for c in cases}
     cleared = {
         derived_id("case", d.tcn)
@@ -469,7 +475,7 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
         ):
             add("status_unresolved", ori, e.recorded_at)
             if person_of[e.case_id].path.is_citizen:
-                add("citizens_status_unresolved", ori, e.recorded_at)
+                add("us_citizens_status_unresolved", ori, e.recorded_at)
     made = {c.case_id for c in cases}
     for planned in world.bookings:
         if derived_id("case", planned.booking.tcn) not in made:
