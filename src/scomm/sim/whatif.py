@@ -59,7 +59,7 @@ from scomm.sim.driver_timeline import timeline
 from scomm.sim.errors import SimulatorError
 from scomm.sim.fast_flow import model_transaction, prepare_model
 from scomm.sim.scenario_figures import GROUPS
-from scomm.sim.scenario_report import RunRecord, case_facts
+from scomm.sim.scenario_report import CaseFacts, RunRecord, case_facts
 from scomm.sim.synth.jurisdictions import JurisdictionPlan
 from scomm.sim.synth.scenario import Scenario, ScenarioError, _Reader
 from scomm.sim.synth.world import World, build_scenario_world
@@ -317,6 +317,14 @@ def parse_policy(data: object, default_name: str, source: str) -> Policy:
 
 
 # -- the measures --
+#
+# An arm's figures come in three parts: the bookings the run made (`OWN_MEASURES`), the
+# published statistics counted from the audit entries alone (`PUBLISHED_MEASURES`, summed
+# from `published_base`), and who the people truly are, from the world (`TRUTH_MEASURES`).
+# The published part is a stand-in for the statistics release's own measures
+# (`scomm.reports.measures`, DESIGN17 §2) until they are in this tree: swap
+# PUBLISHED_MEASURES for its MEASURES and `published_base` for
+# `base_counts(Ledger.of_entries(entries))`; the other two parts use atoms of their own.
 
 BOOKINGS = "bookings"
 ICE_MONTHLY = "ice_monthly"
@@ -330,9 +338,11 @@ def _measure(name: str, title: str, group: str, atoms: tuple[str, ...] = ()) -> 
     return Measure(name, title, atoms or (name,), group)
 
 
-MEASURES: tuple[Measure, ...] = (
+OWN_MEASURES: tuple[Measure, ...] = (
     _measure("bookings", "Bookings made", BOOKINGS),
     _measure("bookings_not_made", "Bookings not made (person held by ICE or removed)", BOOKINGS),
+)
+PUBLISHED_MEASURES: tuple[Measure, ...] = (
     _measure("submissions", "Submissions from activated jurisdictions", ICE_MONTHLY),
     _measure(
         "ident_matches",
@@ -366,6 +376,8 @@ MEASURES: tuple[Measure, ...] = (
         "Detainers on charges later dismissed or acquitted",
         NEVER_PUBLISHED,
     ),
+)
+TRUTH_MEASURES: tuple[Measure, ...] = (
     _measure("us_citizens_ident_matches", "US citizens (truly) among IDENT matches", CITIZENS),
     _measure(
         "us_citizens_status_unresolved",
@@ -382,6 +394,7 @@ MEASURES: tuple[Measure, ...] = (
     _measure("permanent_residents_ice_arrests", "Permanent residents arrested by ICE", CITIZENS),
     _measure("permanent_residents_removed", "Permanent residents removed", CITIZENS),
 )
+MEASURES: tuple[Measure, ...] = (*OWN_MEASURES, *PUBLISHED_MEASURES, *TRUTH_MEASURES)
 
 # outcome entries of the jail that count a detainer's end, by the atom they count
 DETAINER_OUTCOMES = {
@@ -393,12 +406,13 @@ DETAINER_OUTCOMES = {
 
 
 def arm_figures(entries: Iterable[MemoryEntry], world: World) -> dict[str, int]:
-    """Every measure of one arm, nation and whole run: the base counts of its audit entries
-    (and the world's ground truth for the citizens' line) summed into published cells.
+    """Every measure of one arm, nation and whole run: base counts per (atom, ORI, month)
+    summed into published cells (`scomm.reports.cells`), as a statistics release sums them.
 
-    The one place where an arm's figures are counted: when the statistics release's own
-    measures (`scomm.reports`) count the same from the audit log, this is where they go."""
-    base = arm_base(list(entries), world)
+    The one place where an arm's figures are counted (see "the measures" above)."""
+    kept = list(entries)
+    cases = case_facts(RunRecord.of_entries(kept), world)
+    base = published_base(kept, cases, world) | run_base(kept, cases, world)
     months = sorted({month for _, _, month in base})
     layout = Layout(
         MEASURES,
@@ -409,22 +423,21 @@ def arm_figures(entries: Iterable[MemoryEntry], world: World) -> dict[str, int]:
     return {m.name: cells.get(CellKey(m.name, US, CUMULATIVE), 0) for m in MEASURES}
 
 
-def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
-    """Base counts (atom, ORI, month of the event) of one arm. Submissions, matches (by
-    LESC's level) and detainers count in the month of the booking, ICE arrests in that of
-    the transfer, removals in that of the removal (as `scenario_report.measure_figure`
-    counts them); the jail's answers to detainers and holds in their own month."""
+def published_base(
+    entries: list[MemoryEntry], cases: list[CaseFacts], world: World
+) -> dict[BaseKey, int]:
+    """The base counts of `PUBLISHED_MEASURES`, from the audit entries alone (`cases` are
+    read from them; the world only says which charges the court later dismissed).
+    Submissions, matches (by LESC's level) and detainers count in the month of the booking,
+    ICE arrests in that of the transfer, removals in that of the removal (as
+    `scenario_report.measure_figure` counts them); the jail's answers and holds in their
+    own month."""
     base: dict[BaseKey, int] = defaultdict(int)
-    record = RunRecord.of_entries(entries)
-    cases = case_facts(record, world)
-    ori_of = {c.case_id: c.ori for c in cases}
-    person_of = {c.case_id: c.person for c in cases}
 
     def add(atom: str, ori: str, at: datetime) -> None:
         base[atom, ori, at.strftime("%Y-%m")] += 1
 
     for c in cases:
-        add("bookings", c.ori, c.booked_at)
         if c.submitted:
             add("submissions", c.ori, c.booked_at)
         if c.matched:
@@ -437,17 +450,7 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
             add("ice_arrests", c.ori, c.arrested_at)
         if c.removal is not None and c.removed_at is not None:
             add(f"removals_{c.removal}", c.ori, c.removed_at)
-        for group, member in GROUPS.items():
-            if not member(c):
-                continue
-            if c.matched:
-                add(f"{TRUTH_PREFIX[group]}_ident_matches", c.ori, c.booked_at)
-            if c.detainer:
-                add(f"{TRUTH_PREFIX[group]}_detainers", c.ori, c.booked_at)
-            if c.arrested:
-                add(f"{TRUTH_PREFIX[group]}_ice_arrests", c.ori, c.arrested_at)
-            if c.removal is not None and c.removed_at is not None:
-                add(f"{TRUTH_PREFIX[group]}_removed", c.ori, c.removed_at)
+    ori_of = {c.case_id: c.ori for c in cases}
     booked_at = {c.case_id: c.booked_at for c in cases}
     cleared = {
         derived_id("case", d.tcn)
@@ -468,19 +471,54 @@ def arm_base(entries: list[MemoryEntry], world: World) -> dict[BaseKey, int]:
             add("holds", ori, e.recorded_at)
         elif e.kind == "outcome" and e.name in DETAINER_OUTCOMES:
             add(DETAINER_OUTCOMES[e.name], ori, e.recorded_at)
-        elif (
-            e.kind == "decision"
-            and e.name == "IAR_DETERMINATION"
-            and e.payload.get("removability") == Removability.STATUS_UNRESOLVED.value
-        ):
+        elif _status_unresolved(e):
             add("status_unresolved", ori, e.recorded_at)
-            if person_of[e.case_id].path.is_citizen:
-                add("us_citizens_status_unresolved", ori, e.recorded_at)
-    made = {c.case_id for c in cases}
+    return dict(base)
+
+
+def run_base(
+    entries: list[MemoryEntry], cases: list[CaseFacts], world: World
+) -> dict[BaseKey, int]:
+    """The base counts of `OWN_MEASURES` and `TRUTH_MEASURES`: the bookings made and not
+    made, and US citizens and permanent residents (who they truly are, from the world)
+    among the matches, "status unresolved" answers, detainers, ICE arrests and removals,
+    each in the month `published_base` counts it in."""
+    base: dict[BaseKey, int] = defaultdict(int)
+
+    def add(atom: str, ori: str, at: datetime) -> None:
+        base[atom, ori, at.strftime("%Y-%m")] += 1
+
+    for c in cases:
+        add("bookings", c.ori, c.booked_at)
+        for group, member in GROUPS.items():
+            if not member(c):
+                continue
+            prefix = TRUTH_PREFIX[group]
+            if c.matched:
+                add(f"{prefix}_ident_matches", c.ori, c.booked_at)
+            if c.detainer:
+                add(f"{prefix}_detainers", c.ori, c.booked_at)
+            if c.arrested:
+                add(f"{prefix}_ice_arrests", c.ori, c.arrested_at)
+            if c.removal is not None and c.removed_at is not None:
+                add(f"{prefix}_removed", c.ori, c.removed_at)
+    by_case = {c.case_id: c for c in cases}
+    for e in entries:
+        c = by_case.get(e.case_id)
+        if c is not None and c.person.path.is_citizen and _status_unresolved(e):
+            add("us_citizens_status_unresolved", c.ori, e.recorded_at)
     for planned in world.bookings:
-        if derived_id("case", planned.booking.tcn) not in made:
+        if derived_id("case", planned.booking.tcn) not in by_case:
             add("bookings_not_made", planned.booking.ori, planned.booking.booked_at)
     return dict(base)
+
+
+def _status_unresolved(e: MemoryEntry) -> bool:
+    return (
+        e.kind == "decision"
+        and e.name == "IAR_DETERMINATION"
+        and e.payload.get("removability") == Removability.STATUS_UNRESOLVED.value
+    )
 
 
 # -- running the arms --
