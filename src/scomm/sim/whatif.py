@@ -106,8 +106,8 @@ class Policy:
     detainer policy, at the start or after a change, is less strict than it (honor_all <
     trust_act < honor_none); a county that honours none still honours none.
     `detainer_policies`: these jurisdictions' policy for the whole run, their own changes
-    dropped. `switches`: more switch settings (as a
-    scenario's). `officer_policy`: the simulated ICE officer."""
+    dropped. `switches`: more switch settings (as a scenario's). `officer_policy`: the
+    simulated ICE officer."""
 
     name: str
     description: str
@@ -220,7 +220,8 @@ BUILTIN: dict[str, Policy] = {
         Policy(
             "trust-act",
             "a TRUST-Act-style law in every jurisdiction: hold only at level 1 (a serious "
-            "or violent offense); counties that honour no detainer still honour none",
+            "or violent offense, by the IAR's level under the rule set in force); counties "
+            "that honour no detainer still honour none",
             detainer_law=DetainerPolicy.TRUST_ACT,
         ),
     )
