@@ -68,6 +68,7 @@ def test_whatif_prints_the_differences_and_writes_the_json(tiny: Path, tmp_path:
     assert "A: safeguards-on" in result.output and "B: safeguards-off" in result.output
     assert "US citizens (truly) with a detainer" in result.output
     assert "the same IDENT answer for each" in result.output
+    assert "B: safeguards-off: no safeguard (the original program)" in result.output
     written = json.loads(out.read_text())
     assert written["scenario"] == "tiny-whatif"
     assert written["policies"] == ["safeguards-on", "safeguards-off"]

@@ -156,6 +156,8 @@ def print_comparison(result: Comparison) -> None:
             else _interval(difference),
         )
     console.print(table)
+    for label, chosen in zip("AB", result.policies, strict=True):
+        console.print(f"{label}: {escape(chosen.name)}: {escape(chosen.description)}")
     per_seed = Table(title="each seed: A / B")
     per_seed.add_column("measure")
     for run_seed in result.seeds:
