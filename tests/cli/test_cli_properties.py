@@ -48,6 +48,7 @@ SIMULATOR_ENTRY_POINTS = [
     ("scomm.sim.demo", "run_demo"),  # demo
     ("scomm.sim.demo", "run_scenario"),  # simulate
     ("scomm.sim.driver", "run"),  # ops run-world
+    ("scomm.sim.whatif", "compare"),  # whatif
     ("scomm.sim.synth.world", "build_scenario_world"),  # synth world
     ("scomm.sim.synth.realism", "run_realism"),  # synth realism
     ("scomm.sim.synth.ridge_master", "make_master"),  # synth fingers

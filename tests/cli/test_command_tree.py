@@ -18,6 +18,7 @@ runner = CliRunner()
 DOCUMENTED = {
     ("demo",),
     ("simulate",),
+    ("whatif",),
     ("report",),
     ("stats",),
     ("stats", "site"),

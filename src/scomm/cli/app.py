@@ -21,6 +21,7 @@ from scomm.cli.stats import stats_app
 from scomm.cli.switches import switches_app
 from scomm.cli.synth import synth_app
 from scomm.cli.template import template_app
+from scomm.cli.whatif import whatif
 from scomm.cli.worker import worker
 
 app = typer.Typer(
@@ -49,5 +50,6 @@ app.command("compare")(compare)
 # The simulator on top of it: synthetic worlds run through the flow, and the benchmarks.
 app.command("demo")(demo)
 app.command("simulate")(simulate)
+app.command("whatif")(whatif)
 app.add_typer(synth_app, name="synth")
 app.add_typer(bench_app, name="bench", help="Benchmarks of the fingerprint engine.")
