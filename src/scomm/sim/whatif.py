@@ -39,7 +39,6 @@ from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.ids import derived_id
 from scomm.domain.immigration import Removability
 from scomm.domain.levels import NoRuleSetInForce
-from scomm.domain.messages import DispositionOutcome
 from scomm.domain.policies import DetainerPolicy, SimulatedOfficerPolicy
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import SwitchSetting
@@ -53,6 +52,9 @@ from scomm.reports.cells import (
     months_between,
     published_cells,
 )
+from scomm.reports.ledger import Ledger
+from scomm.reports.measures import MEASURES as RELEASE_MEASURES
+from scomm.reports.measures import base_counts
 from scomm.sim.driver import Stage, play_timeline, silent
 from scomm.sim.driver_spec import engine_profile, scenario_settings
 from scomm.sim.driver_timeline import timeline
@@ -320,16 +322,11 @@ def parse_policy(data: object, default_name: str, source: str) -> Policy:
 # -- the measures --
 #
 # An arm's figures come in three parts: the bookings the run made (`OWN_MEASURES`), the
-# published statistics counted from the audit entries alone (`PUBLISHED_MEASURES`, summed
-# from `published_base`), and who the people truly are, from the world (`TRUTH_MEASURES`).
-# The published part is a stand-in for the statistics release's own measures
-# (`scomm.reports.measures`, DESIGN17 §2) until they are in this tree: swap
-# PUBLISHED_MEASURES for its MEASURES and `published_base` for
-# `base_counts(Ledger.of_entries(entries))`; the other two parts use atoms of their own.
+# published statistics, counted from the audit entries alone exactly as a statistics release
+# counts them (`scomm.reports.measures`: the same ledger, atoms and measures), and who the
+# people truly are, from the world (`TRUTH_MEASURES`: atoms of their own).
 
 BOOKINGS = "bookings"
-ICE_MONTHLY = "ice_monthly"
-NEVER_PUBLISHED = "never_published"
 CITIZENS = "citizens"  # ground truth from the world, not the audit log
 # the measure names of scenario_figures.GROUPS (who the person truly is)
 TRUTH_PREFIX = {"citizens": "us_citizens", "permanent_residents": "permanent_residents"}
@@ -342,41 +339,6 @@ def _measure(name: str, title: str, group: str, atoms: tuple[str, ...] = ()) -> 
 OWN_MEASURES: tuple[Measure, ...] = (
     _measure("bookings", "Bookings made", BOOKINGS),
     _measure("bookings_not_made", "Bookings not made (person held by ICE or removed)", BOOKINGS),
-)
-PUBLISHED_MEASURES: tuple[Measure, ...] = (
-    _measure("submissions", "Submissions from activated jurisdictions", ICE_MONTHLY),
-    _measure(
-        "ident_matches",
-        "IDENT matches",
-        ICE_MONTHLY,
-        ("ident_matches_l1", "ident_matches_l2", "ident_matches_l3", "ident_matches_unleveled"),
-    ),
-    _measure("ident_matches_l1", "IDENT matches, level 1", ICE_MONTHLY),
-    _measure("ident_matches_l2", "IDENT matches, level 2", ICE_MONTHLY),
-    _measure("ident_matches_l3", "IDENT matches, level 3", ICE_MONTHLY),
-    _measure("ident_matches_unleveled", "IDENT matches, no level (level 0 or none)", ICE_MONTHLY),
-    _measure("ice_arrests", "ICE arrests (transfers to ICE custody)", ICE_MONTHLY),
-    _measure(
-        "removals",
-        "Removals",
-        ICE_MONTHLY,
-        ("removals_level_1_or_2", "removals_level_3", "removals_non_criminal"),
-    ),
-    _measure("removals_level_1_or_2", "Removals, level 1 or 2", ICE_MONTHLY),
-    _measure("removals_level_3", "Removals, level 3", ICE_MONTHLY),
-    _measure("removals_non_criminal", "Removals, non-criminal", ICE_MONTHLY),
-    _measure("status_unresolved", 'IARs "status unresolved, possible citizen"', NEVER_PUBLISHED),
-    _measure("detainers", "Detainers lodged", NEVER_PUBLISHED),
-    _measure("detainers_honoured", "Detainers honoured", NEVER_PUBLISHED),
-    _measure("detainers_declined", "Detainers declined", NEVER_PUBLISHED),
-    _measure("detainers_withdrawn", "Detainers withdrawn", NEVER_PUBLISHED),
-    _measure("holds", "Holds on a detainer", NEVER_PUBLISHED),
-    _measure("holds_expired", "Holds ended without pickup", NEVER_PUBLISHED),
-    _measure(
-        "detainers_on_charges_later_dismissed",
-        "Detainers on charges later dismissed or acquitted",
-        NEVER_PUBLISHED,
-    ),
 )
 TRUTH_MEASURES: tuple[Measure, ...] = (
     _measure("us_citizens_ident_matches", "US citizens (truly) among IDENT matches", CITIZENS),
@@ -395,15 +357,7 @@ TRUTH_MEASURES: tuple[Measure, ...] = (
     _measure("permanent_residents_ice_arrests", "Permanent residents arrested by ICE", CITIZENS),
     _measure("permanent_residents_removed", "Permanent residents removed", CITIZENS),
 )
-MEASURES: tuple[Measure, ...] = (*OWN_MEASURES, *PUBLISHED_MEASURES, *TRUTH_MEASURES)
-
-# outcome entries of the jail that count a detainer's end, by the atom they count
-DETAINER_OUTCOMES = {
-    "hold_honored": "detainers_honoured",
-    "hold_declined": "detainers_declined",
-    "detainer_withdrawn": "detainers_withdrawn",
-    "hold_expired": "holds_expired",
-}
+MEASURES: tuple[Measure, ...] = (*OWN_MEASURES, *RELEASE_MEASURES, *TRUTH_MEASURES)
 
 
 def arm_figures(entries: Iterable[MemoryEntry], world: World) -> dict[str, int]:
@@ -413,7 +367,7 @@ def arm_figures(entries: Iterable[MemoryEntry], world: World) -> dict[str, int]:
     The one place where an arm's figures are counted (see "the measures" above)."""
     kept = list(entries)
     cases = case_facts(RunRecord.of_entries(kept), world)
-    base = published_base(kept, cases, world) | run_base(kept, cases, world)
+    base = base_counts(Ledger.of_entries(kept)) | run_base(kept, cases, world)
     months = sorted({month for _, _, month in base})
     layout = Layout(
         MEASURES,
@@ -424,66 +378,13 @@ def arm_figures(entries: Iterable[MemoryEntry], world: World) -> dict[str, int]:
     return {m.name: cells.get(CellKey(m.name, US, CUMULATIVE), 0) for m in MEASURES}
 
 
-def published_base(
-    entries: list[MemoryEntry], cases: list[CaseFacts], world: World
-) -> dict[BaseKey, int]:
-    """The base counts of `PUBLISHED_MEASURES`, from the audit entries alone (`cases` are
-    read from them; the world only says which charges the court later dismissed).
-    Submissions, matches (by LESC's level) and detainers count in the month of the booking,
-    ICE arrests in that of the transfer, removals in that of the removal (as
-    `scenario_report.measure_figure` counts them); the jail's answers and holds in their
-    own month."""
-    base: dict[BaseKey, int] = defaultdict(int)
-
-    def add(atom: str, ori: str, at: datetime) -> None:
-        base[atom, ori, at.strftime("%Y-%m")] += 1
-
-    for c in cases:
-        if c.submitted:
-            add("submissions", c.ori, c.booked_at)
-        if c.matched:
-            add(
-                f"ident_matches_l{c.level}" if c.level else "ident_matches_unleveled",
-                c.ori,
-                c.booked_at,
-            )
-        if c.arrested:
-            add("ice_arrests", c.ori, c.arrested_at)
-        if c.removal is not None and c.removed_at is not None:
-            add(f"removals_{c.removal}", c.ori, c.removed_at)
-    ori_of = {c.case_id: c.ori for c in cases}
-    booked_at = {c.case_id: c.booked_at for c in cases}
-    cleared = {
-        derived_id("case", d.tcn)
-        for d in world.dispositions
-        if d.outcome in (DispositionOutcome.DISMISSED, DispositionOutcome.ACQUITTED)
-    }
-    detained: set[str] = set()
-    for e in entries:
-        ori = ori_of.get(e.case_id)
-        if ori is None:
-            continue
-        if e.kind == "message" and e.name == "DETAINER" and e.case_id not in detained:
-            detained.add(e.case_id)
-            add("detainers", ori, booked_at[e.case_id])
-            if e.case_id in cleared:
-                add("detainers_on_charges_later_dismissed", ori, booked_at[e.case_id])
-        elif e.kind == "message" and e.name == "HOLD_STARTED":
-            add("holds", ori, e.recorded_at)
-        elif e.kind == "outcome" and e.name in DETAINER_OUTCOMES:
-            add(DETAINER_OUTCOMES[e.name], ori, e.recorded_at)
-        elif _status_unresolved(e):
-            add("status_unresolved", ori, e.recorded_at)
-    return dict(base)
-
-
 def run_base(
     entries: list[MemoryEntry], cases: list[CaseFacts], world: World
 ) -> dict[BaseKey, int]:
     """The base counts of `OWN_MEASURES` and `TRUTH_MEASURES`: the bookings made and not
     made, and US citizens and permanent residents (who they truly are, from the world)
     among the matches, "status unresolved" answers, detainers, ICE arrests and removals,
-    each in the month `published_base` counts it in."""
+    each in the month of the booking (ICE arrests and removals: of the event)."""
     base: dict[BaseKey, int] = defaultdict(int)
 
     def add(atom: str, ori: str, at: datetime) -> None:
