@@ -5,9 +5,7 @@ replay of the whole outbox: the run ends exactly as a clean one, with no duplica
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,10 +28,12 @@ SPEC = RunSpec.demo(
 COMPARED = ("messages", "hops", "outcomes", "decisions", "final_states", "levels")
 
 
-def test_crashes_and_full_replay_change_nothing(tmp_path: Path) -> None:
+def test_crashes_and_full_replay_change_nothing(
+    tmp_path: Path, prepared_copies: Callable[..., None]
+) -> None:
     # Both runs start from the same prepared database (enrolling the world's people is
     # about half of a run): the clean one is never crashed, the other one is.
-    prepare_once(tmp_path / "a.db", tmp_path / "b.db")
+    prepared_copies(SPEC, tmp_path / "a.db", tmp_path / "b.db")
     clean = run_and_summarise(f"sqlite:///{tmp_path / 'a.db'}")
     crashed_ids: set[str] = set()
 
@@ -75,33 +75,6 @@ def test_crashes_and_full_replay_change_nothing(tmp_path: Path) -> None:
     system.close()
     for key in COMPARED:
         assert replayed[key] == clean[key], key
-
-
-class Prepared(Exception):
-    """Raised where the run would start its bookings: the database is prepared."""
-
-
-@contextmanager
-def stop_at_the_bookings(name: str, _total: int) -> Iterator[Callable[[int], None]]:
-    if name == "running bookings":
-        raise Prepared(name)
-    yield lambda _n: None
-
-
-def prepare_once(path: Path, *copies: Path) -> None:
-    """Prepare SPEC's run on `path` (the repositories enrolled, nothing booked yet), then
-    copy the prepared file and its gallery snapshots to each of `copies`."""
-    try:
-        run(SPEC, Settings(database_url=f"sqlite:///{path}"), stage=stop_at_the_bookings)
-    except Prepared:
-        pass
-    else:
-        raise AssertionError("the run did not stop before its bookings")
-    snapshots = path.with_name(path.name + ".galleries")
-    for copy in copies:
-        shutil.copyfile(path, copy)
-        if snapshots.exists():
-            shutil.copytree(snapshots, copy.with_name(copy.name + ".galleries"))
 
 
 def run_and_summarise(url: str, fault: FaultHook | None = None) -> dict:
