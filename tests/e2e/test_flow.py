@@ -48,11 +48,11 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     return result.summary, out
 
 
-# The smallest world found that still uses every hop (each one at least twice but ERRT's and
-# the immigration court's), with re-arrests: three planned bookings' people are held by ICE
-# at their time, and those bookings are not made (`driver.absent`). Every person with a
-# record or a booking costs an image-level enrolment (about a second of CPU), so the
-# population is kept small.
+# A small world that still uses every hop and reaches every outcome at least twice (a
+# scan of seeds and sizes with the biometric model found it), with re-arrests: three
+# planned bookings' people are held by ICE at their time, and those bookings are not made
+# (`driver.absent`). Every person with a record or a booking costs an image-level enrolment
+# (about a second of CPU), so the population is kept small.
 SEED, BOOKINGS, POPULATION, SKIPPED = 7, 30, 30, 3
 
 
