@@ -76,6 +76,34 @@ def textured() -> ImageMaker:
     return textured_image
 
 
+# The finished demo run that the whole-flow tests (tests/e2e/test_flow.py) and the
+# statistics tests (tests/reports) read, made once a session: it is among the suite's
+# costliest fixtures. Seed 3, 40 planned bookings, 25 people (three bookings are not made:
+# their person is held by ICE at the time): a scan of seeds and sizes with the biometric
+# model found it among the smallest worlds that use every hop and every measure the
+# statistics tests need (detainers expired, US citizens matched, switch changes...). Every
+# person with a record or a booking costs an image-level enrolment (about a second of CPU),
+# so the population is kept small. Its tests only read it.
+DEMO_SEED, DEMO_BOOKINGS, DEMO_POPULATION = 3, 40, 25
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path]:
+    """(the demo's summary, the folder holding its scomm.db, summary.json and report.html)"""
+    from scomm.biometrics.profiles import DEMO_ENGINE
+    from scomm.config import Settings
+    from scomm.sim.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    settings = Settings(
+        database_url=f"sqlite:///{out / 'scomm.db'}", seed=DEMO_SEED, engine=DEMO_ENGINE
+    )
+    result = run_demo(
+        settings, bookings=DEMO_BOOKINGS, seed=DEMO_SEED, out_dir=out, population=DEMO_POPULATION
+    )
+    return result.summary, out
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'scomm.db'}"

@@ -18,6 +18,7 @@ from scomm.domain.errors import DomainError
 from scomm.errors import ScommError
 from scomm.forms.errors import FormError
 from scomm.nist.errors import NistError, TransactionError
+from scomm.reports.errors import ReportError
 from scomm.services.errors import ServiceError
 from scomm.sim.errors import SimulatorError
 from scomm.store.errors import StoreError
@@ -32,6 +33,7 @@ FAMILIES: dict[str, type[ScommError]] = {
     "scomm.audit": AuditError,
     "scomm.bus": BusError,
     "scomm.services": ServiceError,
+    "scomm.reports": ReportError,
     "scomm.sim": SimulatorError,
     "scomm.api": ApiError,
     "scomm.cli": CliError,

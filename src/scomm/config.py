@@ -68,13 +68,17 @@ class Settings:
     # The service (`scomm serve`): the Ed25519 private key (PEM) that signs its access
     # tokens; None: `api-key.pem` beside a SQLite database, made on the first start.
     api_key: Path | None = None
+    # The published public pages (`scomm stats site --out DIR`) that the service serves at
+    # /public/ without a login; None: none published (404). `load_settings` reads
+    # SCOMM_PUBLIC_DIR.
+    public_dir: Path | None = None
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from `SCOMM_DATABASE_URL`, `SCOMM_DATA_DIR`, `SCOMM_ENGINE`, the anchoring
     ones (`SCOMM_AUDIT_KEY`, `SCOMM_AUDIT_PUBLIC_KEY`, `SCOMM_CHECKPOINT_LOG`,
     `SCOMM_CHECKPOINT_EVERY`, `SCOMM_CHECKPOINT_HOOK`), `SCOMM_CACHE_DIR`, `SCOMM_API_KEY`,
-    `SCOMM_OFFICER_REVIEW`,
+    `SCOMM_OFFICER_REVIEW`, `SCOMM_PUBLIC_DIR`,
     then explicit overrides."""
     env: dict[str, object] = {}
     if url := os.environ.get("SCOMM_DATABASE_URL"):
@@ -88,6 +92,7 @@ def load_settings(**overrides: object) -> Settings:
         ("SCOMM_AUDIT_PUBLIC_KEY", "audit_public_key"),
         ("SCOMM_CHECKPOINT_LOG", "checkpoint_log"),
         ("SCOMM_API_KEY", "api_key"),
+        ("SCOMM_PUBLIC_DIR", "public_dir"),
     ):
         if path := os.environ.get(variable):
             env[name] = Path(path)

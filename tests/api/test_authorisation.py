@@ -228,3 +228,36 @@ def test_every_v1_route_is_in_the_table_and_answers_each_principal_as_it_says(
             got = served.client.get(f"/v1/bookings/{tcn}/responses", headers=headers["jail"])
             values["message_id"] = got.json()["responses"][0]["id"]  # the SRE's
     assert seen == EXPECTED
+
+
+# The routes outside /v1, each exempt from the table above by name, with the reason. The
+# published statistics pages (scomm.api.public) are public by design, the public role with no
+# login: aggregates under disclosure control and case tables without personal data, published
+# deliberately by an operator (`scomm stats site --out $SCOMM_PUBLIC_DIR`); GET only.
+PUBLIC_PAGES = "public statistics pages: no personal data, under disclosure control"
+EXEMPT: dict[tuple[str, str], str] = {
+    ("GET", "/public/"): PUBLIC_PAGES,
+    ("GET", "/public/{path:path}"): PUBLIC_PAGES,
+}
+
+
+def test_every_route_outside_v1_is_exempt_by_name_and_answers_every_principal_alike(
+    served: Served,
+) -> None:
+    add_principals(served)
+    others = {
+        (method, route.path)
+        for route in served.client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and not route.path.startswith("/v1")
+        for method in route.methods
+    }
+    assert others == set(EXEMPT), "a route outside /v1 that is neither in the table nor exempt"
+    for _, route in sorted(EXEMPT):
+        url = route.replace("{path:path}", "index.html")
+        seen = {
+            kind: served.client.get(
+                url, headers={"Authorization": f"Bearer {served.token(client)}"} if client else {}
+            ).status_code
+            for kind, client in PRINCIPALS.items()
+        }
+        assert seen == dict.fromkeys(PRINCIPALS, 404)  # nothing published in this world

@@ -67,6 +67,8 @@ def commands(
     for name, command in sorted(group.commands.items()):
         if hasattr(command, "commands"):
             found.update(commands(command, (*path, name)))
+            if getattr(command, "invoke_without_command", False):  # `scomm stats` runs too
+                found[(*path, name)] = command
         else:
             found[(*path, name)] = command
     return found

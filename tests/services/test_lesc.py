@@ -93,6 +93,27 @@ def test_status_currency_catches_a_naturalization_idents_record_missed(on: bool)
         assert uow.names("safeguard") == []
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_the_determination_names_the_citizenship_uscis_records_show(on: bool) -> None:
+    """With the safeguard on or off, the audit says what USCIS's records show, so the
+    statistics can count the citizens the system could have known either way; an
+    adjustment of status is no citizenship, and a certificate granted later is not there yet."""
+    derived = BenefitRecord(A_NUMBER, BenefitKind.DERIVED_CITIZENSHIP, datetime(2008, 1, 2))
+    later = BenefitRecord(A_NUMBER, BenefitKind.NATURALIZATION, datetime(2012, 1, 1))
+    adjusted = BenefitRecord(A_NUMBER, BenefitKind.ADJUSTMENT_OF_STATUS, datetime(2005, 1, 1))
+    cases = [
+        ((NATURALIZED,), "naturalization"),
+        ((adjusted, derived, later), "derived_citizenship"),
+    ]
+    cases += [((adjusted, later), ""), ((), "")]
+    for benefits, shown in cases:
+        _, uow = answer(iaq(), safeguards=Safeguards(status_currency=on), benefits=benefits)
+        (entry,) = uow.entries("decision", "IAR_DETERMINATION")
+        assert entry.payload["citizenship_record"] == shown, benefits
+    _, uow = answer(iaq(a_number=None), safeguards=Safeguards(status_currency=on))
+    assert uow.entries("decision", "IAR_DETERMINATION")[0].payload["citizenship_record"] == ""
+
+
 def test_status_currency_ignores_a_benefit_older_than_the_last_encounter() -> None:
     adjusted = BenefitRecord(A_NUMBER, BenefitKind.ADJUSTMENT_OF_STATUS, datetime(2005, 1, 1))
     iar, uow = answer(iaq(encountered=datetime(2010, 4, 1)), benefits=(adjusted,))

@@ -32,6 +32,7 @@ from scomm.api.common import (
 from scomm.api.errors import Problem
 from scomm.api.ice import add_ice_routes
 from scomm.api.jail import add_jail_routes
+from scomm.api.public import add_public_routes
 from scomm.api.switches import (
     NO_JURISDICTION,
     SwitchChangeBody,
@@ -356,6 +357,7 @@ def build_app() -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     add_routes(app)
+    add_public_routes(app)
     add_callback_routes(app)
     add_ice_routes(app)
     add_jail_routes(app)

@@ -10,12 +10,14 @@ from scomm.cli.bench import bench_app
 from scomm.cli.compare import compare
 from scomm.cli.db import db_app
 from scomm.cli.errors import ErrorHandlingGroup
+from scomm.cli.foia import foia_app
 from scomm.cli.keys import keys_app
 from scomm.cli.nist import nist_app
 from scomm.cli.ops import ops_app
 from scomm.cli.report import report
 from scomm.cli.serve import serve
 from scomm.cli.simulate import demo, simulate
+from scomm.cli.stats import stats_app
 from scomm.cli.switches import switches_app
 from scomm.cli.synth import synth_app
 from scomm.cli.template import template_app
@@ -32,6 +34,8 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.command("report")(report)
+app.add_typer(stats_app, name="stats")
+app.add_typer(foia_app, name="foia")
 app.add_typer(switches_app, name="switches")
 app.add_typer(ops_app, name="ops")
 app.add_typer(agencies_app, name="agencies")

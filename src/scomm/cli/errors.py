@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from scomm.bus.dead_letters import NothingToReplay
 from scomm.errors import ScommError
+from scomm.reports.errors import PublicationRefused
 
 try:  # Typer >= 0.26 carries its own copy of click, whose exceptions derive from this
     from typer import TyperException as ClickError
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover (an older Typer on click itself)
 USAGE = 2
 CHECK_FAILED = 1
 # scomm's own errors that mean "the check found a fault" rather than "bad request".
-FAILED_CHECKS: tuple[type[ScommError], ...] = (NothingToReplay,)
+FAILED_CHECKS: tuple[type[ScommError], ...] = (NothingToReplay, PublicationRefused)
 
 # scheme://user:password@host -> scheme://user:***@host, wherever a URL appears in a text.
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/?#@\s]*:)([^@/\s]*)(@)")

@@ -64,8 +64,9 @@ def demo(
         Path, out_folder("Folder for summary.json, report.html and the SQLite database.")
     ] = Path("demo-out"),
 ) -> None:
-    """Build a synthetic world and run its bookings through every hop of the flow."""
-    from scomm.sim.demo import run_demo
+    """Build a synthetic world and run its bookings through every hop of the flow, then
+    publish its release (statistics, case tables, codebook, manifest, pages) in OUT/release."""
+    from scomm.sim.demo import publish_run, run_demo
 
     settings = load_settings(seed=seed)
     replaced = "SCOMM_DATABASE_URL" not in os.environ
@@ -93,6 +94,16 @@ def demo(
             f"{escape(str(settings.audit_key))}): "
             + escape(str(anchor.get("line") or anchor.get("problem") or "not verified"))
         )
+    release = publish_run(settings, out / "release", "demo")
+    statistics = release.statistics
+    console.print(
+        f"release {escape(statistics.name)} (audit entry {statistics.head.seq}) in "
+        f"{escape(str(release.folder))}: statistics, case tables, codebook.md, manifest.json; "
+        f"{len(statistics.published) - sum(v is not None for v in statistics.published.values())}"
+        f" of {len(statistics.published):,} cells suppressed"
+    )
+    if release.site is not None:
+        console.print(f"open the public pages: {escape(str(release.site.out_dir / 'index.html'))}")
 
 
 def simulate(

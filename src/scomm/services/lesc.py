@@ -13,6 +13,7 @@ from scomm.bus.unit_of_work import AbstractUnitOfWork
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import (
     DETERMINATION_TEXT,
+    BenefitKind,
     RecordedStatus,
     Removability,
     removability,
@@ -81,6 +82,7 @@ class LawEnforcementSupportCenter:
                 "removability": determination.value,
                 "offense_codes": [*facts.charges, *facts.convictions],
                 "match_evidence": len(candidates),
+                "citizenship_record": citizenship_record(uow, message.a_number),
             },
         )
         uow.emit(
@@ -140,6 +142,24 @@ class LawEnforcementSupportCenter:
             },
         )
         return Removability.STATUS_UNRESOLVED
+
+
+CITIZENSHIP_BENEFITS = (BenefitKind.NATURALIZATION, BenefitKind.DERIVED_CITIZENSHIP)
+
+
+def citizenship_record(uow: AbstractUnitOfWork, a_number: str | None) -> str:
+    """What USCIS's records show of citizenship on the A-number, whatever the safeguards:
+    the kind of the first certificate granted by now ("naturalization" or
+    "derived_citizenship"), else "". It goes into the audit entry so that the statistics
+    can count the citizens the system could have known, with safeguard (a) on or off."""
+    if a_number is None:
+        return ""
+    granted = [
+        r
+        for r in uow.benefits.for_a_number(a_number)
+        if r.kind in CITIZENSHIP_BENEFITS and r.granted_at <= uow.now
+    ]
+    return min(granted, key=lambda r: r.granted_at).kind.value if granted else ""
 
 
 def criminal_history(message: ImmigrationAlienQuery, rules: RuleCatalogue) -> list[HistoryEntry]:

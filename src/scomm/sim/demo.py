@@ -7,13 +7,14 @@ with a chosen number of bookings.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import scomm
-from scomm.audit.chain import Verification, verify
+from scomm.audit.chain import Verification, consistent_snapshot, verify
 from scomm.audit.checkpoints import (
     describe,
     public_pem,
@@ -22,9 +23,13 @@ from scomm.audit.checkpoints import (
     verifying_key,
 )
 from scomm.config import Settings
+from scomm.reports.foia import recorded_head
 from scomm.reports.html import render_report
+from scomm.reports.ledger import Ledger
+from scomm.reports.publication import Publication, publish
 from scomm.reports.summary import summarise, summarise_entries
 from scomm.sim.driver import RunSpec, Stage, run, silent
+from scomm.sim.errors import SimulatorError
 from scomm.sim.scenario_figures import breakdown, citizens_and_residents, target_chart
 from scomm.sim.scenario_report import (
     RunRecord,
@@ -38,7 +43,7 @@ from scomm.sim.synth.scenario import Scenario
 from scomm.sim.synth.world import World
 from scomm.store.db import Database
 
-__all__ = ["DemoResult", "ground_truth", "run_demo", "run_scenario"]
+__all__ = ["DemoResult", "ground_truth", "publish_run", "run_demo", "run_scenario"]
 
 # What the report says of a model run's audit record (`audit_verified` is then null).
 IN_MEMORY = (
@@ -161,6 +166,26 @@ def run_scenario(
     )
     (out_dir / "report.html").write_text(html)
     return DemoResult(summary, out_dir, settings.database_url)
+
+
+def publish_run(settings: Settings, folder: Path, name: str) -> Publication:
+    """The release of a finished database run (`scomm.reports.publication.publish`) into
+    `folder`, which is replaced: its statistics, case tables, codebook, manifest and pages,
+    from the chain verified in the same snapshot."""
+    db = Database(settings.database_url)
+    try:
+        with consistent_snapshot(db) as session:
+            check = verify(session)
+            if not check.ok:
+                raise SimulatorError(
+                    f"refusing to publish: audit chain broken at entry {check.first_bad_seq}: "
+                    f"{check.problem}"
+                )
+            ledger, head = Ledger.read(session), recorded_head(session)
+    finally:
+        db.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+    return publish(ledger, head, folder, name)
 
 
 def _anchor(settings: Settings, db: Database) -> dict[str, Any] | None:
