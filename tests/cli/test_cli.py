@@ -58,10 +58,14 @@ def test_demo_writes_its_outputs_and_report_regenerates_them(
     for variable in ("SCOMM_DATABASE_URL", "SCOMM_AUDIT_KEY", "SCOMM_CHECKPOINT_LOG"):
         monkeypatch.delenv(variable, raising=False)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["demo", "--bookings", "12", "--seed", "2", "--out", str(out)])
+    # a small world (each person with a record or a booking costs an image-level enrolment)
+    result = runner.invoke(
+        app,
+        ["demo", "--bookings", "4", "--population", "8", "--seed", "2", "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["messages"]["CAR"] == 12
+    assert summary["messages"]["CAR"] == 4
     assert (out / "report.html").read_text().startswith("<!doctype html>")
     regenerated = tmp_path / "again.json"
     url = f"sqlite:///{out / 'scomm.db'}"
@@ -88,17 +92,16 @@ def test_demo_on_a_database_holding_a_run_resumes_it_or_refuses_another(
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     monkeypatch.setenv("SCOMM_DATABASE_URL", url)
     # one booking: most counts of the report are 0 (its bars once divided by the largest)
-    first = runner.invoke(app, ["demo", "--bookings", "1", "--out", str(tmp_path / "a")])
+    small = ["demo", "--bookings", "1", "--population", "4"]  # few people to enrol
+    first = runner.invoke(app, [*small, "--out", str(tmp_path / "a")])
     assert first.exit_code == 0, first.output
     assert (tmp_path / "a" / "report.html").is_file()
-    same = runner.invoke(app, ["demo", "--bookings", "1", "--out", str(tmp_path / "b")])
+    same = runner.invoke(app, [*small, "--out", str(tmp_path / "b")])
     assert same.exit_code == 0, same.output  # the same run: resumed (nothing left to do)
     a = json.loads((tmp_path / "a" / "summary.json").read_text())
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert b["messages"] == a["messages"] and b["audit_entries"] == a["audit_entries"]
-    other = runner.invoke(
-        app, ["demo", "--bookings", "1", "--seed", "2", "--out", str(tmp_path / "c")]
-    )
+    other = runner.invoke(app, [*small, "--seed", "2", "--out", str(tmp_path / "c")])
     assert other.exit_code == 2
     assert "holds another run" in other.output
     assert len(other.stderr.strip().splitlines()) == 1  # one error line (the bars go to stdout)

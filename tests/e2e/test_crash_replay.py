@@ -5,6 +5,7 @@ replay of the whole outbox: the run ends exactly as a clean one, with no duplica
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +28,12 @@ SPEC = RunSpec.demo(
 COMPARED = ("messages", "hops", "outcomes", "decisions", "final_states", "levels")
 
 
-def test_crashes_and_full_replay_change_nothing(tmp_path: Path) -> None:
+def test_crashes_and_full_replay_change_nothing(
+    tmp_path: Path, prepared_copies: Callable[..., None]
+) -> None:
+    # Both runs start from the same prepared database (enrolling the world's people is
+    # about half of a run): the clean one is never crashed, the other one is.
+    prepared_copies(SPEC, tmp_path / "a.db", tmp_path / "b.db")
     clean = run_and_summarise(f"sqlite:///{tmp_path / 'a.db'}")
     crashed_ids: set[str] = set()
 

@@ -5,6 +5,7 @@ exactly as a run never interrupted, and plays every event of its timeline."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -68,7 +69,11 @@ def test_the_timeline_holds_every_kind_of_event() -> None:
     assert [e.at for e in events] == sorted(e.at for e in events)
 
 
-def test_a_run_crashed_many_times_ends_as_a_clean_one(tmp_path: Path) -> None:
+def test_a_run_crashed_many_times_ends_as_a_clean_one(
+    tmp_path: Path, prepared_copies: Callable[..., None]
+) -> None:
+    # both start from one prepared database (the people enrolled once): one is crashed
+    prepared_copies(SPEC, tmp_path / "clean.db", tmp_path / "crashed.db")
     clean = finish(tmp_path / "clean.db")
     crashed_ids: set[str] = set()
 

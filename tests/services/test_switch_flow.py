@@ -12,6 +12,7 @@ import shutil
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -32,6 +33,9 @@ from scomm.store.models import (
     OutboxRow,
 )
 from scomm.system import System
+
+if TYPE_CHECKING:
+    from conftest import SessionTemplates
 
 # An officer who asks for a detainer on every removable match, so that D has work to do.
 DETAIN_ALL = SimulatedOfficerPolicy(
@@ -67,14 +71,14 @@ def bare(world: World) -> World:
     return dataclasses.replace(world, jurisdictions=plans)
 
 
-def prepare(world: World, path: Path) -> None:
+def prepare(world: World, path: Path, templates: SessionTemplates) -> None:
     """Jurisdictions and both repositories, every ORI activated (B on) from the start."""
     config = Settings(database_url=f"sqlite:///{path}", seed=world.seed, engine=DEMO_ENGINE)
     clock = ScenarioClock(world.start - timedelta(days=1))
     system = System(config, clock)
     try:
         load_jurisdictions(system, world)
-        enrol_repositories(system, world)
+        enrol_repositories(system, world, templates=templates.of(system))
         for plan in world.jurisdictions:
             system.set_switch(
                 setting(
@@ -149,9 +153,11 @@ def everywhere(
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory: pytest.TempPathFactory, world: World) -> Path:
+def runs_dir(
+    tmp_path_factory: pytest.TempPathFactory, world: World, enrolment_templates: SessionTemplates
+) -> Path:
     folder = tmp_path_factory.mktemp("switch-runs")
-    prepare(bare(world), folder / "prepared.db")
+    prepare(bare(world), folder / "prepared.db", enrolment_templates)
     return folder
 
 

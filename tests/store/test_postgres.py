@@ -49,8 +49,13 @@ def test_migration_on_postgres_builds_the_models(postgres: Database) -> None:
 def test_a_run_on_postgres_matches_sqlite(postgres: Database, tmp_path: Path) -> None:
     assert URL is not None
     spec = RunSpec.demo(seed=4, bookings=15, population=40)
-    run(spec, Settings(database_url=URL, engine=DEMO_ENGINE))
-    run(spec, Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", engine=DEMO_ENGINE))
+    # one template cache for both runs: the SQLite run reads the enrolment templates the
+    # PostgreSQL run extracted (the same ones it would extract), not the images again
+    cache = tmp_path / "cache"
+    run(spec, Settings(database_url=URL, engine=DEMO_ENGINE, cache_dir=cache))
+    lite_url = f"sqlite:///{tmp_path / 'x.db'}"
+    run(spec, Settings(database_url=lite_url, engine=DEMO_ENGINE, cache_dir=cache))
+    assert any((cache / "enrolment-templates").rglob("*.npz"))
     lite = Database(f"sqlite:///{tmp_path / 'x.db'}")
     with postgres.sessions() as pg_session, lite.sessions() as lite_session:
         on_pg, on_lite = summarise(pg_session).as_dict(), summarise(lite_session).as_dict()
