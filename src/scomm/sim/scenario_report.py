@@ -221,31 +221,6 @@ def removal_group(level: int) -> str:
     return "level_1_or_2" if level in (1, 2) else "level_3"
 
 
-def removal_counts(
-    record: RunRecord, cases: set[str], window: tuple[datetime, datetime]
-) -> Counter[str]:
-    """The removals of `cases` that happened in `window`, from the audit entries alone:
-    "total" and per group of levels (`removal_group`)."""
-    counts: Counter[str] = Counter()
-    for case, removal in record.removals.items():
-        if case in cases and window[0] <= removal.at < window[1]:
-            if removal.rule_set != REMOVAL_LEVELS:
-                raise ValueError(f"case {case}: removal counted under {removal.rule_set}")
-            counts["total"] += 1
-            counts[removal_group(removal.level)] += 1
-    return counts
-
-
-def removals_by_month(record: RunRecord) -> dict[str, Counter[str]]:
-    """Every removal the run made, by the month it happened ("2010-03") and group of levels."""
-    months: dict[str, Counter[str]] = {}
-    for removal in sorted(record.removals.values(), key=lambda r: r.at):
-        month = months.setdefault(removal.at.strftime("%Y-%m"), Counter())
-        month["total"] += 1
-        month[removal_group(removal.level)] += 1
-    return months
-
-
 @dataclass(frozen=True)
 class CaseFacts:
     """One booking as the run handled it (from the audit record) and who the person is

@@ -3,8 +3,6 @@ removals a report counts from the flow's audit entries."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ import pytest
 from scomm.config import Settings
 from scomm.domain.removals import Days, RemovalPolicy
 from scomm.sim.driver import scenario_settings
-from scomm.sim.scenario_report import Removal, RunRecord, removal_counts, removals_by_month
 from scomm.sim.synth.scenario import ScenarioError, load_scenario, parse_scenario
 
 MINIMAL = """
@@ -99,29 +96,3 @@ def test_a_broken_section_names_the_key(
         load_scenario(path)
     message = str(raised.value)
     assert str(path) in message and where in message and expected in message
-
-
-def test_removals_are_counted_from_the_entries_by_level_and_month() -> None:
-    record = RunRecord()
-    rule_set = "2011-conviction-based"
-    record.removals = {
-        "a": Removal(datetime(2010, 2, 3), 0, rule_set, "hearing"),
-        "b": Removal(datetime(2010, 2, 20), 1, rule_set, "reinstatement"),
-        "c": Removal(datetime(2010, 3, 1), 3, rule_set, "hearing"),
-        "d": Removal(datetime(2010, 7, 2), 2, rule_set, "hearing"),  # after the window
-        "e": Removal(datetime(2010, 3, 9), 2, rule_set, "hearing"),  # not an arrest counted
-    }
-    window = (datetime(2010, 1, 1), datetime(2010, 7, 1))
-    counts = removal_counts(record, {"a", "b", "c", "d"}, window)
-    assert counts == Counter(total=3, non_criminal=1, level_1_or_2=1, level_3=1)
-    months = removals_by_month(record)
-    assert list(months) == ["2010-02", "2010-03", "2010-07"]
-    assert months["2010-02"] == Counter(total=2, non_criminal=1, level_1_or_2=1)
-    assert months["2010-03"] == Counter(total=2, level_3=1, level_1_or_2=1)
-
-
-def test_a_removal_counted_under_another_rule_set_is_refused() -> None:
-    record = RunRecord()
-    record.removals = {"a": Removal(datetime(2010, 2, 3), 1, "2009-offense-type", "hearing")}
-    with pytest.raises(ValueError, match="2009-offense-type"):
-        removal_counts(record, {"a"}, (datetime(2010, 1, 1), datetime(2011, 1, 1)))
