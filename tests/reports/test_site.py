@@ -11,6 +11,8 @@ import pytest
 from public_release import MEASURES, write_release
 
 from scomm.errors import ScommError
+from scomm.reports.cells import CellKey, Layout, Measure, published_cells
+from scomm.reports.disclosure import Rule, protect
 from scomm.reports.site import SUPPRESSED, SUPPRESSED_ROUNDED, site_data, write_site
 
 
@@ -83,6 +85,23 @@ def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:
     data = site_data(cells, [], {"name": "r"})
     assert data["marker"] == SUPPRESSED_ROUNDED
     assert data["values"]["m"]["US"] == [20, None] and data["status"]["m"]["US"] == "rx"
+
+
+def test_a_rounded_count_under_15_is_shown_as_the_marker_not_refused() -> None:
+    """protect(rounding="drb") publishes a count of 11 to 14 as status "rounded" with no
+    value: the pages show it as "<15" (like a suppressed cell), they do not refuse it."""
+    layout = Layout((Measure("m", "M", ("a",), "ice_monthly"),), {"CA0010000": "CA"},
+                    ("2010-01", "2010-02"))  # fmt: skip
+    base = {("a", "CA0010000", "2010-01"): 12, ("a", "CA0010000", "2010-02"): 40}
+    made = protect(published_cells(base, layout), layout, Rule(rounding="drb"))
+    key = CellKey("m", "CA0010000", "2010-01")
+    assert made.status[key] == "rounded" and made.values[key] is None
+    rows = [{"measure": k.measure, "geo": k.geo, "period": k.period, "value": v,
+             "status": made.status[k]} for k, v in made.values.items()]  # fmt: skip
+    data = site_data(rows, [], {"name": "r"})
+    assert data["marker"] == SUPPRESSED_ROUNDED
+    assert data["values"]["m"]["CA0010000"][0] is None
+    assert data["status"]["m"]["CA0010000"][0] == "x"
 
 
 @pytest.mark.parametrize(

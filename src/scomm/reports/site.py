@@ -139,8 +139,8 @@ def site_data(
             measures.append(key[0])
         geos.add(key[1])
         periods.add(key[2])
+        rounded = rounded or cell.get("status") == "rounded"
         seen[key] = (value, status)
-        rounded = rounded or status == "rounded"
     months = sorted(p for p in periods if len(p) == 7 and p[4] == "-")
     years = sorted(p for p in periods if p.startswith("FY"))
     ordered_periods = [*months, *years, *(["cumulative"] if "cumulative" in periods else [])]
@@ -216,6 +216,10 @@ def _cell(cell: Any, index: int) -> tuple[tuple[str, str, str], int | None, str]
         raise ReleaseInputError(f"cells.json: cell {index} lacks measure, geo, period or status")
     value = cell.get("value")
     status = cell["status"]
+    if status == "rounded" and value is None:
+        # a count of 11 to 14 under DRB rounding publishes no number ("<15"): the pages
+        # show it as they show a suppressed cell, under the rounded release's marker
+        status = "suppressed"
     if status == "suppressed":
         if value is not None:  # never let a suppressed value into the pages or their data
             raise ReleaseInputError(
