@@ -13,6 +13,7 @@ from public_release import MEASURES, write_release
 from scomm.errors import ScommError
 from scomm.reports.cells import CellKey, Layout, Measure, published_cells
 from scomm.reports.disclosure import Rule, protect
+from scomm.reports.manifest import write_manifest
 from scomm.reports.site import SUPPRESSED, SUPPRESSED_ROUNDED, site_data, write_site
 
 
@@ -75,6 +76,27 @@ def test_downloads_are_the_manifests_files_with_their_hashes_and_keys_are_not_co
         "site/index.html" not in again.files
         and not (tmp_path / "public" / "files" / "site").exists()
     )
+
+
+def test_only_the_release_parts_are_copied_into_the_pages_not_the_run_beside_them(
+    tmp_path: Path,
+) -> None:
+    """A release written into a run's folder: the manifest hashes every file there (the
+    database, the report), but the pages publish only the release's own parts."""
+    folder = tmp_path / "release"
+    write_release(folder)
+    (folder / "scomm.db").write_text("the whole audit log, names and all")
+    (folder / "logs").mkdir()
+    (folder / "logs" / "run.log").write_text("case 1: Jane Doe")
+    write_manifest(folder, release="test-release", chain_head=None, rules={}, row_counts={})
+    listed = {f["path"] for f in json.loads((folder / "manifest.json").read_text())["files"]}
+    assert {"scomm.db", "logs/run.log"} <= listed
+    site = write_site(folder, tmp_path / "site")
+    assert "scomm.db" not in site.files and "logs/run.log" not in site.files
+    assert not (tmp_path / "site" / "files" / "scomm.db").exists()
+    assert not (tmp_path / "site" / "files" / "logs").exists()
+    assert "statistics/cells.json" in site.files and "whatif.json" in site.files
+    assert "scomm.db" not in (tmp_path / "site" / "downloads.html").read_text()
 
 
 def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:

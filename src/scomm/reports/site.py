@@ -320,10 +320,25 @@ def _safe_relative(path: str) -> bool:
     return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
 
 
+# What a release folder publishes (DESIGN17 §5); nothing else in the folder is copied into
+# the pages, whatever the manifest lists: it hashes every file of the folder, and a release
+# written into a run's folder would list its database (scomm.db), report and keys too.
+PUBLISHED_FOLDERS = ("statistics", "cases")
+PUBLISHED_FILES = ("manifest.json", "codebook.json", "codebook.md", "whatif.json")
+
+
+def _published_part(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    if len(parts) == 1:
+        return parts[0] in PUBLISHED_FILES
+    return len(parts) == 2 and parts[0] in PUBLISHED_FOLDERS
+
+
 def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
     """Copy what the release publishes under out_dir/files/: the files its manifest lists
-    (and the manifest), or without one the statistics, case tables and codebook. Keys and
-    the site itself are never copied."""
+    (and the manifest), or without one the statistics, case tables and codebook; only the
+    release's own parts (`PUBLISHED_FOLDERS`, `PUBLISHED_FILES`). Keys and the site itself
+    are never copied."""
     if manifest is not None:
         names = [p for p, _ in _manifest_files(manifest)] + ["manifest.json"]
     else:
@@ -339,6 +354,8 @@ def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
         source = release_dir / name
         if not _safe_relative(name) or name.endswith(".key") or not source.is_file():
             continue
+        if not _published_part(name):
+            continue  # not a part of a release: a database, a report, anything else
         if PurePosixPath(name).parts[0] == "site":
             continue  # the pages of an earlier `scomm stats site` into the release folder
         if target == source.resolve().parent or target in source.resolve().parents:
