@@ -161,7 +161,14 @@ def stats(
             if dp_scale is not None
             else None,
         )
-        made = statistics_of_session(session, out, name, protect=partial(protect, rule=rule))
+        dp = rule.dp
+        made = statistics_of_session(
+            session,
+            out,
+            name,
+            protect=partial(protect, rule=rule),
+            bound=(dp.cells_per_person, dp.per_cell) if dp is not None else None,
+        )
     table = Table(title=f"release {escape(made.name)}: the nation, {_window(made.layout.months)}")
     table.add_column("measure")
     table.add_column("count", justify="right")
