@@ -101,6 +101,41 @@ def test_a_broken_chain_is_refused_and_nothing_written(tmp_path: Path) -> None:
     assert not again.exists()
 
 
+def test_a_folder_holding_another_release_or_chain_head_is_refused(tmp_path: Path) -> None:
+    """The manifest names one release and one chain head for every file of the folder:
+    statistics are not written beside case tables of another release or another head."""
+    url, db = small_database(tmp_path)
+    db.dispose()
+    out = tmp_path / "release"
+    out.mkdir()
+    manifest: dict[str, Any] = {
+        "release": "foia-1",
+        "chain_head": {"seq": 1, "entry_hash": "ab" * 32},
+        "rules": {"cases": {}},
+        "row_counts": {"cases/encounters": 0},
+        "files": [],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    for args, says in (
+        (["--release", "other"], "holds release 'foia-1'"),
+        (["--release", "foia-1"], "built from audit entry 1"),
+        ([], "built from audit entry 1"),
+    ):
+        result = runner.invoke(app, ["stats", "-d", url, "--out", str(out), *args])
+        assert result.exit_code == 2, result.output
+        assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (out / "statistics").exists()
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    # the same head: the statistics join the release under its name
+    fresh = tmp_path / "fresh"
+    assert runner.invoke(app, ["stats", "-d", url, "--out", str(fresh)]).exit_code == 0
+    manifest["chain_head"] = json.loads((fresh / "manifest.json").read_text())["chain_head"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["stats", "-d", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "statistics" / "release.json").read_text())["release"] == "foia-1"
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     url, db = small_database(tmp_path)
     db.dispose()

@@ -200,3 +200,23 @@ def test_rows_are_in_the_order_of_what_they_publish_not_of_events(tmp_path: Path
     uids = [str(row["person_uid"]) for row in rows]
     assert uids == sorted(uids)
     assert uids != [person_uid(b"s" * 32, row["person_key"]) for row in raw["removals"]]
+
+
+def test_a_table_published_empty_does_not_tell_none_from_fewer_than_k(tmp_path: Path) -> None:
+    """A table of 1 to 10 rows is published empty, and its manifest entry, codebook entry
+    and row count are those of a table that had no row at all."""
+    few = _raw()
+    few["arrests"] = few["arrests"][:4]
+    assert 0 < len(few["arrests"]) < 11
+    none = _raw()
+    none["arrests"] = []
+    one = write_case_tables(tmp_path / "few", "r", few, chain_head=HEAD, secret=b"s" * 32)
+    two = write_case_tables(tmp_path / "none", "r", none, chain_head=HEAD, secret=b"s" * 32)
+    for key in ("rules", "row_counts"):
+        assert (
+            one.manifest[key]["cases" if key == "rules" else "cases/arrests"]
+            == (two.manifest[key]["cases" if key == "rules" else "cases/arrests"])
+        )
+    books = [json.loads((tmp_path / n / "codebook.json").read_text()) for n in ("few", "none")]
+    arrests = [next(t for t in b["tables"] if t["table"] == "arrests") for b in books]
+    assert arrests[0] == arrests[1]

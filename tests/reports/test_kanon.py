@@ -73,7 +73,8 @@ def test_every_count_from_one_table_is_zero_or_at_least_k(seed: int) -> None:
     rule = generalisation(spec, K)
     result = k_anonymise(raw, spec.names, rule)
     rows = result.rows
-    assert len(rows) in (0, len(raw)) and (len(rows) == 0) == (len(raw) < K)
+    people = len({row["person_uid"] for row in raw})  # a table of fewer people is empty
+    assert len(rows) in (0, len(raw)) and (len(rows) == 0) == (people < K)
     columns = [name for name in spec.names if name != "person_uid"]
     assert len(rows) == 0 or len(rows) >= K
     for width in (1, 2, 3):
@@ -81,6 +82,7 @@ def test_every_count_from_one_table_is_zero_or_at_least_k(seed: int) -> None:
             small = {key: n for key, n in _group_counts(rows, subset).items() if n < K}
             assert not small, f"seed {seed}, {subset}: {small}"
     assert is_k_anonymous(rows, columns, K)
+    assert is_k_anonymous(rows, columns, K, identifiers=["person_uid"])  # k people a class
 
 
 def test_generalisation_only_withholds_and_keeps_every_row_and_identifier() -> None:
@@ -150,3 +152,22 @@ def test_a_column_no_step_names_is_withheld_last() -> None:
     rows = k_anonymise(raw, ["a", "b"], Generalisation(K, (("a",),))).rows
     assert is_k_anonymous(rows, ["a", "b"], K)
     assert {row["b"] for row in rows} == {None} and {row["a"] for row in rows} == {"x"}
+
+
+def test_a_class_holds_k_people_not_only_k_rows() -> None:
+    """Eleven rows of four people (a citizen with three detainers, ...) would tell that
+    four people are in that class: each class must hold k different identifiers."""
+    rule = Generalisation(K, (("kind",),), categorical=(), identifiers=("person_uid",))
+    raw: list[Row] = [{"person_uid": f"c{i % 4}", "kind": "citizen"} for i in range(11)]
+    raw += [{"person_uid": f"p{i}", "kind": "other"} for i in range(30)]
+    result = k_anonymise(raw, ["person_uid", "kind"], rule)
+    assert is_k_anonymous(result.rows, ["kind"], K, identifiers=["person_uid"])
+    citizens = {r["person_uid"] for r in result.rows if r["kind"] == "citizen"}
+    assert not citizens  # withheld: no class of four people is published
+    assert len(result.rows) == len(raw)
+    # a table of many rows but fewer than k people is published empty
+    two = [{"person_uid": f"q{i % 2}", "kind": "x"} for i in range(40)]
+    assert k_anonymise(two, ["person_uid", "kind"], rule).rows == []
+    # rows without an identifier are each a person of their own
+    alone: list[Row] = [{"person_uid": None, "kind": "x"} for _ in range(11)]
+    assert k_anonymise(alone, ["person_uid", "kind"], rule).rows == alone

@@ -89,3 +89,37 @@ def test_verify_names_a_changed_a_missing_and_an_unlisted_file(tmp_path: Path) -
 def test_verify_without_a_manifest_says_so(tmp_path: Path) -> None:
     check = verify_manifest(tmp_path)
     assert not check.ok and "no readable manifest.json" in check.problems[0]
+
+
+def test_a_corrupt_manifest_is_a_failed_check_and_one_line_from_the_cli(tmp_path: Path) -> None:
+    """`scomm foia verify` on a damaged manifest (not JSON, a file entry without a path, a
+    head without a seq) reports it as a failed check (exit 1), and `scomm foia export` into
+    such a folder refuses it (exit 2): one line each, no internal error."""
+    from typer.testing import CliRunner
+
+    from scomm.cli import app
+
+    runner = CliRunner()
+    for text, says in (
+        ("{not json", "not a readable manifest"),
+        ('{"files": [{"x": 1}]}', "files[0] names no path"),
+        ('{"files": {"a": 1}}', "files are not a list"),
+    ):
+        (tmp_path / "manifest.json").write_text(text)
+        check = verify_manifest(tmp_path)
+        assert not check.ok and any(says in p for p in check.problems), check.problems
+        result = runner.invoke(app, ["foia", "verify", "--dir", str(tmp_path)])
+        assert result.exit_code == 1, result.output
+        assert says in result.stderr and "internal error" not in result.stderr
+    from scomm.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'scomm.db'}"
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    (tmp_path / "manifest.json").write_text('{"release": "x", "chain_head": {"seq": "z"}}')
+    result = runner.invoke(
+        app, ["foia", "export", "--release", "x", "--out", str(tmp_path), "-d", url]
+    )
+    assert result.exit_code == 2, result.output
+    assert "chain_head is not" in result.stderr and "internal error" not in result.stderr

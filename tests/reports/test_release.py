@@ -115,3 +115,46 @@ def test_the_protector_decides_what_is_published(tmp_path: Path) -> None:
     assert made.rule == "every count times ten"
     described = json.loads((tmp_path / "statistics" / "release.json").read_text())
     assert described["disclosure"] == "every count times ten"
+
+
+def test_a_noisy_release_gets_each_persons_contribution_bounded(tmp_path: Path) -> None:
+    """The privacy loss of a noisy release assumes a person adds at most `per_cell` to a
+    base count and to at most `cells_per_person` of them: the protector gets base counts
+    bounded so, not the raw ones (a person booked three times in a month adds 1)."""
+    from datetime import datetime
+
+    from scomm.reports.ledger import CaseFacts, JurisdictionFacts
+    from scomm.reports.measures import bounded_base_counts
+
+    ledger = Ledger()
+    ledger.jurisdictions["CA0010000"] = JurisdictionFacts("CA0010000", "CA", "Alder")
+    for i in range(3):  # one person (one FBI number), three bookings in March
+        at = datetime(2010, 3, 1 + i)
+        ledger.cases[f"c{i}"] = CaseFacts(
+            f"c{i}", "CA0010000", at, f"T{i}", fbi_number="FBI-1", forwarded_at=at,
+            ident="no_match", unclassified_literals=("XYZ",), unclassified_at=at,
+        )  # fmt: skip
+    ledger.cases["other"] = CaseFacts(
+        "other", "CA0010000", datetime(2010, 3, 9), "T9", fbi_number="FBI-2",
+        forwarded_at=datetime(2010, 3, 9),
+    )  # fmt: skip
+    raw = base_counts(ledger)
+    assert raw[("submission", "CA0010000", "2010-03")] == 4
+    bounded = bounded_base_counts(ledger, cells_per_person=1, per_cell=1)
+    assert bounded[("submission", "CA0010000", "2010-03")] == 2  # one from each person
+    assert ("booking_unclassified_literal", "CA0010000", "2010-03") not in bounded
+    assert bounded_base_counts(ledger, 2, 2)[("submission", "CA0010000", "2010-03")] == 3
+
+    seen: dict[str, object] = {}
+
+    def protect(cells: dict[CellKey, int], layout: Layout, base: dict) -> Rounded:
+        seen["base"] = base
+        return Rounded(dict(cells), dict.fromkeys(cells, "noisy"))
+
+    from scomm.reports.release import build_statistics
+
+    head = chain_head([])
+    build_statistics(ledger, head, tmp_path, "n", protect=protect, bound=(1, 1))
+    assert seen["base"] == bounded
+    build_statistics(ledger, head, tmp_path / "exact", "e", protect=protect)
+    assert seen["base"] == raw

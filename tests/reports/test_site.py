@@ -11,6 +11,9 @@ import pytest
 from public_release import MEASURES, write_release
 
 from scomm.errors import ScommError
+from scomm.reports.cells import CellKey, Layout, Measure, published_cells
+from scomm.reports.disclosure import Rule, protect
+from scomm.reports.manifest import write_manifest
 from scomm.reports.site import SUPPRESSED, SUPPRESSED_ROUNDED, site_data, write_site
 
 
@@ -75,6 +78,27 @@ def test_downloads_are_the_manifests_files_with_their_hashes_and_keys_are_not_co
     )
 
 
+def test_only_the_release_parts_are_copied_into_the_pages_not_the_run_beside_them(
+    tmp_path: Path,
+) -> None:
+    """A release written into a run's folder: the manifest hashes every file there (the
+    database, the report), but the pages publish only the release's own parts."""
+    folder = tmp_path / "release"
+    write_release(folder)
+    (folder / "scomm.db").write_text("the whole audit log, names and all")
+    (folder / "logs").mkdir()
+    (folder / "logs" / "run.log").write_text("case 1: Jane Doe")
+    write_manifest(folder, release="test-release", chain_head=None, rules={}, row_counts={})
+    listed = {f["path"] for f in json.loads((folder / "manifest.json").read_text())["files"]}
+    assert {"scomm.db", "logs/run.log"} <= listed
+    site = write_site(folder, tmp_path / "site")
+    assert "scomm.db" not in site.files and "logs/run.log" not in site.files
+    assert not (tmp_path / "site" / "files" / "scomm.db").exists()
+    assert not (tmp_path / "site" / "files" / "logs").exists()
+    assert "statistics/cells.json" in site.files and "whatif.json" in site.files
+    assert "scomm.db" not in (tmp_path / "site" / "downloads.html").read_text()
+
+
 def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:
     cells = [
         {"measure": "m", "geo": "US", "period": "2010-01", "value": 20, "status": "rounded"},
@@ -83,6 +107,23 @@ def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:
     data = site_data(cells, [], {"name": "r"})
     assert data["marker"] == SUPPRESSED_ROUNDED
     assert data["values"]["m"]["US"] == [20, None] and data["status"]["m"]["US"] == "rx"
+
+
+def test_a_rounded_count_under_15_is_shown_as_the_marker_not_refused() -> None:
+    """protect(rounding="drb") publishes a count of 11 to 14 as status "rounded" with no
+    value: the pages show it as "<15" (like a suppressed cell), they do not refuse it."""
+    layout = Layout((Measure("m", "M", ("a",), "ice_monthly"),), {"CA0010000": "CA"},
+                    ("2010-01", "2010-02"))  # fmt: skip
+    base = {("a", "CA0010000", "2010-01"): 12, ("a", "CA0010000", "2010-02"): 40}
+    made = protect(published_cells(base, layout), layout, Rule(rounding="drb"))
+    key = CellKey("m", "CA0010000", "2010-01")
+    assert made.status[key] == "rounded" and made.values[key] is None
+    rows = [{"measure": k.measure, "geo": k.geo, "period": k.period, "value": v,
+             "status": made.status[k]} for k, v in made.values.items()]  # fmt: skip
+    data = site_data(rows, [], {"name": "r"})
+    assert data["marker"] == SUPPRESSED_ROUNDED
+    assert data["values"]["m"]["CA0010000"][0] is None
+    assert data["status"]["m"]["CA0010000"][0] == "x"
 
 
 @pytest.mark.parametrize(

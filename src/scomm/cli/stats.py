@@ -115,6 +115,8 @@ def stats(
     if ctx.invoked_subcommand is not None:
         return
     from scomm.reports.disclosure import DpSettings, Rule, protect
+    from scomm.reports.foia import recorded_head
+    from scomm.reports.manifest import manifest_chain_head, read_manifest
     from scomm.reports.release import statistics_of_session
 
     if out is None:
@@ -125,6 +127,14 @@ def stats(
         raise BadInput(f"--out {out} is a file, not a directory")
     if (out / "statistics").exists() and not (out / "statistics").is_dir():
         raise BadInput(f"--out {out}: {out / 'statistics'} is a file, not a directory")
+    # the manifest covers the whole folder under one release name and one chain head: a
+    # folder holding parts of another release (`scomm foia export`) is not written into
+    existing = read_manifest(out) if out.is_dir() else None
+    if existing is not None and release is not None and existing.get("release") != release:
+        raise BadInput(
+            f"--out {out} holds release {existing.get('release')!r}, not {release!r}: "
+            "choose an empty folder or the same release"
+        )
     with open_database(database) as db, consistent_snapshot(db) as session:
         result = verify(session)  # the same snapshot the statistics are counted from
         if not result.ok:
@@ -132,7 +142,18 @@ def stats(
                 f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
                 f"{result.problem}"
             )
-        name = release or f"chain-{result.entries}"
+        earlier = manifest_chain_head(out) if existing is not None else None
+        head = recorded_head(session)
+        if earlier is not None and earlier != head:
+            raise BadInput(
+                f"--out {out} holds a release built from audit entry {earlier.seq}, this "
+                f"database's chain ends at entry {head.seq}: choose an empty folder"
+            )
+        name = release or (
+            str(existing["release"])
+            if existing is not None and existing.get("release")
+            else f"chain-{result.entries}"
+        )
         rule = Rule(
             rounding="drb" if rounding is Rounding.DRB else None,
             audit="exact" if audit is Audit.EXACT else "margins",
@@ -140,7 +161,14 @@ def stats(
             if dp_scale is not None
             else None,
         )
-        made = statistics_of_session(session, out, name, protect=partial(protect, rule=rule))
+        dp = rule.dp
+        made = statistics_of_session(
+            session,
+            out,
+            name,
+            protect=partial(protect, rule=rule),
+            bound=(dp.cells_per_person, dp.per_cell) if dp is not None else None,
+        )
     table = Table(title=f"release {escape(made.name)}: the nation, {_window(made.layout.months)}")
     table.add_column("measure")
     table.add_column("count", justify="right")

@@ -63,8 +63,10 @@ class DpSettings:
     `cells_per_person` bounds how many base counts one person can add to in a release
     (a person booked several times, each booking adding to several atoms, touches up to
     bookings x atoms base cells); `per_cell` bounds how much one person adds to one base
-    count. The L2 sensitivity is per_cell * sqrt(cells_per_person): the privacy loss holds
-    for people within these bounds only. `delta` is the delta at which epsilon is reported.
+    count. The L2 sensitivity is per_cell * sqrt(cells_per_person); a release enforces
+    the bounds on the base counts it is given (`measures.bounded_base_counts`: a person's
+    events beyond them are left out), so the privacy loss holds for everyone. `delta` is
+    the delta at which epsilon is reported.
     """
 
     scale: float = 5.0
@@ -92,8 +94,9 @@ class Rule:
                 "differential privacy: discrete Gaussian noise (OpenDP) of scale "
                 f"{self.dp.scale:g} on every base count (atom x ORI x month, zeros "
                 "included); published cells are sums of noisy base counts, so tables add "
-                f"up; a person touches at most {self.dp.cells_per_person} base counts, "
-                f"at most {self.dp.per_cell} each; no count is exact"
+                f"up; each person's contribution bounded to at most "
+                f"{self.dp.cells_per_person} base counts, at most {self.dp.per_cell} each "
+                "(their further events left out); no count is exact"
                 + ("; negative cells shown as 0" if self.dp.nonnegative else "")
             )
         text = f"counts of 1 to {self.threshold} suppressed (shown as '1-10'), 0 shown"

@@ -502,7 +502,9 @@ def rules_of(tables: Mapping[str, CaseTable], k: int) -> dict[str, Any]:
                 **table.rule.describe(),
                 # how many values were withheld is not published: with the missing counts
                 # of the codebook it would give the counts of values missing before
-                "published_empty_below_k": table.anonymised.rows_dropped > 0,
+                # true for every table published empty, whether it had no row or fewer
+                # than k: telling the two apart would say that a count of 1 to k-1 exists
+                "published_empty_below_k": not table.rows,
             }
             for name, table in tables.items()
         },

@@ -4,8 +4,10 @@ the table is 0 or at least k.
 The rule (Sweeney's k-anonymity, applied to the full record): two rows are in the same
 equivalence class when every published column but the identifier columns (the pseudonymous
 person identifier) holds the same value, a withheld value (None) included. When every class
-holds at least k rows, any count one can take from the table alone (rows grouped by any set
-of columns, filtered by any values) is a sum of whole classes, so it is 0 or at least k.
+holds the rows of at least k people (k different identifiers; a row without one is a person
+of its own), any count one can take from the table alone (rows, or people, grouped by any
+set of columns, filtered by any values) is a sum over whole classes, so it is 0 or at least
+k. (k rows are not enough: eleven rows of four people would tell a count of four people.)
 
 The method is generalisation along each column's hierarchy (Samarati and Sweeney: month ->
 fiscal year -> withheld; state -> area -> withheld; category -> withheld), applied locally
@@ -20,9 +22,9 @@ fiscal year -> withheld; state -> area -> withheld; category -> withheld), appli
    area after the state), so a row keeps the fiscal year of a withheld month and the area
    of a withheld state;
 3. the last class: rows whose every column got withheld hold nothing but their
-   identifiers; when they are fewer than k, rows of the largest classes (keeping those at
-   least k) or, if need be, whole classes join them. A table of fewer than k rows is
-   published empty.
+   identifiers; when they are fewer than k people, people of the largest classes (all
+   their rows there; keeping those at least k) or, if need be, whole classes join them.
+   A table of fewer than k people is published empty.
 
 Generalising only merges classes, so a class at least k never drops below it.
 """
@@ -61,7 +63,8 @@ class Generalisation:
             "withheld_only_after": {name: finer for name, finer in self.requires},
             "identifier_columns_excluded": list(self.identifiers),
             "guarantee": (
-                f"every count computable from this table alone (rows grouped by any columns "
+                f"every class holds the rows of at least {self.k} people, so every count "
+                f"computable from this table alone (rows, or people, grouped by any columns "
                 f"but the identifiers) is 0 or at least {self.k}"
             ),
         }
@@ -79,28 +82,46 @@ def class_key(row: Row, quasi: Sequence[str]) -> tuple[Value, ...]:
     return tuple(row[name] for name in quasi)
 
 
-def class_sizes(rows: Iterable[Row], quasi: Sequence[str]) -> Counter[tuple[Value, ...]]:
-    return Counter(class_key(row, quasi) for row in rows)
+def person_of(row: Row, identifiers: Sequence[str]) -> object:
+    """Who a row is about: its identifiers' values; a row without any is a person of its
+    own (and, without identifier columns, every row is)."""
+    values = tuple(row[name] for name in identifiers)
+    return values if any(v is not None for v in values) else ("row", id(row))
 
 
-def is_k_anonymous(rows: Sequence[Row], quasi: Sequence[str], k: int) -> bool:
-    return all(size >= k for size in class_sizes(rows, quasi).values())
+def class_sizes(
+    rows: Iterable[Row], quasi: Sequence[str], identifiers: Sequence[str] = ()
+) -> Counter[tuple[Value, ...]]:
+    """How many people each class holds: its rows, counting a person's rows once (a class
+    of eleven rows of three people tells a count of three people)."""
+    people: dict[tuple[Value, ...], set[object]] = {}
+    for row in rows:
+        people.setdefault(class_key(row, quasi), set()).add(person_of(row, identifiers))
+    return Counter({key: len(members) for key, members in people.items()})
+
+
+def is_k_anonymous(
+    rows: Sequence[Row], quasi: Sequence[str], k: int, identifiers: Sequence[str] = ()
+) -> bool:
+    return all(size >= k for size in class_sizes(rows, quasi, identifiers).values())
 
 
 def k_anonymise(rows: Iterable[Row], columns: Sequence[str], rule: Generalisation) -> Anonymised:
     """The rows generalised so that every full-record class over `columns` (less the
-    identifier columns) holds at least `rule.k` rows. The input rows are not changed."""
+    identifier columns) holds the rows of at least `rule.k` people; a table of fewer
+    people is published empty. The input rows are not changed."""
     out = [dict(row) for row in rows]
+    ids = [name for name in columns if name in rule.identifiers]
     quasi = [name for name in columns if name not in rule.identifiers]
     result = Anonymised(out)
     if not out:
         return result
-    if len(out) < rule.k:
+    if len({person_of(row, ids) for row in out}) < rule.k:  # fewer than k people
         result.rows, result.rows_dropped = [], len(out)
         return result
     _withhold_rare(out, rule, result.withheld)
     while True:
-        sizes = class_sizes(out, quasi)
+        sizes = class_sizes(out, quasi, ids)
         small = [row for row in out if sizes[class_key(row, quasi)] < rule.k]
         if not small:
             return result
@@ -109,7 +130,7 @@ def k_anonymise(rows: Iterable[Row], columns: Sequence[str], rule: Generalisatio
             break
         for row in small:
             _withhold(row, _applicable(row, step, rule), result.withheld)
-    _complete_last_class(out, quasi, rule.k, result.withheld)
+    _complete_last_class(out, quasi, rule.k, result.withheld, ids)
     return result
 
 
@@ -171,32 +192,51 @@ def _withhold_rare(rows: list[Row], rule: Generalisation, withheld: Counter[str]
 
 
 def _complete_last_class(
-    rows: list[Row], quasi: Sequence[str], k: int, withheld: Counter[str]
+    rows: list[Row],
+    quasi: Sequence[str],
+    k: int,
+    withheld: Counter[str],
+    identifiers: Sequence[str] = (),
 ) -> None:
     """After the whole ladder, only the class that holds nothing can be small: fill it
-    from the classes with rows to spare, the largest first, else with whole classes."""
+    from the classes with people to spare (all of a person's rows in the class move
+    together), the largest first, else with whole classes, the smallest first."""
     empty: tuple[Value, ...] = tuple(None for _ in quasi)
-    sizes = class_sizes(rows, quasi)
-    short = k - sizes.get(empty, 0)
-    if sizes.get(empty, 0) == 0 or short <= 0:
-        return
     by_class: dict[tuple[Value, ...], list[Row]] = {}
     for row in rows:
         by_class.setdefault(class_key(row, quasi), []).append(row)
-    others = sorted((key for key in by_class if key != empty), key=lambda key: -sizes[key])
-    spare = sum(sizes[key] - k for key in others)
-    if spare >= short:
-        for key in others:
-            take = min(sizes[key] - k, short)
-            for row in by_class[key][len(by_class[key]) - take :]:
-                _withhold(row, quasi, withheld)
-            short -= take
-            if short == 0:
+    if empty not in by_class:
+        return
+    have = {person_of(row, identifiers) for row in by_class[empty]}
+    if len(have) >= k:
+        return
+    people: dict[tuple[Value, ...], dict[object, list[Row]]] = {}
+    for key, members in by_class.items():
+        if key != empty:
+            for row in members:
+                people.setdefault(key, {}).setdefault(person_of(row, identifiers), []).append(row)
+    others = sorted(people, key=lambda key: -len(people[key]))
+    for key in others:
+        spare = len(people[key]) - k
+        for person in list(people[key]):
+            if len(have) >= k:
                 return
+            if spare <= 0:
+                break
+            if person in have:
+                continue
+            for row in people[key].pop(person):
+                _withhold(row, quasi, withheld)
+            have.add(person)
+            spare -= 1
+    if len(have) >= k:
+        return
     # not enough to spare: whole classes join, the smallest first
     for key in reversed(others):
-        for row in by_class[key]:
-            _withhold(row, quasi, withheld)
-        short -= sizes[key]
-        if short <= 0:
+        for person, members in people[key].items():
+            for row in members:
+                _withhold(row, quasi, withheld)
+            have.add(person)
+        people[key] = {}
+        if len(have) >= k:
             return

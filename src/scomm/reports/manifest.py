@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scomm.reports.errors import ReleaseInputError
 from scomm.reports.ledger import ChainHead
 
 MANIFEST = "manifest.json"
@@ -46,11 +47,18 @@ def release_files(directory: Path) -> list[dict[str, Any]]:
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
+    """The manifest in `directory`, None where there is none; one that is not a JSON
+    object is refused (`ReleaseInputError`), never taken for an absent one."""
     path = directory / MANIFEST
     if not path.is_file():
         return None
-    loaded = json.loads(path.read_text())
-    return loaded if isinstance(loaded, dict) else None
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ReleaseInputError(f"{path}: not a readable manifest ({error})") from None
+    if not isinstance(loaded, dict):
+        raise ReleaseInputError(f"{path}: not a manifest (a JSON object)")
+    return loaded
 
 
 def write_manifest(
@@ -92,7 +100,10 @@ def manifest_chain_head(directory: Path) -> ChainHead | None:
     head = (read_manifest(directory) or {}).get("chain_head")
     if not isinstance(head, dict):
         return None
-    return ChainHead(int(head["seq"]), str(head["entry_hash"]))
+    seq, digest = head.get("seq"), head.get("entry_hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(digest, str):
+        raise ReleaseInputError(f"{directory / MANIFEST}: chain_head is not {{seq, entry_hash}}")
+    return ChainHead(seq, digest)
 
 
 @dataclass
@@ -109,20 +120,33 @@ def verify_manifest(directory: Path) -> ManifestCheck:
     """Re-hash every file the manifest lists; name each one missing, changed (size or
     sha256) or present but not listed."""
     check = ManifestCheck()
-    document = read_manifest(directory)
+    try:
+        document = read_manifest(directory)
+    except ReleaseInputError as error:
+        check.problems.append(str(error))
+        return check
     if document is None:
         check.problems.append(f"no readable {MANIFEST} in {directory}")
         return check
-    listed = {entry["path"]: entry for entry in document.get("files", [])}
+    files = document.get("files")
+    entries = files if isinstance(files, list) else []
+    if not isinstance(files, list):
+        check.problems.append(f"{MANIFEST}: its files are not a list")
+    listed: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)):
+            check.problems.append(f"{MANIFEST}: files[{index}] names no path")
+            continue
+        listed[entry["path"]] = entry
     present = {entry["path"]: entry for entry in release_files(directory)}
     check.files = len(listed)
     for path, entry in listed.items():
         found = present.get(path)
         if found is None:
             check.problems.append(f"{path}: listed but missing")
-        elif found["bytes"] != entry["bytes"] or found["sha256"] != entry["sha256"]:
+        elif found["bytes"] != entry.get("bytes") or found["sha256"] != entry.get("sha256"):
             check.problems.append(
-                f"{path}: changed (sha256 {found['sha256']}, listed {entry['sha256']})"
+                f"{path}: changed (sha256 {found['sha256']}, listed {entry.get('sha256')})"
             )
     for path in sorted(set(present) - set(listed)):
         check.problems.append(f"{path}: present but not listed")

@@ -176,6 +176,10 @@ def events(ledger: Ledger) -> Iterator[Event]:
     """Every counted event of the ledger (see the module docstring for each one's date)."""
     for case in ledger.cases.values():
         yield from _case_events(case)
+    yield from _switch_events(ledger)
+
+
+def _switch_events(ledger: Ledger) -> Iterator[Event]:
     for change in ledger.switch_changes:
         owner = change.owner if change.owner in SWITCH_OWNERS[:3] else "operator"
         yield Event(f"switch_change_{owner}", change.ori, change.effective_from)
@@ -233,6 +237,33 @@ def _case_events(case: CaseFacts) -> Iterator[Event]:
 def base_counts(ledger: Ledger) -> dict[BaseKey, int]:
     """How many times each atom happened in each jurisdiction in each month."""
     counts: Counter[BaseKey] = Counter((e.atom, e.ori, month_of(e.at)) for e in events(ledger))
+    return dict(counts)
+
+
+def bounded_base_counts(
+    ledger: Ledger, cells_per_person: int, per_cell: int = 1
+) -> dict[BaseKey, int]:
+    """The base counts with each person's contribution bounded, as a differentially
+    private release needs for the privacy loss it states to hold for everyone: a person
+    (the case's person key; a booking without one counts as a person of its own) adds at
+    most `per_cell` to any base count and to at most `cells_per_person` base counts (their
+    earliest events first; the rest of their events are left out). Switch changes are the
+    acts of governments, not of people, and are counted whole."""
+    by_person: dict[str, list[Event]] = {}
+    for case in ledger.cases.values():
+        key = case.person_key or f"case:{case.case_id}"
+        by_person.setdefault(key, []).extend(_case_events(case))
+    counts: Counter[BaseKey] = Counter()
+    for own_events in by_person.values():
+        own: Counter[BaseKey] = Counter()
+        for event in sorted(own_events, key=lambda e: e.at):
+            key_of = (event.atom, event.ori, month_of(event.at))
+            if key_of not in own and len(own) >= cells_per_person:
+                continue
+            if own[key_of] < per_cell:
+                own[key_of] += 1
+        counts.update(own)
+    counts.update((e.atom, e.ori, month_of(e.at)) for e in _switch_events(ledger))
     return dict(counts)
 
 

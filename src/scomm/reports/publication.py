@@ -48,8 +48,15 @@ def publish(
     given (copied as whatif.json), the manifest over all of it, then the pages in out/site
     (a view of the release, outside its manifest)."""
     out.mkdir(parents=True, exist_ok=True)
+    chosen = rule or Rule()
+    dp = chosen.dp
     statistics = build_statistics(
-        ledger, head, out, name, protect=partial(protect, rule=rule or Rule())
+        ledger,
+        head,
+        out,
+        name,
+        protect=partial(protect, rule=chosen),
+        bound=(dp.cells_per_person, dp.per_cell) if dp is not None else None,
     )
     cases = write_case_tables(out, name, case_rows(ledger), chain_head=head, k=k)
     if whatif is not None:

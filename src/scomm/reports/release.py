@@ -35,7 +35,13 @@ from scomm.reports.disclosure import protect as protect_cells
 from scomm.reports.errors import PublicationRefused
 from scomm.reports.ledger import ChainHead, Ledger, chain_head
 from scomm.reports.manifest import write_manifest
-from scomm.reports.measures import GROUPS, base_counts, jurisdiction_table, layout_of
+from scomm.reports.measures import (
+    GROUPS,
+    base_counts,
+    bounded_base_counts,
+    jurisdiction_table,
+    layout_of,
+)
 from scomm.store.models import AuditHeadRow
 
 STATISTICS = "statistics"
@@ -73,12 +79,18 @@ def build_statistics(
     name: str,
     protect: Protector = protect_cells,
     created: datetime | None = None,
+    bound: tuple[int, int] | None = None,
 ) -> StatisticsRelease:
-    """Count, protect and write the statistics of `ledger` into `out/statistics/`."""
+    """Count, protect and write the statistics of `ledger` into `out/statistics/`.
+
+    `bound` (cells per person, count per cell), for a noisy release: the protector gets
+    the base counts with each person's contribution bounded so
+    (`measures.bounded_base_counts`), which the privacy loss it states assumes."""
     base = base_counts(ledger)
     layout = layout_of(ledger, base)
     cells = published_cells(base, layout)
-    protected = protect(cells, layout, base=base)
+    given = base if bound is None else bounded_base_counts(ledger, *bound)
+    protected = protect(cells, layout, base=given)
     audit = getattr(protected, "audit", None)  # the adversary's verdict, where it ran
     if audit is not None and audit.recovered:
         raise PublicationRefused(
@@ -132,11 +144,12 @@ def statistics_of_entries(
     name: str,
     protect: Protector = protect_cells,
     names: Mapping[str, str] | None = None,
+    bound: tuple[int, int] | None = None,
 ) -> StatisticsRelease:
     """A release from a memory run's audit entries (the chain head recomputed from them)."""
     kept = list(entries)
     return build_statistics(
-        Ledger.of_entries(kept, names), chain_head(kept), out, name, protect=protect
+        Ledger.of_entries(kept, names), chain_head(kept), out, name, protect=protect, bound=bound
     )
 
 
@@ -145,12 +158,13 @@ def statistics_of_session(
     out: Path,
     name: str,
     protect: Protector = protect_cells,
+    bound: tuple[int, int] | None = None,
 ) -> StatisticsRelease:
     """A release from a database's audit log, with the head its chain records. The caller
     verifies the chain first, in the same snapshot (`scomm stats` does)."""
     head = session.get(AuditHeadRow, 1)
     recorded = ChainHead(head.seq, head.entry_hash) if head else ChainHead(0, GENESIS_HASH)
-    return build_statistics(Ledger.read(session), recorded, out, name, protect=protect)
+    return build_statistics(Ledger.read(session), recorded, out, name, protect=protect, bound=bound)
 
 
 # -- the files --

@@ -139,8 +139,8 @@ def site_data(
             measures.append(key[0])
         geos.add(key[1])
         periods.add(key[2])
+        rounded = rounded or cell.get("status") == "rounded"
         seen[key] = (value, status)
-        rounded = rounded or status == "rounded"
     months = sorted(p for p in periods if len(p) == 7 and p[4] == "-")
     years = sorted(p for p in periods if p.startswith("FY"))
     ordered_periods = [*months, *years, *(["cumulative"] if "cumulative" in periods else [])]
@@ -216,6 +216,10 @@ def _cell(cell: Any, index: int) -> tuple[tuple[str, str, str], int | None, str]
         raise ReleaseInputError(f"cells.json: cell {index} lacks measure, geo, period or status")
     value = cell.get("value")
     status = cell["status"]
+    if status == "rounded" and value is None:
+        # a count of 11 to 14 under DRB rounding publishes no number ("<15"): the pages
+        # show it as they show a suppressed cell, under the rounded release's marker
+        status = "suppressed"
     if status == "suppressed":
         if value is not None:  # never let a suppressed value into the pages or their data
             raise ReleaseInputError(
@@ -316,10 +320,25 @@ def _safe_relative(path: str) -> bool:
     return bool(parts) and not PurePosixPath(path).is_absolute() and ".." not in parts
 
 
+# What a release folder publishes (DESIGN17 §5); nothing else in the folder is copied into
+# the pages, whatever the manifest lists: it hashes every file of the folder, and a release
+# written into a run's folder would list its database (scomm.db), report and keys too.
+PUBLISHED_FOLDERS = ("statistics", "cases")
+PUBLISHED_FILES = ("manifest.json", "codebook.json", "codebook.md", "whatif.json")
+
+
+def _published_part(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    if len(parts) == 1:
+        return parts[0] in PUBLISHED_FILES
+    return len(parts) == 2 and parts[0] in PUBLISHED_FOLDERS
+
+
 def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
     """Copy what the release publishes under out_dir/files/: the files its manifest lists
-    (and the manifest), or without one the statistics, case tables and codebook. Keys and
-    the site itself are never copied."""
+    (and the manifest), or without one the statistics, case tables and codebook; only the
+    release's own parts (`PUBLISHED_FOLDERS`, `PUBLISHED_FILES`). Keys and the site itself
+    are never copied."""
     if manifest is not None:
         names = [p for p, _ in _manifest_files(manifest)] + ["manifest.json"]
     else:
@@ -335,6 +354,8 @@ def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
         source = release_dir / name
         if not _safe_relative(name) or name.endswith(".key") or not source.is_file():
             continue
+        if not _published_part(name):
+            continue  # not a part of a release: a database, a report, anything else
         if PurePosixPath(name).parts[0] == "site":
             continue  # the pages of an earlier `scomm stats site` into the release folder
         if target == source.resolve().parent or target in source.resolve().parents:
