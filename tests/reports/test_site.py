@@ -14,7 +14,7 @@ from scomm.errors import ScommError
 from scomm.reports.cells import CellKey, Layout, Measure, published_cells
 from scomm.reports.disclosure import Rule, protect
 from scomm.reports.manifest import write_manifest
-from scomm.reports.site import SUPPRESSED, SUPPRESSED_ROUNDED, site_data, write_site
+from scomm.reports.site import SUPPRESSED, site_data, write_site
 
 
 def _data(site: Path) -> dict:  # type: ignore[type-arg]
@@ -105,7 +105,7 @@ def test_a_rounded_release_marks_suppressed_cells_as_under_15() -> None:
         {"measure": "m", "geo": "US", "period": "2010-02", "value": None, "status": "suppressed"},
     ]
     data = site_data(cells, [], {"name": "r"})
-    assert data["marker"] == SUPPRESSED_ROUNDED
+    assert data["marker"] == SUPPRESSED
     assert data["values"]["m"]["US"] == [20, None] and data["status"]["m"]["US"] == "rx"
 
 
@@ -121,7 +121,7 @@ def test_a_rounded_count_under_15_is_shown_as_the_marker_not_refused() -> None:
     rows = [{"measure": k.measure, "geo": k.geo, "period": k.period, "value": v,
              "status": made.status[k]} for k, v in made.values.items()]  # fmt: skip
     data = site_data(rows, [], {"name": "r"})
-    assert data["marker"] == SUPPRESSED_ROUNDED
+    assert data["marker"] == SUPPRESSED
     assert data["values"]["m"]["CA0010000"][0] is None
     assert data["status"]["m"]["CA0010000"][0] == "x"
 

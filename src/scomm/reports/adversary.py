@@ -6,7 +6,7 @@ count is a whole number >= 0, and that every suppressed cell is >= 1 (zeros are 
 suppressed cell is never 0). For each suppressed cell it solves two linear programmes, the
 lowest and the highest value the cell can take under all of that (scipy.optimize.linprog,
 HiGHS, sparse matrices). A cell is *recovered* when the two bounds, rounded inwards to whole
-numbers, meet: then the release gives it away although it printed "1-10".
+numbers, meet: then the release gives it away although it printed no number.
 
 This is the linear-programming relaxation of the integer problem, the audit that statistical
 agencies run (the "feasibility interval" of cell suppression, Cox 1980; Fischetti and

@@ -52,7 +52,7 @@ from typing import Literal
 from scomm.reports.adversary import Audit, recover
 from scomm.reports.cells import US, BaseKey, CellKey, Layout, fiscal_year, published_cells
 
-SUPPRESSED = "1-10"  # how a page shows a suppressed cell (never a number)
+SUPPRESSED = "(S)"  # how a suppressed cell is shown (never a number; see scomm.reports.site)
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Protected:
 
     `values`: the cell's published number, None where nothing is published (suppressed,
     or rounded to "<15"); `status`: "shown", "suppressed", "rounded" or "noisy";
-    `display`: the text to print ("1-10" for suppressed, "<15", "1,250").
+    `display`: the text to print ("(S)" for suppressed, "<15", "1,250").
     """
 
     values: dict[CellKey, int | None]

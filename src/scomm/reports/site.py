@@ -18,9 +18,11 @@ What the pages read from the release:
 - `statistics/cells.json`: a list of `{"measure", "geo", "period", "value", "status"}`; geo is
   "US", a state or an ORI; period a month "YYYY-MM", "FY2010" or "cumulative"; status "shown",
   "suppressed", "rounded" or "noisy". A suppressed cell must have `"value": null` (a release
-  where one does not is refused): it is shown as "1-10", or "<15" where the release is rounded
-  (any cell "rounded"), never as a number; no percent is shown where either count is
-  suppressed. Percentages are computed by the page from two published counts, never published.
+  where one does not is refused), as is a rounded one without a value ("<15"): both are
+  shown as "(S)" (withheld: a count of 1 to 10, under 15 where the release is rounded, or a
+  larger count hidden so that none of those can be worked out), never as a number; no
+  percent is shown where either count is withheld. Percentages are computed by the page
+  from two published counts, never published.
 - `statistics/jurisdictions.csv`: ori, name, state, activated (a date, or empty; the column
   may also be called activation).
 - `statistics/release.json`: release (its name; or "name"), disclosure (the rule, in words),
@@ -60,8 +62,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from scomm.reports.errors import ReleaseInputError
 
-SUPPRESSED = "1-10"
-SUPPRESSED_ROUNDED = "<15"
+# A withheld cell: a count of 1 to 10 (under 15 in a rounded release), or a larger count that
+# complementary suppression hid so that none of those can be worked out. One marker for all:
+# "1-10" or "<15" would say something false of the larger ones.
+SUPPRESSED = "(S)"
 STATUS_CODES = {"shown": "s", "suppressed": "x", "rounded": "r", "noisy": "n"}
 ABSENT = "-"
 GROUPS = {
@@ -132,14 +136,12 @@ def site_data(
     geos: set[str] = set()
     periods: set[str] = set()
     seen: dict[tuple[str, str, str], tuple[int | None, str]] = {}
-    rounded = False
     for index, cell in enumerate(cells):
         key, value, status = _cell(cell, index)
         if key[0] not in measures:
             measures.append(key[0])
         geos.add(key[1])
         periods.add(key[2])
-        rounded = rounded or cell.get("status") == "rounded"
         seen[key] = (value, status)
     months = sorted(p for p in periods if len(p) == 7 and p[4] == "-")
     years = sorted(p for p in periods if p.startswith("FY"))
@@ -168,7 +170,7 @@ def site_data(
             "created": release.get("created"),
             "disclosure": str(release.get("disclosure") or ""),
         },
-        "marker": SUPPRESSED_ROUNDED if rounded else SUPPRESSED,
+        "marker": SUPPRESSED,
         "measures": [
             {
                 "name": m,
