@@ -89,19 +89,44 @@ DEMO_SEED, DEMO_BOOKINGS, DEMO_POPULATION = 3, 40, 25
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path]:
-    """(the demo's summary, the folder holding its scomm.db, summary.json and report.html)"""
+    """(the demo's summary, the folder holding its scomm.db, summary.json and report.html)
+
+    Under xdist the run is made once for all workers: the first worker that needs it
+    makes it in the run's shared temporary folder, holding a lock; the others wait for
+    it and copy the folder (loadfile sends its four files to both workers)."""
+    import fcntl
+    import json
+    import shutil
+
+    out = tmp_path_factory.mktemp("demo")
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: nothing to share
+        return json.loads(json.dumps(_make_demo_run(out))), out  # as the workers read it
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo-run"  # this run's, per uid
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = shared / "summary-of-the-run.json"
+        if not made.exists():
+            summary = _make_demo_run(shared / "demo")
+            made.write_text(json.dumps(summary))
+        summary = json.loads(made.read_text())
+    shutil.copytree(shared / "demo", out, dirs_exist_ok=True)
+    return summary, out
+
+
+def _make_demo_run(out: Path) -> dict[str, object]:
     from scomm.biometrics.profiles import DEMO_ENGINE
     from scomm.config import Settings
     from scomm.sim.demo import run_demo
 
-    out = tmp_path_factory.mktemp("demo")
+    out.mkdir(parents=True, exist_ok=True)
     settings = Settings(
         database_url=f"sqlite:///{out / 'scomm.db'}", seed=DEMO_SEED, engine=DEMO_ENGINE
     )
     result = run_demo(
         settings, bookings=DEMO_BOOKINGS, seed=DEMO_SEED, out_dir=out, population=DEMO_POPULATION
     )
-    return result.summary, out
+    return result.summary
 
 
 @pytest.fixture
