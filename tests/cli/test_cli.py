@@ -72,6 +72,16 @@ def test_demo_writes_its_outputs_and_report_regenerates_them(
     again = runner.invoke(app, ["report", "--database", url, "--json", str(regenerated)])
     assert again.exit_code == 0, again.output
     assert json.loads(regenerated.read_text())["messages"] == summary["messages"]
+    # its public release (statistics, case tables, codebook, manifest, pages), whose pages
+    # it names
+    from scomm.reports.manifest import verify_manifest
+
+    release = out / "release"
+    assert json.loads((release / "manifest.json").read_text())["release"] == "demo"
+    assert verify_manifest(release).ok
+    for part in ("codebook.md", "statistics/cells.json", "cases/detainers.csv", "site/index.html"):
+        assert (release / part).is_file(), part
+    assert "open the public pages" in " ".join(result.output.split())
     # the demo signs its chain with a key of its own, outside the database, and says so
     public = out / "keys" / "audit-signing-key.pub.pem"
     assert summary["anchor"]["verified"] and summary["anchor"]["checkpoint"]["state"] == "closed"
