@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from scomm.audit.chain import consistent_snapshot
 from scomm.cli import app
-from scomm.reports.foia import TABLES, case_rows, person_uid, protect_tables, recorded_head
+from scomm.reports.foia import TABLES, case_rows, person_uid, protect_tables
 from scomm.reports.kanon import class_sizes
-from scomm.reports.ledger import Ledger
+from scomm.reports.ledger import Ledger, recorded_head
 from scomm.reports.manifest import verify_manifest
 from scomm.store.db import Database
 

@@ -63,7 +63,8 @@ def foia_export(
     hash under a random per-release key). Dates are kept to the month, places to the state
     and ICE area; each table is generalised until every count it gives is 0 or at least
     11. A broken chain is refused."""
-    from scomm.reports.foia import CASES, export_from_session, recorded_head
+    from scomm.reports.foia import CASES, export_from_session
+    from scomm.reports.ledger import recorded_head
     from scomm.reports.manifest import manifest_chain_head, read_manifest
 
     if not RELEASE_NAME.fullmatch(release):

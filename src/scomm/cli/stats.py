@@ -115,7 +115,7 @@ def stats(
     if ctx.invoked_subcommand is not None:
         return
     from scomm.reports.disclosure import DpSettings, Rule, protect
-    from scomm.reports.foia import recorded_head
+    from scomm.reports.ledger import recorded_head
     from scomm.reports.manifest import manifest_chain_head, read_manifest
     from scomm.reports.release import statistics_of_session
 

@@ -28,7 +28,6 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import GENESIS_HASH
 from scomm.bus.memory import MemoryEntry
 from scomm.domain.field_offices import area_of_state
 from scomm.reports.cells import fiscal_year
@@ -41,9 +40,9 @@ from scomm.reports.ledger import (
     DetainerFacts,
     Ledger,
     chain_head,
+    recorded_head,
 )
 from scomm.reports.manifest import write_manifest
-from scomm.store.models import AuditHeadRow
 
 CASES = "cases"  # the release's folder of case-level tables
 PERSON_KEY = "person_key"  # the raw rows' person key, replaced by the identifier
@@ -510,13 +509,6 @@ def rules_of(tables: Mapping[str, CaseTable], k: int) -> dict[str, Any]:
         },
         "k": k,
     }
-
-
-def recorded_head(session: Session) -> ChainHead:
-    """The head the database's chain records (the caller verified the chain in the same
-    snapshot); the genesis for an empty log."""
-    head = session.get(AuditHeadRow, 1)
-    return ChainHead(head.seq, head.entry_hash) if head else ChainHead(0, GENESIS_HASH)
 
 
 def export_from_session(

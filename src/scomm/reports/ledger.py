@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from scomm.audit.chain import GENESIS_HASH, canonical_json, entry_hash
 from scomm.bus.memory import MemoryEntry, database_entries
-from scomm.store.models import JurisdictionRow
+from scomm.store.models import AuditHeadRow, JurisdictionRow
 
 # Dispositions after which the charges behind a detainer failed (scenario_report counts the same)
 CHARGES_FAILED = ("dismissed", "acquitted")
@@ -55,6 +55,13 @@ def chain_head(entries: Iterable[MemoryEntry]) -> ChainHead:
         )
         seq = entry.seq
     return ChainHead(seq, digest)
+
+
+def recorded_head(session: Session) -> ChainHead:
+    """The head a database's chain records (the caller verified the chain in the same
+    snapshot); the genesis for an empty log. `chain_head` of its entries equals it."""
+    head = session.get(AuditHeadRow, 1)
+    return ChainHead(head.seq, head.entry_hash) if head else ChainHead(0, GENESIS_HASH)
 
 
 @dataclass

@@ -27,13 +27,12 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy.orm import Session
 
-from scomm.audit.chain import GENESIS_HASH
 from scomm.bus.memory import MemoryEntry
 from scomm.reports.cells import CUMULATIVE, US, CellKey, Layout, published_cells
 from scomm.reports.disclosure import Protected
 from scomm.reports.disclosure import protect as protect_cells
 from scomm.reports.errors import PublicationRefused
-from scomm.reports.ledger import ChainHead, Ledger, chain_head
+from scomm.reports.ledger import ChainHead, Ledger, chain_head, recorded_head
 from scomm.reports.manifest import write_manifest
 from scomm.reports.measures import (
     GROUPS,
@@ -42,7 +41,6 @@ from scomm.reports.measures import (
     jurisdiction_table,
     layout_of,
 )
-from scomm.store.models import AuditHeadRow
 
 STATISTICS = "statistics"
 
@@ -132,7 +130,9 @@ def build_statistics(
         rules={STATISTICS: protected.rule}
         | ({f"{STATISTICS}_privacy": privacy} if privacy is not None else {}),
         row_counts={
-            f"{STATISTICS}/{group}": len(table_rows(group, layout, values)[1]) for group in GROUPS
+            # a row per place and period (`table_rows`)
+            f"{STATISTICS}/{group}": len(layout.geos()) * len(layout.periods())
+            for group in GROUPS
         },
     )
     return release
@@ -162,9 +162,9 @@ def statistics_of_session(
 ) -> StatisticsRelease:
     """A release from a database's audit log, with the head its chain records. The caller
     verifies the chain first, in the same snapshot (`scomm stats` does)."""
-    head = session.get(AuditHeadRow, 1)
-    recorded = ChainHead(head.seq, head.entry_hash) if head else ChainHead(0, GENESIS_HASH)
-    return build_statistics(Ledger.read(session), recorded, out, name, protect=protect, bound=bound)
+    return build_statistics(
+        Ledger.read(session), recorded_head(session), out, name, protect=protect, bound=bound
+    )
 
 
 # -- the files --

@@ -23,9 +23,8 @@ from scomm.audit.checkpoints import (
     verifying_key,
 )
 from scomm.config import Settings
-from scomm.reports.foia import recorded_head
 from scomm.reports.html import render_report
-from scomm.reports.ledger import Ledger
+from scomm.reports.ledger import Ledger, recorded_head
 from scomm.reports.publication import Publication, publish
 from scomm.reports.summary import summarise, summarise_entries
 from scomm.sim.driver import RunSpec, Stage, run, silent
