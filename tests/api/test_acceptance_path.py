@@ -1,13 +1,16 @@
 """What keeps a CAR's acceptance short under load (issue 15 item 6): it commits once under
 the write lock (the TCN check, the booking and its audit entry together), and on SQLite no
 commit copies the write-ahead log into the database file: `WalCheckpointer` does, from a
-thread of its own that holds no lock."""
+thread of its own that holds no lock, but for the rest of a long log, which it copies
+holding the write lock so that the log starts again instead of growing."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from api_world import Served, car
 from sqlalchemy import event, func, select
 
@@ -97,10 +100,69 @@ def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None:
         db.dispose()
 
 
+class _CountingLock:
+    """A write lock that counts how often it was taken."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.taken = 0
+
+    def __enter__(self) -> _CountingLock:
+        self.lock.acquire()
+        self.taken += 1
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.lock.release()
+
+
+def test_a_log_written_to_while_it_is_copied_is_still_restarted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a steady stream of CARs the writers append while the checkpointer copies: the
+    log was never wholly copied, so never started again, and grew by every CAR. Past
+    `restart_at` a turn copies the rest holding the write lock, and the log starts again."""
+    db = Database(f"sqlite:///{tmp_path / 'stream.db'}")
+    writer = _CountingLock()
+    checkpointer = WalCheckpointer(
+        db, every=3600.0, writer=cast(threading.Lock, writer), restart_at=500 * PAGE
+    )
+    copy = db.checkpoint_wal
+
+    def copied_while_written(restart: bool = False) -> bool:
+        if restart:
+            return copy(restart)
+        with db.engine.connect() as reader:  # a request reading as the CARs come in
+            reader.exec_driver_sql("BEGIN")
+            reader.exec_driver_sql("SELECT count(*) FROM blobs").scalar()
+            _write_pages(db, 100)  # CARs written meanwhile, past what the reader sees
+            return copy(restart)  # as far as the reader allows: not the whole log
+
+    monkeypatch.setattr(db, "checkpoint_wal", copied_while_written)
+    try:
+        checkpointer.start()
+        _write_pages(db, 300)
+        checkpointer.checkpoint()
+        assert writer.taken == 0  # a short log: copied beside the writers only
+        _write_pages(db, 400)
+        checkpointer.checkpoint()
+        assert writer.taken == 1 and checkpointer.failure is None
+        length = db.wal_bytes()
+        assert length > 900 * PAGE
+        _write_pages(db, 300)
+        assert db.wal_bytes() == length  # written again from its beginning, not lengthened
+        with db.engine.connect() as connection:
+            found: Any = connection.exec_driver_sql("SELECT count(*) FROM blobs").scalar()
+        assert found == 1200
+    finally:
+        checkpointer.stop()
+        db.dispose()
+
+
 def test_the_checkpointer_is_nothing_on_postgresql() -> None:
     db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected
     db.checkpoint_apart()
-    db.checkpoint_wal()
+    assert db.checkpoint_wal() and db.checkpoint_wal(restart=True) and db.wal_bytes() == 0
     db.dispose()
 
 

@@ -236,3 +236,43 @@ def test_decoder_codes_become_words(text: str, words: str) -> None:
     described = describe_wsq_decoder_error(text)
     assert words in described
     assert "WSQ Error:" not in described
+
+
+def _native_crash(stream: bytes) -> bytes:
+    """A byte of the first block's coded data inverted, which the structural check lets
+    through and the native decoder dies on (SIGSEGV), found through the default fork."""
+    start = stream.index(b"\xff\xa3") + 5  # SOB marker, length u16, Huffman table id
+    for at in range(start, len(stream)):
+        damaged = stream[:at] + bytes([stream[at] ^ 0xFF]) + stream[at + 1 :]
+        try:
+            check_wsq_stream(damaged, 112, 96)
+            decode_wsq_images([WsqJob(damaged, 112, 96)])
+        except WsqError as error:
+            if "crashed" in error.reason:
+                return damaged
+    raise AssertionError("no single-byte damage made the native decoder crash")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="decoder isolation needs os.fork")
+def test_the_decoder_forked_from_the_fork_server_is_as_isolated(
+    stream: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`scomm serve` forks the decoder from multiprocessing's fork server, not from its own
+    large heap: the same pixels, a crash and a hang still ordinary errors, the server lives on."""
+    crashing = _native_crash(stream)
+    forked = decode_wsq_images([WsqJob(stream, 112, 96)])[0]
+    monkeypatch.setattr(wsq_codec, "_FROM_FORKSERVER", False)  # restored after the test
+
+    def not_here(jobs: object) -> None:
+        raise AssertionError("the decoder was forked from the test process")
+
+    wsq_codec.decode_from_forkserver()
+    monkeypatch.setattr(wsq_codec, "_ForkedDecoder", not_here)
+    assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
+    with pytest.raises(WsqError) as caught:
+        decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(crashing, 112, 96)])
+    assert caught.value.index == 1 and "crashed" in caught.value.reason
+    with pytest.raises(WsqError) as late:
+        decode_wsq_images([WsqJob(stream, 112, 96)], timeout_s=1e-6)
+    assert "timed out" in late.value.reason
+    assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)

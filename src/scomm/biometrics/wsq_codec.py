@@ -23,6 +23,7 @@ from __future__ import annotations
 import faulthandler
 import hashlib
 import io
+import multiprocessing
 import os
 import re
 import select
@@ -32,6 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +50,13 @@ WSQ_MIN_SIDE = 64
 WSQ_DECODE_TIMEOUT_S = 30.0
 # Run the native decoder in a child process (POSIX only).
 ISOLATE_DECODER: bool = hasattr(os, "fork")
+# Where that child is forked from: this process (the default), or, once
+# `decode_from_forkserver` was called, multiprocessing's fork server, a small process that
+# only imported this module. A long-running service with a large heap (`scomm serve`) calls
+# it: its own fork held the GIL for about 13 ms and then made every page its threads wrote,
+# while the child decoded, a copy-on-write fault (issue 15 item 6: a CAR's acceptance that
+# held the write lock at that moment took 40-55 ms instead of 8).
+_FROM_FORKSERVER = False
 # Decoded images a cache keeps by default (a 448 x 576 rolled print is 258 kB: about 16 MB).
 DECODED_CACHE_IMAGES = 64
 # Whole decoded transactions it keeps by default (their images are held by the same arrays).
@@ -414,30 +423,96 @@ _FAILED = 1
 _HEAD = 9  # status byte + 8-byte payload length
 
 
-def _decode_in_child(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArray]:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: decode, stream results, never return into the caller's code
+def decode_from_forkserver() -> None:
+    """From now on fork the isolated decoder from multiprocessing's fork server (started
+    here, with this module imported, so the first decode does not wait for it), not from
+    this process. For a process whose heap is large and whose other threads must not stall
+    while a decode runs; the isolation is the same (a crash or a hang of the native code is
+    an ordinary `WsqError`)."""
+    global _FROM_FORKSERVER
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])  # __main__: imported once, there
+    forkserver.ensure_running()
+    _FROM_FORKSERVER = True
+
+
+class _ForkedDecoder:
+    """The decoding child forked from this process; `fd`: the pipe it writes to."""
+
+    def __init__(self, jobs: Sequence[WsqJob]) -> None:
+        self.fd, write_fd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # child: decode, stream results, never return into the caller's code
+            try:
+                os.close(self.fd)
+                _child_main(jobs, write_fd)
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+
+    def failure(self) -> str:
+        return _child_failure(self.pid)
+
+    def close(self) -> None:
+        os.close(self.fd)
+        _reap(self.pid)
+
+
+class _ServedDecoder:
+    """The decoding child forked from multiprocessing's fork server (`decode_from_forkserver`)."""
+
+    def __init__(self, jobs: Sequence[WsqJob]) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=_served_child_main, args=(jobs, writer))
+        self.process.daemon = True
         try:
-            os.close(read_fd)
-            _child_main(jobs, write_fd)
+            self.process.start()
         finally:
-            os._exit(0)
-    os.close(write_fd)
+            writer.close()
+        self.fd = self.reader.fileno()
+
+    def failure(self) -> str:
+        self.process.join()
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return f"WSQ decoder crashed on this image (signal {-code})"
+        return "WSQ decoder stopped unexpectedly"
+
+    def close(self) -> None:
+        self.reader.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.process.close()
+
+
+def _served_child_main(jobs: Sequence[WsqJob], connection: Connection) -> None:
+    try:
+        _child_main(jobs, connection.fileno())
+    finally:
+        os._exit(0)
+
+
+def _decode_in_child(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArray]:
+    child = _ServedDecoder(jobs) if _FROM_FORKSERVER else _ForkedDecoder(jobs)
+    read_fd = child.fd
     deadline = time.monotonic() + timeout_s
     try:
         results: list[PixelArray] = []
         for index, job in enumerate(jobs):
             head = _read_exact(read_fd, _HEAD, deadline)
             if head is None:
-                raise WsqError(_child_failure(pid), index)
+                raise WsqError(child.failure(), index)
             status, size = head[0], int.from_bytes(head[1:], "big")
             expected = job.width * job.height if status == _OK else 4096
             if size > expected:
                 raise WsqError(f"WSQ decoder returned {size} bytes", index)
             payload = _read_exact(read_fd, size, deadline)
             if payload is None:
-                raise WsqError(_child_failure(pid), index)
+                raise WsqError(child.failure(), index)
             if status != _OK:
                 reason = describe_wsq_decoder_error(payload.decode("utf-8", "replace"))
                 raise WsqError(f"undecodable WSQ image: {reason}", index)
@@ -448,8 +523,7 @@ def _decode_in_child(jobs: Sequence[WsqJob], timeout_s: float) -> list[PixelArra
     except TimeoutError as exc:
         raise WsqError("WSQ decoder timed out", len(results)) from exc
     finally:
-        os.close(read_fd)
-        _reap(pid)
+        child.close()
 
 
 def _child_main(jobs: Sequence[WsqJob], write_fd: int) -> None:

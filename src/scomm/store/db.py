@@ -12,6 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from scomm.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Bytes of SQLite's write-ahead log kept when it starts again (`checkpoint_apart`)
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# Milliseconds a restarting checkpoint waits for the log's readers (its caller keeps the
+# writers waiting meanwhile)
+RESTART_WAIT_MS = 50
 
 
 def alembic_config(url: str) -> Config:
@@ -67,13 +72,38 @@ class Database:
         event.listen(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()  # the pooled connections, opened without it, are let go
 
-    def checkpoint_wal(self) -> None:
+    def wal_bytes(self) -> int:
+        """SQLite: the size of the write-ahead log file now; 0 elsewhere or without one."""
+        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
+            None, "", ":memory:",
+        ):  # fmt: skip
+            return 0
+        try:
+            return Path(f"{self.engine.url.database}-wal").stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def checkpoint_wal(self, restart: bool = False) -> bool:
         """SQLite: copy what the write-ahead log holds into the database file as far as no
-        reader needs it (PASSIVE: it waits for no reader nor writer). Nothing elsewhere."""
+        reader needs it (PASSIVE: it waits for no reader nor writer); True when all of it
+        is. `restart`: wait for the readers of the log, so that all of it is copied and the
+        next writer starts the log again from its beginning (one that is never wholly
+        copied and restarted grows for as long as writes go on); the caller keeps writers
+        out meanwhile. Nothing elsewhere, and True."""
         if self.engine.dialect.name != "sqlite":
-            return
+            return True
         with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            if not restart:
+                row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            else:  # a reader still at it after RESTART_WAIT_MS: not this time
+                waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+                try:
+                    row = connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
+        busy, frames, copied = row
+        return bool(not busy and frames == copied)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -87,6 +117,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def _no_autocheckpoint(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # a log that a burst made long is cut back to this when it starts again
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
 
