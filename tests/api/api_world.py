@@ -3,6 +3,7 @@ client on the app, its system, the agencies' secrets)."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -158,3 +159,22 @@ def expect_a_match(
         )  # fmt: skip
     )
     return raw, tcn
+
+
+class CountingLock:
+    """A lock that counts how often it was taken, and says whether it is held."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.taken = 0
+
+    def locked(self) -> bool:
+        return self.inner.locked()
+
+    def __enter__(self) -> CountingLock:
+        self.inner.acquire()
+        self.taken += 1
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.inner.release()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from api_world import Served, car
+from api_world import CountingLock, Served, car
 from sqlalchemy import event, func, select
 
 from scomm.api.server import WalCheckpointer
@@ -100,22 +100,6 @@ def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None:
         db.dispose()
 
 
-class _CountingLock:
-    """A write lock that counts how often it was taken."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.taken = 0
-
-    def __enter__(self) -> _CountingLock:
-        self.lock.acquire()
-        self.taken += 1
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.lock.release()
-
-
 def test_a_log_written_to_while_it_is_copied_is_still_restarted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,7 +107,7 @@ def test_a_log_written_to_while_it_is_copied_is_still_restarted(
     log was never wholly copied, so never started again, and grew by every CAR. Past
     `restart_at` a turn copies the rest holding the write lock, and the log starts again."""
     db = Database(f"sqlite:///{tmp_path / 'stream.db'}")
-    writer = _CountingLock()
+    writer = CountingLock()
     checkpointer = WalCheckpointer(
         db, every=3600.0, writer=cast(threading.Lock, writer), restart_at=500 * PAGE
     )

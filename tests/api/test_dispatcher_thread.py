@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from api_world import START, Served, car, ridges
+from api_world import START, CountingLock, Served, car, ridges
 
 from scomm.api.server import DISPATCHER_NICE, DispatcherThread, without_delays
 from scomm.api.tokens import Principal
@@ -28,25 +28,6 @@ from scomm.services import agencies
 from scomm.services.fingerprints import tenprint_templates
 from scomm.sim.synth.booking_transactions import synthetic_booking
 from scomm.system import System, baseline_context
-
-
-class CountingLock:
-    """A lock that counts how often it was taken, and says whether it is held."""
-
-    def __init__(self) -> None:
-        self.inner = threading.Lock()
-        self.taken = 0
-
-    def locked(self) -> bool:
-        return self.inner.locked()
-
-    def __enter__(self) -> CountingLock:
-        self.inner.acquire()
-        self.taken += 1
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.inner.release()
 
 
 class Watched:

@@ -29,6 +29,7 @@ from scomm.api.server import (
 )
 from scomm.api.tokens import KEY_FILE
 from scomm.audit.chain import verify_database
+from scomm.biometrics import wsq_codec
 from scomm.biometrics.profiles import BASELINE_ENGINE
 from scomm.cli import app
 from scomm.config import Settings
@@ -119,6 +120,7 @@ def test_scomm_serve_runs_the_app_on_uvicorn(
         seen["switch"] = sys.getswitchinterval()
         seen["frozen"] = gc.get_freeze_count() > 0
         seen["threads"] = {t.name for t in threading.enumerate()}
+        seen["fork_server"] = wsq_codec._FROM_FORKSERVER  # the decoder not forked from here
         db = asgi.state.service.system.db
         with db.engine.connect() as connection:
             seen["autocheckpoint"] = connection.exec_driver_sql(
@@ -137,7 +139,8 @@ def test_scomm_serve_runs_the_app_on_uvicorn(
     assert {"scomm-dispatcher", "scomm-checkpoint"} <= threads
     assert seen == {
         "host": "127.0.0.1", "port": 8123, "openapi": 200, "switch": REQUEST_SWITCH_INTERVAL_S,
-        "frozen": True, "autocheckpoint": 0,
+        "frozen": True, "autocheckpoint": 0, "fork_server": True,
     }  # fmt: skip
     assert sys.getswitchinterval() == switch and not gc.get_freeze_count()  # as they were
+    assert not wsq_codec._FROM_FORKSERVER
     assert (tmp_path / KEY_FILE).is_file() and "kid" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -238,41 +238,45 @@ def test_decoder_codes_become_words(text: str, words: str) -> None:
     assert "WSQ Error:" not in described
 
 
-def _native_crash(stream: bytes) -> bytes:
-    """A byte of the first block's coded data inverted, which the structural check lets
-    through and the native decoder dies on (SIGSEGV), found through the default fork."""
-    start = stream.index(b"\xff\xa3") + 5  # SOB marker, length u16, Huffman table id
-    for at in range(start, len(stream)):
-        damaged = stream[:at] + bytes([stream[at] ^ 0xFF]) + stream[at + 1 :]
-        try:
-            check_wsq_stream(damaged, 112, 96)
-            decode_wsq_images([WsqJob(damaged, 112, 96)])
-        except WsqError as error:
-            if "crashed" in error.reason:
-                return damaged
-    raise AssertionError("no single-byte damage made the native decoder crash")
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="decoder isolation needs os.fork")
 def test_the_decoder_forked_from_the_fork_server_is_as_isolated(
     stream: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`scomm serve` forks the decoder from multiprocessing's fork server, not from its own
-    large heap: the same pixels, a crash and a hang still ordinary errors, the server lives on."""
-    crashing = _native_crash(stream)
+    large heap: the same pixels; a decoder that dies (here: killed as it starts) or hangs is
+    an ordinary error; the server lives on; after the block this process forks it again."""
     forked = decode_wsq_images([WsqJob(stream, 112, 96)])[0]
-    monkeypatch.setattr(wsq_codec, "_FROM_FORKSERVER", False)  # restored after the test
+
+    class KilledAtOnce(wsq_codec._ServedDecoder):
+        def __init__(self, jobs: Sequence[WsqJob]) -> None:
+            super().__init__(jobs)
+            assert self.process.pid is not None and self.process.pid != os.getpid()
+            os.kill(self.process.pid, signal.SIGSEGV)
 
     def not_here(jobs: object) -> None:
         raise AssertionError("the decoder was forked from the test process")
 
-    wsq_codec.decode_from_forkserver()
-    monkeypatch.setattr(wsq_codec, "_ForkedDecoder", not_here)
+    with monkeypatch.context() as patched, wsq_codec.decoding_from_fork_server():
+        patched.setattr(wsq_codec, "_ForkedDecoder", not_here)
+        assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
+        with monkeypatch.context() as killing:
+            killing.setattr(wsq_codec, "_ServedDecoder", KilledAtOnce)
+            with pytest.raises(WsqError) as caught:
+                decode_wsq_images([WsqJob(stream, 112, 96)])
+        assert caught.value.index == 0
+        assert caught.value.reason == "WSQ decoder crashed on this image (signal 11)"
+        with pytest.raises(WsqError) as late:
+            decode_wsq_images([WsqJob(stream, 112, 96)], timeout_s=1e-6)
+        assert "timed out" in late.value.reason
+        assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
+    assert not wsq_codec._FROM_FORKSERVER
+    forked_again: list[int] = []
+    real = wsq_codec._ForkedDecoder
+
+    def counted(jobs: Sequence[WsqJob]) -> object:
+        forked_again.append(len(jobs))
+        return real(jobs)
+
+    monkeypatch.setattr(wsq_codec, "_ForkedDecoder", counted)
     assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
-    with pytest.raises(WsqError) as caught:
-        decode_wsq_images([WsqJob(stream, 112, 96), WsqJob(crashing, 112, 96)])
-    assert caught.value.index == 1 and "crashed" in caught.value.reason
-    with pytest.raises(WsqError) as late:
-        decode_wsq_images([WsqJob(stream, 112, 96)], timeout_s=1e-6)
-    assert "timed out" in late.value.reason
-    assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
+    assert forked_again == [1]

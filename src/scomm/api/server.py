@@ -110,6 +110,7 @@ class DispatcherThread:
 
     def _run(self) -> None:
         _lower_priority(DISPATCHER_NICE)
+        warm_galleries(self.system)  # not inside the first search, under the write lock
         while not self.stopping.is_set():
             try:
                 handled = self.deliver_due()
@@ -169,6 +170,20 @@ def short_gil_turns(interval: float = REQUEST_SWITCH_INTERVAL_S) -> Iterator[Non
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+def warm_galleries(system: System) -> None:
+    """Load each gallery's compiled search kernels now (`IndexedGallery.warm`: about 0.1 s,
+    paid by the first search otherwise); a gallery of another kind has none. A failure is
+    logged and left to the first search, which meets it again."""
+    for _, gallery in system.galleries():
+        warm = getattr(gallery, "warm", None)
+        if warm is None:
+            continue
+        try:
+            warm()
+        except Exception as error:
+            log.warning("warming the %s gallery failed: %s", type(gallery).__name__, error)
 
 
 class WalCheckpointer:

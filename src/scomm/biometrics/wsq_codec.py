@@ -20,6 +20,7 @@ creates one and shares it among its actors), never module state.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import hashlib
 import io
@@ -31,7 +32,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -51,7 +52,7 @@ WSQ_DECODE_TIMEOUT_S = 30.0
 # Run the native decoder in a child process (POSIX only).
 ISOLATE_DECODER: bool = hasattr(os, "fork")
 # Where that child is forked from: this process (the default), or, once
-# `decode_from_forkserver` was called, multiprocessing's fork server, a small process that
+# `decoding_from_fork_server` is in force, multiprocessing's fork server, a small process that
 # only imported this module. A long-running service with a large heap (`scomm serve`) calls
 # it: its own fork held the GIL for about 13 ms and then made every page its threads wrote,
 # while the child decoded, a copy-on-write fault (issue 15 item 6: a CAR's acceptance that
@@ -423,19 +424,24 @@ _FAILED = 1
 _HEAD = 9  # status byte + 8-byte payload length
 
 
-def decode_from_forkserver() -> None:
-    """From now on fork the isolated decoder from multiprocessing's fork server (started
-    here, with this module imported, so the first decode does not wait for it), not from
-    this process. For a process whose heap is large and whose other threads must not stall
-    while a decode runs; the isolation is the same (a crash or a hang of the native code is
-    an ordinary `WsqError`)."""
+@contextlib.contextmanager
+def decoding_from_fork_server() -> Iterator[None]:
+    """Until the block ends, fork the isolated decoder from multiprocessing's fork server
+    (started here, with this module imported, so the first decode does not wait for it),
+    not from this process. For a process whose heap is large and whose other threads must
+    not stall while a decode runs; the isolation is the same (a crash or a hang of the
+    native code is an ordinary `WsqError`)."""
     global _FROM_FORKSERVER
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])  # __main__: imported once, there
     forkserver.ensure_running()
-    _FROM_FORKSERVER = True
+    previous, _FROM_FORKSERVER = _FROM_FORKSERVER, True
+    try:
+        yield
+    finally:
+        _FROM_FORKSERVER = previous
 
 
 class _ForkedDecoder:

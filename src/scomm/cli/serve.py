@@ -26,7 +26,7 @@ from scomm.api.server import (
     token_keys,
     without_delays,
 )
-from scomm.biometrics.wsq_codec import decode_from_forkserver
+from scomm.biometrics.wsq_codec import decoding_from_fork_server
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.errors import BadInput
@@ -76,14 +76,13 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
     import uvicorn
 
     keys, key_path = token_keys(settings)
-    with exit_on_sigterm(), short_gil_turns():
+    # the isolated WSQ decoder forked from a small process, not from this one
+    with exit_on_sigterm(), short_gil_turns(), decoding_from_fork_server():
         system = System(settings, SystemClock())
         service = Service(system, keys)
         dispatcher = DispatcherThread(system, service.writer) if worker else None
         # the dispatcher's extraction in child processes: off the requests' GIL
         extraction = extraction_apart(system, nice=DISPATCHER_NICE) if worker else None
-        if worker:  # and the WSQ decoder's child forked from a small process, not this one
-            decode_from_forkserver()
         if dispatcher is not None and not is_sqlite(settings.database_url):
             # `scomm worker` processes may deliver beside it: follow their enrolments
             system.dispatcher.before_handling = GalleryFollower(system)

@@ -96,3 +96,16 @@ def test_bad_probes_are_refused(gallery: IndexedGallery) -> None:
     with pytest.raises(ValueError, match="no finger templates"):
         gallery.enrol("X", {})
     assert calibrate(np.linspace(0, 1, 5000), 100).threshold > 0
+
+
+def test_warming_leaves_the_gallery_as_it_was(gallery: IndexedGallery) -> None:
+    """`warm` loads the search's kernels on a throwaway gallery (`scomm serve` does it
+    before its first search): this one keeps its identities and answers as before."""
+    fingers = probe(np.array([4]), 2, tuple(range(1, 11)))[0]
+    before = gallery.search(fingers, max_candidates=3)
+    gallery.warm()
+    assert len(gallery) == PEOPLE and "warm-up" not in gallery
+    after = gallery.search(fingers, max_candidates=3)
+    assert [(c.identity_id, c.fused_score) for c in after.candidates] == [
+        (c.identity_id, c.fused_score) for c in before.candidates
+    ]

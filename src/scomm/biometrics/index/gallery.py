@@ -29,7 +29,7 @@ from scomm.biometrics.index.pair_code import PairCodeParams, PairCoder
 from scomm.biometrics.index.two_stage import TwoStageSearch
 from scomm.biometrics.match import MccMatcher
 from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
-from scomm.biometrics.minutiae import Minutiae
+from scomm.biometrics.minutiae import Minutiae, MinutiaKind
 from scomm.biometrics.minutiae_batch import MinutiaeBatch
 from scomm.biometrics.protocols import Candidate, CandidateList, Template
 
@@ -116,6 +116,35 @@ class IndexedGallery:
 
     def delete(self, identity_id: str) -> None:
         self.arrays.delete(identity_id)
+
+    def warm(self) -> None:
+        """Enrol made-up minutiae in a throwaway gallery of this one's coder and matcher,
+        search it and explain a pair: the matcher's compiled kernels load from numba's cache
+        at their first call (about 0.1 s), which a service does before it serves rather than
+        inside its first search (`scomm serve`, where that search holds the write lock).
+        This gallery is not touched."""
+        rng = np.random.default_rng(0)
+        count = 40
+
+        def made_up(finger: int) -> MinutiaeTemplate:
+            minutiae = Minutiae(
+                x=rng.uniform(40, 360, count),
+                y=rng.uniform(40, 460, count),
+                angle=rng.uniform(0, 2 * np.pi, count),
+                kind=np.full(count, MinutiaKind.RIDGE_ENDING),
+                quality=np.full(count, 60),
+                width=400,
+                height=500,
+            )
+            return MinutiaeTemplate(finger, minutiae)
+
+        probe = {finger: made_up(finger) for finger in range(1, FINGERS + 1)}
+        engine = self.search_engine
+        throwaway = IndexedGallery(self.coder, engine.matcher, engine.thresholds, engine.shortlist)
+        throwaway.enrol("warm-up", probe)
+        throwaway.search(probe)
+        matcher = engine.matcher
+        matcher.explain(matcher.prepare(probe[1].minutiae), matcher.prepare(probe[2].minutiae))
 
     def search(self, probe: Mapping[int, Template], max_candidates: int = 10) -> CandidateList:
         if max_candidates < 0:
