@@ -128,9 +128,9 @@ class IndexedGallery:
 
         def made_up(finger: int) -> MinutiaeTemplate:
             minutiae = Minutiae(
-                x=rng.uniform(40, 360, count),
-                y=rng.uniform(40, 460, count),
-                angle=rng.uniform(0, 2 * np.pi, count),
+                x=rng.uniform(40, 360, count).astype(np.float32),
+                y=rng.uniform(40, 460, count).astype(np.float32),
+                angle=rng.uniform(0, 2 * np.pi, count).astype(np.float32),
                 kind=np.full(count, MinutiaKind.RIDGE_ENDING),
                 quality=np.full(count, 60),
                 width=400,
