@@ -71,6 +71,12 @@ def _write_pages(db: Database, pages: int) -> None:
             )
 
 
+def _blobs(db: Database) -> int:
+    with db.engine.connect() as connection:
+        found: Any = connection.exec_driver_sql("SELECT count(*) FROM blobs").scalar()
+    return int(found)
+
+
 def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wal.db'}"
     file, log = tmp_path / "wal.db", tmp_path / "wal.db-wal"
@@ -92,9 +98,7 @@ def test_commits_leave_the_log_to_the_checkpointer(tmp_path: Path) -> None:
         assert file.stat().st_size < 100 * PAGE
         checkpointer.checkpoint()
         assert file.stat().st_size > 2900 * PAGE and checkpointer.failure is None
-        with db.engine.connect() as connection:
-            found: Any = connection.exec_driver_sql("SELECT count(*) FROM blobs").scalar()
-        assert found == 3000
+        assert _blobs(db) == 3000
     finally:
         checkpointer.stop()
         db.dispose()
@@ -135,9 +139,7 @@ def test_a_log_written_to_while_it_is_copied_is_still_restarted(
         assert length > 900 * PAGE
         _write_pages(db, 300)
         assert db.wal_bytes() == length  # written again from its beginning, not lengthened
-        with db.engine.connect() as connection:
-            found: Any = connection.exec_driver_sql("SELECT count(*) FROM blobs").scalar()
-        assert found == 1200
+        assert _blobs(db) == 1200
     finally:
         checkpointer.stop()
         db.dispose()
