@@ -49,7 +49,7 @@ DISPATCHER_NICE = 10
 # machine: acceptance p99 350 ms at 50 CARs/s with the dispatcher idle, 50 ms with this).
 REQUEST_SWITCH_INTERVAL_S = 0.0005
 CHECKPOINT_EVERY = 1.0  # seconds between two copies of SQLite's write-ahead log (`WalCheckpointer`)
-WAL_RESTART_BYTES = 1 << 30  # a longer log is restarted (`WalCheckpointer`)
+WAL_RESTART_PAGES = 1 << 18  # a longer log is restarted (`WalCheckpointer`): 1 GiB of 4 KiB
 
 
 def key_path(settings: Settings) -> Path:
@@ -195,19 +195,20 @@ class WalCheckpointer:
     Each turn copies holding no lock. Under a steady stream of CARs that copy is never
     whole (the writers append while it runs, the readers hold older views), so the log is
     never started again and grows by every CAR: a gigabyte a minute at 50 CARs/s (issue 15
-    item 6). Once it is longer than `restart_at` bytes, a turn therefore copies the rest
+    item 6). Once it holds more than `restart_at` pages, a turn therefore copies the rest
     holding `writer`, the process's write lock, waiting a little for the log's readers
     (`scomm.store.db.RESTART_WAIT_MS`), and the next writer starts the log again from its
-    beginning (cut back to `scomm.store.db.WAL_SIZE_LIMIT`). That turn holds the lock for
-    some 25-80 ms, which the requests behind it wait: so the bound is high, a gigabyte
-    (about every 40 s at 50 CARs/s); a pause in the writes restarts the log without it."""
+    beginning (the file keeps its length: cutting a gigabyte off it took that writer's
+    commit up to half a second). That turn holds the lock for some 20-120 ms, which the
+    requests behind it wait: so the bound is high, a gigabyte (about every 40 s at 50
+    CARs/s); a pause in the writes restarts the log without it."""
 
     def __init__(
         self,
         db: Database,
         every: float = CHECKPOINT_EVERY,
         writer: threading.Lock | None = None,
-        restart_at: int = WAL_RESTART_BYTES,
+        restart_at: int = WAL_RESTART_PAGES,
     ) -> None:
         self.db = db
         self.every = every
@@ -233,8 +234,8 @@ class WalCheckpointer:
 
     def checkpoint(self) -> None:
         try:
-            self.db.checkpoint_wal()
-            if self.writer is not None and self.db.wal_bytes() > self.restart_at:
+            pages, _ = self.db.checkpoint_wal()
+            if self.writer is not None and pages > self.restart_at:
                 with self.writer:  # the rest, with no writer appending more
                     self.db.checkpoint_wal(restart=True)
         except Exception as error:  # a busy moment: the next turn copies it

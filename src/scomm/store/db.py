@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from scomm.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Bytes of SQLite's write-ahead log kept when it starts again (`checkpoint_apart`)
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # Milliseconds a restarting checkpoint waits for the log's readers (its caller keeps the
 # writers waiting meanwhile)
 RESTART_WAIT_MS = 50
@@ -72,26 +70,16 @@ class Database:
         event.listen(self.engine, "connect", _no_autocheckpoint)
         self.engine.dispose()  # the pooled connections, opened without it, are let go
 
-    def wal_bytes(self) -> int:
-        """SQLite: the size of the write-ahead log file now; 0 elsewhere or without one."""
-        if self.engine.dialect.name != "sqlite" or self.engine.url.database in (
-            None, "", ":memory:",
-        ):  # fmt: skip
-            return 0
-        try:
-            return Path(f"{self.engine.url.database}-wal").stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def checkpoint_wal(self, restart: bool = False) -> bool:
+    def checkpoint_wal(self, restart: bool = False) -> tuple[int, int]:
         """SQLite: copy what the write-ahead log holds into the database file as far as no
-        reader needs it (PASSIVE: it waits for no reader nor writer); True when all of it
-        is. `restart`: wait for the readers of the log, so that all of it is copied and the
-        next writer starts the log again from its beginning (one that is never wholly
-        copied and restarted grows for as long as writes go on); the caller keeps writers
-        out meanwhile. Nothing elsewhere, and True."""
+        reader needs it (PASSIVE: it waits for no reader nor writer); returns the pages the
+        log holds and how many of them the file now has. `restart`: wait a little
+        (`RESTART_WAIT_MS`) for the log's readers, so that all of it is copied and the next
+        writer starts the log again from its beginning (one that is never wholly copied and
+        restarted grows for as long as writes go on); the caller keeps writers out
+        meanwhile. (0, 0) elsewhere."""
         if self.engine.dialect.name != "sqlite":
-            return True
+            return 0, 0
         with self.engine.connect() as connection:
             if not restart:
                 row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
@@ -102,8 +90,8 @@ class Database:
                     row = connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
                 finally:
                     connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
-        busy, frames, copied = row
-        return bool(not busy and frames == copied)
+        _busy, frames, copied = row
+        return max(int(frames), 0), max(int(copied), 0)  # -1, -1: not in WAL mode
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -117,8 +105,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def _no_autocheckpoint(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")
-    # a log that a burst made long is cut back to this when it starts again
-    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
 
