@@ -199,9 +199,10 @@ class WalCheckpointer:
     holding `writer`, the process's write lock, waiting a little for the log's readers
     (`scomm.store.db.RESTART_WAIT_MS`), and the next writer starts the log again from its
     beginning (the file keeps its length: cut back to 64 MiB at each restart, two 60 s
-    runs of the load bench had a 485 and a 505 ms maximum, against 150 and 324). That turn holds the lock for some 20-120 ms, which the
-    requests behind it wait: so the bound is high, a gigabyte (about every 40 s at 50
-    CARs/s); a pause in the writes restarts the log without it."""
+    runs of the load bench had a 485 and a 505 ms maximum, against 150 and 324). That turn
+    holds the lock for some 20-120 ms, which the requests behind it wait: so the bound is
+    high, a gigabyte (about every 40 s at 50 CARs/s); a pause in the writes restarts the
+    log without it."""
 
     def __init__(
         self,

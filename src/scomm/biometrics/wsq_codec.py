@@ -467,7 +467,8 @@ class _ForkedDecoder:
 
 
 class _ServedDecoder:
-    """The decoding child forked from multiprocessing's fork server (`decode_from_forkserver`)."""
+    """The decoding child forked from multiprocessing's fork server
+    (`decoding_from_fork_server`); `fd`: the pipe it writes to."""
 
     def __init__(self, jobs: Sequence[WsqJob]) -> None:
         context = multiprocessing.get_context("forkserver")
