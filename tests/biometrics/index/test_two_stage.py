@@ -9,6 +9,7 @@ from scomm.biometrics.index.calibration import calibrate
 from scomm.biometrics.index.gallery import IndexedGallery, MinutiaeCodec, MinutiaeTemplate
 from scomm.biometrics.match import MccMatcher
 from scomm.biometrics.match.mcc_params import GALLERY_MATCHER_PARAMS
+from scomm.biometrics.protocols import CandidateList
 from scomm.sim.synth import minutiae_sets
 from scomm.sim.synth.pair_coder import synthetic_pair_coder
 
@@ -98,12 +99,26 @@ def test_bad_probes_are_refused(gallery: IndexedGallery) -> None:
     assert calibrate(np.linspace(0, 1, 5000), 100).threshold > 0
 
 
-def test_warming_leaves_the_gallery_as_it_was(gallery: IndexedGallery) -> None:
-    """`warm` loads the search's kernels on a throwaway gallery (`scomm serve` does it
-    before its first search): this one keeps its identities and answers as before."""
+def test_warming_leaves_the_gallery_as_it_was(
+    gallery: IndexedGallery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`warm` runs a whole search on a throwaway gallery (`scomm serve` does it before its
+    first search, to load the kernels): this one keeps its identities and answers as before."""
     fingers = probe(np.array([4]), 2, tuple(range(1, 11)))[0]
     before = gallery.search(fingers, max_candidates=3)
+    searched: list[tuple[bool, int, str | None]] = []
+    real = IndexedGallery.search
+
+    def noted(self: IndexedGallery, probe: dict, max_candidates: int = 10) -> CandidateList:
+        found = real(self, probe, max_candidates)
+        best = found.best.identity_id if found.best is not None else None
+        searched.append((self is gallery, len(self), best))
+        return found
+
+    monkeypatch.setattr(IndexedGallery, "search", noted)
     gallery.warm()
+    monkeypatch.undo()
+    assert searched == [(False, 1, "warm-up")]  # ten fingers searched to the end
     assert len(gallery) == PEOPLE and "warm-up" not in gallery
     after = gallery.search(fingers, max_candidates=3)
     assert [(c.identity_id, c.fused_score) for c in after.candidates] == [
