@@ -51,12 +51,12 @@ WSQ_MIN_SIDE = 64
 WSQ_DECODE_TIMEOUT_S = 30.0
 # Run the native decoder in a child process (POSIX only).
 ISOLATE_DECODER: bool = hasattr(os, "fork")
-# Where that child is forked from: this process (the default), or, once
+# Where that child is forked from: this process (the default), or, while
 # `decoding_from_fork_server` is in force, multiprocessing's fork server, a small process that
-# only imported this module. A long-running service with a large heap (`scomm serve`) calls
-# it: its own fork held the GIL for about 13 ms and then made every page its threads wrote,
-# while the child decoded, a copy-on-write fault (issue 15 item 6: a CAR's acceptance that
-# held the write lock at that moment took 40-55 ms instead of 8).
+# imported only this module and the caller's `__main__`. A long-running service with a large
+# heap (`scomm serve`) runs under it: its own fork held the GIL for about 13 ms and then made
+# every page its threads wrote, while the child decoded, a copy-on-write fault (issue 15 item
+# 6: a CAR's acceptance that held the write lock at that moment took 40-55 ms instead of 8).
 _FROM_FORKSERVER = False
 # Decoded images a cache keeps by default (a 448 x 576 rolled print is 258 kB: about 16 MB).
 DECODED_CACHE_IMAGES = 64

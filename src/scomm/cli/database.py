@@ -10,9 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from scomm.audit.chain import Verification, consistent_snapshot, verify
 from scomm.audit.checkpoints import Anchor
-from scomm.cli.errors import mask_passwords
+from scomm.cli.errors import CheckFailed, mask_passwords
 from scomm.config import load_settings
 from scomm.store.db import Database, alembic_config
 from scomm.store.errors import DatabaseNotFound, SchemaNotCurrent
@@ -116,3 +118,18 @@ def open_database(
                 anchor.close()
         finally:
             db.dispose()
+
+
+@contextmanager
+def verified_snapshot(option: str | None) -> Iterator[tuple[Session, Verification]]:
+    """A consistent snapshot of the database `--database` names, once the audit chain
+    verifies in it (what is published is counted from the same snapshot); a broken chain is
+    refused (CheckFailed) before anything is read."""
+    with open_database(option) as db, consistent_snapshot(db) as session:
+        result = verify(session)
+        if not result.ok:
+            raise CheckFailed(
+                f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
+                f"{result.problem}"
+            )
+        yield session, result

@@ -3,7 +3,6 @@ verifies: pseudonymous, k-anonymous tables with their codebook and manifest."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,18 +10,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scomm.audit.chain import consistent_snapshot, verify
 from scomm.cli.console import console
-from scomm.cli.database import open_database
+from scomm.cli.database import verified_snapshot
 from scomm.cli.errors import BadInput, CheckFailed
 from scomm.cli.options import DatabaseUrl, check_file_target
+from scomm.cli.release_folder import check_release_name, check_same_head, release_in
 
 foia_app = typer.Typer(
     help="The FOIA release: case-level tables from the audit log, pseudonymous and k-anonymous.",
     no_args_is_help=True,
 )
-
-RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @foia_app.command("export")
@@ -64,11 +61,8 @@ def foia_export(
     and ICE area; each table is generalised until every count it gives is 0 or at least
     11. A broken chain is refused."""
     from scomm.reports.foia import CASES, export_from_session
-    from scomm.reports.ledger import recorded_head
-    from scomm.reports.manifest import manifest_chain_head, read_manifest
 
-    if not RELEASE_NAME.fullmatch(release):
-        raise BadInput(f"--release {release!r}: letters, digits, '.', '_' and '-' only (<= 64)")
+    check_release_name(release)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out} is a file, not a directory")
     if (out / CASES).exists() and not (out / CASES).is_dir():
@@ -81,26 +75,9 @@ def foia_export(
                 f"--keep-secret {keep_secret} is inside the release folder {out}: keep the "
                 "key out of what is published"
             )
-    existing = read_manifest(out) if out.is_dir() else None
-    if existing is not None and existing.get("release") != release:
-        raise BadInput(
-            f"--out {out} holds release {existing.get('release')!r}, not {release!r}: "
-            "choose an empty folder or the same release"
-        )
-    with open_database(database) as db, consistent_snapshot(db) as session:
-        result = verify(session)  # the same snapshot the tables are read from
-        if not result.ok:
-            raise CheckFailed(
-                f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
-                f"{result.problem}"
-            )
-        head = recorded_head(session)
-        earlier = manifest_chain_head(out) if existing is not None else None
-        if earlier is not None and earlier != head:
-            raise BadInput(
-                f"--out {out} holds a release built from audit entry {earlier.seq}, this "
-                f"database's chain ends at entry {head.seq}: choose an empty folder"
-            )
+    existing = release_in(out, release)
+    with verified_snapshot(database) as (session, _):
+        head = check_same_head(out, existing, session)
         made = export_from_session(session, out, release, secret_file=keep_secret)
     table = Table(title=f"FOIA release {escape(release)}: case tables (k = 11)")
     table.add_column("table")

@@ -7,7 +7,6 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
-from scomm.audit.chain import consistent_snapshot, verify
 from scomm.audit.checkpoints import (
     compare,
     describe,
@@ -17,7 +16,7 @@ from scomm.audit.checkpoints import (
     verifying_key,
 )
 from scomm.cli.console import console
-from scomm.cli.database import open_database
+from scomm.cli.database import verified_snapshot
 from scomm.cli.errors import CheckFailed
 from scomm.cli.options import DatabaseUrl, JsonFile, check_file_target
 from scomm.config import load_settings
@@ -42,13 +41,7 @@ def report(database: DatabaseUrl = None, json_out: JsonFile = None) -> None:
     key = verifying_key(settings) if log_path is not None else None
     before = read_log(log_path) if log_path is not None else None  # before the snapshot
     anchored = None
-    with open_database(database) as db, consistent_snapshot(db) as session:
-        result = verify(session)  # the same snapshot the statistics are counted from
-        if not result.ok:
-            raise CheckFailed(
-                f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
-                f"{result.problem}"
-            )
+    with verified_snapshot(database) as (session, result):
         if log_path is not None and before is not None and key is not None:
             anchored = compare(session, result.entries, before, read_log(log_path), key)
             if not anchored.ok:

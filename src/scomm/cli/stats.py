@@ -3,7 +3,6 @@ verifies, put through disclosure control and written as files."""
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -13,11 +12,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from scomm.audit.chain import consistent_snapshot, verify
 from scomm.cli.console import console
-from scomm.cli.database import open_database
-from scomm.cli.errors import BadInput, CheckFailed
+from scomm.cli.database import verified_snapshot
+from scomm.cli.errors import BadInput
 from scomm.cli.options import DatabaseUrl
+from scomm.cli.release_folder import check_release_name, check_same_head, release_in
 from scomm.cli.stats_site import site
 
 stats_app = typer.Typer(
@@ -26,7 +25,6 @@ stats_app = typer.Typer(
 )
 stats_app.command("site")(site)
 
-RELEASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 OutFolder = Annotated[
     Path | None,
@@ -115,40 +113,20 @@ def stats(
     if ctx.invoked_subcommand is not None:
         return
     from scomm.reports.disclosure import DpSettings, Rule, protect
-    from scomm.reports.ledger import recorded_head
-    from scomm.reports.manifest import manifest_chain_head, read_manifest
     from scomm.reports.release import statistics_of_session
 
     if out is None:
         raise BadInput("--out DIR is required: the folder of the release")
-    if release is not None and not RELEASE_NAME.fullmatch(release):
-        raise BadInput(f"--release {release!r}: letters, digits, '.', '_' and '-' only (<= 64)")
+    if release is not None:
+        check_release_name(release)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out} is a file, not a directory")
     if (out / "statistics").exists() and not (out / "statistics").is_dir():
         raise BadInput(f"--out {out}: {out / 'statistics'} is a file, not a directory")
-    # the manifest covers the whole folder under one release name and one chain head: a
-    # folder holding parts of another release (`scomm foia export`) is not written into
-    existing = read_manifest(out) if out.is_dir() else None
-    if existing is not None and release is not None and existing.get("release") != release:
-        raise BadInput(
-            f"--out {out} holds release {existing.get('release')!r}, not {release!r}: "
-            "choose an empty folder or the same release"
-        )
-    with open_database(database) as db, consistent_snapshot(db) as session:
-        result = verify(session)  # the same snapshot the statistics are counted from
-        if not result.ok:
-            raise CheckFailed(
-                f"refusing to publish: audit chain broken at entry {result.first_bad_seq}: "
-                f"{result.problem}"
-            )
-        earlier = manifest_chain_head(out) if existing is not None else None
-        head = recorded_head(session)
-        if earlier is not None and earlier != head:
-            raise BadInput(
-                f"--out {out} holds a release built from audit entry {earlier.seq}, this "
-                f"database's chain ends at entry {head.seq}: choose an empty folder"
-            )
+    # a folder holding parts of another release (`scomm foia export`) is not written into
+    existing = release_in(out, release)
+    with verified_snapshot(database) as (session, result):
+        check_same_head(out, existing, session)
         name = release or (
             str(existing["release"])
             if existing is not None and existing.get("release")
@@ -161,13 +139,12 @@ def stats(
             if dp_scale is not None
             else None,
         )
-        dp = rule.dp
         made = statistics_of_session(
             session,
             out,
             name,
             protect=partial(protect, rule=rule),
-            bound=(dp.cells_per_person, dp.per_cell) if dp is not None else None,
+            bound=rule.bound,
         )
     table = Table(title=f"release {escape(made.name)}: the nation, {_window(made.layout.months)}")
     table.add_column("measure")

@@ -23,7 +23,7 @@ from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.immigration import BenefitKind
 from scomm.domain.records import Repository
 from scomm.reports.cells import BaseKey
-from scomm.reports.measures import SWITCH_OWNERS, match_atom, month_of
+from scomm.reports.measures import match_atom, month_of, switch_owner
 from scomm.store.models import (
     BenefitRecordRow,
     BookingRow,
@@ -101,7 +101,7 @@ def count_tables(session: Session, rules: RuleCatalogue | None = None) -> ActorC
     for atom, ori, at in _unclassified(session, submitted, rules):
         counts.dated[atom, ori, month_of(at)] += 1
     for row in session.scalars(select(SwitchSettingRow)).all():
-        owner_name = row.changed_by if row.changed_by in SWITCH_OWNERS[:3] else "operator"
+        owner_name = switch_owner(row.changed_by)
         counts.dated[f"switch_change_{owner_name}", row.ori, month_of(row.effective_from)] += 1
     return counts
 

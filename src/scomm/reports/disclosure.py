@@ -87,6 +87,12 @@ class Rule:
     complementary: bool = True
     audit: Literal["exact", "margins"] = "exact"
 
+    @property
+    def bound(self) -> tuple[int, int] | None:
+        """The contribution bound a release under this rule enforces before its noise
+        (`build_statistics`' `bound`): (cells per person, per cell); None without DP."""
+        return (self.dp.cells_per_person, self.dp.per_cell) if self.dp is not None else None
+
     def describe(self) -> str:
         """The rule in words, for the manifest."""
         if self.dp is not None:

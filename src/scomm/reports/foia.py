@@ -294,16 +294,12 @@ def _encounter(case: CaseFacts, at: datetime) -> dict[str, Any]:
 
 
 def _detainer(case: CaseFacts, detainer: DetainerFacts) -> dict[str, Any]:
-    ended = case.custody_ended_at
-    past_end = (
-        detainer.hold_deadline is not None and ended is not None and ended > detainer.hold_deadline
-    )
     return {
         **_when_where(case, detainer.lodged_at),
         "criminality_level": _level(_lesc_level(case)),
         "outcome": detainer.outcome,
         "charges_dismissed": case.disposition in CHARGES_FAILED if case.disposition else None,
-        "held_past_legal_end": past_end if detainer.hold_started_at is not None else False,
+        "held_past_legal_end": case.held_past_end(detainer),
         "citizen_on_uscis_record": _citizen(case),
     }
 

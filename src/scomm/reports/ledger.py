@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from scomm.audit.chain import GENESIS_HASH, canonical_json, entry_hash
 from scomm.bus.memory import MemoryEntry, database_entries
+from scomm.domain.messages import DispositionOutcome
 from scomm.store.models import AuditHeadRow, JurisdictionRow
 
-# Dispositions after which the charges behind a detainer failed (scenario_report counts the same)
-CHARGES_FAILED = ("dismissed", "acquitted")
+# Dispositions after which the charges behind a detainer failed
+CHARGES_FAILED = tuple(o.value for o in DispositionOutcome if o.clears_the_person)
 
 
 @dataclass(frozen=True)
@@ -177,12 +178,17 @@ class CaseFacts:
         return self.determination.citizenship_record if self.determination else ""
 
     def held_past_legal_end(self) -> bool:
-        """The jail kept the person after the hold's deadline had passed."""
+        """The jail kept the person after a hold's deadline had passed."""
+        return any(self.held_past_end(d) for d in self.detainers)
+
+    def held_past_end(self, detainer: DetainerFacts) -> bool:
+        """The jail kept the person after this detainer's hold deadline had passed."""
         ended = self.custody_ended_at
-        return any(
-            d.hold_deadline is not None and ended is not None and ended > d.hold_deadline
-            for d in self.detainers
-            if d.hold_started_at is not None
+        return (
+            detainer.hold_started_at is not None
+            and detainer.hold_deadline is not None
+            and ended is not None
+            and ended > detainer.hold_deadline
         )
 
     def detainer(self, detainer_id: str | None) -> DetainerFacts | None:

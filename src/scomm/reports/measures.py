@@ -181,8 +181,13 @@ def events(ledger: Ledger) -> Iterator[Event]:
 
 def _switch_events(ledger: Ledger) -> Iterator[Event]:
     for change in ledger.switch_changes:
-        owner = change.owner if change.owner in SWITCH_OWNERS[:3] else "operator"
+        owner = switch_owner(change.owner)
         yield Event(f"switch_change_{owner}", change.ori, change.effective_from)
+
+
+def switch_owner(changed_by: str) -> str:
+    """The party a switch change counts under: its owner, else an operator's action."""
+    return changed_by if changed_by in SWITCH_OWNERS[:3] else "operator"
 
 
 def match_atom(level: int | None, determined: bool) -> str:

@@ -49,14 +49,13 @@ def publish(
     (a view of the release, outside its manifest)."""
     out.mkdir(parents=True, exist_ok=True)
     chosen = rule or Rule()
-    dp = chosen.dp
     statistics = build_statistics(
         ledger,
         head,
         out,
         name,
         protect=partial(protect, rule=chosen),
-        bound=(dp.cells_per_person, dp.per_cell) if dp is not None else None,
+        bound=chosen.bound,
     )
     cases = write_case_tables(out, name, case_rows(ledger), chain_head=head, k=k)
     if whatif is not None:

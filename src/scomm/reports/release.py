@@ -33,7 +33,7 @@ from scomm.reports.disclosure import Protected
 from scomm.reports.disclosure import protect as protect_cells
 from scomm.reports.errors import PublicationRefused
 from scomm.reports.ledger import ChainHead, Ledger, chain_head, recorded_head
-from scomm.reports.manifest import write_manifest
+from scomm.reports.manifest import head_dict, write_manifest
 from scomm.reports.measures import (
     GROUPS,
     base_counts,
@@ -263,7 +263,7 @@ def _write_release(path: Path, release: StatisticsRelease) -> Path:
     described = {
         "release": release.name,
         "created": release.created.isoformat(),
-        "chain_head": {"seq": release.head.seq, "entry_hash": release.head.entry_hash},
+        "chain_head": head_dict(release.head),
         "window": {"first": months[0] if months else None, "last": months[-1] if months else None},
         "disclosure": release.rule if isinstance(release.rule, str) else str(release.rule),
         "suppressed": "empty in CSV, null in JSON and Parquet",

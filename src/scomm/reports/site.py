@@ -49,7 +49,6 @@ Nothing here computes a statistic: the pages show the release's cells as they ar
 from __future__ import annotations
 
 import csv
-import hashlib
 import importlib
 import json
 import shutil
@@ -60,12 +59,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from scomm.reports.disclosure import SUPPRESSED
 from scomm.reports.errors import ReleaseInputError
+from scomm.reports.manifest import file_digest
 
 # A withheld cell: a count of 1 to 10 (under 15 in a rounded release), or a larger count that
 # complementary suppression hid so that none of those can be worked out. One marker for all:
 # "1-10" or "<15" would say something false of the larger ones.
-SUPPRESSED = "(S)"
 STATUS_CODES = {"shown": "s", "suppressed": "x", "rounded": "r", "noisy": "n"}
 ABSENT = "-"
 GROUPS = {
@@ -358,8 +358,6 @@ def _copy_release(release_dir: Path, out_dir: Path, manifest: Any) -> list[str]:
             continue
         if not _published_part(name):
             continue  # not a part of a release: a database, a report, anything else
-        if PurePosixPath(name).parts[0] == "site":
-            continue  # the pages of an earlier `scomm stats site` into the release folder
         if target == source.resolve().parent or target in source.resolve().parents:
             continue  # the site's own files, when it is written inside the release
         destination = out_dir / "files" / name
@@ -374,7 +372,7 @@ def _downloads(release_dir: Path, manifest: Any, copied: list[str]) -> list[dict
     rows = []
     for name in copied:
         path = release_dir / name
-        sha = listed.get(name) or hashlib.sha256(path.read_bytes()).hexdigest()
+        sha = listed.get(name) or file_digest(path)
         rows.append({"path": name, "href": f"files/{name}", "sha256": sha,
                      "bytes": path.stat().st_size, "listed": name in listed})  # fmt: skip
     return rows
