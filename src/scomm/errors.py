@@ -26,7 +26,7 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     ├── BusError                            scomm.bus.errors
     │     NothingToReplay
     ├── ServiceError                        scomm.services.errors
-    │     UnknownCase, BookingRefused, MissingOfficerDecision, NoUsableFingers,
+    │     UnknownCase, BookingRefused (TcnAlreadyUsed), MissingOfficerDecision, NoUsableFingers,
     │     UnknownJurisdiction, UnknownBooking (also ValueError), AlreadyReported
     ├── ApiError                            scomm.api.errors
     │     Problem (an RFC 9457 answer), InvalidToken, ApiKeyError

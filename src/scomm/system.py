@@ -23,7 +23,7 @@ from scomm.biometrics.profiles.identity import profile_digest
 from scomm.biometrics.protocols import Gallery
 from scomm.biometrics.wsq_codec import DecodedImageCache
 from scomm.bus.dispatcher import Dispatcher, FaultHook, Handler
-from scomm.bus.unit_of_work import UnitOfWork
+from scomm.bus.unit_of_work import RenderedMessage, UnitOfWork
 from scomm.config import Settings
 from scomm.domain.catalogue import RuleCatalogue
 from scomm.domain.clock import Clock, ScenarioClock
@@ -189,13 +189,16 @@ class System:
         transaction: bytes,
         submitted_by: str | None = None,
         within: Callable[[UnitOfWork], None] | None = None,
+        rendered: RenderedMessage | None = None,
     ) -> Booked:
         """Book into the flow; `submitted_by`: the agency that submitted it over the
         service, recorded with the booking (its callback gets the response). `within` runs
-        first in the booking's own transaction (the service's check of the TCN and its
-        audit entry of the submission): one commit for all of it, and an exception it
-        raises books nothing."""
+        first in the booking's own transaction (the service's audit entry of the
+        submission): one commit for all of it, and an exception it raises books nothing.
+        `rendered`: the booking's CAR as `rendered_car` made it beforehand."""
         with self.unit_of_work() as uow:
+            if rendered is not None:
+                uow.rendered_ahead(rendered)
             if within is not None:
                 within(uow)
             booked = self.lea.book(uow, booking, transaction)
@@ -204,6 +207,12 @@ class System:
             uow.commit()
         self.checkpoint_due()
         return booked
+
+    def rendered_car(self, booking: Booking, transaction: bytes) -> RenderedMessage:
+        """The CAR that `book` sends the SIB for this booking, rendered for its outbox row
+        and audit entry (about 1.4 ms for a 250 kB CAR, no database): the service renders
+        it before it takes the write lock and gives it to `book`."""
+        return self.lea.rendered_car(booking, transaction)
 
     def record_disposition(
         self, tcn: str, outcome: DispositionOutcome, decided_at: datetime

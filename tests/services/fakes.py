@@ -190,6 +190,7 @@ class Sent:
 
     message: Message
     available_at: datetime
+    text: str = ""  # the payload text, as the outbox row would hold it
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def _queue(
         self, message: Message, text: str, available_at: datetime, audit_seq: int | None
     ) -> None:
-        self.outbox.append(Sent(message, available_at))
+        self.outbox.append(Sent(message, available_at, text))
 
     def record(self, kind: str, name: str, actor: str, case_id: str, payload: Any) -> int:
         self.audit.append(Entry(kind, name, actor, case_id, payload))

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from fakes import ORI, FakeUnitOfWork, case, context, jurisdiction, message_fields
 
+from scomm.bus.unit_of_work import PAYLOAD_SHA256, render
 from scomm.config import Settings
 from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.clock import ScenarioClock
@@ -34,7 +35,7 @@ from scomm.domain.policies import DetainerPolicy
 from scomm.domain.records import Booking, Charge, DetainerRecord, DetainerStatus
 from scomm.domain.safeguards import Safeguards
 from scomm.domain.switches import Switch, SwitchOwner, SwitchSetting
-from scomm.services.lea import BookingJail, BookingRefused
+from scomm.services.lea import BookingJail, BookingRefused, TcnAlreadyUsed
 
 NOW = datetime(2011, 6, 1, 9)  # a Wednesday
 
@@ -94,10 +95,39 @@ def test_the_message_ids_of_a_booking_follow_from_its_tcn() -> None:
     ]
 
 
+def test_the_car_rendered_before_the_booking_is_the_text_it_queues() -> None:
+    """The service renders the CAR before it takes the write lock; the booking's unit of
+    work queues that text and audits its digest instead of rendering it again."""
+    uow = world()
+    rendered = jail().rendered_car(a_booking(), b"CAR BYTES")
+    uow.rendered_ahead(rendered)
+    jail().book(uow, a_booking(), b"CAR BYTES")
+    car = uow.outbox[0]
+    assert car.message == rendered.message
+    assert car.text is rendered.text  # taken as it was, not made again
+    (entry,) = uow.entries("message", "CAR")
+    assert entry.payload[PAYLOAD_SHA256] == rendered.digest
+    assert entry.payload["body"] == rendered.body
+
+
+def test_a_car_rendered_for_other_bytes_is_not_queued() -> None:
+    """A rendering that does not equal the message emitted (same id, other transaction) is
+    ignored: the unit of work renders what it emits."""
+    uow = world()
+    stale = jail().rendered_car(a_booking(), b"OTHER BYTES")
+    uow.rendered_ahead(stale)
+    jail().book(uow, a_booking(), b"CAR BYTES")
+    car = uow.outbox[0]
+    assert car.message.message_id == stale.message.message_id
+    assert car.text == render(car.message).text != stale.text
+    (entry,) = uow.entries("message", "CAR")
+    assert entry.payload[PAYLOAD_SHA256] == render(car.message).digest != stale.digest
+
+
 def test_a_tcn_is_booked_once() -> None:
     uow = world()
     jail().book(uow, a_booking(), b"x")
-    with pytest.raises(BookingRefused, match="already used"):
+    with pytest.raises(TcnAlreadyUsed, match="already used"):
         jail().book(uow, a_booking(), b"x")
     assert len(uow.outbox) == 2
 

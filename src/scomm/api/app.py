@@ -62,7 +62,7 @@ from scomm.domain.switches import Switch, SwitchOwner, SwitchPermissionError, Sw
 from scomm.nist.wire import MAX_TRANSACTION_BYTES
 from scomm.services import agencies, switches
 from scomm.services.agencies import AuthenticationFailed
-from scomm.services.lea import BookingRefused
+from scomm.services.lea import BookingRefused, TcnAlreadyUsed
 from scomm.store.models import BookingRow
 
 NIST_MEDIA = "application/x-ansi-nist"
@@ -306,13 +306,13 @@ def _authenticate(service: Service, client_id: str, secret: str, address: str) -
 
 def _book(service: Service, principal: Principal, raw: bytes, address: str) -> JSONResponse:
     system = service.system
-    booking = booking_from_car(raw, system, principal)  # the decode: outside the lock
+    # the decode, and the CAR's outbox text and digests: outside the lock
+    booking = booking_from_car(raw, system, principal)
+    rendered = system.rendered_car(booking, raw)
     tcn = booking.tcn
 
-    def checked_and_audited(uow: UnitOfWork) -> None:
-        # in the booking's own transaction: one commit under the write lock, not three
-        if uow.bookings.tcn_used(tcn):
-            raise Problem(409, "TCN already used", "a transaction with this TCN exists", tcn=tcn)
+    def audited(uow: UnitOfWork) -> None:
+        # in the booking's own transaction: one commit under the write lock, not two
         agencies.record_access_in(
             uow.session, uow.now, principal.client_id, principal.scope_value,
             "SUBMITTED", {"tcn": tcn, "remote": address, "outcome": "accepted"},
@@ -321,8 +321,13 @@ def _book(service: Service, principal: Principal, raw: bytes, address: str) -> J
     with service.writer:
         try:
             booked = system.book(
-                booking, raw, submitted_by=principal.client_id, within=checked_and_audited
-            )
+                booking, raw, submitted_by=principal.client_id, within=audited,
+                rendered=rendered,
+            )  # fmt: skip
+        except TcnAlreadyUsed as error:
+            raise Problem(
+                409, "TCN already used", "a transaction with this TCN exists", tcn=tcn
+            ) from error
         except BookingRefused as error:
             raise Problem(422, "booking refused", error.message, tcn=tcn) from error
     return JSONResponse(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scomm.bus.unit_of_work import AbstractUnitOfWork
+from scomm.bus.unit_of_work import AbstractUnitOfWork, RenderedMessage, message_id_of, render
 from scomm.domain.case import CaseState, CustodyState
 from scomm.domain.hold import hold_deadline
 from scomm.domain.ids import derived_id
@@ -50,10 +50,31 @@ class BookingRefused(ServiceError):
     """The jail cannot book this: unknown agency, or a TCN already used."""
 
 
+class TcnAlreadyUsed(BookingRefused):
+    """The jail cannot book this: another booking has its TCN."""
+
+
 @dataclass(frozen=True)
 class Booked:
     case_id: str
     tcn: str
+
+
+def _case_id(booking: Booking) -> str:
+    return derived_id("case", booking.tcn)
+
+
+def _car(booking: Booking, transaction: bytes, message_id: str) -> CriminalTenprintSubmission:
+    """The booking's CAR to the SIB, the first message its unit of work emits."""
+    return CriminalTenprintSubmission(
+        message_id=message_id,
+        case_id=_case_id(booking),
+        tcn=booking.tcn,
+        sender=ME,
+        recipient=Actor.SIB,
+        transaction=transaction,
+        booking_ori=booking.ori,
+    )
 
 
 class BookingJail:
@@ -65,8 +86,8 @@ class BookingJail:
         if jurisdiction(uow, booking.ori) is None:
             raise BookingRefused(f"unknown booking agency ORI {booking.ori!r}")
         if uow.bookings.tcn_used(booking.tcn):
-            raise BookingRefused(f"TCN {booking.tcn!r} already used")
-        case_id = derived_id("case", booking.tcn)
+            raise TcnAlreadyUsed(f"TCN {booking.tcn!r} already used")
+        case_id = _case_id(booking)
         uow.cause = case_id
         uow.bookings.add(booking, case_id)
         uow.cases.add(
@@ -93,22 +114,21 @@ class BookingJail:
                 "release_due_at": booking.release_due_at.isoformat(),
             },
         )
-        base = dict(case_id=case_id, tcn=booking.tcn)
+        uow.emit(_car(booking, transaction, uow.new_message_id()))  # the booking's first
         uow.emit(
-            CriminalTenprintSubmission(
-                message_id=uow.new_message_id(),
-                sender=ME,
-                recipient=Actor.SIB,
-                transaction=transaction,
-                booking_ori=booking.ori,
-                **base,
-            )
-        )
-        uow.emit(
-            ReleaseDue(message_id=uow.new_message_id(), sender=ME, recipient=ME, **base),
+            ReleaseDue(
+                message_id=uow.new_message_id(), sender=ME, recipient=ME,
+                case_id=case_id, tcn=booking.tcn,
+            ),
             at=booking.release_due_at,
-        )
+        )  # fmt: skip
         return Booked(case_id=case_id, tcn=booking.tcn)
+
+    def rendered_car(self, booking: Booking, transaction: bytes) -> RenderedMessage:
+        """The CAR that `book` sends the SIB for `booking`, rendered for the outbox and the
+        audit chain without the database: for a caller that renders it before it takes
+        the write lock and gives it to the booking's unit of work (`rendered_ahead`)."""
+        return render(_car(booking, transaction, message_id_of(_case_id(booking), 1)))
 
     # -- messages --
     def handle(self, message: Message, uow: AbstractUnitOfWork) -> None:
