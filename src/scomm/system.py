@@ -309,10 +309,12 @@ class System:
     def prepare(self, seq: int) -> None:
         """Do before delivering outbox row `seq` the engine's part of it, writing nothing:
         a booking transaction's decode (for the SIB, CJIS and IDENT) and, for a fingerprint
-        search (CJIS's CAR, IDENT's search request), its extraction, kept in the process's
-        caches (`ctx.decoded_images`, the memoised extractor), where the handler then finds
-        them. A caller that holds a write lock only around the delivery so keeps this work
-        out of it. A failure here is left to the delivery, which meets it again."""
+        search (CJIS's CAR, IDENT's search request), its extraction and the search itself,
+        kept where the handler then finds them (`ctx.decoded_images`, the memoised
+        extractor, the gallery's last answer). A caller that holds a write lock only around
+        the delivery so keeps this work out of it; the gallery must not change in between
+        (in `scomm serve` only the dispatcher's thread enrols). A failure here is left to
+        the delivery, which meets it again."""
         with self.db.sessions() as session:
             row = session.get(OutboxRow, seq)
             if row is None or row.status != DeliveryStatus.PENDING.value:
@@ -322,8 +324,15 @@ class System:
             message = message_from_payload(kind, json.loads(payload))
             if isinstance(message, CriminalTenprintSubmission | IdentSearchRequest):
                 submission = decode_tenprint(message.transaction, self.ctx.decoded_images)
-                if recipient in (Actor.CJIS.value, Actor.IDENT.value):
-                    tenprint_templates(self.ctx, submission)
+                galleries = {
+                    Actor.CJIS.value: self.ctx.criminal_gallery,
+                    Actor.IDENT.value: self.ctx.immigration_gallery,
+                }
+                if recipient in galleries:
+                    templates = tenprint_templates(self.ctx, submission)
+                    gallery = galleries[recipient]
+                    if getattr(gallery, "keeps_last_answer", False):  # else searched twice
+                        gallery.search(templates)
         except Exception:  # the delivery meets it again, and handles it
             return
 

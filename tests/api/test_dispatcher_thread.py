@@ -8,16 +8,20 @@ import os
 import sys
 import threading
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 from api_world import START, CountingLock, Served, car, ridges
+from sqlalchemy import select
 
 from scomm.api.server import DISPATCHER_NICE, DispatcherThread, without_delays
 from scomm.api.tokens import Principal
 from scomm.api.transactions import booking_from_car
+from scomm.biometrics.index.gallery import IndexedGallery
 from scomm.biometrics.memo import ExtractionMemo, MemoisedExtractor
-from scomm.biometrics.protocols import Extractor, Template
+from scomm.biometrics.profiles import DEMO_ENGINE
+from scomm.biometrics.protocols import CandidateList, Extractor, Template
 from scomm.config import Settings
 from scomm.domain.agencies import AgencyKind
 from scomm.domain.clock import SystemClock
@@ -27,6 +31,7 @@ from scomm.nist.tenprint import FingerImage
 from scomm.services import agencies
 from scomm.services.fingerprints import tenprint_templates
 from scomm.sim.synth.booking_transactions import synthetic_booking
+from scomm.store.models import OutboxRow
 from scomm.system import System, baseline_context
 
 
@@ -78,6 +83,43 @@ def test_the_dispatcher_extracts_outside_the_write_lock_and_locks_each_delivery(
         # the delivery found the templates made: the search's extraction ran once per finger
         submission = decode_tenprint(raw)
         assert len(watched.held) == len(tenprint_templates(system.ctx, submission))
+    finally:
+        system.close()
+
+
+def test_the_dispatcher_searches_an_indexed_gallery_outside_the_write_lock(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CJIS's search of a CAR runs in `System.prepare`, before the delivery takes the lock;
+    the handler, under the lock, gets the gallery's answer without searching again."""
+    writer = CountingLock()
+    settings = without_delays(Settings(database_url=database_url, seed=1, engine=DEMO_ENGINE))
+    system = System(settings, SystemClock())
+    searched: list[bool] = []  # per search made, whether the write lock was held
+    real = IndexedGallery._search
+
+    def noted(gallery: IndexedGallery, probe: Any, max_candidates: int) -> CandidateList:
+        searched.append(writer.locked())
+        return real(gallery, probe, max_candidates)
+
+    monkeypatch.setattr(IndexedGallery, "_search", noted)
+    sub = synthetic_booking(1, 3)  # synthetic prints: the skeleton engine finds minutiae
+    raw, ori = encode_tenprint(sub, compression="NONE"), sub.cri
+    try:
+        agencies.add_agency(
+            system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
+            serve=True,
+        )  # fmt: skip
+        jail = Principal(client_id="jail", kind=AgencyKind.JAIL, scopes=frozenset(),
+                         scope_value=ori)  # fmt: skip
+        system.book(booking_from_car(raw, system, jail), raw)
+        thread = DispatcherThread(system, writer)  # type: ignore[arg-type]
+        while thread.deliver_due():
+            pass
+        assert searched == [False]  # CJIS searched once, before the lock
+        with system.db.sessions() as session:
+            kinds = session.scalars(select(OutboxRow.type).where(OutboxRow.status == "delivered"))
+            assert "SRE" in set(kinds)  # the handler answered from that search
     finally:
         system.close()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -280,3 +282,34 @@ def test_the_decoder_forked_from_the_fork_server_is_as_isolated(
     monkeypatch.setattr(wsq_codec, "_ForkedDecoder", counted)
     assert np.array_equal(decode_wsq_images([WsqJob(stream, 112, 96)])[0], forked)
     assert forked_again == [1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_served_decoder_is_as_nice_as_the_thread_that_asks(textured: ImageMaker) -> None:
+    """The fork server was started by an ordinary thread; a decode that `scomm serve`'s
+    nicer dispatcher thread asks for runs as nice as that thread, as its own fork did."""
+    big = encode_wsq(textured(400, 400))  # 160 kB of pixels: the child waits on the full pipe
+    seen: list[int] = []
+
+    def niced_caller() -> None:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + 3)
+        wanted = os.getpriority(os.PRIO_PROCESS, me)
+        decoder = wsq_codec._ServedDecoder([WsqJob(big, 400, 400)])
+        try:
+            pid = decoder.process.pid
+            assert pid is not None
+            for _ in range(500):  # it sets its niceness first thing; 5 s at most
+                if os.getpriority(os.PRIO_PROCESS, pid) == wanted:
+                    break
+                time.sleep(0.01)
+            seen.extend([os.getpriority(os.PRIO_PROCESS, pid), wanted])
+        finally:
+            decoder.close()
+
+    with wsq_codec.decoding_from_fork_server():
+        caller = threading.Thread(target=niced_caller)
+        caller.start()
+        caller.join()
+    server_nice = os.getpriority(os.PRIO_PROCESS, 0)
+    assert len(seen) == 2 and seen[0] == seen[1] == min(19, server_nice + 3)

@@ -468,12 +468,16 @@ class _ForkedDecoder:
 
 class _ServedDecoder:
     """The decoding child forked from multiprocessing's fork server
-    (`decoding_from_fork_server`); `fd`: the pipe it writes to."""
+    (`decoding_from_fork_server`); `fd`: the pipe it writes to. It runs as nice as the
+    thread that asks for it, as a child forked from that thread would: `scomm serve`'s
+    dispatcher thread is nicer than its requests' threads, and so are its decodes."""
 
     def __init__(self, jobs: Sequence[WsqJob]) -> None:
         context = multiprocessing.get_context("forkserver")
         self.reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(target=_served_child_main, args=(jobs, writer))
+        self.process = context.Process(
+            target=_served_child_main, args=(jobs, writer, _thread_niceness())
+        )
         self.process.daemon = True
         try:
             self.process.start()
@@ -496,8 +500,19 @@ class _ServedDecoder:
         self.process.close()
 
 
-def _served_child_main(jobs: Sequence[WsqJob], connection: Connection) -> None:
+def _thread_niceness() -> int:
+    """The calling thread's nice value (Linux keeps one per thread); 0 where unknown."""
     try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return 0
+
+
+def _served_child_main(jobs: Sequence[WsqJob], connection: Connection, niceness: int) -> None:
+    try:
+        with contextlib.suppress(AttributeError, OSError):  # only ever nicer than the server
+            if niceness > os.getpriority(os.PRIO_PROCESS, 0):
+                os.setpriority(os.PRIO_PROCESS, 0, niceness)
         _child_main(jobs, connection.fileno())
     finally:
         os._exit(0)

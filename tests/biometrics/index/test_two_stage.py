@@ -124,3 +124,27 @@ def test_warming_leaves_the_gallery_as_it_was(
     assert [(c.identity_id, c.fused_score) for c in after.candidates] == [
         (c.identity_id, c.fused_score) for c in before.candidates
     ]
+
+
+def test_the_same_probe_again_gets_the_last_answer_until_the_gallery_changes(
+    gallery: IndexedGallery,
+) -> None:
+    """A service searches a probe before its write lock and its handler again under it:
+    the second search of the same template objects is the first's answer, and any
+    enrolment or deletion in between makes it search again."""
+    fingers = probe(np.array([9]), 2, tuple(range(1, 11)))[0]
+    first = gallery.search(fingers, max_candidates=3)
+    assert gallery.search(fingers, max_candidates=3) is first
+    assert gallery.search(fingers, max_candidates=4) is not first  # another question
+    equal = {f: MinutiaeTemplate(f, t.minutiae) for f, t in fingers.items()}
+    again = gallery.search(equal, max_candidates=3)  # other objects: searched, same answer
+    assert again is not first and again == first
+    gallery.delete("P9")
+    try:
+        without = gallery.search(fingers, max_candidates=3)
+        assert without.best is not None and without.best.identity_id != "P9"
+    finally:
+        batch = minutiae_sets.generate_impressions(SEED, np.array([9]), kind="rolled")
+        gallery.enrol("P9", {f: MinutiaeTemplate(f, batch[f - 1]) for f in range(1, 11)})
+    back = gallery.search(fingers, max_candidates=3)
+    assert back is not first and back.best is not None and back.best.identity_id == "P9"

@@ -120,7 +120,11 @@ def dequantise(rows: np.ndarray, offsets: np.ndarray, width: int, height: int) -
 
 
 class FingerArrays:
-    """The fingers of up to `len(self)` identities; see the module docstring for the layout."""
+    """The fingers of up to `len(self)` identities; see the module docstring for the layout.
+
+    `version` changes with every change of the contents (enrol, delete, compact)."""
+
+    version: int = 0
 
     def __init__(
         self,
@@ -410,6 +414,7 @@ class FingerArrays:
     # --- internals -------------------------------------------------------------------------
 
     def _writable(self) -> None:
+        self.version += 1  # every change goes through here: `version` names the contents
         if self._read_only:
             for name in _ARRAYS:
                 setattr(self, name, np.array(getattr(self, name)))
