@@ -311,10 +311,11 @@ class System:
         a booking transaction's decode (for the SIB, CJIS and IDENT) and, for a fingerprint
         search (CJIS's CAR, IDENT's search request), its extraction and the search itself,
         kept where the handler then finds them (`ctx.decoded_images`, the memoised
-        extractor, the gallery's last answer). A caller that holds a write lock only around
-        the delivery so keeps this work out of it; the gallery must not change in between
-        (in `scomm serve` only the dispatcher's thread enrols). A failure here is left to
-        the delivery, which meets it again."""
+        extractor, the gallery's last answer, which an enrolment in between makes the
+        handler search again). A caller that holds a write lock only around the delivery
+        so keeps this work out of it; no other thread may change the gallery while it is
+        searched (in `scomm serve` only the dispatcher's thread enrols). A failure here is
+        left to the delivery, which meets it again."""
         with self.db.sessions() as session:
             row = session.get(OutboxRow, seq)
             if row is None or row.status != DeliveryStatus.PENDING.value:

@@ -50,6 +50,43 @@ def test_a_car_is_accepted_in_one_commit_with_its_audit_entry(served: Served) ->
     assert submitted.recorded_at == booked.recorded_at  # the same transaction's moment
 
 
+def test_the_cars_outbox_text_is_made_before_the_write_lock(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CAR's outbox text, audit body and digest are rendered before the request takes
+    the write lock; under it the booking renders only its small release timer."""
+    from scomm.bus import unit_of_work
+    from scomm.services import lea
+
+    rendered: list[tuple[str, bool]] = []  # (message type, write lock held)
+    lock = CountingLock()
+    served.service.writer = lock  # type: ignore[assignment]
+
+    def noted(module: Any) -> Any:
+        real = module.render
+
+        def render(message: Any) -> Any:
+            rendered.append((message.type, lock.locked()))
+            return real(message)
+
+        return render
+
+    monkeypatch.setattr(unit_of_work, "render", noted(unit_of_work))
+    monkeypatch.setattr(lea, "render", noted(lea))
+    raw, tcn, _ = car()
+    headers = {**served.headers("jail-a"), **NIST}
+    accepted = served.client.post("/v1/transactions", content=raw, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    assert rendered == [("CAR", False), ("RELEASE_DUE", True)]
+    with served.system.db.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntryRow).where(
+                AuditEntryRow.kind == "message", AuditEntryRow.name == "CAR"
+            )
+        ).one()
+    assert tcn in entry.payload and "payload_sha256" in entry.payload
+
+
 def test_a_used_tcn_is_refused_and_writes_nothing(served: Served) -> None:
     raw, tcn, _ = car()
     headers = {**served.headers("jail-a"), **NIST}

@@ -288,14 +288,21 @@ def test_the_decoder_forked_from_the_fork_server_is_as_isolated(
 def test_the_served_decoder_is_as_nice_as_the_thread_that_asks(textured: ImageMaker) -> None:
     """The fork server was started by an ordinary thread; a decode that `scomm serve`'s
     nicer dispatcher thread asks for runs as nice as that thread, as its own fork did."""
-    big = encode_wsq(textured(400, 400))  # 160 kB of pixels: the child waits on the full pipe
-    seen: list[int] = []
+    big = encode_wsq(textured(1200, 1200))  # 1.4 MB of pixels: more than a pipe holds, so
+    seen: list[int] = []  # the child waits to write them while the test looks at it
+    failed: list[BaseException] = []
 
     def niced_caller() -> None:
+        try:
+            look()
+        except BaseException as error:  # seen by the test's thread, not lost in this one
+            failed.append(error)
+
+    def look() -> None:
         me = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + 3)
         wanted = os.getpriority(os.PRIO_PROCESS, me)
-        decoder = wsq_codec._ServedDecoder([WsqJob(big, 400, 400)])
+        decoder = wsq_codec._ServedDecoder([WsqJob(big, 1200, 1200)])
         try:
             pid = decoder.process.pid
             assert pid is not None
@@ -311,5 +318,7 @@ def test_the_served_decoder_is_as_nice_as_the_thread_that_asks(textured: ImageMa
         caller = threading.Thread(target=niced_caller)
         caller.start()
         caller.join()
+    if failed:
+        raise failed[0]
     server_nice = os.getpriority(os.PRIO_PROCESS, 0)
     assert len(seen) == 2 and seen[0] == seen[1] == min(19, server_nice + 3)

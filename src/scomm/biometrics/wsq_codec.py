@@ -29,6 +29,7 @@ import os
 import re
 import select
 import signal
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -501,7 +502,10 @@ class _ServedDecoder:
 
 
 def _thread_niceness() -> int:
-    """The calling thread's nice value (Linux keeps one per thread); 0 where unknown."""
+    """The calling thread's nice value (Linux keeps one per thread); 0 elsewhere, or
+    where it cannot be read."""
+    if not sys.platform.startswith("linux"):  # a thread id is no process id elsewhere
+        return 0
     try:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     except (AttributeError, OSError):

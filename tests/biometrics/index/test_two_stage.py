@@ -120,7 +120,9 @@ def test_warming_leaves_the_gallery_as_it_was(
     monkeypatch.undo()
     assert searched == [(False, 1, "warm-up")]  # ten fingers searched to the end
     assert len(gallery) == PEOPLE and "warm-up" not in gallery
-    after = gallery.search(fingers, max_candidates=3)
+    fresh = probe(np.array([4]), 2, tuple(range(1, 11)))[0]  # other objects: searched again
+    after = gallery.search(fresh, max_candidates=3)
+    assert after is not before
     assert [(c.identity_id, c.fused_score) for c in after.candidates] == [
         (c.identity_id, c.fused_score) for c in before.candidates
     ]
@@ -139,9 +141,13 @@ def test_the_same_probe_again_gets_the_last_answer_until_the_gallery_changes(
     equal = {f: MinutiaeTemplate(f, t.minutiae) for f, t in fingers.items()}
     again = gallery.search(equal, max_candidates=3)  # other objects: searched, same answer
     assert again is not first and again == first
+    assert gallery.search(fingers, max_candidates=3) is not first  # `equal` was the last
+    last = gallery.search(fingers, max_candidates=3)
+    assert gallery.search(fingers, max_candidates=3) is last
     gallery.delete("P9")
     try:
         without = gallery.search(fingers, max_candidates=3)
+        assert without is not last
         assert without.best is not None and without.best.identity_id != "P9"
     finally:
         batch = minutiae_sets.generate_impressions(SEED, np.array([9]), kind="rolled")

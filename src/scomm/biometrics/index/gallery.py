@@ -154,15 +154,18 @@ class IndexedGallery:
     def search(self, probe: Mapping[int, Template], max_candidates: int = 10) -> CandidateList:
         """Candidates for `probe` ({finger position: template}). The same template objects
         searched again, with no change of the gallery in between, get the last answer
-        again without a second search: a service searches a probe before it takes its
-        write lock (`scomm.system.System.prepare`) and its handler then finds the answer."""
-        key = (self.arrays.version, max_candidates,
+        again without a second search (the same object: do not change it): a service
+        searches a probe before it takes its write lock (`scomm.system.System.prepare`)
+        and its handler then finds the answer."""
+        version = self.arrays.version
+        key = (version, max_candidates,
                tuple((position, id(t)) for position, t in probe.items()))  # fmt: skip
         last = self._last
         if last is not None and last[0] == key:
             return last[2]
         found = self._search(probe, max_candidates)
-        self._last = (key, tuple(probe.values()), found)
+        if self.arrays.version == version:  # not changed while it searched
+            self._last = (key, tuple(probe.values()), found)
         return found
 
     def _search(self, probe: Mapping[int, Template], max_candidates: int) -> CandidateList:
