@@ -59,6 +59,23 @@ def _system(database_url: str, writer: CountingLock) -> tuple[System, Watched]:
     return System(settings, SystemClock(), context=replace(context, extractor=memoised)), watched
 
 
+def _book_and_deliver(system: System, writer: CountingLock, raw: bytes, ori: str) -> int:
+    """Book CAR `raw` as its jail `ori` would, then run the dispatcher thread's passes
+    until nothing is due; returns how many deliveries it made."""
+    agencies.add_agency(
+        system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
+        serve=True,
+    )  # fmt: skip
+    jail = Principal(client_id="jail", kind=AgencyKind.JAIL, scopes=frozenset(),
+                     scope_value=ori)  # fmt: skip
+    system.book(booking_from_car(raw, system, jail), raw)
+    thread = DispatcherThread(system, writer)  # type: ignore[arg-type]
+    handled = 0
+    while more := thread.deliver_due():
+        handled += more
+    return handled
+
+
 def test_the_dispatcher_extracts_outside_the_write_lock_and_locks_each_delivery(
     database_url: str,
 ) -> None:
@@ -66,17 +83,7 @@ def test_the_dispatcher_extracts_outside_the_write_lock_and_locks_each_delivery(
     system, watched = _system(database_url, writer)
     raw, tcn, ori = car(3)
     try:
-        agencies.add_agency(
-            system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
-            serve=True,
-        )  # fmt: skip
-        jail = Principal(client_id="jail", kind=AgencyKind.JAIL, scopes=frozenset(),
-                         scope_value=ori)  # fmt: skip
-        system.book(booking_from_car(raw, system, jail), raw)
-        thread = DispatcherThread(system, writer)  # type: ignore[arg-type]
-        handled = 0
-        while more := thread.deliver_due():
-            handled += more
+        handled = _book_and_deliver(system, writer, raw, ori)
         assert handled >= 3  # the SIB, CJIS, the jail's SRE at least
         assert writer.taken == handled  # once per delivery, not once for all of them
         assert watched.held and not any(watched.held)  # every extraction outside the lock
@@ -106,16 +113,7 @@ def test_the_dispatcher_searches_an_indexed_gallery_outside_the_write_lock(
     sub = synthetic_booking(1, 3)  # synthetic prints: the skeleton engine finds minutiae
     raw, ori = encode_tenprint(sub, compression="NONE"), sub.cri
     try:
-        agencies.add_agency(
-            system.db, START, client_id="jail", kind=AgencyKind.JAIL, name="", scope_value=ori,
-            serve=True,
-        )  # fmt: skip
-        jail = Principal(client_id="jail", kind=AgencyKind.JAIL, scopes=frozenset(),
-                         scope_value=ori)  # fmt: skip
-        system.book(booking_from_car(raw, system, jail), raw)
-        thread = DispatcherThread(system, writer)  # type: ignore[arg-type]
-        while thread.deliver_due():
-            pass
+        _book_and_deliver(system, writer, raw, ori)
         assert searched == [False]  # CJIS searched once, before the lock
         with system.db.sessions() as session:
             kinds = session.scalars(select(OutboxRow.type).where(OutboxRow.status == "delivered"))
