@@ -172,3 +172,11 @@ def test_a_noisy_release_adds_up_and_reports_its_privacy_loss() -> None:
     assert fy == sum(values[CellKey("matches", US, m)] for m in ("2009-10", "2009-11", "2009-12"))
     clamped = noisy_release(base, layout, DpSettings(scale=3.0, nonnegative=True))
     assert all(v is not None and v >= 0 for v in clamped.values.values())
+
+
+def test_the_rule_in_words_names_the_marker_the_release_shows() -> None:
+    """The manifest's description of suppression says what a reader finds in its place."""
+    said = Rule(threshold=10).describe()
+    assert said.startswith("counts of 1 to 10 suppressed")
+    assert f"'{SUPPRESSED}' on the pages" in said and "empty in CSV" in said
+    assert "1-10" not in said

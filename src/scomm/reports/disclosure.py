@@ -105,7 +105,10 @@ class Rule:
                 "(their further events left out); no count is exact"
                 + ("; negative cells shown as 0" if self.dp.nonnegative else "")
             )
-        text = f"counts of 1 to {self.threshold} suppressed (shown as '1-10'), 0 shown"
+        text = (
+            f"counts of 1 to {self.threshold} suppressed (shown as '{SUPPRESSED}' on the "
+            "pages, empty in CSV, null in JSON and Parquet), 0 shown"
+        )
         if self.complementary:
             text += (
                 "; complementary suppression so that no suppressed cell can be derived "
