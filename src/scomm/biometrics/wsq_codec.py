@@ -489,9 +489,7 @@ class _ServedDecoder:
     def failure(self) -> str:
         self.process.join()
         code = self.process.exitcode
-        if code is not None and code < 0:
-            return f"WSQ decoder crashed on this image (signal {-code})"
-        return "WSQ decoder stopped unexpectedly"
+        return _failure_words(-code if code is not None and code < 0 else None)
 
     def close(self) -> None:
         self.reader.close()
@@ -602,9 +600,14 @@ def _child_failure(pid: int) -> str:
     try:
         done, status = os.waitpid(pid, 0)
     except ChildProcessError:
-        return "WSQ decoder stopped unexpectedly"
-    if done and os.WIFSIGNALED(status):
-        return f"WSQ decoder crashed on this image (signal {os.WTERMSIG(status)})"
+        return _failure_words(None)
+    return _failure_words(os.WTERMSIG(status) if done and os.WIFSIGNALED(status) else None)
+
+
+def _failure_words(signal_number: int | None) -> str:
+    """Why the decoding child gave no answer: the signal that killed it, if one did."""
+    if signal_number is not None:
+        return f"WSQ decoder crashed on this image (signal {signal_number})"
     return "WSQ decoder stopped unexpectedly"
 
 
