@@ -20,7 +20,8 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     ├── FormError                           scomm.forms.errors
     │     NoDetainerForm (also LookupError), FormConditionNotMet (also ValueError)
     ├── StoreError                          scomm.store.errors
-    │     DatabaseNotFound, SchemaNotCurrent, RecordNotFound (also LookupError)
+    │     DatabaseNotFound, SchemaNotCurrent, RecordNotFound (also LookupError),
+    │     WriteLockError
     ├── AuditError                          scomm.audit.errors
     │     KeyFileError, CheckpointLogError
     ├── BusError                            scomm.bus.errors
@@ -29,7 +30,7 @@ anything else that escapes is a bug or a library's error that the edge maps itse
     │     UnknownCase, BookingRefused (TcnAlreadyUsed), MissingOfficerDecision, NoUsableFingers,
     │     UnknownJurisdiction, UnknownBooking (also ValueError), AlreadyReported
     ├── ApiError                            scomm.api.errors
-    │     Problem (an RFC 9457 answer), InvalidToken, ApiKeyError
+    │     Problem (an RFC 9457 answer), InvalidToken, ApiKeyError, AcceptorStartError
     ├── SimulatorError                      scomm.sim.errors
     │     RunRefused, ScenarioError, RealismError, BenchError
     └── CliError                            scomm.cli.errors

@@ -121,7 +121,10 @@ class System:
         clock: Clock,
         fault: FaultHook | None = None,
         context: ServiceContext | None = None,
+        load_galleries: bool = True,
     ) -> None:
+        """`load_galleries`: False for a process that never searches (an acceptor of
+        `scomm serve --acceptors N`): its galleries stay empty, and nothing is snapshotted."""
         self.settings = settings
         self.clock = clock
         # the engine first: an unknown or broken profile stops the start before the database
@@ -135,9 +138,9 @@ class System:
             self.anchor = Anchor.from_settings(settings, self.db)
             if self.anchor is not None:
                 self.anchor.begin()
-            self.snapshots = snapshot_folder(settings.database_url)
+            self.snapshots = snapshot_folder(settings.database_url) if load_galleries else None
             with self.db.sessions() as session:
-                for repository, gallery in self.galleries():
+                for repository, gallery in self.galleries() if load_galleries else ():
                     # a snapshot only where the audit chain vouches for it; a rebuild is
                     # snapshotted and recorded again (an alarm too, for a changed snapshot)
                     load_gallery(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -64,12 +65,14 @@ class Service:
 
     `writer` is held around every write of the process (each request's, and the dispatcher
     thread's runs): on SQLite a transaction reads the audit chain's head before it takes
-    the write lock, so two writers at once could both append the same seq."""
+    the write lock, so two writers at once could both append the same seq. `scomm serve`
+    gives it the lock of all the processes that serve the database
+    (`scomm.store.write_lock.write_lock_for`)."""
 
     system: System
     keys: TokenKeys
     now: Callable[[], int] = field(default=lambda: int(time.time()))
-    writer: threading.Lock = field(default_factory=threading.Lock)
+    writer: AbstractContextManager[Any] = field(default_factory=threading.Lock)
 
 
 def problem_response(problem: Problem) -> JSONResponse:

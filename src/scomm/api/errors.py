@@ -37,3 +37,8 @@ class InvalidToken(ApiError):
 
 class ApiKeyError(ApiError):
     """The service's token signing key cannot be read or made."""
+
+
+class AcceptorStartError(ApiError):
+    """An acceptor process of `scomm serve --acceptors N` started without the settings of
+    the process that starts them."""

@@ -14,9 +14,11 @@ import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -89,7 +91,9 @@ class DispatcherThread:
     the lock): a request that writes (a CAR's acceptance) waits at most for one delivery's
     own writes and search, not for every due message and its extraction."""
 
-    def __init__(self, system: System, writer: threading.Lock, poll: float = POLL) -> None:
+    def __init__(
+        self, system: System, writer: AbstractContextManager[Any], poll: float = POLL
+    ) -> None:
         self.system = system
         self.writer = writer  # the process's write lock (`Service.writer`)
         self.poll = poll
@@ -208,7 +212,7 @@ class WalCheckpointer:
         self,
         db: Database,
         every: float = CHECKPOINT_EVERY,
-        writer: threading.Lock | None = None,
+        writer: AbstractContextManager[Any] | None = None,
         restart_at: int = WAL_RESTART_PAGES,
     ) -> None:
         self.db = db

@@ -275,6 +275,16 @@ def serve(
             help="A PostgreSQL URL to serve from (default: a temporary SQLite file).",
         ),
     ] = None,
+    acceptors: Annotated[
+        int,
+        typer.Option(
+            "--acceptors",
+            min=1,
+            max=64,
+            help="`scomm serve --acceptors`: processes that answer the jails (1: the one "
+            "process that also delivers the messages).",
+        ),
+    ] = 1,
     cache: Annotated[
         Path,
         typer.Option("--cache", file_okay=False, help="Folder for the generated CARs."),
@@ -309,7 +319,7 @@ def serve(
     config = ServeBenchConfig(
         jails=jails, rates=offered, duration=duration, cars=cars, enrol=min(enrol, cars),
         seed=seed, database=database, engine=engine, cache=cache, drain=drain,
-        distinct=distinct,
+        distinct=distinct, acceptors=acceptors,
     )  # fmt: skip
     report = _with_progress(progress, lambda tick: run_serve_bench(config, tick))
     out.print(serve_table(report))

@@ -3,6 +3,7 @@ the same process (or, with --no-worker on PostgreSQL, in `scomm worker` processe
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from scomm.api.acceptors import APP_FACTORY, acceptor_environment
 from scomm.api.app import create_app
+from scomm.api.callbacks import install as install_callbacks
 from scomm.api.common import Service
 from scomm.api.extraction import extraction_apart
 from scomm.api.server import (
@@ -33,7 +36,10 @@ from scomm.cli.errors import BadInput
 from scomm.cli.options import UpgradedDatabaseUrl
 from scomm.config import Settings, load_settings
 from scomm.domain.clock import SystemClock
+from scomm.store.write_lock import ProcessWriteLock, sqlite_file, write_lock_for
 from scomm.system import System
+
+MAX_ACCEPTORS = 64
 
 
 def serve(
@@ -57,6 +63,16 @@ def serve(
             "only: `scomm worker` processes deliver them).",
         ),
     ] = True,
+    acceptors: Annotated[
+        int,
+        typer.Option(
+            "--acceptors",
+            min=1,
+            max=MAX_ACCEPTORS,
+            help="Processes that answer the agencies (1: this process answers them too). "
+            "More use more cores: this process then only delivers the messages.",
+        ),
+    ] = 1,
     database: UpgradedDatabaseUrl = None,
 ) -> None:
     """Serve the agencies over HTTP (POST /v1/oauth/token, /v1/transactions, /openapi.json),
@@ -64,32 +80,43 @@ def serve(
     settings = load_settings(database_url=database)
     if not worker and is_sqlite(settings.database_url):
         raise BadInput(
-            "on SQLite `scomm serve` delivers the messages itself (one process writes the "
-            "database): --no-worker is for PostgreSQL, with `scomm worker` processes"
+            "on SQLite `scomm serve` delivers the messages itself (one process delivers): "
+            "--no-worker is for PostgreSQL, with `scomm worker` processes"
         )
-    run_service(settings if delays else without_delays(settings), host, port, worker)
+    if (
+        acceptors > 1
+        and is_sqlite(settings.database_url)
+        and not sqlite_file(settings.database_url)
+    ):
+        raise BadInput(
+            "--acceptors above 1 needs a database that processes share: a SQLite file or "
+            "PostgreSQL, not an in-memory SQLite database"
+        )
+    settings = settings if delays else without_delays(settings)
+    run_service(settings, host, port, worker, acceptors)
 
 
-def run_service(settings: Settings, host: str, port: int, worker: bool = True) -> None:
+def run_service(
+    settings: Settings, host: str, port: int, worker: bool = True, acceptors: int = 1
+) -> None:
     """Start the system, its dispatcher thread (unless `worker` is False) and the app on
-    uvicorn, until SIGINT or SIGTERM."""
-    import uvicorn
-
+    uvicorn, until SIGINT or SIGTERM: in this process, or with `acceptors` above 1 in that
+    many processes of uvicorn's (`scomm.api.acceptors`)."""
     keys, key_path = token_keys(settings)
+    # every write of every process that serves the database is made holding it
+    writer = write_lock_for(settings.database_url)
     # the isolated WSQ decoder forked from a small process, not from this one
     with exit_on_sigterm(), short_gil_turns(), decoding_from_fork_server():
         system = System(settings, SystemClock())
-        service = Service(system, keys)
-        dispatcher = DispatcherThread(system, service.writer) if worker else None
+        service = Service(system, keys, writer=writer)
+        dispatcher = DispatcherThread(system, writer) if worker else None
         # the dispatcher's extraction in child processes: off the requests' GIL
         extraction = extraction_apart(system, nice=DISPATCHER_NICE) if worker else None
         if dispatcher is not None and not is_sqlite(settings.database_url):
             # `scomm worker` processes may deliver beside it: follow their enrolments
             system.dispatcher.before_handling = GalleryFollower(system)
         checkpointer = (
-            WalCheckpointer(system.db, writer=service.writer)
-            if is_sqlite(settings.database_url)
-            else None
+            WalCheckpointer(system.db, writer=writer) if is_sqlite(settings.database_url) else None
         )
         try:
             if checkpointer is not None:
@@ -101,11 +128,13 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
             console.print(
                 f"scomm serving {escape(masked(settings.database_url))} on http://"
                 f"{escape(host)}:{port} (token key {escape(str(key_path))}, kid {keys.kid})"
+                + ("" if acceptors == 1 else f"; {acceptors} processes answer the agencies")
                 + ("" if dispatcher is not None else "; `scomm worker` processes deliver")
             )
-            app = create_app(service)
-            with frozen_heap():
-                uvicorn.run(app, host=host, port=port, log_level="info")
+            if acceptors == 1:
+                serve_here(service, host, port)
+            else:
+                serve_in_acceptors(service, host, port, acceptors)
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
@@ -114,6 +143,40 @@ def run_service(settings: Settings, host: str, port: int, worker: bool = True) -
             if extraction is not None:
                 extraction.close()
             system.close()
+            if isinstance(writer, ProcessWriteLock):
+                writer.close()
+
+
+def serve_here(service: Service, host: str, port: int) -> None:
+    """The app on uvicorn in this process, until SIGINT or SIGTERM."""
+    import uvicorn
+
+    app = create_app(service)
+    with frozen_heap():
+        uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def serve_in_acceptors(service: Service, host: str, port: int, acceptors: int) -> None:
+    """The app in `acceptors` worker processes of uvicorn's sharing one listening socket,
+    each started with this process's settings, until SIGINT or SIGTERM (uvicorn stops
+    them, and starts one again that dies)."""
+    import uvicorn
+
+    install_callbacks(service.system)  # this process's dispatcher POSTs the callbacks
+    variables = acceptor_environment(service.system.settings)
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)  # the children are spawned with this environment
+    try:
+        uvicorn.run(
+            APP_FACTORY, factory=True, workers=acceptors, host=host, port=port,
+            log_level="info",
+        )  # fmt: skip
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

@@ -16,5 +16,10 @@ class SchemaNotCurrent(StoreError):
     reads (and so does not migrate)."""
 
 
+class WriteLockError(StoreError):
+    """The lock shared by the processes that serve one SQLite file cannot be opened or
+    used (`scomm.store.write_lock`)."""
+
+
 class RecordNotFound(StoreError, LookupError):
     """A repository asked to change a record it does not hold."""

@@ -83,6 +83,7 @@ NIST = "application/x-ansi-nist"
 STATES = ("TX", "CA", "AZ", "NM", "FL", "NY", "IL", "GA", "NC", "VA", "WA", "NV")
 RESPONSES = ("SRE", "ERRT")  # what the jail gets back for a CAR
 START_TIMEOUT_S = 120.0
+STARTED = "Application startup complete."  # what uvicorn logs once per serving process
 NOT_SENT = "not sent: the service was still answering earlier CARs at the end of --drain"
 STATUS = RecordedStatus.ENTERED_WITHOUT_INSPECTION  # the enrolled people's: removable
 
@@ -101,6 +102,7 @@ class ServeBenchConfig:
     seed: int = 1
     database: str | None = None  # a PostgreSQL URL; None: a temporary SQLite file
     engine: str | None = None  # None: the service's default engine
+    acceptors: int = 1  # `scomm serve --acceptors`: processes that answer the jails
     cache: Path | None = Path(".scomm-cache")
     drain: float = 60.0
     sample_every: float = 0.5
@@ -170,6 +172,7 @@ class ServeBenchReport:
     search_ms: dict[str, float]
     phases: list[PhaseReport]
     sustained_rate: float | None
+    acceptors: int = 1
     lock_note: str = (
         "the dispatcher takes the write lock per delivery; extraction runs outside it, in "
         "child processes"
@@ -330,22 +333,26 @@ def write_token_key(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def running_service(url: str, folder: Path, engine: str | None) -> Iterator[int]:
-    """`scomm serve --no-delays` on a free loopback port until the block ends; its port."""
+def running_service(
+    url: str, folder: Path, engine: str | None, acceptors: int = 1
+) -> Iterator[int]:
+    """`scomm serve --no-delays --acceptors N` on a free loopback port until the block ends;
+    its port (once each of its acceptors has started)."""
     port = free_port()
     env = dict(os.environ, SCOMM_API_KEY=str(write_token_key(folder / "api-key.pem")))
     if engine:
         env["SCOMM_ENGINE"] = engine
     log = (folder / "serve.log").open("wb")
     command = [sys.executable, "-c", "from scomm.cli import app; app()", "serve",
-               "--host", "127.0.0.1", "--port", str(port), "--no-delays", "-d", url]  # fmt: skip
+               "--host", "127.0.0.1", "--port", str(port), "--no-delays", "-d", url,
+               "--acceptors", str(acceptors)]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     # a bench that is told to stop (SIGTERM, as `timeout` does) stops its service too
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        _wait_ready(process, port, folder / "serve.log")
+        _wait_ready(process, port, folder / "serve.log", acceptors)
         yield port
     finally:
         if previous is not None:
@@ -363,12 +370,15 @@ def _stop(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path, acceptors: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
             raise BenchServeError(f"scomm serve stopped at its start: {' | '.join(tail)}")
+        if log.read_text(errors="replace").count(STARTED) < acceptors:
+            time.sleep(0.2)  # not every acceptor serves yet: the first would take them all
+            continue
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/openapi.json")
@@ -637,7 +647,7 @@ def run_serve_bench(
         progress("world", 1, 1)
         db = Database(url)
         try:
-            with running_service(url, folder, config.engine) as port:
+            with running_service(url, folder, config.engine, config.acceptors) as port:
                 client = Client(port)
                 phases = []
                 first = 0
@@ -665,6 +675,7 @@ def run_serve_bench(
         engine=settings.engine,
         database="sqlite (temporary)" if config.database is None else "postgresql",
         cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0,
+        acceptors=config.acceptors,
         engine_ms=percentiles(world.engine_ms),
         search_ms=percentiles(world.search_ms),
         phases=phases,
@@ -679,7 +690,8 @@ def serve_table(report: ServeBenchReport) -> Any:
 
     table = Table(
         title=f"scomm serve on loopback: {report.jails} jails, engine {report.engine}, "
-        f"{report.database}, {report.cpus} CPUs"
+        f"{report.database}, {report.cpus} CPUs, {report.acceptors} accepting "
+        + ("process" if report.acceptors == 1 else "processes")
     )
     table.add_column("figure")
     for phase in report.phases:
