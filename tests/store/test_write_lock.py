@@ -20,6 +20,7 @@ import sys, time
 from pathlib import Path
 from scomm.store.write_lock import ProcessWriteLock
 lock = ProcessWriteLock(Path(sys.argv[1]))
+print("waiting", flush=True)
 lock.acquire()
 print(f"acquired {time.time():.6f}", flush=True)
 if sys.argv[2] == "forever":
@@ -50,6 +51,8 @@ def test_another_process_waits_until_the_holder_lets_go(tmp_path: Path) -> None:
     lock = ProcessWriteLock(path)
     with lock:
         other = start_holder(path, "once")
+        assert other.stdout is not None
+        assert other.stdout.readline().strip() == "waiting"  # at its acquire, from now on
         time.sleep(0.5)
         assert other.poll() is None  # still waiting for the lock
         released = time.time()
@@ -64,16 +67,22 @@ def test_a_killed_holder_lets_the_lock_go(tmp_path: Path) -> None:
     holder = start_holder(path, "forever")
     try:
         assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "waiting"
         assert holder.stdout.readline().startswith("acquired")
         lock = ProcessWriteLock(path)
         taken = threading.Event()
-        waiter = threading.Thread(target=lambda: (lock.acquire(), taken.set()), daemon=True)
+
+        def take() -> None:
+            with lock:
+                taken.set()
+
+        waiter = threading.Thread(target=take, daemon=True)
         waiter.start()
         assert not taken.wait(0.3)  # held by the other process
         holder.kill()
         holder.wait(timeout=30)
         assert taken.wait(10)  # the kernel let it go with the process
-        lock.release()
+        waiter.join(timeout=10)
         lock.close()
     finally:
         if holder.poll() is None:
@@ -104,6 +113,33 @@ def test_the_threads_of_one_process_take_it_in_turn(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert most == 1
+    lock.close()
+
+
+def test_only_its_holder_releases_it_and_a_held_one_is_not_closed(tmp_path: Path) -> None:
+    path = tmp_path / "lock"
+    lock = ProcessWriteLock(path)
+    lock.acquire()
+    failed: list[BaseException] = []
+
+    def stray() -> None:
+        try:
+            lock.release()
+        except RuntimeError as error:
+            failed.append(error)
+
+    thread = threading.Thread(target=stray)
+    thread.start()
+    thread.join()
+    assert failed and lock.locked()
+    other = start_holder(path, "once")  # the flock is still held: the other process waits
+    assert other.stdout is not None and other.stdout.readline().strip() == "waiting"
+    time.sleep(0.3)
+    assert other.poll() is None
+    with pytest.raises(WriteLockError, match="held"):
+        lock.close()
+    lock.release()
+    assert other.wait(timeout=30) == 0 and not lock.locked()
     lock.close()
 
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scomm.api.audit import add_audit_routes
@@ -382,6 +383,14 @@ def build_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         return problem_response(Problem(422, "invalid request", str(error.errors()[:3])))
+
+    @app.exception_handler(IntegrityError)
+    async def on_conflict(_: Request, error: IntegrityError) -> JSONResponse:
+        # two requests in two processes (`scomm serve --acceptors N` on PostgreSQL) wrote
+        # the same record at once: the database's constraint kept the first
+        return problem_response(
+            Problem(409, "conflict", "another request wrote the same record at the same moment")
+        )
 
     @app.exception_handler(Exception)
     async def on_bug(_: Request, error: Exception) -> JSONResponse:

@@ -273,7 +273,10 @@ class CallbackSender:
 
 def install(system: System, timeout: float = TIMEOUT) -> None:
     """Let `system`'s dispatcher deliver callbacks (every process that runs the dispatcher
-    needs this; without it a callback ends as a dead letter, RESPONSE_ERROR)."""
+    needs this; without it a callback ends as a dead letter, RESPONSE_ERROR). A sender
+    installed already stays (what it sent ahead of its delivery is its own to record)."""
+    if isinstance(system.dispatcher.handlers.get(Actor.CALLBACK), CallbackSender):
+        return
     system.add_handler(Actor.CALLBACK, CallbackSender(system, timeout))
 
 

@@ -64,9 +64,9 @@ class Service:
     since the epoch that tokens are issued and checked at.
 
     `writer` is held around every write of the process (each request's, and the dispatcher
-    thread's runs): on SQLite a transaction reads the audit chain's head before it takes
-    the write lock, so two writers at once could both append the same seq. `scomm serve`
-    gives it the lock of all the processes that serve the database
+    thread's runs): on SQLite a transaction reads the audit chain's head and appends after
+    it, so two writers at once could both append the same seq. `scomm serve` gives it the
+    lock of all the processes that serve the database
     (`scomm.store.write_lock.write_lock_for`)."""
 
     system: System

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from scomm.cli.errors import ErrorHandlingGroup
-from scomm.cli.options import MAX_COUNT, JsonFile, Progress, Seed, check_file_target
+from scomm.cli.options import MAX_ACCEPTORS, MAX_COUNT, JsonFile, Progress, Seed, check_file_target
 
 # Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
 bench_app = typer.Typer(
@@ -280,7 +280,7 @@ def serve(
         typer.Option(
             "--acceptors",
             min=1,
-            max=64,
+            max=MAX_ACCEPTORS,
             help="`scomm serve --acceptors`: processes that answer the jails (1: the one "
             "process that also delivers the messages).",
         ),

@@ -14,6 +14,7 @@ MAX_SEED = 2**32 - 1  # numpy's legacy generators take no more; no run needs mor
 # The most of anything a command counts (bookings, people, fingers, searches): more than one
 # machine runs; a larger number is a typo, refused before it overflows an array or a clock.
 MAX_COUNT = 100_000_000
+MAX_ACCEPTORS = 64  # `scomm serve --acceptors`: processes that answer the agencies
 
 DatabaseUrl = Annotated[
     str | None,

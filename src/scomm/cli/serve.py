@@ -8,12 +8,12 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 from rich.markup import escape
 
-from scomm.api.acceptors import APP_FACTORY, acceptor_environment
+from scomm.api.acceptors import APP_FACTORY, STARTUP_FAILURE, acceptor_environment
 from scomm.api.app import create_app
 from scomm.api.callbacks import install as install_callbacks
 from scomm.api.common import Service
@@ -32,14 +32,25 @@ from scomm.api.server import (
 from scomm.biometrics.wsq_codec import decoding_from_fork_server
 from scomm.cli.console import console
 from scomm.cli.database import masked
-from scomm.cli.errors import BadInput
-from scomm.cli.options import UpgradedDatabaseUrl
+from scomm.cli.errors import BadInput, CliError
+from scomm.cli.options import MAX_ACCEPTORS, UpgradedDatabaseUrl
 from scomm.config import Settings, load_settings
 from scomm.domain.clock import SystemClock
 from scomm.store.write_lock import ProcessWriteLock, sqlite_file, write_lock_for
 from scomm.system import System
 
-MAX_ACCEPTORS = 64
+# what uvicorn's supervisor of several processes takes for itself and leaves set
+SUPERVISOR_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGTTIN", "SIGTTOU")
+    if hasattr(signal, name)
+)
+
+
+class AcceptorsFailed(CliError):
+    """An acceptor process of `scomm serve --acceptors N` could not start."""
+
+    exit_code: ClassVar[int] = 1
 
 
 def serve(
@@ -118,6 +129,8 @@ def run_service(
         checkpointer = (
             WalCheckpointer(system.db, writer=writer) if is_sqlite(settings.database_url) else None
         )
+        # the callback sender before the dispatcher's first pass (`create_app` keeps it)
+        install_callbacks(system)
         try:
             if checkpointer is not None:
                 checkpointer.start()
@@ -134,7 +147,7 @@ def run_service(
             if acceptors == 1:
                 serve_here(service, host, port)
             else:
-                serve_in_acceptors(service, host, port, acceptors)
+                serve_in_acceptors(settings, keys.kid, host, port, acceptors)
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
@@ -156,34 +169,50 @@ def serve_here(service: Service, host: str, port: int) -> None:
         uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-def serve_in_acceptors(service: Service, host: str, port: int, acceptors: int) -> None:
-    """The app in `acceptors` worker processes of uvicorn's sharing one listening socket,
-    each started with this process's settings, until SIGINT or SIGTERM (uvicorn stops
-    them, and starts one again that dies)."""
+def serve_in_acceptors(
+    settings: Settings, kid: str, host: str, port: int, acceptors: int, factory: str = APP_FACTORY
+) -> None:
+    """The app (`factory`, an import string) in `acceptors` worker processes of uvicorn's
+    sharing one listening socket, each started with these settings and the signing key
+    `kid`, until SIGINT or SIGTERM (uvicorn stops them, and starts one again that dies).
+    Raises AcceptorsFailed where one could not start (uvicorn stopped them all)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    install_callbacks(service.system)  # this process's dispatcher POSTs the callbacks
-    variables = acceptor_environment(service.system.settings)
+    variables = acceptor_environment(settings, kid)
     saved = {name: os.environ.get(name) for name in variables}
+    handlers = {number: signal.getsignal(number) for number in SUPERVISOR_SIGNALS}
     os.environ.update(variables)  # the children are spawned with this environment
     try:
-        uvicorn.run(
-            APP_FACTORY, factory=True, workers=acceptors, host=host, port=port,
-            log_level="info",
-        )  # fmt: skip
+        config = uvicorn.Config(
+            factory, factory=True, workers=acceptors, host=host, port=port, log_level="info"
+        )
+        with config.bind_socket() as listening:
+            supervisor = Multiprocess(config, sockets=[listening])
+            supervisor.run()
     finally:
+        for number, handler in handlers.items():  # uvicorn's stay set otherwise
+            signal.signal(number, handler)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+    failed = [p.pid for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+    if failed:
+        raise AcceptorsFailed(
+            f"acceptor process {failed[0]} could not start (its reason is logged above): "
+            "scomm serve stopped"
+        )
 
 
 @contextmanager
 def exit_on_sigterm() -> Iterator[None]:
     """SIGTERM ends the command with exit status 0 after its `finally` blocks (the dispatcher
     stopped, the system closed), as SIGINT does; uvicorn, which takes both signals while it
-    serves, raises the signal again once it has shut down, and this handler ends it."""
+    serves, raises the signal again once it has shut down, and this handler ends it (with
+    `--acceptors`, uvicorn's supervisor returns instead, and `serve_in_acceptors` puts the
+    handlers back)."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise typer.Exit(0)

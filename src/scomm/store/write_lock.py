@@ -1,16 +1,18 @@
 """The write lock of the processes that serve one SQLite database (`scomm serve
 --acceptors N`: N processes answer the agencies and one more delivers the flow's messages).
 
-SQLite lets one writer at a time in, but a scomm transaction reads the audit chain's head
-before it writes, and a reader that becomes a writer after another process wrote gets
-SQLITE_BUSY at once, whatever the busy timeout. So every write of every process is made
-holding this lock: a `threading.Lock` for the process's own threads and an exclusive
-`flock` on a file beside the database for the other processes. A process blocked in
-`flock` gives the interpreter up and wakes as soon as the holder lets go (no polling, unlike
-SQLite's own busy handler, which sleeps 1 to 100 ms between tries). The kernel lets the
-`flock` go with the process: a process killed while it holds it blocks no one.
+A scomm transaction reads the audit chain's head, then appends after it. Two processes
+that both read the same head before either commits would both append the same seq: one
+commit fails on the chain's key, or (SQLite's driver begins the transaction only at the
+first write, after that read) one overwrites the head the other moved. So every write of
+every serving process is made holding this lock: a `threading.Lock` for the process's own
+threads and an exclusive `flock` on a file beside the database for the other processes. A
+process blocked in `flock` gives the interpreter up and wakes as soon as the holder lets go
+(no polling, unlike SQLite's busy handler, which sleeps 1 to 100 ms between tries). The
+kernel lets the `flock` go with the process: a process killed while it holds it blocks no
+one (and SQLite drops the transaction it did not commit).
 
-PostgreSQL needs none of this (its transactions lock their rows), and neither does an
+PostgreSQL needs none of this (its transactions lock the head's row), and neither does an
 in-memory SQLite database (one process only): `write_lock_for` gives a plain
 `threading.Lock` there."""
 
@@ -43,6 +45,7 @@ class ProcessWriteLock:
             raise WriteLockError("a write lock shared by processes needs flock (Linux, macOS)")
         self.path = path
         self._threads = threading.Lock()
+        self._owner: int | None = None  # the thread that holds it
         try:
             self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
@@ -57,14 +60,21 @@ class ProcessWriteLock:
         except BaseException:
             self._threads.release()
             raise
+        self._owner = threading.get_ident()
         return True
 
     def release(self) -> None:
+        if self._owner != threading.get_ident():
+            raise RuntimeError(f"this thread does not hold the write lock {self.path}")
+        self._owner = None
         try:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+    def locked(self) -> bool:
+        return self._threads.locked()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -78,11 +88,12 @@ class ProcessWriteLock:
         self.release()
 
     def close(self) -> None:
-        """Let the file go (the lock, if held, with it); the lock is unusable after."""
-        with self._threads:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+        """Let the file go, once no thread holds the lock; it is unusable after."""
+        if self._owner is not None:
+            raise WriteLockError(f"the write lock {self.path} is held: release it first")
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def sqlite_file(database_url: str) -> Path | None:
