@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from scomm.cli.errors import ErrorHandlingGroup
-from scomm.cli.options import MAX_ACCEPTORS, MAX_COUNT, JsonFile, Progress, Seed, check_file_target
+from scomm.cli.options import MAX_COUNT, Acceptors, JsonFile, Progress, Seed, check_file_target
 
 # Its own error handler too: bench/verify_fvc.sh runs this app without the root one.
 bench_app = typer.Typer(
@@ -275,16 +275,7 @@ def serve(
             help="A PostgreSQL URL to serve from (default: a temporary SQLite file).",
         ),
     ] = None,
-    acceptors: Annotated[
-        int,
-        typer.Option(
-            "--acceptors",
-            min=1,
-            max=MAX_ACCEPTORS,
-            help="`scomm serve --acceptors`: processes that answer the jails (1: the one "
-            "process that also delivers the messages).",
-        ),
-    ] = 1,
+    acceptors: Acceptors = 1,
     cache: Annotated[
         Path,
         typer.Option("--cache", file_okay=False, help="Folder for the generated CARs."),

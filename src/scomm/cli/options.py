@@ -55,6 +55,17 @@ RunDatabaseUrl = Annotated[
         "--database", "-d", metavar="URL", help="SQLAlchemy URL of the run (created if new)."
     ),
 ]
+# `scomm serve --acceptors`, and `scomm bench serve`'s, which passes it on
+Acceptors = Annotated[
+    int,
+    typer.Option(
+        "--acceptors",
+        min=1,
+        max=MAX_ACCEPTORS,
+        help="Processes that answer the agencies (1: the process that delivers the "
+        "messages answers them too; more use more cores).",
+    ),
+]
 Seed = Annotated[
     int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed (same seed, same result).")
 ]

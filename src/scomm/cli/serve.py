@@ -33,7 +33,7 @@ from scomm.biometrics.wsq_codec import decoding_from_fork_server
 from scomm.cli.console import console
 from scomm.cli.database import masked
 from scomm.cli.errors import BadInput, CliError
-from scomm.cli.options import MAX_ACCEPTORS, UpgradedDatabaseUrl
+from scomm.cli.options import Acceptors, UpgradedDatabaseUrl
 from scomm.config import Settings, load_settings
 from scomm.domain.clock import SystemClock
 from scomm.store.write_lock import ProcessWriteLock, sqlite_file, write_lock_for
@@ -74,16 +74,7 @@ def serve(
             "only: `scomm worker` processes deliver them).",
         ),
     ] = True,
-    acceptors: Annotated[
-        int,
-        typer.Option(
-            "--acceptors",
-            min=1,
-            max=MAX_ACCEPTORS,
-            help="Processes that answer the agencies (1: this process answers them too). "
-            "More use more cores: this process then only delivers the messages.",
-        ),
-    ] = 1,
+    acceptors: Acceptors = 1,
     database: UpgradedDatabaseUrl = None,
 ) -> None:
     """Serve the agencies over HTTP (POST /v1/oauth/token, /v1/transactions, /openapi.json),
