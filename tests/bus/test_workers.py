@@ -49,7 +49,7 @@ def seed(db: Database, clock: ScenarioClock, count: int) -> None:
 
 def test_two_dispatchers_at_once_deliver_each_message_exactly_once(database_url: str) -> None:
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has one writing process: `scomm serve` delivers there itself")
+        pytest.skip("SQLite has one delivering process: `scomm serve` delivers there itself")
     db = Database(database_url)
     db.migrate()
     clock = ScenarioClock(datetime(2010, 1, 1))
@@ -131,7 +131,7 @@ def test_a_worker_told_to_stop_ends_the_delivery_it_is_in(database_url: str) -> 
 
 def test_a_row_another_worker_holds_is_passed_over_not_waited_for(database_url: str) -> None:
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has one writing process: no row is held by another")
+        pytest.skip("SQLite has one delivering process: no row is held by another")
     db = Database(database_url)
     db.migrate()
     clock = ScenarioClock(datetime(2010, 1, 1))
@@ -162,7 +162,7 @@ def test_the_service_thread_leaves_rows_workers_hold_for_its_next_look(
     worker` processes: a due row another worker holds ends the run; it is not asked for
     again and again while the lock lasts."""
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has one writing process: no row is held by another")
+        pytest.skip("SQLite has one delivering process: no row is held by another")
     from scomm.config import Settings
     from scomm.domain.clock import SystemClock
     from scomm.domain.hold import us_federal_holiday
@@ -202,7 +202,7 @@ def test_two_first_enrolments_at_once_count_the_generation_twice(database_url: s
     """Two workers' CJIS enrolments, the repository's first, in transactions at once: the
     second waits for the first's generation row and counts it up (no unique violation)."""
     if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has one writing process")
+        pytest.skip("SQLite has one delivering process")
     from scomm.domain.records import Repository
     from scomm.store.models import GalleryGenerationRow
     from scomm.store.templates import store_templates

@@ -263,7 +263,7 @@ def frozen_heap() -> Iterator[None]:
 
 
 def is_sqlite(database_url: str) -> bool:
-    """The embedded database: one process writes it (`scomm serve` with its thread)."""
+    """The embedded database: one process delivers (`scomm serve` with its thread)."""
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
