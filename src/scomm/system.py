@@ -139,15 +139,8 @@ class System:
             if self.anchor is not None:
                 self.anchor.begin()
             self.snapshots = snapshot_folder(settings.database_url) if load_galleries else None
-            with self.db.sessions() as session:
-                for repository, gallery in self.galleries() if load_galleries else ():
-                    # a snapshot only where the audit chain vouches for it; a rebuild is
-                    # snapshotted and recorded again (an alarm too, for a changed snapshot)
-                    load_gallery(
-                        session, repository, gallery, self.ctx.codec, self.snapshots,
-                        self.ctx.engine_name, clock.now(),
-                    )  # fmt: skip
-                    session.commit()
+            if load_galleries:
+                self._load_galleries()
         except BaseException:
             if self.anchor is not None:  # this writer stops before it appended anything
                 with suppress(Exception):
@@ -156,6 +149,17 @@ class System:
             raise
         self.lea, handlers = actor_handlers(self.ctx)
         self.dispatcher = Dispatcher(self.db, clock, handlers, fault=fault)
+
+    def _load_galleries(self) -> None:
+        with self.db.sessions() as session:
+            for repository, gallery in self.galleries():
+                # a snapshot only where the audit chain vouches for it; a rebuild is
+                # snapshotted and recorded again (an alarm too, for a changed snapshot)
+                load_gallery(
+                    session, repository, gallery, self.ctx.codec, self.snapshots,
+                    self.ctx.engine_name, self.clock.now(),
+                )  # fmt: skip
+                session.commit()
 
     def add_handler(self, actor: Actor, handler: Handler) -> None:
         """A handler the edge supplies: scomm.api's callback sender for Actor.CALLBACK

@@ -33,7 +33,7 @@ from fastapi import FastAPI
 from scomm.api.app import create_app
 from scomm.api.common import Service
 from scomm.api.errors import AcceptorStartError
-from scomm.api.server import REQUEST_SWITCH_INTERVAL_S, key_path
+from scomm.api.server import REQUEST_SWITCH_INTERVAL_S, first_line, key_path
 from scomm.api.tokens import TokenKeys
 from scomm.config import Settings
 from scomm.domain.catalogue import RuleCatalogue
@@ -86,8 +86,7 @@ def started_or_exit(build: Callable[[], FastAPI]) -> FastAPI:
     try:
         return build()
     except Exception as error:
-        first = (str(error).strip().splitlines() or [""])[0]
-        log.error("an acceptor could not start: %s: %s", type(error).__name__, first)
+        log.error("an acceptor could not start: %s: %s", type(error).__name__, first_line(error))
         sys.exit(STARTUP_FAILURE)
 
 

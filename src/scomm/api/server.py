@@ -34,6 +34,7 @@ from scomm.domain.records import Repository
 from scomm.store.db import Database
 from scomm.store.models import FingerTemplateRow, OutboxRow
 from scomm.store.templates import gallery_generation
+from scomm.store.write_lock import sqlite_file
 from scomm.system import System
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,10 @@ def key_path(settings: Settings) -> Path:
     `api-key.pem` beside a SQLite database."""
     if settings.api_key is not None:
         return settings.api_key
-    url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    database = sqlite_file(settings.database_url)
+    if database is None:
         raise ApiKeyError("set SCOMM_API_KEY to the Ed25519 PEM key that signs the tokens")
-    return Path(url.database).parent / KEY_FILE
+    return database.parent / KEY_FILE
 
 
 def token_keys(settings: Settings) -> tuple[TokenKeys, Path]:
@@ -120,8 +121,9 @@ class DispatcherThread:
                 handled = self.deliver_due()
             except Exception as error:  # the dispatcher keeps a failing message itself
                 self.failure = error
-                first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
-                log.warning("dispatcher pass failed: %s: %s", type(error).__name__, first)
+                log.warning(
+                    "dispatcher pass failed: %s: %s", type(error).__name__, first_line(error)
+                )
                 handled = 0
             if not handled:
                 self.stopping.wait(self.poll)
@@ -156,6 +158,12 @@ class DispatcherThread:
                 return
             kind, payload = row.type, row.payload
         sender.send_ahead(message_from_payload(kind, json.loads(payload)))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of `error`'s message: what a log line shows of it (not the SQL's
+    values that a database error's later lines hold)."""
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 def _lower_priority(by: int) -> None:
@@ -245,8 +253,7 @@ class WalCheckpointer:
                     self.db.checkpoint_wal(restart=True)
         except Exception as error:  # a busy moment: the next turn copies it
             self.failure = error
-            first = (str(error).strip().splitlines() or [""])[0]
-            log.warning("checkpoint failed: %s: %s", type(error).__name__, first)
+            log.warning("checkpoint failed: %s: %s", type(error).__name__, first_line(error))
 
 
 @contextlib.contextmanager
@@ -346,8 +353,7 @@ class Worker:
                 handled = self.system.dispatcher.run_due()
                 self.system.checkpoint_due()
             except Exception as error:  # the database away for a moment: look again later
-                first = (str(error).strip().splitlines() or [""])[0]  # not the SQL's values
-                log.warning("worker pass failed: %s: %s", type(error).__name__, first)
+                log.warning("worker pass failed: %s: %s", type(error).__name__, first_line(error))
                 handled = 0
             self.delivered += handled
             if not handled:
